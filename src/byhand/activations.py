@@ -1,0 +1,163 @@
+"""Activation functions a = f(z) and their derivatives, in one table.
+
+Every activation but softmax acts on each neuron alone, so its derivative is a number per
+neuron, f'(z). Softmax mixes the neurons of a layer; its backward pass multiplies by the
+Jacobian instead. Both cases meet in :meth:`Activation.backward`, which turns ∂L/∂a into
+∂L/∂z.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from byhand.errors import ByhandError
+
+Array = np.ndarray
+
+
+def sigmoid(z: Array, out: Array | None = None) -> Array:
+    """σ(z) = 1 / (1 + e^(−z)); e^(−z) may overflow to inf for z ≪ 0, and then σ is 0."""
+    with np.errstate(over="ignore"):
+        out = np.negative(z, out=out)
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
+def sigmoid_prime(z: Array, a: Array) -> Array:
+    """σ'(z) = σ(z)(1 − σ(z))."""
+    return a * (1.0 - a)
+
+
+def tanh(z: Array, out: Array | None = None) -> Array:
+    """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))."""
+    return np.tanh(z, out=out)
+
+
+def tanh_prime(z: Array, a: Array) -> Array:
+    """tanh'(z) = 1 − tanh²(z)."""
+    return 1.0 - a * a
+
+
+def relu(z: Array, out: Array | None = None) -> Array:
+    """relu(z) = max(0, z)."""
+    return np.maximum(z, 0.0, out=out)
+
+
+def relu_prime(z: Array, a: Array) -> Array:
+    """relu'(z) = 1 if z > 0 else 0."""
+    return (z > 0).astype(z.dtype)
+
+
+LEAKY_SLOPE = 0.01
+
+
+def leaky_relu(z: Array, out: Array | None = None) -> Array:
+    """leaky_relu(z) = z if z > 0 else 0.01·z."""
+    return np.multiply(z, np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype), out=out)
+
+
+def leaky_relu_prime(z: Array, a: Array) -> Array:
+    """leaky_relu'(z) = 1 if z > 0 else 0.01."""
+    return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
+
+
+def identity(z: Array, out: Array | None = None) -> Array:
+    """identity(z) = z."""
+    if out is None:
+        return z.copy()
+    np.copyto(out, z)
+    return out
+
+
+def identity_prime(z: Array, a: Array) -> Array:
+    """identity'(z) = 1."""
+    return np.ones_like(z)
+
+
+def softmax(z: Array, out: Array | None = None) -> Array:
+    """softmax(z)ₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ (the shift changes nothing but overflow)."""
+    m = np.max(z, axis=-1, keepdims=True)
+    out = np.subtract(z, m, out=out)
+    np.exp(out, out=out)
+    out /= np.sum(out, axis=-1, keepdims=True)
+    return out
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation: its function, its derivative and how the page writes it."""
+
+    name: str
+    f: Callable[..., Array]
+    #: f'(z) from z and a = f(z); None for softmax, whose derivative is a Jacobian.
+    prime: Callable[[Array, Array], Array] | None
+    tex: str
+    #: the derivative as the lecture writes it, e.g. σ(z)(1 − σ(z))
+    prime_tex: str
+    #: the symbol the lecture uses: σ for sigmoid
+    symbol: str
+
+    @property
+    def elementwise(self) -> bool:
+        return self.prime is not None
+
+    def __call__(self, z: Array, out: Array | None = None) -> Array:
+        return self.f(z, out=out)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        """∂L/∂z from ∂L/∂a: f'(z) ⊙ ∂L/∂a, or for softmax a ⊙ (∂L/∂a − Σₖ aₖ ∂L/∂aₖ)."""
+        if self.prime is not None:
+            return grad_a * self.prime(z, a)
+        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name})"
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation(
+            "sigmoid",
+            sigmoid,
+            sigmoid_prime,
+            r"\sigma(z) = \frac{1}{1 + e^{-z}}",
+            r"\sigma(z)(1 - \sigma(z))",
+            "σ",
+        ),
+        Activation("tanh", tanh, tanh_prime, r"\tanh(z)", r"1 - \tanh^2(z)", "tanh"),
+        Activation("relu", relu, relu_prime, r"\max(0, z)", r"[z > 0]", "relu"),
+        Activation(
+            "leaky_relu",
+            leaky_relu,
+            leaky_relu_prime,
+            r"\max(0.01z, z)",
+            r"[z > 0] + 0.01[z \le 0]",
+            "lrelu",
+        ),
+        Activation("identity", identity, identity_prime, "z", "1", "id"),
+        Activation(
+            "softmax",
+            softmax,
+            None,
+            r"\frac{e^{z_k}}{\sum_j e^{z_j}}",
+            r"o_k(\delta_{kj} - o_j)",
+            "softmax",
+        ),
+    )
+}
+
+
+def get_activation(name: str | Activation) -> Activation:
+    """The activation called `name`; an unknown name is an error listing the known ones."""
+    if isinstance(name, Activation):
+        return name
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(ACTIVATIONS)
+        raise ByhandError(f"unknown activation {name!r}; choose one of: {known}") from None

@@ -1,0 +1,127 @@
+"""What every `byhand` command shares: the command group, options, number parsing and output."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+
+import click
+from rich.console import Console
+
+from byhand import lecture, modelfile
+from byhand.errors import ByhandError
+from byhand.network import Network
+
+console = Console(highlight=False)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    no_args_is_help=True,
+)
+@click.version_option(package_name="byhand", prog_name="byhand")
+def app() -> None:
+    """byhand: neural networks, built by hand.
+
+    Every command works on the lecture's 3-2-2 network (all weights and biases 1, inputs
+    1,0,1, target 1,0) unless you give --model FILE.
+    """
+
+
+def fail(message: str, status: int = 2) -> int:
+    """Print one line saying what is wrong; return the exit status."""
+    click.echo(f"byhand: error: {message}", err=True)
+    return status
+
+
+def parse_numbers(text: str, what: str) -> list[float] | list[list[float]]:
+    """'1,0,1' → [1.0, 0.0, 1.0]; '1,0,1;0,1,0' → a batch of two samples. Finite numbers only."""
+    samples = [s for s in str(text).split(";") if s.strip()]
+    if not samples:
+        raise ByhandError(f"--{what}: give numbers separated by commas, e.g. 1,0,1")
+    rows = []
+    for sample in samples:
+        row = []
+        for item in sample.split(","):
+            item = item.strip()
+            try:
+                value = float(item)
+            except ValueError:
+                raise ByhandError(f"--{what}: {item!r} is not a number") from None
+            if not math.isfinite(value):
+                raise ByhandError(f"--{what}: {item} is not a finite number")
+            row.append(value)
+        rows.append(row)
+    return rows[0] if len(rows) == 1 else rows
+
+
+def load_model(path: str | None) -> Network:
+    """The network in `path`, or the lecture's network when no file is given."""
+    return lecture.lecture_network() if path is None else modelfile.load(path)
+
+
+def model_option(f: Callable) -> Callable:
+    return click.option(
+        "--model",
+        "-m",
+        "model",
+        metavar="FILE",
+        default=None,
+        help="Model file (JSON). Default: the lecture's network.",
+    )(f)
+
+
+def inputs_option(f: Callable) -> Callable:
+    return click.option(
+        "--inputs",
+        "-x",
+        "inputs",
+        metavar="X1,X2,…",
+        default=None,
+        help="Input values, comma-separated (';' between samples). Default: the lecture's 1,0,1.",
+    )(f)
+
+
+def target_option(f: Callable) -> Callable:
+    return click.option(
+        "--target",
+        "-y",
+        "target",
+        metavar="Y1,Y2,…",
+        default=None,
+        help="Target values, comma-separated. Default: the lecture's 1,0.",
+    )(f)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(f)
+
+
+def resolve_inputs(net: Network, text: str | None):
+    """The inputs typed, or the lecture's when the network has three inputs and none were typed."""
+    if text is not None:
+        return parse_numbers(text, "inputs")
+    if net.sizes[0] == len(lecture.INPUTS):
+        return list(lecture.INPUTS)
+    raise ByhandError(f"--inputs: this network takes {net.sizes[0]} inputs; give them")
+
+
+def resolve_target(net: Network, text: str | None):
+    """The target typed, or the lecture's when the network has two outputs and none was typed."""
+    if text is not None:
+        return parse_numbers(text, "target")
+    if net.sizes[-1] == len(lecture.TARGET):
+        return list(lecture.TARGET)
+    raise ByhandError(f"--target: this network has {net.sizes[-1]} outputs; give a target for each")
+
+
+def print_json(data) -> None:
+    """JSON on stdout; numbers keep every digit."""
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def number(value: float, digits: int = 7) -> str:
+    """A number for a table: fixed decimals, a real minus sign."""
+    return f"{float(value):.{digits}f}".replace("-", "−")

@@ -1,0 +1,126 @@
+"""Loss functions of one sample, L(o, y) over its K outputs, and the δ they start backprop with.
+
+The loss of a batch is the mean of its samples' losses. Cross-entropy is computed from the
+output layer's pre-activations z (log-sum-exp and softplus), so saturated outputs give finite
+losses and gradients, never NaN or inf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from byhand.activations import Activation
+from byhand.errors import ByhandError
+
+Array = np.ndarray
+
+
+def softplus(z: Array) -> Array:
+    """softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|))."""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss: its value per sample, ∂L/∂o, and the output layer's δ = ∂L/∂z."""
+
+    name: str
+    tex: str
+    #: activations this loss may follow on the output layer (None: any)
+    outputs: tuple[str, ...] | None = None
+
+    def check_output(self, activation: Activation) -> None:
+        """Refuse an output activation this loss cannot follow (cross-entropy needs probabilities)."""
+        if self.outputs is not None and activation.name not in self.outputs:
+            allowed = " or ".join(self.outputs)
+            raise ByhandError(
+                f"loss {self.name!r} needs a {allowed} output layer, not {activation.name!r}"
+            )
+
+    def value(self, o: Array, y: Array, z: Array, activation: Activation) -> Array:
+        """L for each sample (one number per row of o)."""
+        raise NotImplementedError
+
+    def grad_output(self, o: Array, y: Array) -> Array:
+        """∂L/∂o for each sample."""
+        raise NotImplementedError
+
+    def delta(self, o: Array, y: Array, z: Array, activation: Activation) -> Array:
+        """δ = ∂L/∂z of the output layer: ∂L/∂o ⊙ f'(z), or the Jacobian product for softmax."""
+        return activation.backward(z, o, self.grad_output(o, y))
+
+    def __repr__(self) -> str:
+        return f"Loss({self.name})"
+
+
+class HalfSSE(Loss):
+    """The lecture's loss: L = ½ Σₖ (oₖ − yₖ)², so ∂L/∂oₖ = oₖ − yₖ."""
+
+    def value(self, o, y, z, activation):
+        return 0.5 * np.sum((o - y) ** 2, axis=-1)
+
+    def grad_output(self, o, y):
+        return o - y
+
+
+class MSE(Loss):
+    """L = (1/K) Σₖ (oₖ − yₖ)², so ∂L/∂oₖ = 2(oₖ − yₖ)/K."""
+
+    def value(self, o, y, z, activation):
+        return np.mean((o - y) ** 2, axis=-1)
+
+    def grad_output(self, o, y):
+        return (2.0 / o.shape[-1]) * (o - y)
+
+
+class CrossEntropy(Loss):
+    """Softmax outputs: L = −Σₖ yₖ log oₖ. Sigmoid outputs: L = −Σₖ [yₖ log oₖ + (1−yₖ) log(1−oₖ)].
+
+    With z the output pre-activations, log oₖ = zₖ − logsumexp(z) (softmax) and
+    −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y·z (sigmoid). In both cases
+    δ = ∂L/∂z simplifies: o − y for sigmoid, o·Σₖyₖ − y for softmax (o − y when y sums to 1).
+    """
+
+    def value(self, o, y, z, activation):
+        if activation.name == "softmax":
+            m = np.max(z, axis=-1, keepdims=True)
+            logsumexp = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+            return -np.sum(y * (z - logsumexp), axis=-1)
+        return np.sum(softplus(z) - y * z, axis=-1)
+
+    def grad_output(self, o, y):
+        # only for display: δ below never divides by o(1 − o)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (o - y) / (o * (1.0 - o))
+
+    def delta(self, o, y, z, activation):
+        if activation.name == "softmax":
+            return o * np.sum(y, axis=-1, keepdims=True) - y
+        return o - y
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        HalfSSE("half_sse", r"L = \frac{1}{2}\sum_k (o_k - y_k)^2"),
+        MSE("mse", r"L = \frac{1}{K}\sum_k (o_k - y_k)^2"),
+        CrossEntropy(
+            "cross_entropy",
+            r"L = -\sum_k y_k \log o_k",
+            outputs=("sigmoid", "softmax"),
+        ),
+    )
+}
+
+
+def get_loss(name: str | Loss) -> Loss:
+    """The loss called `name`; an unknown name is an error listing the known ones."""
+    if isinstance(name, Loss):
+        return name
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(LOSSES)
+        raise ByhandError(f"unknown loss {name!r}; choose one of: {known}") from None

@@ -1,0 +1,293 @@
+"""A dense network in matrix form: h = f(W⁽¹⁾x + b⁽¹⁾), o = f(W⁽²⁾h + b⁽²⁾), for any depth.
+
+Layer l has weights W⁽ˡ⁾ of shape (neurons, inputs) — row i holds neuron i's weights, as
+the lecture's w11 w12 w13 — and biases b⁽ˡ⁾ of shape (neurons,). A batch holds one sample
+per row, so the whole batch goes through a layer at once: Z = A Wᵀ + b.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from byhand import notation
+from byhand.activations import Activation, get_activation
+from byhand.errors import ByhandError
+from byhand.losses import Loss, get_loss
+from byhand.trace import BackwardTrace, ForwardTrace
+
+Array = np.ndarray
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+INITS = ("constant", "xavier", "he")
+
+
+def _dtype(dtype) -> np.dtype:
+    try:
+        return np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
+    except TypeError:
+        raise ByhandError(f"unknown dtype {dtype!r}; choose float64 or float32") from None
+
+
+@dataclass
+class Layer:
+    """One dense layer: z = W a + b, then a' = f(z)."""
+
+    W: Array
+    b: Array
+    activation: Activation
+
+    @property
+    def n_in(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.W.shape[0]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.n_in}→{self.n_out}, {self.activation.name})"
+
+
+class Network:
+    """Dense layers and a loss; forward, backward and a gradient-descent step in matrix form."""
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        loss: str | Loss = "half_sse",
+        input_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+    ) -> None:
+        self.layers = list(layers)
+        self.loss = get_loss(loss)
+        if not self.layers:
+            raise ByhandError("a network needs at least one layer")
+        for l, layer in enumerate(self.layers):
+            layer.activation = get_activation(layer.activation)
+            if layer.W.ndim != 2 or layer.b.shape != (layer.W.shape[0],):
+                raise ByhandError(
+                    f"layer {l + 1}: weights must be a (neurons, inputs) matrix and biases one "
+                    f"number per neuron; got weights {layer.W.shape} and biases {layer.b.shape}"
+                )
+            if l > 0 and layer.n_in != self.layers[l - 1].n_out:
+                raise ByhandError(
+                    f"layer {l + 1} takes {layer.n_in} inputs but layer {l} has "
+                    f"{self.layers[l - 1].n_out} neurons: shapes do not chain"
+                )
+            if not layer.activation.elementwise and l != len(self.layers) - 1:
+                raise ByhandError(
+                    f"{layer.activation.name} may only be the output layer's activation"
+                )
+        self.loss.check_output(self.layers[-1].activation)
+        self.input_names = self._names(input_names, self.sizes[0], "inputs")
+        self.output_names = self._names(output_names, self.sizes[-1], "outputs")
+
+    @staticmethod
+    def _names(names, count: int, what: str) -> list[str] | None:
+        if names is None:
+            return None
+        names = [str(n) for n in names]
+        if len(names) != count:
+            raise ByhandError(f"{len(names)} {what} names given for {count} {what}")
+        return names
+
+    # --- construction --------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        sizes: Sequence[int],
+        activation: str = "sigmoid",
+        output_activation: str | None = None,
+        loss: str = "half_sse",
+        init: str = "xavier",
+        seed: int | None = 0,
+        dtype="float64",
+        value: float = 1.0,
+        input_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+    ) -> Network:
+        """A network with layer widths `sizes` (inputs first), initialised by `init`.
+
+        constant: every weight and bias = value (the lecture uses 1);
+        xavier:   W ~ U(−√(6/(n_in+n_out)), +√(6/(n_in+n_out))), b = 0;
+        he:       W ~ N(0, 2/n_in), b = 0.
+        """
+        sizes = [int(n) for n in sizes]
+        if len(sizes) < 2 or any(n < 1 for n in sizes):
+            raise ByhandError(
+                f"layer sizes {sizes} are not a network: give at least two widths of 1 or more"
+            )
+        if init not in INITS:
+            raise ByhandError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
+        dt = _dtype(dtype)
+        rng = np.random.default_rng(seed)
+        acts = [activation] * (len(sizes) - 2) + [output_activation or activation]
+        layers = []
+        for n_in, n_out, act in zip(sizes[:-1], sizes[1:], acts, strict=True):
+            if init == "constant":
+                W, b = np.full((n_out, n_in), value), np.full(n_out, value)
+            elif init == "xavier":
+                limit = np.sqrt(6.0 / (n_in + n_out))
+                W, b = rng.uniform(-limit, limit, (n_out, n_in)), np.zeros(n_out)
+            else:
+                W, b = rng.normal(0.0, np.sqrt(2.0 / n_in), (n_out, n_in)), np.zeros(n_out)
+            layers.append(Layer(W.astype(dt), b.astype(dt), get_activation(act)))
+        return cls(layers, loss, input_names, output_names)
+
+    def copy(self) -> Network:
+        """An independent copy: changing one network's parameters leaves the other alone."""
+        layers = [Layer(la.W.copy(), la.b.copy(), la.activation) for la in self.layers]
+        return Network(layers, self.loss, self.input_names, self.output_names)
+
+    def astype(self, dtype) -> Network:
+        """A copy whose parameters are `dtype` (float64 or float32)."""
+        dt = _dtype(dtype)
+        net = self.copy()
+        for layer in net.layers:
+            layer.W, layer.b = layer.W.astype(dt), layer.b.astype(dt)
+        return net
+
+    # --- description ---------------------------------------------------------------------
+
+    @property
+    def sizes(self) -> list[int]:
+        """Layer widths from inputs to outputs: [3, 2, 2] for the lecture's network."""
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.layers[0].W.dtype
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(layer.W.size + layer.b.size for layer in self.layers)
+
+    def __repr__(self) -> str:
+        shape = "-".join(str(n) for n in self.sizes)
+        acts = "/".join(layer.activation.name for layer in self.layers)
+        return f"Network({shape}, {acts}, loss={self.loss.name})"
+
+    # --- parameters by name ----------------------------------------------------------------
+
+    def ref(self, name: str) -> notation.ParamRef:
+        """Where the parameter `name` (w31, b4, W2[1,1], b2[1]) lives."""
+        return notation.parse(name, self.sizes)
+
+    def parameter_names(self) -> list[str]:
+        """The lecture's names of every parameter: w11, w12, w13, b1, w21, …"""
+        return [notation.lecture_name(r, self.sizes) for r in notation.all_refs(self.sizes)]
+
+    def __getitem__(self, name: str) -> float:
+        r = self.ref(name)
+        layer = self.layers[r.layer]
+        return float(layer.W[r.row, r.col] if r.kind == "W" else layer.b[r.row])
+
+    def __setitem__(self, name: str, value: float) -> None:
+        r = self.ref(name)
+        value = float(value)
+        if not np.isfinite(value):
+            raise ByhandError(f"parameter {name} must be a finite number, not {value}")
+        layer = self.layers[r.layer]
+        if r.kind == "W":
+            layer.W[r.row, r.col] = value
+        else:
+            layer.b[r.row] = value
+
+    # --- checking inputs -------------------------------------------------------------------
+
+    def _batch(
+        self, values, width: int, what: str, names: Sequence[str] | None
+    ) -> tuple[Array, bool]:
+        try:
+            arr = np.asarray(values, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise ByhandError(f"{what} must be numbers") from None
+        batched = arr.ndim == 2
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != width:
+            named = f" ({', '.join(names)})" if names else ""
+            got = arr.shape[-1] if arr.ndim >= 1 else 0
+            shape = f"{got}" if arr.ndim <= 2 else f"an array of shape {arr.shape}"
+            raise ByhandError(f"expected {width} {what}{named} per sample, got {shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ByhandError(f"{what} must be finite numbers (found NaN or infinity)")
+        return arr, batched
+
+    def check_inputs(self, x) -> tuple[Array, bool]:
+        """x as a (samples, inputs) array, and whether it was a batch; a clear error if it can't be."""
+        return self._batch(x, self.sizes[0], "inputs", self.input_names)
+
+    def check_targets(self, y, samples: int) -> Array:
+        """y as a (samples, outputs) array matching `samples` rows."""
+        arr, _ = self._batch(y, self.sizes[-1], "targets", self.output_names)
+        if arr.shape[0] != samples:
+            raise ByhandError(f"{samples} samples of inputs but {arr.shape[0]} of targets")
+        return arr
+
+    # --- the passes --------------------------------------------------------------------------
+
+    def forward(self, x) -> ForwardTrace:
+        """a⁽⁰⁾ = x; for each layer z⁽ˡ⁾ = a⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾)."""
+        a, batched = self.check_inputs(x)
+        zs, activations = [], [a]
+        for layer in self.layers:
+            z = a @ layer.W.T + layer.b
+            a = layer.activation(z)
+            zs.append(z)
+            activations.append(a)
+        return ForwardTrace(zs, activations, batched)
+
+    def predict(self, x) -> Array:
+        """o for one sample or a batch."""
+        return self.forward(x).output
+
+    def backward(self, fwd: ForwardTrace, y) -> BackwardTrace:
+        """Backpropagation for the batch's mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ).
+
+        δ⁽ᴸ⁾ = ∂L/∂o ⊙ f'(z⁽ᴸ⁾)                (the output layer; loss.delta)
+        δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁺¹⁾) ⊙ f'(z⁽ˡ⁾)       (back through each layer)
+        ∂L̄/∂W⁽ˡ⁾ = (1/N) δ⁽ˡ⁾ᵀ a⁽ˡ⁻¹⁾,  ∂L̄/∂b⁽ˡ⁾ = (1/N) Σₙ δ⁽ˡ⁾ₙ
+        """
+        o, z = fwd.activations[-1], fwd.zs[-1]
+        n = o.shape[0]
+        y = self.check_targets(y, n)
+        out = self.layers[-1].activation
+        losses = self.loss.value(o, y, z, out)
+        delta = self.loss.delta(o, y, z, out)
+        L = len(self.layers)
+        deltas: list[Array] = [None] * L  # type: ignore[list-item]
+        grad_W: list[Array] = [None] * L  # type: ignore[list-item]
+        grad_b: list[Array] = [None] * L  # type: ignore[list-item]
+        for l in reversed(range(L)):
+            deltas[l] = delta
+            grad_W[l] = np.dot(delta.T, fwd.activations[l]) / n
+            grad_b[l] = delta.sum(axis=0) / n
+            if l > 0:
+                below = self.layers[l - 1].activation
+                delta = below.backward(fwd.zs[l - 1], fwd.activations[l], delta @ self.layers[l].W)
+        return BackwardTrace(float(np.mean(losses)), losses, deltas, grad_W, grad_b, fwd.batched)
+
+    def gradients(self, x, y) -> BackwardTrace:
+        """Forward, then backward: the loss and every gradient for inputs x and targets y."""
+        return self.backward(self.forward(x), y)
+
+    def loss_of(self, x, y) -> float:
+        """The batch's mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ)."""
+        fwd = self.forward(x)
+        y = self.check_targets(y, fwd.activations[-1].shape[0])
+        out = self.layers[-1].activation
+        return float(np.mean(self.loss.value(fwd.activations[-1], y, fwd.zs[-1], out)))
+
+    def step(self, grads: BackwardTrace, lr: float) -> None:
+        """One step of gradient descent: W ← W − η ∂L/∂W, b ← b − η ∂L/∂b."""
+        lr = float(lr)
+        if not np.isfinite(lr) or lr <= 0:
+            raise ByhandError(f"the learning rate must be a positive finite number, not {lr}")
+        for layer, gW, gb in zip(self.layers, grads.grad_W, grads.grad_b, strict=True):
+            layer.W -= lr * gW
+            layer.b -= lr * gb
