@@ -1,0 +1,1 @@
+"""The interactive lecture: a FastAPI app, its JSON API and its page."""
