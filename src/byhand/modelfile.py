@@ -1,4 +1,4 @@
-"""The model file: a network as versioned JSON, validated field by field on load.
+"""The model file: a network as versioned JSON or as a NumPy archive, validated on load.
 
     {"format": "byhand.network", "version": 1, "loss": "half_sse",
      "inputs": ["colour", "weight", "sugar"], "outputs": ["fruit A", "fruit B"],
@@ -8,14 +8,27 @@
 `inputs` and `outputs` (names) are optional. Every problem is a ModelFileError that names
 the field, e.g. ``layers[1].weights: row 2 has 3 numbers, expected 2``. Saving writes a
 temporary file beside the target and renames it, so a failed save never leaves half a file.
+
+A name ending in ``.npz`` holds the same network as a NumPy archive, for models too large to
+read as text. Its arrays are the fields of the JSON file, one array per matrix:
+
+    format "byhand.network", version 1, loss "half_sse", activations ["sigmoid", "sigmoid"],
+    W1 (2, 3), b1 (2,), W2 (2, 2), b2 (2,), and optionally inputs and outputs (names)
+
+W1 is W⁽¹⁾ (neurons × inputs), as in the layer notation W1[i,j]. Weights keep their dtype
+(float32 or float64). Loading never unpickles anything (``allow_pickle=False``) and errors
+name the array that is wrong, e.g. ``W2: shape (2, 3), expected 2 columns (layer 1 has 2
+neurons)``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +42,8 @@ FORMAT = "byhand.network"
 VERSION = 1
 #: a model file larger than this is refused before it is read
 MAX_BYTES = 256 * 1024 * 1024
+#: the file name suffix that selects the NumPy archive
+NPZ_SUFFIX = ".npz"
 
 
 def to_dict(net: Network) -> dict:
@@ -174,20 +189,32 @@ def dumps(net: Network) -> str:
     return "{\n" + body + "\n}\n"
 
 
-def load(path: str | os.PathLike, dtype="float64") -> Network:
-    """Read a model file; a missing, unreadable or malformed file is a ModelFileError."""
+def is_npz(path: str | os.PathLike) -> bool:
+    """Whether `path` names a NumPy archive (it ends in .npz) rather than a JSON model file."""
+    return Path(path).suffix.lower() == NPZ_SUFFIX
+
+
+def load(path: str | os.PathLike, dtype=None) -> Network:
+    """Read a model file, JSON or .npz by its name; a missing, unreadable or malformed file is a
+    ModelFileError. dtype None keeps the file's own (float64 for JSON)."""
     path = Path(path)
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise ModelFileError(f"{path}: {size} bytes is larger than a model file may be")
-        text = path.read_bytes()
+        data = path.read_bytes()
     except ModelFileError:
         raise
     except OSError as err:
         raise ModelFileError(f"cannot read model file {path}: {err.strerror or err}") from None
     try:
-        return loads(text, dtype)
+        if is_npz(path):
+            return loads_npz(data, dtype)
+        if data.startswith(b"PK"):
+            raise ModelFileError(
+                "this file is a zip archive (a NumPy .npz?), not JSON; name it *.npz to load it"
+            )
+        return loads(data, "float64" if dtype is None else dtype)
     except ModelFileError as err:
         raise ModelFileError(f"{path}: {err}") from None
 
@@ -208,8 +235,154 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
 
 
 def save(net: Network, path: str | os.PathLike) -> None:
-    """Write `net` as a model file, all or nothing."""
+    """Write `net` as a model file, all or nothing: a .npz archive if the name ends in .npz,
+    else JSON."""
+    data = npz_bytes(net) if is_npz(path) else dumps(net).encode()
     try:
-        atomic_write(path, dumps(net).encode())
+        atomic_write(path, data)
     except OSError as err:
         raise ByhandError(f"cannot write model file {path}: {err.strerror or err}") from None
+
+
+# --- the NumPy archive ------------------------------------------------------------------------
+
+_NPZ_HEAD = ("format", "version", "loss", "activations")
+_NPZ_NAMES = ("inputs", "outputs")
+
+
+def npz_bytes(net: Network) -> bytes:
+    """`net` as a NumPy .npz archive: format, version, loss, activations, W1, b1, W2, b2, …"""
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT),
+        "version": np.array(VERSION),
+        "loss": np.array(net.loss.name),
+        "activations": np.array([layer.activation.name for layer in net.layers]),
+    }
+    if net.input_names is not None:
+        arrays["inputs"] = np.array(net.input_names, dtype=str)
+    if net.output_names is not None:
+        arrays["outputs"] = np.array(net.output_names, dtype=str)
+    for l, layer in enumerate(net.layers, start=1):
+        arrays[f"W{l}"] = layer.W
+        arrays[f"b{l}"] = layer.b
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _npz_arrays(data: bytes) -> dict[str, np.ndarray]:
+    """Every array of the archive, read without unpickling and within the size limit."""
+    if not data.startswith(b"PK"):
+        raise ModelFileError("not a NumPy .npz archive (a .npz file is a zip archive)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ModelFileError("not a NumPy .npz archive")
+            total = sum(info.file_size for info in npz.zip.infolist())
+            if total > MAX_BYTES:
+                raise ModelFileError(
+                    f"the archive unpacks to {total} bytes, more than a model file may hold"
+                )
+            arrays = {}
+            for key in npz.files:
+                try:
+                    arrays[key] = npz[key]
+                except ValueError as err:
+                    reason = "it holds Python objects" if "bject" in str(err) else str(err)
+                    raise ModelFileError(f"{key}: cannot be read ({reason})") from None
+            return arrays
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
+        raise ModelFileError(f"not a readable NumPy .npz archive ({err})") from None
+
+
+def _npz_text(arrays: dict[str, np.ndarray], key: str) -> str:
+    value = arrays[key]
+    if value.dtype.kind != "U" or value.ndim != 0:
+        raise ModelFileError(
+            f"{key}: expected one string, got an array of {value.dtype} {value.shape}"
+        )
+    return str(value)
+
+
+def _npz_strings(arrays: dict[str, np.ndarray], key: str, length: int | None = None) -> list[str]:
+    value = arrays[key]
+    if value.dtype.kind != "U" or value.ndim != 1:
+        raise ModelFileError(f"{key}: expected a list of strings, got {value.dtype} {value.shape}")
+    if length is not None and value.shape[0] != length:
+        raise ModelFileError(f"{key}: has {value.shape[0]} names but the network has {length}")
+    return [str(v) for v in value]
+
+
+def _npz_matrix(arrays: dict[str, np.ndarray], key: str, ndim: int) -> np.ndarray:
+    value = arrays[key]
+    if value.dtype.kind not in "fiu" or value.dtype.itemsize > 8:
+        raise ModelFileError(f"{key}: expected real numbers, got dtype {value.dtype}")
+    if value.ndim != ndim or value.size == 0:
+        what = "a non-empty (neurons, inputs) matrix" if ndim == 2 else "one number per neuron"
+        raise ModelFileError(f"{key}: expected {what}, got shape {value.shape}")
+    if not np.all(np.isfinite(value)):
+        raise ModelFileError(f"{key}: numbers must be finite (found NaN or infinity)")
+    return value
+
+
+def loads_npz(data: bytes, dtype=None) -> Network:
+    """A network from a .npz archive's bytes; dtype None keeps the archive's float32 or float64."""
+    arrays = _npz_arrays(data)
+    for key in _NPZ_HEAD:
+        if key not in arrays:
+            raise ModelFileError(f"{key}: missing")
+    if (fmt := _npz_text(arrays, "format")) != FORMAT:
+        raise ModelFileError(f"format: expected {FORMAT!r}, got {fmt!r}")
+    version = arrays["version"]
+    if version.ndim != 0 or version.dtype.kind not in "iu" or int(version) != VERSION:
+        raise ModelFileError(f"version: this byhand reads version {VERSION}, got {version!r}")
+    loss = _choice(_npz_text(arrays, "loss"), "loss", LOSSES)
+    acts = _npz_strings(arrays, "activations")
+    if not acts:
+        raise ModelFileError("activations: expected one activation per layer, got none")
+    for l, act in enumerate(acts):
+        _choice(act, f"activations[{l}]", ACTIVATIONS)
+    expected = {f"{kind}{l}" for l in range(1, len(acts) + 1) for kind in "Wb"}
+    for key in sorted(expected - set(arrays), key=lambda k: (int(k[1:]), k[0] != "W")):
+        raise ModelFileError(
+            f"{key}: missing ({len(acts)} activations name {len(acts)} layers, W1 to W{len(acts)})"
+        )
+    unknown = set(arrays) - expected - set(_NPZ_HEAD) - set(_NPZ_NAMES)
+    if unknown:
+        raise ModelFileError(f"{sorted(unknown)[0]}: unknown array")
+    matrices = []
+    width = None
+    for l in range(1, len(acts) + 1):
+        W = _npz_matrix(arrays, f"W{l}", 2)
+        b = _npz_matrix(arrays, f"b{l}", 1)
+        if width is not None and W.shape[1] != width:
+            raise ModelFileError(
+                f"W{l}: shape {W.shape} takes {W.shape[1]} inputs but layer {l - 1} has "
+                f"{width} neurons (shapes must chain)"
+            )
+        if b.shape[0] != W.shape[0]:
+            raise ModelFileError(
+                f"b{l}: has {b.shape[0]} numbers, expected {W.shape[0]} (one per row of W{l})"
+            )
+        matrices.append((W, b))
+        width = W.shape[0]
+    if dtype is None:
+        every = [m.dtype for pair in matrices for m in pair]
+        dtype = np.float32 if all(d == np.float32 for d in every) else np.float64
+    layers = [
+        Layer(np.array(W, dtype=dtype), np.array(b, dtype=dtype), ACTIVATIONS[act])
+        for (W, b), act in zip(matrices, acts, strict=True)
+    ]
+    inputs = outputs = None
+    if "inputs" in arrays:
+        inputs = _npz_strings(arrays, "inputs", layers[0].n_in)
+    if "outputs" in arrays:
+        outputs = _npz_strings(arrays, "outputs", layers[-1].n_out)
+    try:
+        return Network(layers, loss, inputs, outputs)
+    except ModelFileError:
+        raise
+    except ByhandError as err:
+        raise ModelFileError(str(err)) from None
