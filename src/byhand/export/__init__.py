@@ -11,6 +11,7 @@ The NumPy archive (``.npz``) lives with the JSON model file in :mod:`byhand.mode
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,8 +41,13 @@ def to_torch(net: Network) -> Any:
     return convert(net)
 
 
-def from_torch(module: Any, loss: str = "half_sse", **names: Any) -> Network:
+def from_torch(
+    module: Any,
+    loss: str = "half_sse",
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+) -> Network:
     """A byhand Network from a torch.nn.Sequential of Linear layers and supported activations."""
     from byhand.export.torch import from_torch as convert
 
-    return convert(module, loss, **names)
+    return convert(module, loss, input_names, output_names)
