@@ -16,6 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from byhand import notation
+from byhand.errors import ByhandError
 
 if TYPE_CHECKING:
     from byhand.network import Network
@@ -339,3 +340,50 @@ def _bias(
         parts.append(f'<tspan class="grad" fill="{GRADIENT}" dx="6">∇ {num(grad)}</tspan>')
     parts.append("</text></g>")
     return "".join(parts)
+
+
+def activation_svg(name: str = "sigmoid", z_range: float = 6.0) -> str:
+    """A small plot of an activation a = f(z) for z in [−z_range, z_range], as SVG."""
+    import numpy as np
+
+    from byhand.activations import get_activation
+
+    act = get_activation(name)
+    if not act.elementwise:
+        raise ByhandError(f"{name} acts on a whole layer at once and has no curve to plot")
+    w, h, pad = 320, 180, 28
+    z = np.linspace(-z_range, z_range, 121)
+    a = act(z.copy())
+    lo, hi = min(0.0, float(a.min())), max(1.0, float(a.max()))
+
+    def px(zv: float) -> float:
+        return pad + (zv + z_range) / (2 * z_range) * (w - 2 * pad)
+
+    def py(av: float) -> float:
+        return h - pad - (av - lo) / (hi - lo) * (h - 2 * pad)
+
+    points = " ".join(f"{px(zv):.1f},{py(av):.1f}" for zv, av in zip(z, a, strict=True))
+    grid = "".join(
+        f'<line x1="{pad}" y1="{py(v):.1f}" x2="{w - pad}" y2="{py(v):.1f}" stroke="#e3e8ee"/>'
+        f'<text x="{pad - 6}" y="{py(v) + 4:.1f}" text-anchor="end" fill="{MUTED}" '
+        f'font-size="11">{num(v)}</text>'
+        for v in (lo, (lo + hi) / 2, hi)
+    )
+    ticks = "".join(
+        f'<text x="{px(v):.1f}" y="{h - pad + 16}" text-anchor="middle" fill="{MUTED}" '
+        f'font-size="11">{num(v)}</text>'
+        for v in (-z_range, -z_range / 2, 0.0, z_range / 2, z_range)
+    )
+    label = f"{act.name}(z) for z from {num(-z_range)} to {num(z_range)}"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="byhand-activation" '
+        f'viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        f'aria-label="{escape(label)}" font-family="{FONT}">'
+        f"<title>{escape(label)}</title>{grid}"
+        f'<line x1="{px(0):.1f}" y1="{pad - 6}" x2="{px(0):.1f}" y2="{h - pad}" stroke="#c9d1da"/>'
+        f'<polyline points="{points}" fill="none" stroke="{POSITIVE}" stroke-width="2.5"/>'
+        f'<circle cx="{px(0):.1f}" cy="{py(float(act(np.zeros(1))[0])):.1f}" r="3.5" '
+        f'fill="{INK}"/>{ticks}'
+        f'<text x="{w - pad}" y="{h - 4}" text-anchor="end" fill="{MUTED}" font-size="11" '
+        f'font-style="italic">z</text></svg>'
+    )

@@ -1,0 +1,230 @@
+"""The lecture page (GET /) and the endpoints that draw for it: diagram, formulas, architecture.
+
+The page is rendered on the server from the lecture's Markdown, with the diagram and every
+formula already in it, so it reads well before any script runs; the script then asks these
+endpoints (and the JSON API) to redraw as the student changes the network. Like the rest of
+the server they are stateless: each request carries the model it is about.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field
+
+from byhand import lecture, modelfile
+from byhand.activations import ACTIVATIONS
+from byhand.diagram import activation_svg, network_svg
+from byhand.errors import ByhandError
+from byhand.losses import LOSSES
+from byhand.network import INITS, Network
+from byhand.web import content, formulas
+from byhand.web.settings import LIMITS
+
+router = APIRouter()
+
+WEB = resources.files("byhand") / "web"
+#: parameters a network drawn or written out by these endpoints may have
+MAX_PARAMETERS = 200_000
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(WEB / "templates")),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _network(model: Any) -> Network:
+    """The request's model file as a Network; a ModelFileError (a 4xx) names what is wrong."""
+    net = modelfile.from_dict(model)
+    if net.n_parameters > MAX_PARAMETERS:
+        raise ByhandError(
+            f"model: {net.n_parameters} parameters is more than the page draws "
+            f"({MAX_PARAMETERS} at most)"
+        )
+    return net
+
+
+def _sample(net: Network, inputs: list[float] | None) -> list[float]:
+    """One sample of inputs, checked against the network; zeros when none is given."""
+    if inputs is None:
+        return [0.0] * net.sizes[0]
+    x, batched = net.check_inputs(inputs)
+    if batched:
+        raise ByhandError("inputs: give one sample (a list of numbers), not a batch")
+    return x[0].tolist()
+
+
+class DiagramRequest(BaseModel):
+    """Draw `model`; with inputs, show its values; with a target too, its gradients."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: dict[str, Any]
+    inputs: list[float] | None = None
+    target: list[float] | None = None
+    forward: bool = Field(True, description="show z and activations (needs inputs)")
+    backward: bool = Field(False, description="show gradients (needs inputs and target)")
+    selected: str | None = Field(None, max_length=40)
+
+
+class FormulasRequest(BaseModel):
+    """The lecture's formulas for `model` with the numbers of one sample put in."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: dict[str, Any]
+    inputs: list[float]
+    target: list[float] | None = None
+    param: str | None = Field(None, max_length=40)
+    lr: float = Field(lecture.LEARNING_RATE, gt=0, le=1e6)
+
+
+class ArchitectureRequest(BaseModel):
+    """A fresh network of the given shape, initialised by the engine."""
+
+    model_config = ConfigDict(extra="forbid")
+    sizes: list[int] = Field(..., min_length=2)
+    activation: str = "sigmoid"
+    output_activation: str | None = None
+    loss: str = "half_sse"
+    init: str = "constant"
+    value: float = Field(1.0, ge=-1e6, le=1e6)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    input_names: list[str] | None = None
+    output_names: list[str] | None = None
+
+
+@router.post("/api/diagram")
+def diagram(req: DiagramRequest) -> dict:
+    """The network as SVG: weights on edges, and values or gradients when asked and possible."""
+    net = _network(req.model)
+    fwd = back = None
+    if req.inputs is not None and (req.forward or req.backward):
+        fwd = net.forward(_sample(net, req.inputs))
+        if req.backward and req.target is not None:
+            back = net.backward(fwd, req.target)
+        if not req.forward:
+            fwd = None
+    return {"svg": network_svg(net, fwd, back, selected=req.selected)}
+
+
+@router.post("/api/formulas")
+def lecture_formulas(req: FormulasRequest) -> dict:
+    """Each neuron's formula, the loss, the matrix form and one parameter's chain rule, as MathML."""
+    net = _network(req.model)
+    x = _sample(net, req.inputs)
+    target = None
+    if req.target is not None:
+        target = net.check_targets(req.target, 1)[0].tolist()
+    return formulas.all_formulas(net, x, target, param=req.param, lr=req.lr)
+
+
+@router.post("/api/architecture")
+def architecture(req: ArchitectureRequest) -> dict:
+    """A model file for a new network: sizes from inputs to outputs, activations, loss, init."""
+    if len(req.sizes) - 1 > LIMITS.max_layers:
+        raise ByhandError(f"sizes: at most {LIMITS.max_layers} layers, got {len(req.sizes) - 1}")
+    if any(not 1 <= n <= LIMITS.max_neurons for n in req.sizes):
+        raise ByhandError(f"sizes: every layer needs 1 to {LIMITS.max_neurons} neurons")
+    for field, value in (
+        ("activation", req.activation),
+        ("output_activation", req.output_activation),
+    ):
+        if value is not None and value not in ACTIVATIONS:
+            raise ByhandError(
+                f"{field}: unknown {value!r}; choose one of: {', '.join(ACTIVATIONS)}"
+            )
+    if req.loss not in LOSSES:
+        raise ByhandError(f"loss: unknown {req.loss!r}; choose one of: {', '.join(LOSSES)}")
+    if req.init not in INITS:
+        raise ByhandError(f"init: unknown {req.init!r}; choose one of: {', '.join(INITS)}")
+    net = Network.create(
+        req.sizes,
+        activation=req.activation,
+        output_activation=req.output_activation,
+        loss=req.loss,
+        init=req.init,
+        value=req.value,
+        seed=req.seed,
+        input_names=req.input_names,
+        output_names=req.output_names,
+    )
+    return {"model": modelfile.to_dict(net)}
+
+
+def defaults() -> dict:
+    """The lecture's starting point, as the page's script receives it."""
+    return {
+        "model": modelfile.to_dict(lecture.lecture_network()),
+        "inputs": list(lecture.INPUTS),
+        "target": list(lecture.TARGET),
+        "lr": lecture.LEARNING_RATE,
+        "activations": list(ACTIVATIONS),
+        "losses": list(LOSSES),
+        "inits": list(INITS),
+    }
+
+
+def _json_for_html(data: Any) -> str:
+    """JSON that is safe inside a <script type="application/json"> element."""
+    text = json.dumps(data, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_page() -> str:
+    """The whole lecture page as HTML, drawn for the lecture's defaults."""
+    env = _env()
+    start = defaults()
+    net = lecture.lecture_network()
+    x, y = list(lecture.INPUTS), list(lecture.TARGET)
+    maths = formulas.all_formulas(net, x, y)
+    context = {
+        "net": net,
+        "start": start,
+        "maths": maths,
+        "inputs": x,
+        "target": y,
+        "lr": lecture.LEARNING_RATE,
+        "activations": list(ACTIVATIONS),
+        "losses": list(LOSSES),
+        "inits": list(INITS),
+        "sigmoid_svg": activation_svg("sigmoid"),
+    }
+    widgets = {}
+    for name in (
+        "sigmoid-plot",
+        "neuron-formulas",
+        "try-it",
+        "loss",
+        "backprop",
+        "step",
+        "train",
+        "matrices",
+        "architecture",
+        "datasets",
+    ):
+        widgets[name] = env.get_template(f"widgets/{name}.html").render(context)
+    page = content.render_lecture(content.lecture_text(), widgets)
+    practice_js = (WEB / "static" / "practice.js").is_file()
+    return env.get_template("page.html").render(
+        lecture=page,
+        diagram_svg=network_svg(net),
+        start_json=_json_for_html(start),
+        practice_js=practice_js,
+        **context,
+    )
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def page() -> HTMLResponse:
+    """The interactive lecture."""
+    return HTMLResponse(render_page())
