@@ -1,0 +1,397 @@
+"""The JSON API's requests and answers, validated by pydantic within the server's limits.
+
+Every request carries the network it works on as a model file (the JSON of
+`byhand.modelfile`), so the server keeps no state between requests. Numbers must be finite
+JSON numbers; lists are bounded by `settings.LIMITS`. A refusal names the field, e.g.
+``inputs[2]: must be a finite number`` or ``model.layers: at most 16 allowed (got 17)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from byhand import modelfile
+from byhand.activations import ACTIVATIONS
+from byhand.errors import ByhandError
+from byhand.losses import LOSSES
+from byhand.network import Network
+from byhand.web.settings import LIMITS
+
+#: a finite JSON number (true, "2", NaN and ±Infinity are refused)
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+#: a name a user typed: any text (it comes back as JSON; the page escapes it)
+Name = Annotated[str, Field(max_length=200)]
+#: a learning rate η > 0
+LearningRate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error, so a typo in a field's name does not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- samples: inputs and targets ----------------------------------------------------------------
+
+
+def _refuse(at: str, message: str) -> PydanticCustomError:
+    """A validation error whose place inside the field (e.g. "[3][1]") the message handler prints."""
+    return PydanticCustomError("samples", "{at}: {message}", {"at": at, "message": message})
+
+
+def _is_number(v: Any) -> bool:
+    return (type(v) is float and math.isfinite(v)) or type(v) is int
+
+
+def _row(values: Any, at: str) -> None:
+    if not isinstance(values, list):
+        raise _refuse(at, "must be a list of numbers")
+    if not values:
+        raise _refuse(at, "must hold at least one number")
+    if len(values) > LIMITS.max_neurons:
+        raise _refuse(at, f"at most {LIMITS.max_neurons} numbers per sample (got {len(values)})")
+    for i, v in enumerate(values):
+        if not _is_number(v):
+            raise _refuse(f"{at}[{i}]", "must be a finite number")
+
+
+def check_samples(value: Any, info: ValidationInfo | None = None) -> list:
+    """One sample [x1, x2, …] or a batch [[x1, x2, …], …] of finite numbers, rows of one length."""
+    if not isinstance(value, list) or not value:
+        raise _refuse("", "must be a non-empty list of numbers, or a list of such lists")
+    if not isinstance(value[0], list):
+        _row(value, "")
+        return value
+    if len(value) > LIMITS.max_samples:
+        raise _refuse("", f"at most {LIMITS.max_samples} samples per request (got {len(value)})")
+    width = len(value[0])
+    for n, row in enumerate(value):
+        _row(row, f"[{n}]")
+        if len(row) != width:
+            raise _refuse(f"[{n}]", f"has {len(row)} numbers but sample 0 has {width}")
+    return value
+
+
+_NUMBERS = {"type": "array", "minItems": 1, "items": {"type": "number"}}
+#: inputs or targets: one sample, or a batch of samples (rows)
+Samples = Annotated[
+    list,
+    PlainValidator(check_samples),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {**_NUMBERS, "maxItems": LIMITS.max_neurons},
+                {"type": "array", "minItems": 1, "maxItems": LIMITS.max_samples, "items": _NUMBERS},
+            ]
+        }
+    ),
+]
+
+
+# --- the model file -----------------------------------------------------------------------------
+
+Row = Annotated[list[Number], Field(min_length=1, max_length=LIMITS.max_neurons)]
+
+
+class LayerSpec(Strict):
+    """One layer of a model file: its activation, W (one row per neuron) and b."""
+
+    activation: Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
+    weights: Annotated[list[Row], Field(min_length=1, max_length=LIMITS.max_neurons)]
+    biases: Row
+
+
+class ModelFile(Strict):
+    """The model file (`byhand.modelfile`): a network as JSON."""
+
+    format: Literal["byhand.network"] = "byhand.network"
+    version: Literal[1] = 1
+    loss: Literal[tuple(LOSSES)] = "half_sse"  # type: ignore[valid-type]
+    inputs: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
+    outputs: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
+    layers: Annotated[list[LayerSpec], Field(min_length=1, max_length=LIMITS.max_layers)]
+
+    def network(self) -> Network:
+        """The network this file describes; a fault (shapes that do not chain) names its field."""
+        try:
+            return modelfile.from_dict(self.model_dump(exclude_none=True))
+        except ByhandError as err:
+            raise ByhandError(f"model.{err}") from None
+
+
+def check_work(net: Network, samples: int) -> None:
+    """Refuse a request whose answer or cost is out of bounds: samples × neurons, samples × weights."""
+    values = samples * sum(net.sizes)
+    if values > LIMITS.max_values:
+        raise ByhandError(
+            f"inputs: {samples} samples through {sum(net.sizes)} neurons make {values} numbers, "
+            f"more than the {LIMITS.max_values} one answer may hold; send fewer samples"
+        )
+    work = samples * net.n_parameters
+    if work > LIMITS.max_work:
+        raise ByhandError(
+            f"inputs: {samples} samples × {net.n_parameters} parameters is more work than one "
+            f"request may ask ({LIMITS.max_work} multiply-adds); send fewer samples"
+        )
+
+
+def sample_count(samples: list) -> int:
+    """How many samples a validated Samples value holds."""
+    return len(samples) if isinstance(samples[0], list) else 1
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class ForwardRequest(Strict):
+    model: ModelFile
+    inputs: Samples
+
+
+class BackpropRequest(Strict):
+    model: ModelFile
+    inputs: Samples
+    target: Samples
+    lr: LearningRate = 0.5
+
+
+class ExplainRequest(Strict):
+    model: ModelFile
+    inputs: Samples
+    target: Samples
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class StepRequest(BackpropRequest):
+    pass
+
+
+Range = Annotated[tuple[Number, Number], Field(description="[low, high]")]
+
+
+class GridRequest(Strict):
+    model: ModelFile
+    x_range: Range = (-1.0, 1.0)
+    y_range: Range = (-1.0, 1.0)
+    resolution: Annotated[int, Field(ge=2, le=LIMITS.max_resolution)] = 40
+
+    @model_validator(mode="after")
+    def _ranges(self) -> GridRequest:
+        for field in ("x_range", "y_range"):
+            lo, hi = getattr(self, field)
+            if not lo < hi or not math.isfinite(hi - lo):
+                raise PydanticCustomError(
+                    "samples", "{at}: {message}", {"at": field, "message": "low must be below high"}
+                )
+        return self
+
+
+class TrainData(Strict):
+    """What to train on: samples sent in the request, or a data set the server makes."""
+
+    dataset: Annotated[str, Field(max_length=60)] | None = None
+    samples: Annotated[int, Field(ge=1, le=LIMITS.max_samples)] | None = None
+    noise: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    test_split: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    inputs: Samples | None = None
+    target: Samples | None = None
+    labels: (
+        Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=LIMITS.max_samples)] | None
+    ) = None
+    feature_names: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
+    class_names: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TrainData:
+        given = self.inputs is not None or self.target is not None
+        if self.dataset is None and not given:
+            raise PydanticCustomError(
+                "samples",
+                "{at}: {message}",
+                {"at": "data", "message": "give a dataset name, or inputs and target"},
+            )
+        if self.dataset is not None and given:
+            raise PydanticCustomError(
+                "samples",
+                "{at}: {message}",
+                {"at": "data", "message": "give a dataset name or inputs and target, not both"},
+            )
+        if given and (self.inputs is None or self.target is None):
+            missing = "target" if self.target is None else "inputs"
+            raise PydanticCustomError(
+                "samples", "{at}: {message}", {"at": f"data.{missing}", "message": "required"}
+            )
+        return self
+
+
+class TrainRequest(Strict):
+    """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
+
+    model: ModelFile
+    lr: LearningRate = 0.5
+    optimizer: Annotated[str, Field(max_length=20)] = "sgd"
+    steps: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
+    epochs: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
+    batch: Annotated[int, Field(ge=1, le=LIMITS.max_samples)] | None = None
+    every: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
+    l2: Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)] = 0.0
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    data: TrainData | None = None
+    #: the samples to take steps on, as /api/backprop takes them (instead of data)
+    inputs: Samples | None = None
+    target: Samples | None = None
+
+    @model_validator(mode="after")
+    def _amount(self) -> TrainRequest:
+        if (self.steps is None) == (self.epochs is None):
+            raise PydanticCustomError(
+                "samples",
+                "{at}: {message}",
+                {"at": "steps", "message": "give steps or epochs (one of them)"},
+            )
+        if self.data is None and (self.inputs is None or self.target is None):
+            raise PydanticCustomError(
+                "samples",
+                "{at}: {message}",
+                {"at": "data", "message": "give data, or inputs and target"},
+            )
+        if self.data is not None and (self.inputs is not None or self.target is not None):
+            raise PydanticCustomError(
+                "samples",
+                "{at}: {message}",
+                {"at": "data", "message": "give data or inputs and target, not both"},
+            )
+        total = self.steps or self.epochs or 1
+        every = self.every or default_every(total)
+        if total / every > LIMITS.max_events:
+            raise PydanticCustomError(
+                "samples",
+                "{at}: {message}",
+                {
+                    "at": "every",
+                    "message": f"{total} with every={every} would send more than "
+                    f"{LIMITS.max_events} progress events; raise every",
+                },
+            )
+        return self
+
+
+def default_every(total: int) -> int:
+    """Progress every k steps so that a job sends about a hundred events."""
+    return max(1, total // 100)
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+Nested = list[Any]
+
+
+class ForwardAnswer(BaseModel):
+    pre_activations: Nested
+    activations: Nested
+    output: Nested
+
+
+class Gradients(BaseModel):
+    weights: Nested
+    biases: Nested
+
+
+class BackpropAnswer(BaseModel):
+    loss: float
+    deltas: Nested
+    gradients: Gradients
+    updated_model: ModelFile
+    loss_after: float
+
+
+class Factor(BaseModel):
+    text: str
+    tex: str
+    value: float
+    meaning: str
+
+
+class ChainPath(BaseModel):
+    via: str
+    value: float
+    factors: list[Factor]
+
+
+class ExplainAnswer(BaseModel):
+    parameter: str
+    layer_name: str
+    gradient: float
+    formula: str
+    numbers: str
+    formula_tex: str
+    paths: list[ChainPath]
+    source: Factor | None
+    notes: list[str]
+    mathml: str
+
+
+class StepAnswer(BaseModel):
+    model: ModelFile
+    loss_before: float
+    loss_after: float
+    changed: list[str]
+
+
+class GridAnswer(BaseModel):
+    xs: list[float]
+    ys: list[float]
+    outputs: list[list[list[float]]]
+    classes: list[list[int]]
+
+
+class LectureAnswer(BaseModel):
+    model: ModelFile
+    inputs: list[float]
+    target: list[float]
+    lr: float
+
+
+class DatasetInfo(BaseModel):
+    name: str
+    description: str
+    features: list[str]
+    classes: list[str]
+    dims: int
+
+
+class DatasetAnswer(BaseModel):
+    name: str
+    description: str
+    features: list[str]
+    classes: list[str]
+    inputs: list[list[float]]
+    labels: list[int]
+    target: list[list[float]]
+
+
+class ErrorAnswer(BaseModel):
+    detail: str
+
+
+def finite(arrays, what: str) -> None:
+    """Refuse to answer with NaN or infinity: numbers that overflowed are a clear error instead."""
+    for a in arrays:
+        if not np.all(np.isfinite(a)):
+            raise ByhandError(
+                f"{what} overflowed to infinity or NaN; use smaller inputs, weights or learning rate"
+            )
