@@ -27,9 +27,11 @@ def sigmoid(z: Array, out: Array | None = None) -> Array:
     return np.reciprocal(out, out=out)
 
 
-def sigmoid_prime(z: Array, a: Array) -> Array:
+def sigmoid_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     """σ'(z) = σ(z)(1 − σ(z))."""
-    return a * (1.0 - a)
+    out = np.subtract(1.0, a, out=out)
+    out *= a
+    return out
 
 
 def tanh(z: Array, out: Array | None = None) -> Array:
@@ -37,9 +39,10 @@ def tanh(z: Array, out: Array | None = None) -> Array:
     return np.tanh(z, out=out)
 
 
-def tanh_prime(z: Array, a: Array) -> Array:
+def tanh_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     """tanh'(z) = 1 − tanh²(z)."""
-    return 1.0 - a * a
+    out = np.multiply(a, a, out=out)
+    return np.subtract(1.0, out, out=out)
 
 
 def relu(z: Array, out: Array | None = None) -> Array:
@@ -47,9 +50,9 @@ def relu(z: Array, out: Array | None = None) -> Array:
     return np.maximum(z, 0.0, out=out)
 
 
-def relu_prime(z: Array, a: Array) -> Array:
+def relu_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     """relu'(z) = 1 if z > 0 else 0."""
-    return (z > 0).astype(z.dtype)
+    return np.heaviside(z, 0.0, out=out)
 
 
 LEAKY_SLOPE = 0.01
@@ -60,9 +63,13 @@ def leaky_relu(z: Array, out: Array | None = None) -> Array:
     return np.multiply(z, np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype), out=out)
 
 
-def leaky_relu_prime(z: Array, a: Array) -> Array:
+def leaky_relu_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     """leaky_relu'(z) = 1 if z > 0 else 0.01."""
-    return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
+    slope = np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
+    if out is None:
+        return slope
+    np.copyto(out, slope)
+    return out
 
 
 def identity(z: Array, out: Array | None = None) -> Array:
@@ -73,9 +80,12 @@ def identity(z: Array, out: Array | None = None) -> Array:
     return out
 
 
-def identity_prime(z: Array, a: Array) -> Array:
+def identity_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     """identity'(z) = 1."""
-    return np.ones_like(z)
+    if out is None:
+        return np.ones_like(z)
+    out.fill(1.0)
+    return out
 
 
 def softmax(z: Array, out: Array | None = None) -> Array:
@@ -93,8 +103,9 @@ class Activation:
 
     name: str
     f: Callable[..., Array]
-    #: f'(z) from z and a = f(z); None for softmax, whose derivative is a Jacobian.
-    prime: Callable[[Array, Array], Array] | None
+    #: f'(z) from z and a = f(z) (written into `out` when given); None for softmax,
+    #: whose derivative is a Jacobian.
+    prime: Callable[..., Array] | None
     tex: str
     #: the derivative as the lecture writes it, e.g. σ(z)(1 − σ(z))
     prime_tex: str
@@ -108,11 +119,25 @@ class Activation:
     def __call__(self, z: Array, out: Array | None = None) -> Array:
         return self.f(z, out=out)
 
-    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
-        """∂L/∂z from ∂L/∂a: f'(z) ⊙ ∂L/∂a, or for softmax a ⊙ (∂L/∂a − Σₖ aₖ ∂L/∂aₖ)."""
+    def backward(
+        self,
+        z: Array,
+        a: Array,
+        grad_a: Array,
+        out: Array | None = None,
+        scratch: Array | None = None,
+    ) -> Array:
+        """∂L/∂z from ∂L/∂a: f'(z) ⊙ ∂L/∂a, or for softmax a ⊙ (∂L/∂a − Σₖ aₖ ∂L/∂aₖ).
+
+        `out` (which may be `grad_a` itself) receives the result and `scratch`, shaped like z,
+        holds f'(z) on the way; without them new arrays are made.
+        """
         if self.prime is not None:
-            return grad_a * self.prime(z, a)
-        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+            return np.multiply(grad_a, self.prime(z, a, out=scratch), out=out)
+        weighted = np.sum(np.multiply(grad_a, a, out=scratch), axis=-1, keepdims=True)
+        out = np.subtract(grad_a, weighted, out=out)
+        out *= a
+        return out
 
     def __repr__(self) -> str:
         return f"Activation({self.name})"

@@ -43,13 +43,25 @@ class Loss:
         """L for each sample (one number per row of o)."""
         raise NotImplementedError
 
-    def grad_output(self, o: Array, y: Array) -> Array:
+    def grad_output(self, o: Array, y: Array, out: Array | None = None) -> Array:
         """∂L/∂o for each sample."""
         raise NotImplementedError
 
-    def delta(self, o: Array, y: Array, z: Array, activation: Activation) -> Array:
-        """δ = ∂L/∂z of the output layer: ∂L/∂o ⊙ f'(z), or the Jacobian product for softmax."""
-        return activation.backward(z, o, self.grad_output(o, y))
+    def delta(
+        self,
+        o: Array,
+        y: Array,
+        z: Array,
+        activation: Activation,
+        out: Array | None = None,
+        scratch: Array | None = None,
+    ) -> Array:
+        """δ = ∂L/∂z of the output layer: ∂L/∂o ⊙ f'(z), or the Jacobian product for softmax.
+
+        `out` and `scratch` (shaped like o) are optional buffers to write into.
+        """
+        grad = self.grad_output(o, y, out=out)
+        return activation.backward(z, o, grad, out=grad, scratch=scratch)
 
     def __repr__(self) -> str:
         return f"Loss({self.name})"
@@ -61,8 +73,8 @@ class HalfSSE(Loss):
     def value(self, o, y, z, activation):
         return 0.5 * np.sum((o - y) ** 2, axis=-1)
 
-    def grad_output(self, o, y):
-        return o - y
+    def grad_output(self, o, y, out=None):
+        return np.subtract(o, y, out=out)
 
 
 class MSE(Loss):
@@ -71,8 +83,10 @@ class MSE(Loss):
     def value(self, o, y, z, activation):
         return np.mean((o - y) ** 2, axis=-1)
 
-    def grad_output(self, o, y):
-        return (2.0 / o.shape[-1]) * (o - y)
+    def grad_output(self, o, y, out=None):
+        out = np.subtract(o, y, out=out)
+        out *= 2.0 / o.shape[-1]
+        return out
 
 
 class CrossEntropy(Loss):
@@ -90,15 +104,16 @@ class CrossEntropy(Loss):
             return -np.sum(y * (z - logsumexp), axis=-1)
         return np.sum(softplus(z) - y * z, axis=-1)
 
-    def grad_output(self, o, y):
+    def grad_output(self, o, y, out=None):
         # only for display: δ below never divides by o(1 − o)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (o - y) / (o * (1.0 - o))
+            return np.divide(o - y, o * (1.0 - o), out=out)
 
-    def delta(self, o, y, z, activation):
+    def delta(self, o, y, z, activation, out=None, scratch=None):
         if activation.name == "softmax":
-            return o * np.sum(y, axis=-1, keepdims=True) - y
-        return o - y
+            out = np.multiply(o, np.sum(y, axis=-1, keepdims=True), out=out)
+            return np.subtract(out, y, out=out)
+        return np.subtract(o, y, out=out)
 
 
 LOSSES: dict[str, Loss] = {
