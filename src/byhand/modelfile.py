@@ -337,7 +337,8 @@ def loads_npz(data: bytes, dtype=None) -> Network:
         raise ModelFileError(f"format: expected {FORMAT!r}, got {fmt!r}")
     version = arrays["version"]
     if version.ndim != 0 or version.dtype.kind not in "iu" or int(version) != VERSION:
-        raise ModelFileError(f"version: this byhand reads version {VERSION}, got {version!r}")
+        got = version.item() if version.ndim == 0 else f"an array of shape {version.shape}"
+        raise ModelFileError(f"version: this byhand reads version {VERSION}, got {got!r}")
     loss = _choice(_npz_text(arrays, "loss"), "loss", LOSSES)
     acts = _npz_strings(arrays, "activations")
     if not acts:
