@@ -1,0 +1,479 @@
+"""The JSON API under /api: the lecture's passes on any network the request carries.
+
+Every request holds its own network (a model file), so the server keeps nothing between
+requests and students never see each other's numbers. The numbers come from the engine
+alone; this module only checks requests, calls it and shapes the answers.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import importlib
+from functools import lru_cache
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from byhand import lecture, modelfile, notation
+from byhand.errors import ByhandError
+from byhand.mathml import to_mathml
+from byhand.network import Network
+from byhand.trace import explain
+from byhand.web import jobs
+from byhand.web.schemas import (
+    BackpropAnswer,
+    BackpropRequest,
+    DatasetAnswer,
+    DatasetInfo,
+    ErrorAnswer,
+    ExplainAnswer,
+    ExplainRequest,
+    ForwardAnswer,
+    ForwardRequest,
+    GridAnswer,
+    GridRequest,
+    LectureAnswer,
+    StepAnswer,
+    StepRequest,
+    TrainRequest,
+    check_work,
+    default_every,
+    finite,
+    sample_count,
+)
+from byhand.web.settings import LIMITS
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorAnswer, "description": "The request is malformed or out of bounds."},
+    413: {"model": ErrorAnswer, "description": "The request body is too large."},
+}
+
+router = APIRouter(responses=ERRORS, tags=["api"])
+
+
+def answer(data: dict | list) -> JSONResponse:
+    """The answer as JSON, serialised here (in the worker thread, not on the event loop)."""
+    return JSONResponse(data)
+
+
+def _network(model) -> Network:
+    return model.network()
+
+
+def _check(net: Network, inputs, target=None) -> None:
+    """Inputs (and targets) that fit the network, or an error naming the field."""
+    X, _ = _checked(lambda: net.check_inputs(inputs), "inputs")
+    if target is not None:
+        _checked(lambda: net.check_targets(target, X.shape[0]), "target")
+
+
+# --- the lecture's passes -----------------------------------------------------------------------
+
+
+@router.get("/lecture", response_model=LectureAnswer)
+def lecture_defaults(request: Request) -> JSONResponse:
+    """The lecture's network (all weights and biases 1), inputs [1, 0, 1], target [1, 0], η = 0.5;
+    or the network `byhand serve --model FILE` was given, with zeros where the lecture's numbers
+    do not fit it."""
+    net = getattr(request.app.state, "model", None) or lecture.lecture_network()
+    n, k = net.sizes[0], net.sizes[-1]
+    return answer(
+        {
+            "model": modelfile.to_dict(net),
+            "inputs": list(lecture.INPUTS) if n == len(lecture.INPUTS) else [0.0] * n,
+            "target": list(lecture.TARGET) if k == len(lecture.TARGET) else [0.0] * k,
+            "lr": lecture.LEARNING_RATE,
+        }
+    )
+
+
+@router.post("/forward", response_model=ForwardAnswer)
+def forward(req: ForwardRequest) -> JSONResponse:
+    """z⁽ˡ⁾ = a⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾) for every layer; a⁽⁰⁾ = x."""
+    net = _network(req.model)
+    _check(net, req.inputs)
+    check_work(net, sample_count(req.inputs))
+    fwd = net.forward(req.inputs)
+    finite(fwd.zs + fwd.activations, "the forward pass")
+    return answer(fwd.to_dict())
+
+
+def _backprop(net: Network, inputs, target):
+    _check(net, inputs, target)
+    check_work(net, sample_count(inputs))
+    fwd = net.forward(inputs)
+    back = net.backward(fwd, target)
+    finite([back.losses, *back.deltas, *back.grad_W, *back.grad_b], "backpropagation")
+    return fwd, back
+
+
+@router.post("/backprop", response_model=BackpropAnswer)
+def backprop(req: BackpropRequest) -> JSONResponse:
+    """The loss, δ⁽ˡ⁾ and ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ for every layer, and the model after one step
+    W ← W − η ∂L/∂W (the same JSON as `byhand backprop --json`)."""
+    net = _network(req.model)
+    fwd, back = _backprop(net, req.inputs, req.target)
+    updated = net.copy()
+    updated.step(back, req.lr)
+    finite([p for layer in updated.layers for p in (layer.W, layer.b)], "the gradient step")
+    loss_after = updated.loss_of(
+        fwd.activations[0], net.check_targets(req.target, len(fwd.activations[0]))
+    )
+    finite([np.array(loss_after)], "the loss after the step")
+    return answer(
+        {**back.to_dict(), "updated_model": modelfile.to_dict(updated), "loss_after": loss_after}
+    )
+
+
+@router.post("/explain", response_model=ExplainAnswer)
+def explain_parameter(req: ExplainRequest) -> JSONResponse:
+    """∂L/∂(name) by the chain rule, each factor named and numbered, with the formula as MathML."""
+    net = _network(req.model)
+    _check(net, req.inputs, req.target)
+    try:
+        result = explain(net, req.name, req.inputs, req.target)
+    except ByhandError as err:
+        raise ByhandError(f"{_field_of(str(err))}{err}") from None
+    data = result.to_dict()
+    finite([np.array([data["gradient"]])], "the chain rule")
+    data["mathml"] = to_mathml(data["formula_tex"])
+    return answer(data)
+
+
+def _field_of(message: str) -> str:
+    """A field name for an engine message that lacks one."""
+    if message.startswith(("unknown parameter", "no parameter", "parameter name")):
+        return "name: "
+    return ""
+
+
+@lru_cache(maxsize=64)
+def _parameter_names(sizes: tuple[int, ...]) -> np.ndarray:
+    """The lecture's names of every parameter, in the order `_flat` lays the parameters out."""
+    return np.array([notation.lecture_name(r, sizes) for r in notation.all_refs(sizes)])
+
+
+def _flat(net: Network) -> np.ndarray:
+    """All parameters in the order of `notation.all_refs`: each neuron's weights, then its bias."""
+    return np.concatenate([np.hstack([la.W, la.b[:, None]]).ravel() for la in net.layers])
+
+
+@router.post("/step", response_model=StepAnswer)
+def step(req: StepRequest) -> JSONResponse:
+    """One step of gradient descent, W ← W − η ∂L/∂W, b ← b − η ∂L/∂b, and what it changed."""
+    net = _network(req.model)
+    fwd, back = _backprop(net, req.inputs, req.target)
+    updated = net.copy()
+    updated.step(back, req.lr)
+    finite([p for layer in updated.layers for p in (layer.W, layer.b)], "the gradient step")
+    y = net.check_targets(req.target, len(fwd.activations[0]))
+    loss_after = updated.loss_of(fwd.activations[0], y)
+    finite([np.array(loss_after)], "the loss after the step")
+    changed = _parameter_names(tuple(net.sizes))[_flat(updated) != _flat(net)]
+    return answer(
+        {
+            "model": modelfile.to_dict(updated),
+            "loss_before": back.loss,
+            "loss_after": loss_after,
+            "changed": changed.tolist(),
+        }
+    )
+
+
+@router.post("/grid", response_model=GridAnswer)
+def grid(req: GridRequest) -> JSONResponse:
+    """The outputs of a 2-input network on a grid of points, and the class at each point
+    (argmax o, or o ≥ 0.5 with one output): the decision boundary behind a 2-D data set."""
+    net = _network(req.model)
+    if net.sizes[0] != 2:
+        raise ByhandError(
+            f"model: the grid needs a network with 2 inputs (x and y); this one has {net.sizes[0]}"
+        )
+    n = req.resolution
+    xs = np.linspace(*req.x_range, n)
+    ys = np.linspace(*req.y_range, n)
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.column_stack([gx.ravel(), gy.ravel()])
+    check_work(net, len(points))
+    o = net.forward(points).activations[-1]
+    finite([o], "the network's outputs on the grid")
+    k = o.shape[1]
+    classes = (o[:, 0] >= 0.5).astype(int) if k == 1 else o.argmax(axis=1)
+    return answer(
+        {
+            "xs": xs.tolist(),
+            "ys": ys.tolist(),
+            "outputs": o.reshape(n, n, k).tolist(),
+            "classes": classes.reshape(n, n).tolist(),
+        }
+    )
+
+
+# --- data sets ----------------------------------------------------------------------------------
+
+
+def _data_module():
+    try:
+        return importlib.import_module("byhand.data")
+    except ImportError:
+        raise HTTPException(503, "data sets are not available in this installation") from None
+
+
+def _dataset_json(name: str, ds) -> dict:
+    X = np.asarray(ds.X, dtype=float)
+    if X.shape[0] > LIMITS.max_samples:
+        raise ByhandError(
+            f"the data set has {X.shape[0]} samples, more than the {LIMITS.max_samples} "
+            "one request may hold"
+        )
+    finite([X, np.asarray(ds.Y, dtype=float)], "the data set")
+    return {
+        "name": name,
+        "description": str(getattr(ds, "description", "") or ""),
+        "features": [str(f) for f in ds.feature_names],
+        "classes": [str(c) for c in ds.class_names],
+        "inputs": X.tolist(),
+        "labels": np.asarray(ds.labels, dtype=int).tolist(),
+        "target": np.asarray(ds.Y, dtype=float).tolist(),
+    }
+
+
+@router.get("/datasets", response_model=list[DatasetInfo])
+def datasets() -> JSONResponse:
+    """The data sets the server can make: name, description, features, classes, dims."""
+    return answer(_listing(_data_module()))
+
+
+@lru_cache(maxsize=1)
+def _listing(data) -> list[dict]:
+    listing = []
+    for name, description in data.DATASETS.items():
+        ds = data.load(name, seed=0)
+        listing.append(
+            {
+                "name": name,
+                "description": str(description),
+                "features": [str(f) for f in ds.feature_names],
+                "classes": [str(c) for c in ds.class_names],
+                "dims": int(np.asarray(ds.X).shape[1]),
+            }
+        )
+    return listing
+
+
+@router.get("/datasets/{name}", response_model=DatasetAnswer)
+def dataset(
+    name: Annotated[str, Path(max_length=60)],
+    samples: Annotated[int | None, Query(ge=1, le=LIMITS.max_samples)] = None,
+    noise: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+) -> JSONResponse:
+    """One data set's samples: inputs, class labels and one-hot targets."""
+    data = _data_module()
+    if name not in data.DATASETS:
+        raise ByhandError(
+            f"name: unknown data set {name[:60]!r}; choose one of: {', '.join(data.DATASETS)}"
+        )
+    ds = data.load(name, samples=samples, noise=noise, seed=seed)
+    return answer(_dataset_json(name, ds))
+
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file", "target"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "a CSV file"},
+                    "target": {"type": "string", "description": "the column to predict"},
+                },
+            }
+        }
+    },
+}
+
+
+def parse_form(body: bytes, content_type: str) -> dict[str, bytes]:
+    """The fields of a multipart/form-data body, parsed in memory: name → bytes."""
+    if (
+        not content_type.lower().startswith("multipart/form-data")
+        or "boundary=" not in content_type
+    ):
+        raise ByhandError("body: send a multipart/form-data form with fields file and target")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise ByhandError("body: not a readable multipart/form-data form")
+    fields: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str) and name not in fields:
+            payload = part.get_payload(decode=True)
+            fields[name] = payload if isinstance(payload, bytes) else b""
+    return fields
+
+
+@router.post(
+    "/datasets/upload", response_model=DatasetAnswer, openapi_extra={"requestBody": UPLOAD_BODY}
+)
+async def upload(request: Request) -> JSONResponse:
+    """A CSV file of the user's own, parsed in memory: every column but `target` is a feature."""
+    body = await request.body()
+    if len(body) > LIMITS.max_upload_bytes + 64 * 1024:
+        raise HTTPException(
+            413, f"file: a CSV upload may be at most {LIMITS.max_upload_bytes} bytes"
+        )
+    return await run_in_threadpool(_parse_upload, body, request.headers.get("content-type", ""))
+
+
+def _parse_upload(body: bytes, content_type: str) -> JSONResponse:
+    fields = parse_form(body, content_type)
+    for key in ("file", "target"):
+        if key not in fields:
+            raise ByhandError(f"{key}: missing from the form")
+    if len(fields["file"]) > LIMITS.max_upload_bytes:
+        raise HTTPException(
+            413, f"file: a CSV upload may be at most {LIMITS.max_upload_bytes} bytes"
+        )
+    try:
+        target = fields["target"].decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ByhandError("target: must be text (UTF-8)") from None
+    if not target or len(target) > 200:
+        raise ByhandError("target: give the name of the column to predict")
+    ds = _data_module().from_csv(fields["file"], target)
+    return answer(_dataset_json("upload", ds))
+
+
+# --- training -----------------------------------------------------------------------------------
+
+TRAIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events: progress …, then done or error.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    503: {"model": ErrorAnswer, "description": "Every training slot is taken; try again soon."},
+}
+
+
+def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
+    """A job from a request: the network, its training (and test) samples, the schedule."""
+    net = _network(req.model)
+    test = None
+    labels = None
+    if req.data is None or req.data.dataset is None:
+        source = req.data if req.data is not None else req
+        where = "data." if req.data is not None else ""
+        X, _ = _checked(lambda: net.check_inputs(source.inputs), f"{where}inputs")
+        Y = _checked(lambda: net.check_targets(source.target, X.shape[0]), f"{where}target")
+        if req.data is not None and req.data.labels is not None:
+            labels = np.asarray(req.data.labels)
+            if labels.shape[0] != X.shape[0]:
+                raise ByhandError(f"data.labels: {labels.shape[0]} labels for {X.shape[0]} samples")
+        train = jobs.Samples(X, Y, labels)
+        if req.data is not None and req.data.test_split > 0:
+            train, test = _split(train, req.data.test_split, req.data.seed)
+    else:
+        d = req.data
+        module = _data_module()
+        if d.dataset not in module.DATASETS:
+            raise ByhandError(
+                f"data.dataset: unknown data set {d.dataset!r}; choose one of: {', '.join(module.DATASETS)}"
+            )
+        ds = module.load(d.dataset, samples=d.samples, noise=d.noise, seed=d.seed)
+        if d.test_split > 0:
+            tr, te = ds.split(d.test_split, d.seed)
+            test = _samples_of(net, te, "data")
+            train = _samples_of(net, tr, "data")
+        else:
+            train = _samples_of(net, ds, "data")
+    if len(train) > LIMITS.max_samples:
+        raise ByhandError(f"data: at most {LIMITS.max_samples} samples (got {len(train)})")
+    check_work(net, len(train))
+    total = req.steps or req.epochs or 1
+    every = req.every or default_every(total)
+    trainer = None
+    unit = "step"
+    if req.epochs is not None:
+        trainer = _trainer(net, train, test, req)
+        unit = "epoch"
+    elif req.optimizer != "sgd":
+        raise ByhandError(
+            f"optimizer: steps use plain gradient descent (sgd), not {req.optimizer!r}; train by epochs for other optimizers"
+        )
+    return jobs.Job(
+        net, train, test, req.lr, total, every, unit, req.batch, req.l2, req.seed, trainer, limits
+    )
+
+
+def _checked(call, where: str):
+    try:
+        return call()
+    except ByhandError as err:
+        raise ByhandError(f"{where}: {err}") from None
+
+
+def _samples_of(net: Network, ds, where: str) -> jobs.Samples:
+    X, _ = _checked(lambda: net.check_inputs(np.asarray(ds.X, dtype=float)), f"{where}.inputs")
+    Y = _checked(
+        lambda: net.check_targets(np.asarray(ds.Y, dtype=float), X.shape[0]), f"{where}.target"
+    )
+    labels = getattr(ds, "labels", None)
+    return jobs.Samples(X, Y, None if labels is None else np.asarray(labels))
+
+
+def _split(samples: jobs.Samples, fraction: float, seed: int) -> tuple[jobs.Samples, jobs.Samples]:
+    """A random `fraction` of the samples held out for testing (at least one on each side)."""
+    n = len(samples)
+    n_test = min(n - 1, max(1, round(n * fraction)))
+    if n < 2:
+        raise ByhandError("data.test_split: one sample cannot be split into training and test")
+    order = np.random.default_rng(seed).permutation(n)
+    parts = []
+    for rows in (order[n_test:], order[:n_test]):
+        labels = None if samples.labels is None else samples.labels[rows]
+        parts.append(jobs.Samples(samples.X[rows], samples.Y[rows], labels))
+    return parts[0], parts[1]
+
+
+def _trainer(net: Network, train: jobs.Samples, test: jobs.Samples | None, req: TrainRequest):
+    try:
+        train_module = importlib.import_module("byhand.train")
+        data_module = importlib.import_module("byhand.data")
+    except ImportError:
+        raise HTTPException(
+            503, "training by epochs is not available in this installation"
+        ) from None
+    make = data_module.Dataset
+
+    def dataset(s: jobs.Samples):
+        return make(X=s.X, Y=s.Y, labels=s.labels)
+
+    return train_module.Trainer(
+        net,
+        dataset(train),
+        dataset(test) if test is not None else None,
+        optimizer=req.optimizer,
+        lr=req.lr,
+        batch=req.batch,
+        l2=req.l2,
+        seed=req.seed,
+    )
+
+
+@router.post("/train", response_class=jobs.TrainingStream, responses=TRAIN_RESPONSES)
+async def train(req: TrainRequest) -> jobs.TrainingStream:
+    """Train and stream progress as server-sent events: `progress` every `every` steps or
+    epochs, then `done` with the trained model and its history, or `error`."""
+    job = await run_in_threadpool(build_job, req, jobs.POOL.limits)
+    try:
+        jobs.POOL.admit(job)
+    except jobs.Busy as err:
+        raise HTTPException(503, str(err), headers={"Retry-After": "2"}) from None
+    return jobs.TrainingStream(job, jobs.POOL)
