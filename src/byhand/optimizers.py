@@ -1,0 +1,142 @@
+"""Optimisers: how a gradient becomes a change of the parameters.
+
+    sgd       θ ← θ − η g                                   (the lecture's gradient descent)
+    momentum  v ← μv − η g,  θ ← θ + v                     (μ = 0.9)
+    adam      m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
+              θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)   (β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸)
+
+g is ∂L̄/∂θ of the mini-batch, plus λW for the weights when L2 regularisation adds (λ/2)ΣW² to
+the loss (biases are not regularised). Every step works in place on the network's own arrays
+and on buffers made once, and may use the gradient arrays it is given as scratch space.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from byhand.errors import ByhandError
+from byhand.network import Network
+from byhand.trace import BackwardTrace
+
+Array = np.ndarray
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+#: the learning rate each optimiser uses when none is given
+DEFAULT_LR = {"sgd": 3.0, "momentum": 0.5, "adam": 0.005}
+
+
+class Optimizer:
+    """Holds the network's parameter arrays and turns each step's gradients into updates."""
+
+    name = "optimizer"
+
+    def __init__(self, net: Network, lr: float, l2: float = 0.0) -> None:
+        self.lr = float(lr)
+        self.l2 = float(l2)
+        #: W⁽¹⁾, b⁽¹⁾, W⁽²⁾, … — the network's arrays themselves, not copies
+        self.params = net.parameters()
+        #: which parameters L2 regularisation pulls toward 0: the weights, not the biases
+        self.decays = [p is layer.W for layer in net.layers for p in (layer.W, layer.b)]
+        self.t = 0
+
+    def gradients(self, back: BackwardTrace) -> list[Array]:
+        """g for every parameter, in the order of params, with λW added to the weights' g."""
+        grads = [g for pair in zip(back.grad_W, back.grad_b, strict=True) for g in pair]
+        if self.l2:
+            for p, g, decays in zip(self.params, grads, self.decays, strict=True):
+                if decays:
+                    g += self.l2 * p
+        return grads
+
+    def step(self, back: BackwardTrace) -> None:
+        """Update every parameter from the gradients in `back` (which may be overwritten)."""
+        self.t += 1
+        for i, (p, g) in enumerate(zip(self.params, self.gradients(back), strict=True)):
+            self.update(i, p, g)
+
+    def update(self, i: int, p: Array, g: Array) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        l2 = f", l2={self.l2:g}" if self.l2 else ""
+        return f"{type(self).__name__}(lr={self.lr:g}{l2})"
+
+
+class SGD(Optimizer):
+    """θ ← θ − η g."""
+
+    name = "sgd"
+
+    def update(self, i: int, p: Array, g: Array) -> None:
+        g *= self.lr
+        p -= g
+
+
+class Momentum(Optimizer):
+    """v ← μv − η g, θ ← θ + v: a step keeps part of the previous step's direction."""
+
+    name = "momentum"
+
+    def __init__(self, net: Network, lr: float, l2: float = 0.0, mu: float = 0.9) -> None:
+        super().__init__(net, lr, l2)
+        self.mu = mu
+        self.velocity = [np.zeros_like(p) for p in self.params]
+
+    def update(self, i: int, p: Array, g: Array) -> None:
+        v = self.velocity[i]
+        v *= self.mu
+        g *= self.lr
+        v -= g
+        p += v
+
+
+class Adam(Optimizer):
+    """θ ← θ − η m̂ / (√v̂ + ε), with running means m of g and v of g²."""
+
+    name = "adam"
+
+    def __init__(
+        self,
+        net: Network,
+        lr: float,
+        l2: float = 0.0,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(net, lr, l2)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.scratch = [np.zeros_like(p) for p in self.params]
+
+    def update(self, i: int, p: Array, g: Array) -> None:
+        m, v, s = self.m[i], self.v[i], self.scratch[i]
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        m += np.multiply(g, 1.0 - b1, out=s)
+        v *= b2
+        np.multiply(g, g, out=s)
+        s *= 1.0 - b2
+        v += s
+        # η m̂/(√v̂ + ε) = η_t m/(√v + ε_t) with η_t = η√(1−β₂ᵗ)/(1−β₁ᵗ), ε_t = ε√(1−β₂ᵗ)
+        root = math.sqrt(1.0 - b2**self.t)
+        lr_t = self.lr * root / (1.0 - b1**self.t)
+        np.sqrt(v, out=s)
+        s += self.eps * root
+        np.divide(m, s, out=s)
+        s *= lr_t
+        p -= s
+
+
+CLASSES: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(name: str, net: Network, lr: float | None = None, l2: float = 0.0) -> Optimizer:
+    """The optimiser called `name` for `net`; lr None means the optimiser's DEFAULT_LR."""
+    if name not in CLASSES:
+        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    rate = DEFAULT_LR[name] if lr is None else lr
+    return CLASSES[name](net, rate, l2)

@@ -1,0 +1,253 @@
+"""Training: mini-batch gradient descent over a data set, epoch after epoch.
+
+An epoch shuffles the training samples (seeded), cuts them into mini-batches of `batch` rows
+and, for each, runs the lecture's three moves in matrix form on the whole batch at once:
+
+    forward    Z = A Wᵀ + b, A' = f(Z), layer by layer
+    backward   δ and the gradients ∂L̄/∂W, ∂L̄/∂b of the batch's mean loss
+    step       the optimiser's update (sgd: W ← W − η ∂L̄/∂W)
+
+Each mini-batch is gathered into arrays made once (a Workspace), so a step allocates nothing.
+After the pass, the loss and accuracy of the whole training and test sets are measured.
+A loss that turns NaN or infinite stops training with `Diverged`; the network is put back to
+its parameters after the last good epoch, as it is when Ctrl-C interrupts an epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from byhand.data import Dataset
+from byhand.errors import ByhandError
+from byhand.network import Network, Workspace
+from byhand.optimizers import DEFAULT_LR, OPTIMIZERS, make_optimizer
+
+Array = np.ndarray
+
+__all__ = ["OPTIMIZERS", "Diverged", "Trainer", "accuracy", "confusion_matrix", "evaluate", "train"]
+
+#: evaluation runs the data through the network this many rows at a time
+CHUNK = 4096
+MAX_EPOCHS = 100_000
+
+
+class Diverged(ByhandError):
+    """Training produced a NaN or infinite loss; the network holds its last good parameters."""
+
+
+def _number(value, what: str, low: float, high: float, *, whole: bool = False) -> float:
+    """`value` as a finite number in [low, high], else an error naming `what`."""
+    if isinstance(value, bool):
+        raise ByhandError(f"{what} must be a number, not {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ByhandError(f"{what} must be a number, not {value!r}") from None
+    if not (np.isfinite(v) and low <= v <= high) or (whole and not v.is_integer()):
+        kind = "a whole number" if whole else "a number"
+        raise ByhandError(f"{what} must be {kind} from {low:g} to {high:g}, not {value!r}")
+    return v
+
+
+def predict_in_chunks(net: Network, X: Array) -> tuple[Array, Array]:
+    """(o, z of the output layer) for every row of X, CHUNK rows at a time."""
+    outs, zs = [], []
+    for start in range(0, len(X), CHUNK):
+        fwd = net.forward(X[start : start + CHUNK])
+        outs.append(fwd.activations[-1])
+        zs.append(fwd.zs[-1])
+    return np.concatenate(outs), np.concatenate(zs)
+
+
+def evaluate(
+    net: Network, X: Array, Y: Array, labels: Array | None = None
+) -> tuple[float, float | None]:
+    """(mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ), accuracy or None when there are no labels)."""
+    with np.errstate(all="ignore"):
+        o, z = predict_in_chunks(net, X)
+        y = np.asarray(Y, dtype=o.dtype)
+        loss = float(np.mean(net.loss.value(o, y, z, net.layers[-1].activation), dtype=np.float64))
+    acc = None if labels is None else float(np.mean(np.argmax(o, axis=1) == labels))
+    return loss, acc
+
+
+def accuracy(net: Network, X, labels) -> float:
+    """The fraction of samples whose largest output is their class: mean(argmax o = label)."""
+    o, _ = predict_in_chunks(net, np.asarray(X))
+    return float(np.mean(np.argmax(o, axis=1) == np.asarray(labels)))
+
+
+def confusion_matrix(net: Network, X, labels, classes: int | None = None) -> Array:
+    """C[i, j] = how many samples of class i the network puts in class j (argmax of o)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    o, _ = predict_in_chunks(net, np.asarray(X))
+    k = classes or o.shape[1]
+    C = np.zeros((k, k), dtype=np.int64)
+    np.add.at(C, (labels, np.argmax(o, axis=1)), 1)
+    return C
+
+
+class Trainer:
+    """Trains `net` in place on `train`, one epoch per call of epoch(); `test` is only measured.
+
+    optimizer: sgd, momentum or adam; lr: η (None: the optimiser's usual rate, 3.0 for sgd);
+    batch: samples per step (at most the training set's size); l2: λ of the penalty (λ/2)ΣW²;
+    seed: the shuffling order.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        train: Dataset,
+        test: Dataset | None = None,
+        *,
+        optimizer: str = "sgd",
+        lr: float | None = None,
+        batch: int = 10,
+        l2: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        if optimizer not in OPTIMIZERS:
+            raise ByhandError(
+                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
+            )
+        self.lr = _number(
+            DEFAULT_LR[optimizer] if lr is None else lr, "the learning rate", 1e-12, 1e6
+        )
+        self.batch = int(_number(batch, "the batch size", 1, 10_000_000, whole=True))
+        self.l2 = _number(l2, "the L2 strength", 0.0, 1e6)
+        self.seed = int(_number(seed, "the seed", 0, 2**63 - 1, whole=True))
+        self.net = net
+        for part, what in ((train, "training"), (test, "test")):
+            if part is None:
+                continue
+            if part.n_features != net.sizes[0]:
+                raise ByhandError(
+                    f"the network takes {net.sizes[0]} inputs but the {what} data has "
+                    f"{part.n_features} features ({', '.join(part.feature_names[:6])}"
+                    f"{', …' if part.n_features > 6 else ''})"
+                )
+            if part.n_outputs != net.sizes[-1]:
+                raise ByhandError(
+                    f"the network has {net.sizes[-1]} outputs but the {what} data has "
+                    f"{part.n_outputs} target columns"
+                )
+            if len(part) == 0:
+                raise ByhandError(f"the {what} data has no samples")
+        self.train_set, self.test_set = train, test
+        dt = net.dtype
+        # the data in the network's dtype, once: each step gathers its rows from these
+        self.X = np.ascontiguousarray(train.X, dtype=dt)
+        self.Y = np.ascontiguousarray(train.Y, dtype=dt)
+        if not (np.all(np.isfinite(self.X)) and np.all(np.isfinite(self.Y))):
+            raise ByhandError("the training data holds NaN or infinite values")
+        self.test_X = None if test is None else np.ascontiguousarray(test.X, dtype=dt)
+        self.test_Y = None if test is None else np.ascontiguousarray(test.Y, dtype=dt)
+        self.batch = min(self.batch, len(self.X))
+        self.optimizer = make_optimizer(optimizer, net, self.lr, self.l2)
+        self.rng = np.random.default_rng(self.seed)
+        self.epochs_done = 0
+        self._workspaces: dict[int, Workspace] = {}
+        self._last_good = [p.copy() for p in net.parameters()]
+
+    def __repr__(self) -> str:
+        return (
+            f"Trainer({self.net!r}, {self.optimizer!r}, batch={self.batch}, "
+            f"epochs done={self.epochs_done})"
+        )
+
+    def _workspace(self, rows: int) -> Workspace:
+        ws = self._workspaces.get(rows)
+        if ws is None:
+            ws = self._workspaces[rows] = Workspace(self.net, rows)
+        return ws
+
+    def steps(self) -> None:
+        """One shuffled pass over the training set: forward, backward and a step per mini-batch."""
+        net, optimizer, X, Y = self.net, self.optimizer, self.X, self.Y
+        order = self.rng.permutation(len(X))
+        full = self._workspace(self.batch)
+        with np.errstate(all="ignore"):
+            for start in range(0, len(order), self.batch):
+                rows = order[start : start + self.batch]
+                ws = full if len(rows) == self.batch else self._workspace(len(rows))
+                np.take(X, rows, axis=0, out=ws.x)
+                np.take(Y, rows, axis=0, out=ws.y)
+                back = net.backward(net.forward(ws.x, ws), ws.y, ws)
+                optimizer.step(back)
+
+    def restore(self) -> None:
+        """Put the network back to its parameters after the last good epoch."""
+        self.net.set_parameters(self._last_good)
+
+    def epoch(self) -> dict:
+        """Train one epoch, then measure: {"epoch", "train_loss", "train_accuracy", "test_loss",
+        "test_accuracy", "seconds"} (accuracies None for regression, test values None without
+        a test set). Raises Diverged, with the network restored, if the loss is not finite."""
+        start = time.perf_counter()
+        number = self.epochs_done + 1
+        try:
+            self.steps()
+        except BaseException:
+            self.restore()
+            raise
+        labels = self.train_set.labels
+        train_loss, train_acc = evaluate(self.net, self.X, self.Y, labels)
+        finite = np.isfinite(train_loss) and all(
+            np.all(np.isfinite(p)) for p in self.net.parameters()
+        )
+        if not finite:
+            self.restore()
+            raise Diverged(
+                f"training diverged in epoch {number}: the loss became NaN or infinite; "
+                f"try a learning rate smaller than {self.lr:g}"
+            )
+        test_loss = test_acc = None
+        if self.test_set is not None:
+            test_loss, test_acc = evaluate(self.net, self.test_X, self.test_Y, self.test_set.labels)
+        for saved, p in zip(self._last_good, self.net.parameters(), strict=True):
+            np.copyto(saved, p)
+        self.epochs_done = number
+        return {
+            "epoch": number,
+            "train_loss": train_loss,
+            "train_accuracy": train_acc,
+            "test_loss": test_loss,
+            "test_accuracy": test_acc,
+            "seconds": time.perf_counter() - start,
+        }
+
+
+def train(
+    net: Network,
+    train: Dataset,
+    test: Dataset | None = None,
+    *,
+    epochs: int = 30,
+    callback: Callable[[dict], object] | None = None,
+    **trainer_options,
+) -> list[dict]:
+    """Train `net` in place for `epochs` epochs; the history holds one epoch() record each.
+
+    `callback(record)` runs after every epoch; returning False stops training. Ctrl-C stops
+    after putting back the last complete epoch's parameters; Diverged propagates (the network
+    likewise restored) — the history so far is in its `history` attribute.
+    """
+    epochs = int(_number(epochs, "epochs", 1, MAX_EPOCHS, whole=True))
+    trainer = Trainer(net, train, test, **trainer_options)
+    history: list[dict] = []
+    try:
+        for _ in range(epochs):
+            record = trainer.epoch()
+            history.append(record)
+            if callback is not None and callback(record) is False:
+                break
+    except KeyboardInterrupt:
+        trainer.restore()
+    except Diverged as err:
+        err.history = history  # type: ignore[attr-defined]
+        raise
+    return history
