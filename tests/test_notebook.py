@@ -61,6 +61,14 @@ def test_snapshot_draws_the_diagram_and_escapes_names():
     assert "<script>" not in html and "&lt;script&gt;" in html and "a&amp;b" in html
 
 
+def test_explanation_shows_the_formula_as_mathml_and_every_factor():
+    html = byhand.explain(byhand.lecture_network(), "w31", [1, 0, 1], [1, 0])._repr_html_()
+    assert html.count("<math") == 1 and "<mfrac>" in html
+    for value in (O - 1, O * (1 - O), H, DELTA_O1 * H):  # (o1 − y1), σ'(z_o1), h1, ∂L/∂w31
+        assert fmt(value) in html
+    assert "slope of sigmoid at z_o1" in html
+
+
 def test_matrix_table():
     html = display.matrix_html(np.array([[1.5, -2.0], [0.0, 3.25]]), "W<1>")
     assert "W&lt;1&gt;" in html and ">−2<" in html and ">3.2500000<" in html
@@ -89,5 +97,6 @@ def test_example_notebook_runs(tmp_path, monkeypatch):
     text = "".join(o.get("text", "") for o in outputs)
     assert any("image/svg+xml" in d for d in data)  # the network's diagram
     assert sum("text/html" in d for d in data) >= 3  # forward, backward, snapshot
-    assert "o1 = 0.9481003" in text and "= −0.0024327" in text
+    html = "".join(d.get("text/html", "") for d in data)
+    assert "o1 = 0.9481003" in text and "= −0.0024327</code>" in html and "<math" in html
     assert "loss: 0.4507939 → 0.4476232" in text

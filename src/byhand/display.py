@@ -21,6 +21,7 @@ from byhand.trace import BackwardTrace, ForwardTrace, fmt
 
 if TYPE_CHECKING:
     from byhand.network import Network
+    from byhand.trace import Explanation
 
 #: a table shows at most this many samples (rows) and this many neurons (columns)
 MAX_SAMPLES = 8
@@ -39,13 +40,23 @@ def _layer_title(layer: int, layers: int) -> str:
     return "hidden layer" if layers == 2 else f"hidden layer {layer + 1}"
 
 
-def _table(caption: str, head: Sequence[str], rows: Sequence[Sequence[str]], note: str = "") -> str:
-    """One HTML table; `head` and the first cell of each row are labels, the rest numbers."""
+def _table(
+    caption: str,
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    note: str = "",
+    text_columns: int = 0,
+) -> str:
+    """One HTML table; `head` and the first cell of each row are labels, the rest numbers
+    (but for the last `text_columns` columns, which hold words)."""
     out = [f'<table class="byhand" {TABLE}><caption {CAPTION}>{caption}</caption>']
     out.append("<thead><tr>" + "".join(f"<th {HEAD}>{h}</th>" for h in head) + "</tr></thead>")
     out.append("<tbody>")
     for row in rows:
-        cells = [f"<th {LABEL}>{row[0]}</th>"] + [f"<td {NUM}>{c}</td>" for c in row[1:]]
+        first_text = len(row) - text_columns
+        cells = [f"<th {LABEL}>{row[0]}</th>"] + [
+            f"<td {LABEL if k >= first_text else NUM}>{c}</td>" for k, c in enumerate(row) if k
+        ]
         out.append("<tr>" + "".join(cells) + "</tr>")
     if note:
         out.append(f'<tr><td colspan="{len(head)}" {LABEL}><i>{note}</i></td></tr>')
@@ -168,6 +179,25 @@ def backward_html(back: BackwardTrace) -> str:
             d_rows = [[str(s + 1)] + [fmt(back.deltas[l][s, i]) for i in neurons] for s in samples]
             parts.append(_table(f"{_layer_title(l, layers)}: δ = ∂L/∂z", d_head, d_rows, more))
     return '<div class="byhand-backward">' + "".join(parts) + "</div>"
+
+
+def explanation_html(why: Explanation) -> str:
+    """The chain rule for one parameter: the formula (MathML, as the page shows it), the same
+    formula with numbers, and each factor with its value and meaning."""
+    from byhand.mathml import to_mathml
+
+    try:
+        formula = to_mathml(why.formula_tex)
+    except Exception:  # a formula the converter cannot lay out still reads as text
+        formula = f"<p>{escape(why.formula)}</p>"
+    rows = [[escape(f.text), fmt(f.value), escape(f.meaning)] for f in why.factors()]
+    table = _table("factors", ["factor", "value", "meaning"], rows, text_columns=1)
+    notes = "".join(f"<p><i>{escape(note)}</i></p>" for note in why.notes)
+    return (
+        f'<div class="byhand-explain">{formula}'
+        f"<p><code>{escape(why.formula)}</code><br><code>= {escape(why.numbers)}</code></p>"
+        f"{table}{notes}</div>"
+    )
 
 
 @dataclass
