@@ -33,6 +33,11 @@ def n(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def r(value: float) -> str:
+    """A result at the end of a formula: 4 decimals at most, no parentheses."""
+    return num(value).replace("−", "-")
+
+
 def f_tex(activation: str) -> str:
     """How an activation's name is written in a formula: σ for sigmoid."""
     return {
@@ -89,13 +94,13 @@ def neuron_tex(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None
     )
     if act == "softmax":
         return (
-            rf"{tex} = {numbers} = {n(z_value)}, \quad {a.tex} = "
-            rf"\frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}} = {n(a_value)}"
+            rf"{tex} = {numbers} = {r(z_value)}, \quad {a.tex} = "
+            rf"\frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}} = {r(a_value)}"
         )
     wrap = f_tex(act)
     if not wrap:
-        return rf"{tex} = {numbers} = {n(a_value)}"
-    return rf"{tex} = {wrap}\left({numbers}\right) = {wrap}\left({n(z_value)}\right) = {n(a_value)}"
+        return rf"{tex} = {numbers} = {r(a_value)}"
+    return rf"{tex} = {wrap}\left({numbers}\right) = {wrap}\left({r(z_value)}\right) = {r(a_value)}"
 
 
 def neuron_formulas(net: Network, fwd: ForwardTrace | None = None) -> dict[str, dict]:
@@ -124,7 +129,7 @@ def loss_tex(net: Network, output: Sequence[float], target: Sequence[float]) -> 
         nums = _terms([rf"({n(o[k])} - {n(y[k])})^2" for k in range(K)])
         front = r"\frac{1}{2}" if name == "half_sse" else rf"\frac{{1}}{{{K}}}"
         value = 0.5 * np.sum((o - y) ** 2) if name == "half_sse" else np.mean((o - y) ** 2)
-        return rf"L = {front}\left[{sym}\right] = {front}\left[{nums}\right] = {n(float(value))}"
+        return rf"L = {front}\left[{sym}\right] = {front}\left[{nums}\right] = {r(float(value))}"
     if act == "softmax":
         sym = _terms([rf"{yk} \log {ok}" for ok, yk in zip(os_, ys, strict=True)])
         nums = _terms([rf"{n(y[k])} \log {n(o[k])}" for k in range(K)])
@@ -144,7 +149,7 @@ def loss_value_tex(net: Network, x: Sequence[float], target: Sequence[float]) ->
     y = net.check_targets(target, 1)[0]
     tex = loss_tex(net, fwd.activations[-1][0], y)
     if net.loss.name == "cross_entropy":
-        tex += rf" = {n(net.loss_of(x, y))}"
+        tex += rf" = {r(net.loss_of(x, y))}"
     return tex
 
 
@@ -212,11 +217,11 @@ def parameter_formulas(
         body = (rf"\left({body}\right) \cdot " if len(ex.paths) > 1 else body + r" \cdot ") + n(
             ex.source.value
         )
-    numbers = rf"\frac{{\partial L}}{{\partial {sym}}} = {body} = {n(ex.gradient)}"
+    numbers = rf"\frac{{\partial L}}{{\partial {sym}}} = {body} = {r(ex.gradient)}"
     new = value - lr * ex.gradient
     update = (
         rf"{sym} \leftarrow {sym} - \eta \frac{{\partial L}}{{\partial {sym}}} = "
-        rf"{n(value)} - {n(lr)} \cdot {n(ex.gradient)} = {n(new)}"
+        rf"{n(value)} - {n(lr)} \cdot {n(ex.gradient)} = {r(new)}"
     )
     return {
         "parameter": ex.parameter,

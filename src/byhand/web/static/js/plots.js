@@ -1,0 +1,128 @@
+// Small SVG line charts and a decision-boundary heatmap; no library, no inline styles.
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function el(name, attrs = {}, text) {
+  const node = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function fmt(value, digits = 4) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  const text = Number(value).toFixed(digits);
+  return (text.startsWith("-") && Number(text) === 0 ? text.slice(1) : text).replace("-", "−");
+}
+
+/**
+ * Draw series [{name, points: [[x, y], ...], cls}] into an <svg viewBox="0 0 W H">.
+ * yMin/yMax fix the vertical range (accuracy uses 0..1); otherwise it fits the data.
+ */
+export function lineChart(svg, series, { yMin, yMax, xLabel = "step", yLabel = "" } = {}) {
+  const [, , W, H] = svg.getAttribute("viewBox").split(/\s+/).map(Number);
+  const pad = { l: 52, r: 12, t: 12, b: 30 };
+  svg.replaceChildren();
+  const all = series.flatMap((s) => s.points);
+  if (!all.length) return;
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]).filter((v) => Number.isFinite(v));
+  const x0 = Math.min(...xs);
+  const x1 = Math.max(...xs, x0 + 1);
+  let y0 = yMin ?? Math.min(...ys);
+  let y1 = yMax ?? Math.max(...ys);
+  if (y1 - y0 < 1e-12) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
+  if (yMin === undefined) y0 = Math.max(0, y0 - 0.05 * (y1 - y0));
+  const px = (x) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
+  const py = (y) => H - pad.b - ((y - y0) / (y1 - y0)) * (H - pad.t - pad.b);
+  for (let k = 0; k <= 4; k++) {
+    const v = y0 + ((y1 - y0) * k) / 4;
+    svg.append(el("line", { x1: pad.l, x2: W - pad.r, y1: py(v), y2: py(v), class: "grid" }));
+    svg.append(el("text", { x: pad.l - 6, y: py(v) + 4, "text-anchor": "end", class: "tick" }, fmt(v, 3)));
+  }
+  svg.append(el("text", { x: pad.l, y: H - 8, class: "tick" }, `${xLabel} ${x0}`));
+  svg.append(el("text", { x: W - pad.r, y: H - 8, "text-anchor": "end", class: "tick" }, `${x1}`));
+  if (yLabel) svg.append(el("text", { x: pad.l + 4, y: pad.t + 10, class: "tick" }, yLabel));
+  for (const s of series) {
+    if (!s.points.length) continue;
+    const d = s.points
+      .filter((p) => Number.isFinite(p[1]))
+      .map((p, i) => `${i ? "L" : "M"}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`)
+      .join("");
+    svg.append(el("path", { d, class: `series ${s.cls || ""}`, "data-series": s.name }));
+    const last = s.points[s.points.length - 1];
+    svg.append(el("circle", { cx: px(last[0]), cy: py(last[1]), r: 3, class: `dot ${s.cls || ""}` }));
+  }
+}
+
+const CLASS_COLOURS = [
+  [47, 111, 159],
+  [194, 96, 42],
+  [76, 140, 74],
+  [122, 62, 157],
+  [176, 146, 32],
+  [40, 150, 150],
+  [170, 60, 90],
+  [100, 100, 100],
+];
+
+export function classColour(k, alpha = 1) {
+  const [r, g, b] = CLASS_COLOURS[k % CLASS_COLOURS.length];
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+}
+
+/** Which class wins in each grid cell and how sure the network is of it. */
+function cellClass(out) {
+  if (typeof out === "number") return [out, 1];
+  if (!Array.isArray(out)) return [0, 0];
+  if (out.length === 1) return out[0] >= 0.5 ? [1, out[0]] : [0, 1 - out[0]];
+  let best = 0;
+  for (let k = 1; k < out.length; k++) if (out[k] > out[best]) best = k;
+  return [best, out[best]];
+}
+
+/**
+ * Paint the grid's predicted classes (fainter where the network is unsure) and the samples.
+ * grid: {xs, ys, outputs} with outputs[row][col] per y then x (or a flat list, row-major).
+ */
+export function boundary(canvas, grid, points) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width;
+  const H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  const { xs, ys } = grid;
+  let rows = grid.outputs;
+  if (rows.length === xs.length * ys.length && !Array.isArray(rows[0]?.[0])) {
+    if (typeof rows[0] === "number" || (Array.isArray(rows[0]) && typeof rows[0][0] === "number" && rows.length !== ys.length)) {
+      const r = [];
+      for (let i = 0; i < ys.length; i++) r.push(rows.slice(i * xs.length, (i + 1) * xs.length));
+      rows = r;
+    }
+  }
+  const cw = W / xs.length;
+  const ch = H / ys.length;
+  for (let i = 0; i < ys.length; i++) {
+    for (let j = 0; j < xs.length; j++) {
+      const [k, p] = cellClass(rows[i][j]);
+      ctx.fillStyle = classColour(k, 0.12 + 0.38 * Math.max(0, Math.min(1, (p - 0.5) * 2)));
+      // row 0 is the smallest y: draw it at the bottom
+      ctx.fillRect(j * cw, H - (i + 1) * ch, Math.ceil(cw), Math.ceil(ch));
+    }
+  }
+  const [xa, xb] = [xs[0], xs[xs.length - 1]];
+  const [ya, yb] = [ys[0], ys[ys.length - 1]];
+  for (const { x, y, k } of points) {
+    const px = ((x - xa) / (xb - xa)) * W;
+    const py = H - ((y - ya) / (yb - ya)) * H;
+    ctx.beginPath();
+    ctx.arc(px, py, 3.2, 0, 2 * Math.PI);
+    ctx.fillStyle = classColour(k, 1);
+    ctx.fill();
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "#ffffff";
+    ctx.stroke();
+  }
+}

@@ -1,0 +1,57 @@
+// The page's whole state in the URL: a link reproduces what a student saw.
+
+function toBase64Url(text) {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return new TextDecoder().decode(bytes);
+}
+
+/** The part of the state a link carries. */
+export function encode(state) {
+  const compact = {
+    m: state.model,
+    x: state.inputs,
+    y: state.target,
+    lr: state.lr,
+    n: state.steps,
+    s: state.selected,
+    f: state.ran ? 1 : 0,
+    b: state.backprop ? 1 : 0,
+  };
+  return "#s=" + toBase64Url(JSON.stringify(compact));
+}
+
+/** The state a URL's hash carries, or null when it carries none (or a broken one). */
+export function decode(hash) {
+  const m = /^#s=([A-Za-z0-9_-]+)$/.exec(hash || "");
+  if (!m) return null;
+  try {
+    const c = JSON.parse(fromBase64Url(m[1]));
+    if (!c || typeof c !== "object" || !c.m) return null;
+    return {
+      model: c.m,
+      inputs: c.x,
+      target: c.y,
+      lr: c.lr,
+      steps: c.n,
+      selected: c.s || null,
+      ran: !!c.f,
+      backprop: !!c.b,
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function save(state) {
+  const hash = encode(state);
+  if (location.hash !== hash) history.replaceState(null, "", hash);
+}

@@ -1,0 +1,1025 @@
+// The interactive lecture: every number comes from the server's engine; this script only
+// keeps the page's state (in the URL), sends it, and shows what comes back.
+
+import { ApiError, getJSON, postForm, postJSON, stream } from "./js/api.js";
+import { boundary, fmt, lineChart } from "./js/plots.js";
+import * as url from "./js/state.js";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+const clone = (v) => JSON.parse(JSON.stringify(v));
+const start = JSON.parse($("#start-data").textContent);
+
+let defaults = {
+  model: start.model,
+  inputs: start.inputs,
+  target: start.target,
+  lr: start.lr,
+  steps: 200,
+};
+
+const state = {
+  ...clone(defaults),
+  selected: null,
+  ran: false,
+  backprop: false,
+};
+
+const view = { names: new Map(), order: [], formulas: null, changed: new Set(), seq: 0 };
+
+// --- names the lecture uses ------------------------------------------------------------------
+
+const sizesOf = (model) => [model.layers[0].weights[0].length, ...model.layers.map((l) => l.biases.length)];
+
+/** h1, o1 (two layers) or h2[1] in deeper networks: the lecture's symbol of a neuron. */
+function neuronSymbol(layer, i, sizes) {
+  const layers = sizes.length - 1;
+  if (layer === 0) return `x${i + 1}`;
+  if (layer === layers) return `o${i + 1}`;
+  return layers === 2 ? `h${i + 1}` : `h${layer}[${i + 1}]`;
+}
+
+/** The lecture's name of a parameter as the diagram labels it (w31), else layer notation. */
+function paramName(kind, l, i, j) {
+  const layerName = kind === "W" ? `W${l + 1}[${i + 1},${j + 1}]` : `b${l + 1}[${i + 1}]`;
+  return view.names.get(layerName) || layerName;
+}
+
+function setError(id, err) {
+  const node = $(id);
+  if (!node) return;
+  node.textContent = err ? (err instanceof ApiError ? err.message : `Something went wrong: ${err.message}`) : "";
+}
+
+// --- editors: inputs, target, weights -------------------------------------------------------
+
+function vectorEditor(host, values, key, labels, prefix) {
+  const existing = $$(`input[data-${key}]`, host);
+  if (existing.length === values.length) {
+    existing.forEach((inp, k) => {
+      if (document.activeElement !== inp) inp.value = values[k];
+    });
+    return;
+  }
+  host.replaceChildren();
+  values.forEach((v, k) => {
+    const label = document.createElement("label");
+    label.append(`${prefix}${k + 1} `);
+    if (labels && labels[k]) {
+      const span = document.createElement("span");
+      span.className = "muted";
+      span.textContent = labels[k];
+      label.append(span, " ");
+    }
+    const inp = document.createElement("input");
+    inp.type = "number";
+    inp.step = "any";
+    inp.value = v;
+    inp.dataset[key] = String(k);
+    label.append(inp);
+    host.append(label);
+  });
+}
+
+const MAX_TABLE_PARAMS = 400;
+
+function paramsEditor() {
+  const host = $("#params-editor");
+  if (!host) return;
+  const sizes = sizesOf(state.model);
+  const shape = sizes.join("-");
+  const count = state.model.layers.reduce((s, l) => s + l.biases.length * (l.weights[0].length + 1), 0);
+  if (count > MAX_TABLE_PARAMS) {
+    host.replaceChildren();
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = `This network has ${count} parameters: too many for a table. Select a weight on the diagram to edit it.`;
+    host.append(p);
+    host.dataset.shape = "";
+    return;
+  }
+  if (host.dataset.shape === shape && host.dataset.names === String(view.names.size)) {
+    for (const inp of $$("input[data-kind]", host)) {
+      if (document.activeElement === inp) continue;
+      inp.value = readParam(inp.dataset.kind, +inp.dataset.layer, +inp.dataset.row, +inp.dataset.col);
+    }
+    return;
+  }
+  host.dataset.shape = shape;
+  host.dataset.names = String(view.names.size);
+  host.replaceChildren();
+  state.model.layers.forEach((layer, l) => {
+    const table = document.createElement("table");
+    table.className = "numbers params-table";
+    const cap = document.createElement("caption");
+    cap.textContent = `Layer ${l + 1}: weights W(${l + 1}) and biases b(${l + 1}), one row per neuron`;
+    table.append(cap);
+    const head = table.createTHead().insertRow();
+    const th0 = document.createElement("th");
+    th0.scope = "col";
+    th0.textContent = "neuron";
+    head.append(th0);
+    for (let j = 0; j < layer.weights[0].length; j++) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = `× ${neuronSymbol(l, j, sizes)}`;
+      head.append(th);
+    }
+    const thb = document.createElement("th");
+    thb.scope = "col";
+    thb.textContent = "bias";
+    head.append(thb);
+    const body = table.createTBody();
+    layer.weights.forEach((row, i) => {
+      const tr = body.insertRow();
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = neuronSymbol(l + 1, i, sizes);
+      tr.append(th);
+      const cell = (kind, j, value) => {
+        const td = tr.insertCell();
+        const inp = document.createElement("input");
+        const name = paramName(kind, l, i, j);
+        Object.assign(inp.dataset, { kind, layer: l, row: i, col: j ?? "", param: name });
+        inp.type = "number";
+        inp.step = "any";
+        inp.value = value;
+        inp.setAttribute("aria-label", name);
+        inp.title = name;
+        td.append(inp);
+      };
+      row.forEach((w, j) => cell("W", j, w));
+      cell("b", null, layer.biases[i]);
+    });
+    host.append(table);
+  });
+}
+
+function readParam(kind, l, i, j) {
+  const layer = state.model.layers[l];
+  return kind === "W" ? layer.weights[i][j] : layer.biases[i];
+}
+
+function writeParam(kind, l, i, j, value) {
+  const layer = state.model.layers[l];
+  if (kind === "W") layer.weights[i][j] = value;
+  else layer.biases[i] = value;
+}
+
+/** (kind, layer, row, col) of a parameter by its lecture or layer name, from the diagram. */
+function locate(name) {
+  const node = $(`#diagram [data-param="${CSS.escape(name)}"]`);
+  const layerName = node ? node.dataset.layerName : name;
+  let m = /^W(\d+)\[(\d+),(\d+)\]$/.exec(layerName);
+  if (m) return ["W", m[1] - 1, m[2] - 1, m[3] - 1];
+  m = /^b(\d+)\[(\d+)\]$/.exec(layerName);
+  if (m) return ["b", m[1] - 1, m[2] - 1, null];
+  return null;
+}
+
+function numberFrom(input) {
+  const text = String(input.value).trim();
+  const v = Number(text);
+  if (text === "" || !Number.isFinite(v)) return null;
+  return v;
+}
+
+// --- drawing what the server computed --------------------------------------------------------
+
+function table(headers, rows, cls = "numbers") {
+  const t = document.createElement("table");
+  t.className = cls;
+  const head = t.createTHead().insertRow();
+  for (const h of headers) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = h;
+    head.append(th);
+  }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    if (r.attrs) for (const [k, v] of Object.entries(r.attrs)) tr.setAttribute(k, v);
+    r.cells.forEach((c, k) => {
+      const cell = k === 0 ? document.createElement("th") : document.createElement("td");
+      if (k === 0) cell.scope = "row";
+      if (c && typeof c === "object") {
+        cell.textContent = c.text;
+        if (c.cls) cell.className = c.cls;
+      } else cell.textContent = c;
+      tr.append(cell);
+    });
+  }
+  return t;
+}
+
+function showForward(res) {
+  const host = $("#forward-result");
+  const sizes = sizesOf(state.model);
+  const rows = [];
+  res.pre_activations.forEach((zs, l) => {
+    zs.forEach((z, i) => {
+      const sym = neuronSymbol(l + 1, i, sizes);
+      rows.push({
+        attrs: { "data-neuron": sym },
+        cells: [sym, { text: fmt(z), cls: "z" }, { text: fmt(res.activations[l + 1][i]), cls: "a" }],
+      });
+    });
+  });
+  const t = table(["neuron", "z (weighted sum + bias)", "activation"], rows.slice(0, 200));
+  t.id = "forward-table";
+  const out = document.createElement("p");
+  out.className = "output-line";
+  out.textContent = `Output o = [${res.output.map((v) => fmt(v)).join(", ")}]`;
+  host.replaceChildren(t, out);
+}
+
+function showBackprop(res) {
+  const host = $("#backprop-result");
+  const rows = [];
+  res.gradients.weights.forEach((G, l) => {
+    G.forEach((row, i) => {
+      row.forEach((g, j) => {
+        const name = paramName("W", l, i, j);
+        rows.push({
+          attrs: { "data-param": name, tabindex: "0" },
+          cells: [name, { text: fmt(readParam("W", l, i, j)), cls: "value" }, { text: fmt(g), cls: "grad" }],
+        });
+      });
+      const name = paramName("b", l, i, null);
+      rows.push({
+        attrs: { "data-param": name, tabindex: "0" },
+        cells: [name, { text: fmt(readParam("b", l, i, null)), cls: "value" }, { text: fmt(res.gradients.biases[l][i]), cls: "grad" }],
+      });
+    });
+  });
+  const loss = document.createElement("p");
+  loss.className = "loss-line";
+  loss.dataset.loss = String(res.loss);
+  loss.textContent = `Loss L = ${fmt(res.loss)}. Each gradient says how fast L grows as that parameter grows; select a row to see its chain rule.`;
+  const t = table(["parameter", "value", "∂L/∂parameter"], rows.slice(0, 400));
+  t.id = "gradients-table";
+  t.classList.add("selectable");
+  host.replaceChildren(loss, t);
+  markSelected();
+}
+
+function mathBlock(html, cls = "formula") {
+  const div = document.createElement("div");
+  div.className = cls;
+  div.innerHTML = html; // MathML rendered by the server from the engine's numbers
+  return div;
+}
+
+function showFormulas(f) {
+  view.formulas = f;
+  const nf = $("#neuron-formulas");
+  if (nf) nf.replaceChildren(...Object.entries(f.neurons).map(([sym, m]) => {
+    const d = mathBlock(m.mathml);
+    d.dataset.neuron = sym;
+    return d;
+  }));
+  const lf = $("#loss-formula");
+  if (lf && f.loss) lf.replaceChildren(mathBlock(f.loss.mathml, "formula-inner"));
+  const mx = $("#matrices");
+  if (mx) mx.replaceChildren(...f.matrix.map((m) => mathBlock(m.mathml)));
+  showExplain();
+  showInspector();
+  markSelected();
+}
+
+function explainNodes() {
+  const p = view.formulas && view.formulas.param;
+  if (!p) return null;
+  const nodes = [];
+  const h = document.createElement("h3");
+  h.textContent = `∂L/∂${p.parameter}`;
+  const small = document.createElement("small");
+  small.textContent = ` ${p.layer_name}`;
+  h.append(small);
+  nodes.push(h, mathBlock(p.chain.mathml), mathBlock(p.numbers.mathml));
+  const rows = p.factors.map((f) => ({ cells: [f.text, { text: fmt(f.value), cls: "value" }, f.meaning] }));
+  nodes.push(table(["factor", "value", "what it is"], rows, "numbers factors"));
+  for (const note of p.notes) {
+    const n = document.createElement("p");
+    n.className = "muted";
+    n.textContent = note;
+    nodes.push(n);
+  }
+  const up = document.createElement("p");
+  up.textContent = "A gradient step with the learning rate η moves it to:";
+  nodes.push(up, mathBlock(p.update.mathml));
+  return nodes;
+}
+
+function showExplain() {
+  const host = $("#explain");
+  if (!host) return;
+  const nodes = state.backprop ? explainNodes() : null;
+  if (nodes) {
+    host.replaceChildren(...nodes);
+    host.dataset.param = view.formulas.param.parameter;
+    host.dataset.gradient = String(view.formulas.param.gradient);
+  } else {
+    host.replaceChildren();
+    delete host.dataset.param;
+  }
+}
+
+function showInspector() {
+  const host = $("#inspector");
+  const sel = state.selected;
+  if (!sel) {
+    const p = document.createElement("p");
+    p.className = "hint";
+    p.textContent = "Select a neuron or a weight on the diagram to see its formula.";
+    host.replaceChildren(p);
+    return;
+  }
+  const where = locate(sel);
+  if (!where) {
+    const h = document.createElement("h3");
+    h.textContent = sel;
+    const f = view.formulas && view.formulas.neurons[sel];
+    const body = f ? mathBlock(f.mathml) : document.createElement("p");
+    if (!f) {
+      const j = Number(sel.slice(1)) - 1;
+      body.textContent = `An input: ${sel} = ${state.inputs[j] ?? "?"}. Edit it under "Try it".`;
+    }
+    host.replaceChildren(h, body);
+    return;
+  }
+  const [kind, l, i, j] = where;
+  const h = document.createElement("h3");
+  h.textContent = sel;
+  const label = document.createElement("label");
+  label.textContent = "Value ";
+  const inp = document.createElement("input");
+  inp.type = "number";
+  inp.step = "any";
+  inp.id = "inspector-value";
+  inp.value = readParam(kind, l, i, j);
+  Object.assign(inp.dataset, { kind, layer: l, row: i, col: j ?? "" });
+  label.append(inp);
+  const nodes = [h, label];
+  const ex = state.backprop ? explainNodes() : null;
+  if (ex) nodes.push(...ex.slice(1));
+  else {
+    const p = document.createElement("p");
+    p.className = "hint";
+    p.textContent = "Press Backpropagate (under Learning) to see its gradient and the chain rule behind it.";
+    nodes.push(p);
+  }
+  host.replaceChildren(...nodes);
+}
+
+function markSelected() {
+  for (const node of $$(".selected-row")) node.classList.remove("selected-row");
+  if (!state.selected) return;
+  const s = CSS.escape(state.selected);
+  for (const node of $$(`#gradients-table tr[data-param="${s}"], #forward-table tr[data-neuron="${s}"], #neuron-formulas [data-neuron="${s}"]`))
+    node.classList.add("selected-row");
+  for (const inp of $$(`#params-editor input[data-param="${s}"]`)) inp.classList.add("selected-row");
+  const select = $("#explain-select");
+  if (select && [...select.options].some((o) => o.value === state.selected)) select.value = state.selected;
+}
+
+function markChanged() {
+  for (const name of view.changed) {
+    const s = CSS.escape(name);
+    for (const node of $$(`#diagram [data-param="${s}"], #params-editor input[data-param="${s}"], #gradients-table tr[data-param="${s}"]`))
+      node.classList.add("changed");
+  }
+}
+
+function readNames() {
+  view.names = new Map();
+  view.order = [];
+  for (const node of $$("#diagram [data-param]")) {
+    view.names.set(node.dataset.layerName, node.dataset.param);
+  }
+  const sizes = sizesOf(state.model);
+  state.model.layers.forEach((layer, l) => {
+    layer.weights.forEach((row, i) => {
+      row.forEach((_, j) => view.order.push(paramName("W", l, i, j)));
+      view.order.push(paramName("b", l, i, null));
+    });
+  });
+  const select = $("#explain-select");
+  if (select && select.dataset.shape !== sizes.join("-")) {
+    select.dataset.shape = sizes.join("-");
+    select.replaceChildren(...view.order.slice(0, 500).map((n) => new Option(n, n)));
+  }
+}
+
+// --- one refresh: diagram, formulas, tables --------------------------------------------------
+
+let pending = null;
+
+function refresh() {
+  clearTimeout(pending);
+  pending = setTimeout(run, 60);
+}
+
+async function run() {
+  const seq = ++view.seq;
+  url.save(state);
+  vectorEditor($("#inputs-editor"), state.inputs, "input", state.model.inputs, "x");
+  vectorEditor($("#target-editor"), state.target, "target", state.model.outputs, "y");
+  $("#lr").value = state.lr;
+  $("#train-steps").value = state.steps;
+  const focused = document.activeElement && document.activeElement.closest("#diagram") ? document.activeElement.dataset : null;
+  const focusKey = focused ? focused.param || focused.neuron : null;
+  const base = { model: state.model, inputs: state.inputs, target: state.target };
+  try {
+    const isParam = state.selected && locate(state.selected);
+    const [dia, f] = await Promise.all([
+      postJSON("/api/diagram", { ...base, forward: state.ran, backward: state.backprop, selected: state.selected }),
+      postJSON("/api/formulas", { ...base, param: isParam ? state.selected : null, lr: state.lr }),
+    ]);
+    if (seq !== view.seq) return;
+    $("#diagram").innerHTML = dia.svg; // SVG drawn by the server, user names escaped there
+    readNames();
+    paramsEditor();
+    showFormulas(f);
+    if (focusKey) {
+      const k = CSS.escape(focusKey);
+      const node = $(`#diagram [data-param="${k}"], #diagram [data-neuron="${k}"]`);
+      if (node) node.focus();
+    }
+    setError("#try-error", null);
+    setError("#backprop-error", null);
+  } catch (err) {
+    if (seq !== view.seq) return;
+    setError("#try-error", err);
+    return;
+  }
+  try {
+    if (state.ran) showForward(await postJSON("/api/forward", { model: state.model, inputs: state.inputs }));
+    else $("#forward-result").replaceChildren();
+    if (state.backprop) showBackprop(await postJSON("/api/backprop", { ...base, lr: state.lr }));
+    else $("#backprop-result").replaceChildren();
+    if (seq !== view.seq) return;
+    markChanged();
+  } catch (err) {
+    setError(state.backprop ? "#backprop-error" : "#try-error", err);
+  }
+}
+
+// --- actions -----------------------------------------------------------------------------------
+
+function select(name) {
+  state.selected = state.selected === name ? null : name;
+  refresh();
+}
+
+function onDiagramActivate(ev) {
+  const node = ev.target.closest("[data-param], [data-neuron]");
+  if (!node) return;
+  if (ev.type === "keydown") {
+    if (ev.key !== "Enter" && ev.key !== " ") return;
+    ev.preventDefault();
+  }
+  select(node.dataset.param || node.dataset.neuron);
+}
+
+function onParamInput(ev) {
+  const inp = ev.target;
+  if (!inp.dataset || !inp.dataset.kind) return;
+  const v = numberFrom(inp);
+  if (v === null) {
+    setError("#try-error", new ApiError(`${inp.getAttribute("aria-label") || "value"}: type a finite number`));
+    return;
+  }
+  const col = inp.dataset.col === "" ? null : +inp.dataset.col;
+  writeParam(inp.dataset.kind, +inp.dataset.layer, +inp.dataset.row, col, v);
+  view.changed.clear();
+  refresh();
+}
+
+function onVectorInput(ev, key, target) {
+  const inp = ev.target;
+  if (!(key in inp.dataset)) return;
+  const v = numberFrom(inp);
+  if (v === null) {
+    setError("#try-error", new ApiError(`${key} ${+inp.dataset[key] + 1}: type a finite number`));
+    return;
+  }
+  target[+inp.dataset[key]] = v;
+  refresh();
+}
+
+async function gradientStep() {
+  setError("#step-error", null);
+  const lr = Number($("#lr").value);
+  if (!(lr > 0) || !Number.isFinite(lr)) {
+    setError("#step-error", new ApiError("η: the learning rate must be a positive number"));
+    return;
+  }
+  state.lr = lr;
+  try {
+    const res = await postJSON("/api/step", { model: state.model, inputs: state.inputs, target: state.target, lr });
+    state.model = res.model;
+    view.changed = new Set(res.changed || []);
+    const out = $("#step-result");
+    out.dataset.before = String(res.loss_before);
+    out.dataset.after = String(res.loss_after);
+    out.textContent = `Loss ${fmt(res.loss_before)} → ${fmt(res.loss_after)} (${fmt(res.loss_after - res.loss_before)}); ${view.changed.size} parameters changed, marked on the diagram.`;
+    refresh();
+  } catch (err) {
+    setError("#step-error", err);
+  }
+}
+
+// --- training on the lecture's one sample: chunks of steps, streamed ---------------------------
+
+const training = { points: [], running: false, paused: false, startModel: null, done: 0, controller: null };
+const CHUNK = 25;
+
+function drawTrainChart() {
+  lineChart($("#train-chart"), [{ name: "loss", points: training.points, cls: "loss" }], { xLabel: "step" });
+  const pts = training.points;
+  const status = $("#train-status");
+  if (pts.length) {
+    status.dataset.first = String(pts[0][1]);
+    status.dataset.last = String(pts[pts.length - 1][1]);
+    status.dataset.points = String(pts.length);
+    status.textContent = `Step ${pts[pts.length - 1][0]}: loss ${fmt(pts[pts.length - 1][1])} (started at ${fmt(pts[0][1])})${training.paused ? " · paused" : training.running ? " · training…" : ""}`;
+  }
+}
+
+async function train() {
+  setError("#train-error", null);
+  const total = Math.floor(Number($("#train-steps").value));
+  const lr = Number($("#lr").value);
+  if (!(total >= 1 && total <= 100000)) return setError("#train-error", new ApiError("steps: give a whole number from 1 to 100000"));
+  if (!(lr > 0)) return setError("#train-error", new ApiError("η: the learning rate must be a positive number"));
+  state.steps = total;
+  state.lr = lr;
+  if (!training.startModel || (!training.paused && training.done >= total)) {
+    training.startModel = clone(state.model);
+    training.points = [];
+    training.done = 0;
+  }
+  training.running = true;
+  training.paused = false;
+  $("#train-pause").disabled = false;
+  $("#train").disabled = true;
+  try {
+    while (training.running && training.done < total) {
+      const steps = Math.min(CHUNK, total - training.done);
+      const offset = training.done;
+      training.controller = new AbortController();
+      let model = null;
+      await stream(
+        "/api/train",
+        { model: state.model, lr, optimizer: "sgd", steps, batch: 1, every: 1, data: { inputs: [state.inputs], target: [state.target] }, seed: 0 },
+        (name, data) => {
+          if (name === "progress" && Number.isFinite(data.loss)) {
+            const step = offset + (data.step ?? training.points.length + 1);
+            if (!training.points.length && step > 1) training.points.push([0, data.loss]);
+            training.points.push([step, data.loss]);
+            drawTrainChart();
+          } else if (name === "done") model = data.model;
+        },
+        training.controller.signal,
+      );
+      if (!model) break;
+      state.model = model;
+      training.done += steps;
+      url.save(state);
+    }
+  } catch (err) {
+    if (err.name !== "AbortError") setError("#train-error", err);
+  } finally {
+    training.running = false;
+    $("#train").disabled = false;
+    $("#train-pause").disabled = true;
+    $("#train").textContent = training.paused ? "Resume" : "Train";
+    drawTrainChart();
+    view.changed.clear();
+    refresh();
+  }
+}
+
+function pauseTraining() {
+  training.paused = true;
+  training.running = false;
+}
+
+function resetTraining() {
+  training.running = false;
+  training.paused = false;
+  if (training.controller) training.controller.abort();
+  if (training.startModel) state.model = training.startModel;
+  training.startModel = null;
+  training.points = [];
+  training.done = 0;
+  $("#train-chart").replaceChildren();
+  const status = $("#train-status");
+  for (const k of ["first", "last", "points"]) delete status.dataset[k];
+  status.textContent = "Training reset: the network is back where training started.";
+  $("#train").textContent = "Train";
+  refresh();
+}
+
+// --- architecture editor ---------------------------------------------------------------------
+
+let archSizes = null;
+
+function drawArchitecture() {
+  const host = $("#arch-layers");
+  if (!host) return;
+  if (!archSizes) archSizes = sizesOf(state.model);
+  host.replaceChildren();
+  archSizes.forEach((n, k) => {
+    const last = k === archSizes.length - 1;
+    const wrap = document.createElement("div");
+    wrap.className = "arch-layer";
+    const label = document.createElement("label");
+    label.textContent = k === 0 ? "inputs " : last ? "outputs " : `hidden ${k} `;
+    const inp = document.createElement("input");
+    inp.type = "number";
+    inp.min = "1";
+    inp.max = "64";
+    inp.step = "1";
+    inp.value = n;
+    inp.dataset.arch = String(k);
+    label.append(inp);
+    wrap.append(label);
+    if (k > 0 && !last) {
+      const rm = document.createElement("button");
+      rm.type = "button";
+      rm.textContent = "Remove";
+      rm.dataset.remove = String(k);
+      rm.setAttribute("aria-label", `Remove hidden layer ${k}`);
+      wrap.append(rm);
+    }
+    host.append(wrap);
+  });
+}
+
+function resize(values, n) {
+  return Array.from({ length: n }, (_, k) => values[k] ?? 0);
+}
+
+async function buildArchitecture(ev) {
+  ev.preventDefault();
+  setError("#arch-error", null);
+  const sizes = archSizes.map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
+    return setError("#arch-error", new ApiError("sizes: every layer needs a whole number of neurons from 1 to 64"));
+  const old = sizesOf(state.model);
+  const body = {
+    sizes,
+    activation: $("#arch-activation").value,
+    output_activation: $("#arch-output").value,
+    loss: $("#arch-loss").value,
+    init: $("#arch-init").value,
+    seed: 0,
+  };
+  if (state.model.inputs && old[0] === sizes[0]) body.input_names = state.model.inputs;
+  if (state.model.outputs && old[old.length - 1] === sizes[sizes.length - 1]) body.output_names = state.model.outputs;
+  try {
+    const res = await postJSON("/api/architecture", body);
+    state.model = res.model;
+    state.inputs = resize(state.inputs, sizes[0]);
+    state.target = resize(state.target, sizes[sizes.length - 1]);
+    state.selected = null;
+    view.changed.clear();
+    $("#arch-error").textContent = "";
+    $("#toolbar-status").textContent = `Built a ${sizes.join("-")} network.`;
+    refresh();
+  } catch (err) {
+    setError("#arch-error", err);
+  }
+}
+
+// --- training on data sets -------------------------------------------------------------------
+
+const ds = { model: null, upload: null, controller: null, points: [], sample: null };
+
+function countOf(v) {
+  return Array.isArray(v) ? v.length : Number(v);
+}
+
+async function datasetPoints() {
+  if (ds.upload) return ds.upload;
+  const name = $("#ds-name").value;
+  const q = new URLSearchParams({ samples: $("#ds-samples").value, noise: $("#ds-noise").value, seed: $("#ds-seed").value });
+  return getJSON(`/api/datasets/${encodeURIComponent(name)}?${q}`);
+}
+
+async function uploadCsv() {
+  setError("#ds-error", null);
+  const file = $("#ds-file").files[0];
+  if (!file) return setError("#ds-error", new ApiError("file: choose a CSV file first"));
+  const form = new FormData();
+  form.append("file", file);
+  form.append("target", $("#ds-target").value);
+  try {
+    ds.upload = await postForm("/api/datasets/upload", form);
+    $("#ds-info").textContent = `${file.name}: ${ds.upload.inputs.length} samples, ${countOf(ds.upload.features)} features, ${countOf(ds.upload.classes)} classes. Press Train on data.`;
+  } catch (err) {
+    ds.upload = null;
+    setError("#ds-error", err);
+  }
+}
+
+async function trainDataset() {
+  setError("#ds-error", null);
+  const hidden = $("#ds-hidden").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  if (hidden.some((n) => !Number.isInteger(n) || n < 1 || n > 256)) return setError("#ds-error", new ApiError("hidden layers: give whole numbers from 1 to 256, separated by commas"));
+  const epochs = Math.floor(Number($("#ds-epochs").value));
+  if (!(epochs >= 1 && epochs <= 5000)) return setError("#ds-error", new ApiError("epochs: give a whole number from 1 to 5000"));
+  let data;
+  try {
+    data = await datasetPoints();
+  } catch (err) {
+    return setError("#ds-error", err);
+  }
+  ds.sample = data;
+  const nf = countOf(data.features);
+  const classes = Array.isArray(data.classes) ? data.classes.map(String) : null;
+  const nc = countOf(data.classes);
+  const sizes = [nf, ...hidden, nc];
+  const body = {
+    sizes,
+    activation: $("#ds-activation").value,
+    output_activation: "softmax",
+    loss: "cross_entropy",
+    init: "xavier",
+    seed: Number($("#ds-seed").value) || 0,
+  };
+  if (Array.isArray(data.features)) body.input_names = data.features.map(String);
+  if (classes) body.output_names = classes;
+  const lossPts = { train: [], test: [] };
+  const accPts = { train: [], test: [] };
+  const draw = () => {
+    lineChart($("#ds-loss"), [
+      { name: "train", points: lossPts.train, cls: "loss" },
+      { name: "test", points: lossPts.test, cls: "test" },
+    ], { xLabel: "epoch" });
+    lineChart($("#ds-acc"), [
+      { name: "train", points: accPts.train, cls: "acc" },
+      { name: "test", points: accPts.test, cls: "test" },
+    ], { yMin: 0, yMax: 1, xLabel: "epoch" });
+  };
+  $("#ds-train").disabled = true;
+  $("#ds-stop").disabled = false;
+  try {
+    const arch = await postJSON("/api/architecture", body);
+    const source = ds.upload
+      ? { inputs: ds.upload.inputs, target: ds.upload.target, labels: ds.upload.labels, feature_names: body.input_names, class_names: classes }
+      : { dataset: $("#ds-name").value, samples: Number($("#ds-samples").value), noise: Number($("#ds-noise").value), seed: Number($("#ds-seed").value), test_split: 0.2 };
+    ds.controller = new AbortController();
+    let done = null;
+    await stream(
+      "/api/train",
+      {
+        model: arch.model,
+        lr: Number($("#ds-lr").value),
+        optimizer: $("#ds-optimizer").value,
+        epochs,
+        batch: Math.max(1, Math.floor(Number($("#ds-batch").value))),
+        every: Math.max(1, Math.floor(epochs / 60)),
+        data: source,
+        seed: Number($("#ds-seed").value) || 0,
+      },
+      (name, ev) => {
+        if (name === "progress") {
+          const x = ev.epoch ?? ev.step;
+          if (Number.isFinite(ev.loss)) lossPts.train.push([x, ev.loss]);
+          if (Number.isFinite(ev.test_loss)) lossPts.test.push([x, ev.test_loss]);
+          if (Number.isFinite(ev.accuracy)) accPts.train.push([x, ev.accuracy]);
+          if (Number.isFinite(ev.test_accuracy)) accPts.test.push([x, ev.test_accuracy]);
+          draw();
+          $("#ds-info").textContent = `epoch ${x}: loss ${fmt(ev.loss)}${Number.isFinite(ev.accuracy) ? `, accuracy ${fmt(ev.accuracy * 100, 1)}%` : ""}${Number.isFinite(ev.test_accuracy) ? `, test accuracy ${fmt(ev.test_accuracy * 100, 1)}%` : ""}`;
+        } else if (name === "done") done = ev;
+      },
+      ds.controller.signal,
+    );
+    if (done) {
+      ds.model = done.model;
+      const info = $("#ds-info");
+      const last = lossPts.train[lossPts.train.length - 1];
+      info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
+      info.dataset.last = String(last ? last[1] : "");
+      if (nf === 2) await drawBoundary(data);
+      else $("#ds-boundary-caption").textContent = `no picture: this data set has ${nf} features (the boundary is drawn for two)`;
+    }
+  } catch (err) {
+    if (err.name !== "AbortError") setError("#ds-error", err);
+  } finally {
+    $("#ds-train").disabled = false;
+    $("#ds-stop").disabled = true;
+  }
+}
+
+async function drawBoundary(data) {
+  const xs = data.inputs.map((r) => r[0]);
+  const ys = data.inputs.map((r) => r[1]);
+  const pad = (lo, hi) => [lo - 0.1 * (hi - lo || 1), hi + 0.1 * (hi - lo || 1)];
+  const xr = pad(Math.min(...xs), Math.max(...xs));
+  const yr = pad(Math.min(...ys), Math.max(...ys));
+  const grid = await postJSON("/api/grid", { model: ds.model, x_range: xr, y_range: yr, resolution: 60 });
+  const labels = data.labels || data.target.map((t) => (Array.isArray(t) ? t.indexOf(Math.max(...t)) : t));
+  const points = data.inputs.map((r, k) => ({ x: r[0], y: r[1], k: Number(labels[k]) || 0 }));
+  boundary($("#ds-boundary"), grid, points);
+  const canvas = $("#ds-boundary");
+  canvas.dataset.drawn = "1";
+  $("#ds-boundary-caption").textContent = "decision boundary: the colour is the class the network predicts there; dots are the samples";
+}
+
+function showDatasetNetwork() {
+  if (!ds.model) return setError("#ds-error", new ApiError("train on a data set first"));
+  state.model = ds.model;
+  const sizes = sizesOf(ds.model);
+  state.inputs = resize(ds.sample ? ds.sample.inputs[0] : [], sizes[0]);
+  const t = ds.sample && ds.sample.target ? ds.sample.target[0] : [];
+  state.target = resize(Array.isArray(t) ? t : [], sizes[sizes.length - 1]);
+  state.selected = null;
+  state.ran = true;
+  archSizes = null;
+  drawArchitecture();
+  refresh();
+  $("#diagram").scrollIntoView({ block: "nearest" });
+}
+
+// --- toolbar -----------------------------------------------------------------------------------
+
+function resetAll() {
+  training.running = false;
+  if (training.controller) training.controller.abort();
+  training.startModel = null;
+  training.points = [];
+  training.done = 0;
+  Object.assign(state, clone(defaults), { selected: null, ran: false, backprop: false });
+  view.changed.clear();
+  archSizes = null;
+  drawArchitecture();
+  $("#train-chart").replaceChildren();
+  $("#step-result").textContent = "";
+  $("#train").textContent = "Train";
+  $("#toolbar-status").textContent = "Back to the lecture's network.";
+  refresh();
+}
+
+function download() {
+  const blob = new Blob([JSON.stringify(state.model, null, 2) + "\n"], { type: "application/json" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = "byhand-model.json";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+async function loadModel(ev) {
+  const file = ev.target.files[0];
+  if (!file) return;
+  const status = $("#toolbar-status");
+  try {
+    const text = await file.text();
+    let model;
+    try {
+      model = JSON.parse(text);
+    } catch {
+      throw new ApiError(`${file.name} is not valid JSON`);
+    }
+    await postJSON("/api/diagram", { model }); // the server checks every field
+    state.model = model;
+    const sizes = sizesOf(model);
+    state.inputs = resize(state.inputs, sizes[0]);
+    state.target = resize(state.target, sizes[sizes.length - 1]);
+    state.selected = null;
+    archSizes = null;
+    drawArchitecture();
+    status.textContent = `Loaded ${file.name}: a ${sizes.join("-")} network.`;
+    refresh();
+  } catch (err) {
+    status.textContent = err instanceof ApiError ? `${file.name}: ${err.message}` : `Could not read ${file.name}.`;
+  } finally {
+    ev.target.value = "";
+  }
+}
+
+async function copyLink() {
+  url.save(state);
+  const status = $("#toolbar-status");
+  try {
+    await navigator.clipboard.writeText(location.href);
+    status.textContent = "Link copied: it reproduces this page.";
+  } catch {
+    status.textContent = "The address bar holds a link that reproduces this page.";
+  }
+}
+
+// --- start -----------------------------------------------------------------------------------
+
+function wire() {
+  const diagram = $("#diagram");
+  diagram.addEventListener("click", onDiagramActivate);
+  diagram.addEventListener("keydown", onDiagramActivate);
+  $("#params-editor").addEventListener("change", onParamInput);
+  $("#inspector").addEventListener("change", onParamInput);
+  $("#inputs-editor").addEventListener("change", (ev) => onVectorInput(ev, "input", state.inputs));
+  $("#target-editor").addEventListener("change", (ev) => onVectorInput(ev, "target", state.target));
+  $("#run-forward").addEventListener("click", () => {
+    state.ran = true;
+    refresh();
+  });
+  $("#backpropagate").addEventListener("click", () => {
+    state.ran = true;
+    state.backprop = true;
+    if (!state.selected || !locate(state.selected)) state.selected = view.names.get("W2[1,1]") || null;
+    refresh();
+  });
+  $("#explain-select").addEventListener("change", (ev) => {
+    state.selected = ev.target.value;
+    refresh();
+  });
+  const pick = (ev) => {
+    const row = ev.target.closest("tr[data-param]");
+    if (!row || (ev.type === "keydown" && ev.key !== "Enter")) return;
+    state.selected = row.dataset.param;
+    refresh();
+  };
+  $("#backprop-result").addEventListener("click", pick);
+  $("#backprop-result").addEventListener("keydown", pick);
+  $("#lr").addEventListener("change", (ev) => {
+    const v = Number(ev.target.value);
+    if (v > 0) {
+      state.lr = v;
+      refresh();
+    }
+  });
+  $("#gradient-step").addEventListener("click", gradientStep);
+  $("#train").addEventListener("click", train);
+  $("#train-pause").addEventListener("click", pauseTraining);
+  $("#train-reset").addEventListener("click", resetTraining);
+  $("#architecture").addEventListener("submit", buildArchitecture);
+  $("#arch-add").addEventListener("click", () => {
+    archSizes.splice(archSizes.length - 1, 0, 2);
+    drawArchitecture();
+  });
+  $("#arch-layers").addEventListener("click", (ev) => {
+    const k = ev.target.dataset && ev.target.dataset.remove;
+    if (k === undefined) return;
+    archSizes.splice(Number(k), 1);
+    drawArchitecture();
+  });
+  $("#arch-layers").addEventListener("change", (ev) => {
+    if (ev.target.dataset.arch !== undefined) archSizes[Number(ev.target.dataset.arch)] = Number(ev.target.value);
+  });
+  $("#ds-train").addEventListener("click", trainDataset);
+  $("#ds-stop").addEventListener("click", () => ds.controller && ds.controller.abort());
+  $("#ds-upload").addEventListener("click", uploadCsv);
+  $("#ds-name").addEventListener("change", () => {
+    ds.upload = null;
+  });
+  $("#ds-show").addEventListener("click", showDatasetNetwork);
+  $("#reset").addEventListener("click", resetAll);
+  $("#download").addEventListener("click", download);
+  $("#load-file").addEventListener("change", loadModel);
+  $("#copy-link").addEventListener("click", copyLink);
+  window.addEventListener("hashchange", () => {
+    const s = url.decode(location.hash);
+    if (s) {
+      Object.assign(state, s);
+      archSizes = null;
+      drawArchitecture();
+      refresh();
+    }
+  });
+}
+
+async function main() {
+  wire();
+  try {
+    const lec = await getJSON("/api/lecture");
+    defaults = { ...defaults, model: lec.model, inputs: lec.inputs, target: lec.target, lr: lec.lr };
+  } catch {
+    // the page's own copy of the lecture's defaults stands
+  }
+  const fromUrl = url.decode(location.hash);
+  Object.assign(state, clone(defaults), fromUrl ? Object.fromEntries(Object.entries(fromUrl).filter(([, v]) => v !== undefined && v !== null)) : {});
+  if (fromUrl && fromUrl.selected) state.selected = fromUrl.selected;
+  drawArchitecture();
+  document.body.classList.add("ready");
+  refresh();
+  try {
+    const list = await getJSON("/api/datasets");
+    if (Array.isArray(list) && list.length) {
+      const sel = $("#ds-name");
+      const current = sel.value;
+      sel.replaceChildren(...list.map((d) => new Option(`${d.name}${d.description ? " — " + d.description : ""}`, d.name)));
+      if (list.some((d) => d.name === current)) sel.value = current;
+    }
+  } catch {
+    // keep the built-in list
+  }
+}
+
+main();
