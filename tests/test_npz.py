@@ -133,6 +133,19 @@ def test_archive_that_unpacks_too_large_is_refused(monkeypatch):
         modelfile.loads_npz(data)
 
 
+def test_a_header_claiming_a_huge_array_is_refused_before_allocating():
+    # a member of a few bytes whose .npy header declares 10¹² float64 numbers (8 TB)
+    npy = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        npy, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("W1.npy", npy.getvalue())
+    with pytest.raises(ModelFileError, match="unpacks to 8000000000000 bytes"):
+        modelfile.loads_npz(archive.getvalue())
+
+
 def test_load_names_the_file_and_hints_at_the_suffix(tmp_path):
     (tmp_path / "bad.npz").write_bytes(_archive(W2=None))
     with pytest.raises(ModelFileError, match="bad.npz: W2: missing"):

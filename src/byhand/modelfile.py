@@ -279,6 +279,7 @@ def _npz_arrays(data: bytes) -> dict[str, np.ndarray]:
             if not isinstance(npz, np.lib.npyio.NpzFile):
                 raise ModelFileError("not a NumPy .npz archive")
             total = sum(info.file_size for info in npz.zip.infolist())
+            total = max(total, sum(_declared_bytes(npz.zip, info) for info in npz.zip.infolist()))
             if total > MAX_BYTES:
                 raise ModelFileError(
                     f"the archive unpacks to {total} bytes, more than a model file may hold"
@@ -293,8 +294,22 @@ def _npz_arrays(data: bytes) -> dict[str, np.ndarray]:
             return arrays
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, MemoryError) as err:
         raise ModelFileError(f"not a readable NumPy .npz archive ({err})") from None
+
+
+def _declared_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """How many bytes an .npy member's header says its array holds, read before the array is."""
+    name = info.filename.removesuffix(".npy")
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ModelFileError(f"{name}: unsupported .npy format version {version}")
+    return math.prod(shape) * dtype.itemsize
 
 
 def _npz_text(arrays: dict[str, np.ndarray], key: str) -> str:
@@ -346,9 +361,11 @@ def loads_npz(data: bytes, dtype=None) -> Network:
     for l, act in enumerate(acts):
         _choice(act, f"activations[{l}]", ACTIVATIONS)
     expected = {f"{kind}{l}" for l in range(1, len(acts) + 1) for kind in "Wb"}
-    for key in sorted(expected - set(arrays), key=lambda k: (int(k[1:]), k[0] != "W")):
+    missing = sorted(expected - set(arrays), key=lambda k: (int(k[1:]), k[0] != "W"))
+    if missing:
         raise ModelFileError(
-            f"{key}: missing ({len(acts)} activations name {len(acts)} layers, W1 to W{len(acts)})"
+            f"{missing[0]}: missing ({len(acts)} activations name {len(acts)} layers, "
+            f"W1 to W{len(acts)})"
         )
     unknown = set(arrays) - expected - set(_NPZ_HEAD) - set(_NPZ_NAMES)
     if unknown:
