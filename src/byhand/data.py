@@ -348,25 +348,12 @@ def _number(text: str) -> float | None:
         return None
 
 
-def from_csv(
+def _parse_csv(
     source: str | os.PathLike | bytes,
-    target: str,
-    *,
-    name: str = "csv",
-    task: str = "auto",
-) -> Dataset:
-    """A data set from CSV text with a header row; `target` names the column to predict.
-
-    Every other column is a numeric feature. The target is read as class labels when it holds
-    any non-numeric value, or only whole numbers with at most 20 distinct values; otherwise as
-    numbers to regress on. `task` ("auto", "classification", "regression") overrides that.
-    Errors name the line and column: a missing or non-numeric value, a row of the wrong length.
-    """
-    if task not in ("auto", "classification", "regression"):
-        raise ByhandError(f"unknown task {task!r}; choose auto, classification or regression")
+) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+    """(what to call the file, header, [(line number, cells)]) of CSV text, checked for shape."""
     text, label = _read_text(source)
-    lines = text.splitlines()
-    first = next((line for line in lines if line.strip()), None)
+    first = next((line for line in text.splitlines() if line.strip()), None)
     if first is None:
         raise ByhandError(f"{label} is empty: it needs a header row and at least one data row")
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
@@ -396,37 +383,82 @@ def from_csv(
     except csv.Error as err:
         raise ByhandError(f"{label}, line {reader.line_num}: not valid CSV ({err})") from None
     assert header is not None
-    if target not in header:
-        raise ByhandError(f"{label} has no column {target!r}; its columns are: {', '.join(header)}")
     if not rows:
         raise ByhandError(f"{label} has a header but no data rows")
+    return label, header, rows
+
+
+def _cell_number(label: str, line: int, column: str, cell: str) -> float:
+    """The number in one CSV cell, or an error naming its line and column."""
+    if cell.lower() in MISSING:
+        raise ByhandError(f"{label}, line {line}, column {column!r}: missing value")
+    value = _number(cell)
+    if value is None:
+        raise ByhandError(f"{label}, line {line}, column {column!r}: {cell[:30]!r} is not a number")
+    if not math.isfinite(value):
+        raise ByhandError(f"{label}, line {line}, column {column!r}: {cell} is not a finite number")
+    return value
+
+
+def _feature_matrix(label: str, header: list[str], rows, columns: list[int]) -> Array:
+    X = np.empty((len(rows), len(columns)))
+    for n, (line, cells) in enumerate(rows):
+        for k, j in enumerate(columns):
+            X[n, k] = _cell_number(label, line, header[j], cells[j])
+    return X
+
+
+def read_features(
+    source: str | os.PathLike | bytes, names: list[str] | None, width: int
+) -> tuple[Array, list[str]]:
+    """(X, the columns used) for a model taking `width` inputs called `names`.
+
+    The columns named like the model's inputs are used when all are present; otherwise a file
+    with exactly `width` columns is used as it is.
+    """
+    label, header, rows = _parse_csv(source)
+    if names and all(n in header for n in names):
+        columns = [header.index(n) for n in names]
+    elif len(header) == width:
+        columns = list(range(width))
+    else:
+        wanted = f" ({', '.join(names[:8])}{', …' if len(names) > 8 else ''})" if names else ""
+        raise ByhandError(
+            f"{label} has {len(header)} columns ({', '.join(header[:8])}"
+            f"{', …' if len(header) > 8 else ''}); the model takes {width} inputs{wanted}"
+        )
+    return _feature_matrix(label, header, rows, columns), [header[j] for j in columns]
+
+
+def from_csv(
+    source: str | os.PathLike | bytes,
+    target: str,
+    *,
+    name: str = "csv",
+    task: str = "auto",
+) -> Dataset:
+    """A data set from CSV text with a header row; `target` names the column to predict.
+
+    Every other column is a numeric feature. The target is read as class labels when it holds
+    any non-numeric value, or only whole numbers with at most 20 distinct values; otherwise as
+    numbers to regress on. `task` ("auto", "classification", "regression") overrides that.
+    Errors name the line and column: a missing or non-numeric value, a row of the wrong length.
+    """
+    if task not in ("auto", "classification", "regression"):
+        raise ByhandError(f"unknown task {task!r}; choose auto, classification or regression")
+    label, header, rows = _parse_csv(source)
+    if target not in header:
+        raise ByhandError(f"{label} has no column {target!r}; its columns are: {', '.join(header)}")
     if len(header) < 2:
         raise ByhandError(f"{label} needs at least one feature column besides {target!r}")
     t = header.index(target)
     features = [h for j, h in enumerate(header) if j != t]
-    X = np.empty((len(rows), len(features)))
-    raw_target: list[str] = []
-    for n, (line, cells) in enumerate(rows):
-        k = 0
-        for j, cell in enumerate(cells):
-            if j == t:
-                if cell.lower() in MISSING:
-                    raise ByhandError(f"{label}, line {line}, column {target!r}: missing value")
-                raw_target.append(cell)
-                continue
-            if cell.lower() in MISSING:
-                raise ByhandError(f"{label}, line {line}, column {header[j]!r}: missing value")
-            value = _number(cell)
-            if value is None:
-                raise ByhandError(
-                    f"{label}, line {line}, column {header[j]!r}: {cell[:30]!r} is not a number"
-                )
-            if not math.isfinite(value):
-                raise ByhandError(
-                    f"{label}, line {line}, column {header[j]!r}: {cell} is not a finite number"
-                )
-            X[n, k] = value
-            k += 1
+    X = _feature_matrix(label, header, rows, [j for j in range(len(header)) if j != t])
+    raw_target = []
+    for line, cells in rows:
+        if cells[t].lower() in MISSING:
+            raise ByhandError(f"{label}, line {line}, column {target!r}: missing value")
+        raw_target.append(cells[t])
     numbers = [_number(v) for v in raw_target]
     numeric = all(v is not None and math.isfinite(v) for v in numbers)
     if task == "regression" or (task == "auto" and numeric and not _looks_like_classes(numbers)):
@@ -475,6 +507,8 @@ def load_any(
     if name_or_path.lower().endswith(".csv") or os.path.exists(name_or_path):
         if target is None:
             raise ByhandError(f"{name_or_path}: name the column to predict with --target")
+        if options.get("samples") is not None or options.get("noise") is not None:
+            raise ByhandError("samples and noise apply to synthetic data sets, not to a CSV file")
         return from_csv(name_or_path, target, name=Path(name_or_path).stem, task=task)
     raise ByhandError(
         f"unknown data set {name_or_path!r}; give a CSV file or one of: {', '.join(DATASETS)}"

@@ -208,8 +208,8 @@ class Trainer:
         test_loss = test_acc = None
         if self.test_set is not None:
             test_loss, test_acc = evaluate(self.net, self.test_X, self.test_Y, self.test_set.labels)
-        for saved, p in zip(self._last_good, self.net.parameters(), strict=True):
-            np.copyto(saved, p)
+        # one assignment, so an interruption never leaves half an old, half a new copy
+        self._last_good = [p.copy() for p in self.net.parameters()]
         self.epochs_done = number
         return {
             "epoch": number,

@@ -1,0 +1,430 @@
+"""`byhand train`, `byhand predict`, `byhand evaluate`: learn from a data set, then use the model."""
+
+from __future__ import annotations
+
+import time
+
+import click
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from byhand import data as datasets
+from byhand import modelfile
+from byhand.activations import ACTIVATIONS
+from byhand.cli.common import app, console, json_option, parse_numbers, print_json
+from byhand.errors import ByhandError
+from byhand.losses import LOSSES
+from byhand.network import DTYPES, Network
+from byhand.optimizers import DEFAULT_LR, OPTIMIZERS
+from byhand.train import Diverged, Trainer, confusion_matrix, evaluate, predict_in_chunks
+
+#: a confusion matrix with more classes than this is left out of the table
+MAX_MATRIX_CLASSES = 20
+
+
+def _layers(text: str | None, ds: datasets.Dataset) -> list[int]:
+    """--layers 64,30,10 as widths; without it: inputs, 30, outputs."""
+    if text is None:
+        return [ds.n_features, 30, ds.n_outputs]
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ByhandError(
+            f"--layers: give whole numbers separated by commas, not {text!r}"
+        ) from None
+    if len(sizes) < 2 or any(n < 1 or n > 100_000 for n in sizes):
+        raise ByhandError(f"--layers: give at least two widths from 1 to 100000, not {text!r}")
+    if sizes[0] != ds.n_features:
+        raise ByhandError(
+            f"--layers starts with {sizes[0]} inputs but {ds.name} has {ds.n_features} features"
+        )
+    if sizes[-1] != ds.n_outputs:
+        what = f"{ds.n_outputs} classes" if ds.class_names else f"{ds.n_outputs} target"
+        raise ByhandError(f"--layers ends with {sizes[-1]} outputs but {ds.name} has {what}")
+    return sizes
+
+
+def _output_activation(given: str | None, loss: str, ds: datasets.Dataset) -> str:
+    """identity for numbers, softmax before cross-entropy, sigmoid otherwise (the lecture's)."""
+    if given is not None:
+        return given
+    if not ds.is_classification:
+        return "identity"
+    return "softmax" if loss == "cross_entropy" else "sigmoid"
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _loss(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def _metrics(record: dict) -> str:
+    text = f"loss {_loss(record['train_loss'])}"
+    if record["train_accuracy"] is not None:
+        text += f"  acc {_percent(record['train_accuracy'])}"
+    if record["test_loss"] is not None:
+        text += f"  test loss {_loss(record['test_loss'])}"
+    if record["test_accuracy"] is not None:
+        text += f"  test acc {_percent(record['test_accuracy'])}"
+    return text
+
+
+def _confusion_table(C: np.ndarray, names: list[str], title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    t.add_column("true ↓ / predicted →")
+    for name in names:
+        t.add_column(name[:12], justify="right")
+    for i, name in enumerate(names):
+        cells = [f"[bold]{v}[/bold]" if i == j else str(v) for j, v in enumerate(C[i])]
+        t.add_row(name[:20], *cells)
+    return t
+
+
+def _load_data(name: str, target: str | None, task: str, samples, noise, seed) -> datasets.Dataset:
+    options = {}
+    if samples is not None:
+        options["samples"] = samples
+    if noise is not None:
+        options["noise"] = noise
+    if name in datasets.DATASETS:
+        options["seed"] = seed
+    return datasets.load_any(name, target, task=task, **options)
+
+
+def _data_options(f):
+    f = click.option(
+        "--task",
+        type=click.Choice(["auto", "classification", "regression"]),
+        default="auto",
+        show_default=True,
+        help="For a CSV target: class labels or numbers (auto decides from the values).",
+    )(f)
+    return click.option(
+        "--target",
+        "target",
+        metavar="COLUMN",
+        default=None,
+        help="The CSV column to predict.",
+    )(f)
+
+
+@app.command(name="train")
+@click.option(
+    "--data",
+    "data_name",
+    required=True,
+    metavar="NAME|FILE.csv",
+    help=f"A data set ({', '.join(datasets.DATASETS)}) or a CSV file with a header row.",
+)
+@_data_options
+@click.option(
+    "--layers",
+    metavar="64,30,10",
+    default=None,
+    help="Every width from inputs to outputs. Default: inputs,30,outputs.",
+)
+@click.option(
+    "--activation", type=click.Choice(list(ACTIVATIONS)), default="sigmoid", show_default=True
+)
+@click.option(
+    "--output-activation",
+    type=click.Choice(list(ACTIVATIONS)),
+    default=None,
+    help="Default: sigmoid, softmax with cross-entropy, identity for numbers.",
+)
+@click.option("--loss", type=click.Choice(list(LOSSES)), default="half_sse", show_default=True)
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="sgd", show_default=True)
+@click.option(
+    "--lr",
+    type=float,
+    default=None,
+    metavar="η",
+    help="Learning rate. Default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ".",
+)
+@click.option("--batch", type=int, default=10, show_default=True, help="Samples per gradient step.")
+@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option(
+    "--l2",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="λ",
+    help="L2 penalty (λ/2)ΣW² on the weights.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds the data, the split, the weights and the shuffling.",
+)
+@click.option(
+    "--test-split",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Fraction held out to test on (0: none).",
+)
+@click.option("--dtype", type=click.Choice(list(DTYPES)), default="float64", show_default=True)
+@click.option(
+    "--standardise/--no-standardise",
+    default=True,
+    show_default=True,
+    help="Scale each feature to mean 0, deviation 1 (folded into the saved model).",
+)
+@click.option("--samples", type=int, default=None, help="Samples of a synthetic data set.")
+@click.option("--noise", type=float, default=None, help="Noise level of a synthetic data set.")
+@click.option("--out", metavar="FILE", default=None, help="Save the trained model here.")
+@click.option(
+    "--plot",
+    metavar="FILE.png",
+    default=None,
+    help="Save loss and accuracy curves (and 2-D decision regions).",
+)
+@json_option
+def train_command(
+    data_name, target, task, layers, activation, output_activation, loss, optimizer, lr, batch,
+    epochs, l2, seed, test_split, dtype, standardise, samples, noise, out, plot, as_json,
+):  # fmt: skip
+    """Train a network on a data set, epoch by epoch, and show how well it does."""
+    ds = _load_data(data_name, target, task, samples, noise, seed)
+    if not (0.0 <= test_split < 1.0):
+        raise ByhandError(f"--test-split must be from 0 up to 1, not {test_split}")
+    train_set, test_set = ds.split(test_split, seed) if test_split > 0 else (ds, None)
+    if standardise:
+        train_set = train_set.standardised()
+        if test_set is not None:
+            test_set = test_set.standardised(train_set.mean, train_set.std)
+    sizes = _layers(layers, ds)
+    net = Network.create(
+        sizes,
+        activation=activation,
+        output_activation=_output_activation(output_activation, loss, ds),
+        loss=loss,
+        init="xavier",
+        seed=seed,
+        dtype=dtype,
+        input_names=ds.feature_names,
+        output_names=ds.class_names or [target or "y"] * ds.n_outputs,
+    )
+    trainer = Trainer(
+        net, train_set, test_set, optimizer=optimizer, lr=lr, batch=batch, l2=l2, seed=seed
+    )
+    if not 1 <= epochs <= 100_000:
+        raise ByhandError(f"--epochs must be from 1 to 100000, not {epochs}")
+
+    history: list[dict] = []
+    stopped = None
+    started = time.perf_counter()
+    show = console.is_terminal and not as_json
+    progress = Progress(
+        TextColumn("[bold]epoch"),
+        MofNCompleteColumn(),
+        BarColumn(),
+        TextColumn("{task.fields[metrics]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+    )
+    try:
+        with progress:
+            bar = progress.add_task("train", total=epochs, metrics="")
+            for _ in range(epochs):
+                record = trainer.epoch()
+                history.append(record)
+                progress.update(bar, advance=1, metrics=_metrics(record))
+    except KeyboardInterrupt:
+        trainer.restore()
+        stopped = f"stopped by Ctrl-C after epoch {len(history)}; the model is that epoch's"
+        if not history:
+            raise
+    except Diverged:
+        raise
+    seconds = time.perf_counter() - started
+
+    trained = net
+    if standardise:
+        trained = datasets.fold_standardisation(net, train_set.mean, train_set.std)
+    if out:
+        modelfile.save(trained, out)
+    if plot:
+        from byhand.plots import save_training_plot
+
+        save_training_plot(plot, history, trained, ds)
+
+    last = history[-1]
+    shown = test_set if test_set is not None else train_set
+    matrix = None
+    if ds.is_classification:
+        matrix = confusion_matrix(net, shown.X, shown.labels, ds.n_outputs)
+    if as_json:
+        result = {
+            "history": history,
+            "train_loss": last["train_loss"],
+            "train_accuracy": last["train_accuracy"],
+            "test_loss": last["test_loss"],
+            "test_accuracy": last["test_accuracy"],
+            "seconds": seconds,
+            "epochs": len(history),
+            "layers": sizes,
+            "confusion_matrix": None if matrix is None else matrix.tolist(),
+            "classes": ds.class_names,
+        }
+        if stopped:
+            result["stopped"] = stopped
+        print_json(result)
+        return
+
+    summary = Table(
+        title=f"{ds.name}: {'-'.join(map(str, sizes))} {net.layers[0].activation.name}/{net.layers[-1].activation.name}, {net.loss.name}, {trainer.optimizer!r}, batch {trainer.batch}",
+        title_justify="left",
+    )
+    summary.add_column("")
+    summary.add_column("loss", justify="right")
+    if ds.is_classification:
+        summary.add_column("accuracy", justify="right")
+    summary.add_column("samples", justify="right")
+    rows = [("train", last["train_loss"], last["train_accuracy"], len(train_set))]
+    if test_set is not None:
+        rows.append(("test", last["test_loss"], last["test_accuracy"], len(test_set)))
+    for name, loss_value, acc, count in rows:
+        cells = [name, _loss(loss_value)]
+        if ds.is_classification:
+            cells.append(_percent(acc))
+        summary.add_row(*cells, str(count))
+    console.print(summary)
+    per_second = len(history) * len(train_set) / max(seconds, 1e-9)
+    console.print(f"{len(history)} epochs in {seconds:.2f} s ({per_second:,.0f} samples/s)")
+    if matrix is not None and ds.n_outputs <= MAX_MATRIX_CLASSES:
+        which = "test set" if test_set is not None else "training set"
+        console.print(_confusion_table(matrix, ds.class_names or [], f"confusion matrix ({which})"))
+    if stopped:
+        console.print(stopped)
+    if out:
+        console.print(f"model saved to {out}")
+    if plot:
+        console.print(f"plot saved to {plot}")
+
+
+def _model_data(net: Network, name: str, target: str | None, task: str) -> datasets.Dataset:
+    """A data set for `net`: a named set or a CSV file, its classes put in the model's order."""
+    ds = datasets.load_any(name, target, task=task)
+    if ds.n_features != net.sizes[0]:
+        raise ByhandError(
+            f"the model takes {net.sizes[0]} inputs but {ds.name} has {ds.n_features} features"
+        )
+    if ds.n_outputs != net.sizes[-1] and not (ds.class_names and net.output_names):
+        raise ByhandError(
+            f"the model has {net.sizes[-1]} outputs but {ds.name} has {ds.n_outputs} targets"
+        )
+    if ds.class_names and net.output_names and ds.class_names != net.output_names:
+        unknown = [c for c in ds.class_names if c not in net.output_names]
+        if unknown:
+            raise ByhandError(
+                f"{ds.name} has the class {unknown[0]!r}, which the model does not know "
+                f"(its outputs: {', '.join(net.output_names)})"
+            )
+        order = np.array([net.output_names.index(c) for c in ds.class_names])
+        labels = order[ds.labels]
+        ds = datasets.Dataset(
+            ds.name,
+            ds.description,
+            ds.X,
+            datasets.one_hot(labels, net.sizes[-1]),
+            ds.feature_names,
+            list(net.output_names),
+            labels,
+        )
+    return ds
+
+
+@app.command(name="predict")
+@click.option("--model", "-m", "model", metavar="FILE", required=True, help="A trained model file.")
+@click.option(
+    "--inputs",
+    "-x",
+    "inputs",
+    metavar="X1,X2,…",
+    default=None,
+    help="Input values, comma-separated (';' between samples).",
+)
+@click.option(
+    "--data",
+    "data_name",
+    metavar="NAME|FILE.csv",
+    default=None,
+    help="Predict every row of a data set or CSV file.",
+)
+@json_option
+def predict_command(model, inputs, data_name, as_json):
+    """Give a trained model's outputs and predicted class for new inputs."""
+    net = modelfile.load(model)
+    if (inputs is None) == (data_name is None):
+        raise click.UsageError("give either --inputs or --data")
+    if inputs is not None:
+        X, _ = net.check_inputs(parse_numbers(inputs, "inputs"))
+    elif data_name in datasets.DATASETS:
+        X = _model_data(net, data_name, None, "auto").X
+    else:
+        X, _ = datasets.read_features(data_name, net.input_names, net.sizes[0])
+    o, _ = predict_in_chunks(net, X)
+    names = net.output_names or [f"o{k + 1}" for k in range(o.shape[1])]
+    classify = o.shape[1] > 1 and net.loss.name != "mse" and len(set(names)) == len(names)
+    predicted = [names[k] for k in np.argmax(o, axis=1)] if classify else None
+    if as_json:
+        print_json({"outputs": o.tolist(), "predicted": predicted, "output_names": names})
+        return
+    t = Table()
+    t.add_column("sample", justify="right")
+    for name in names:
+        t.add_column(name, justify="right")
+    if predicted:
+        t.add_column("predicted")
+    for n, row in enumerate(o):
+        cells = [str(n + 1), *(f"{v:.4f}" for v in row)]
+        if predicted:
+            cells.append(predicted[n])
+        t.add_row(*cells)
+    console.print(t)
+
+
+@app.command(name="evaluate")
+@click.option("--model", "-m", "model", metavar="FILE", required=True, help="A trained model file.")
+@click.option(
+    "--data",
+    "data_name",
+    metavar="NAME|FILE.csv",
+    required=True,
+    help="A data set or a CSV file with the target column.",
+)
+@_data_options
+@json_option
+def evaluate_command(model, data_name, target, task, as_json):
+    """Measure a trained model's loss and accuracy on a data set, with its confusion matrix."""
+    net = modelfile.load(model)
+    ds = _model_data(net, data_name, target, task)
+    loss, acc = evaluate(net, ds.X, ds.Y, ds.labels)
+    matrix = (
+        confusion_matrix(net, ds.X, ds.labels, net.sizes[-1]) if ds.labels is not None else None
+    )
+    if as_json:
+        print_json(
+            {
+                "loss": loss,
+                "accuracy": acc,
+                "samples": len(ds),
+                "confusion_matrix": None if matrix is None else matrix.tolist(),
+                "classes": ds.class_names,
+            }
+        )
+        return
+    line = f"{ds.name}: {len(ds)} samples, loss {loss:.4f} ({net.loss.name})"
+    if acc is not None:
+        line += f", accuracy {_percent(acc)}"
+    console.print(line)
+    if matrix is not None and len(matrix) <= MAX_MATRIX_CLASSES:
+        console.print(_confusion_table(matrix, ds.class_names or [], "confusion matrix"))
