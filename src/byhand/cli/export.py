@@ -33,10 +33,11 @@ def _target(path: str, suffix: str, option: str) -> str:
     help="Number type of the ONNX model's weights, inputs and outputs.",
 )
 def export_command(model, onnx_path, npz_path, json_path, dtype):
-    """Write MODEL (a .json or .npz model file; default: the lecture's network) in other formats.
+    """Write a model as ONNX, as a NumPy archive or as JSON.
 
-    ONNX runs in any ONNX runtime (the graph is Gemm then the activation, layer by layer, input
-    x, output o); --npz and --json convert between byhand's own two model files.
+    MODEL is a .json or .npz model file (default: the lecture's network). ONNX runs in any ONNX
+    runtime: each layer is a Gemm node then its activation, the input is x and the output o.
+    --npz and --json convert between byhand's own two kinds of model file.
     """
     if not (onnx_path or npz_path or json_path):
         raise click.UsageError(
