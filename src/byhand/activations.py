@@ -19,12 +19,13 @@ Array = np.ndarray
 
 
 def sigmoid(z: Array, out: Array | None = None) -> Array:
-    """σ(z) = 1 / (1 + e^(−z)); e^(−z) may overflow to inf for z ≪ 0, and then σ is 0."""
-    with np.errstate(over="ignore"):
-        out = np.negative(z, out=out)
-        np.exp(out, out=out)
+    """σ(z) = 1 / (1 + e^(−z)), computed as ½(1 + tanh(z/2)), which is the same function and
+    never overflows: σ is exactly 0 or 1 far out, and exactly ½ at 0."""
+    out = np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
     out += 1.0
-    return np.reciprocal(out, out=out)
+    out *= 0.5
+    return out
 
 
 def sigmoid_prime(z: Array, a: Array, out: Array | None = None) -> Array:

@@ -262,7 +262,9 @@ class Network:
         """o for one sample or a batch."""
         return self.forward(x).output
 
-    def backward(self, fwd: ForwardTrace, y, workspace: Workspace | None = None) -> BackwardTrace:
+    def backward(
+        self, fwd: ForwardTrace, y, workspace: Workspace | None = None, scale: float = 1.0
+    ) -> BackwardTrace:
         """Backpropagation for the batch's mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ).
 
         δ⁽ᴸ⁾ = ∂L/∂o ⊙ f'(z⁽ᴸ⁾)                (the output layer; loss.delta)
@@ -271,7 +273,8 @@ class Network:
 
         With a `workspace`, y must be a checked array of the network's dtype, every δ and
         gradient is written into the workspace, and the loss is left out (its `loss` is NaN and
-        `losses` empty): a training step needs only the gradients.
+        `losses` empty): a training step needs only the gradients. `scale` multiplies the
+        gradients (not the δ): gradient descent passes η and gets η ∂L̄/∂W in one product.
         """
         ws = workspace
         o, z = fwd.activations[-1], fwd.zs[-1]
@@ -293,9 +296,11 @@ class Network:
         for l in reversed(range(L)):
             deltas[l] = delta
             # (1/N)·δ is only (N × neurons): scale it rather than the (neurons × inputs) gradient
-            mean_delta = np.multiply(delta, 1.0 / n, out=ws.scratch[l] if ws else None)
-            grad_W[l] = np.dot(mean_delta.T, fwd.activations[l], out=ws.grad_W[l] if ws else None)
-            grad_b[l] = np.sum(mean_delta, axis=0, out=ws.grad_b[l] if ws else None)
+            mean_delta = np.multiply(delta, scale / n, out=ws.scratch[l] if ws else None)
+            grad_W[l] = np.matmul(
+                mean_delta.T, fwd.activations[l], out=ws.grad_W[l] if ws else None
+            )
+            grad_b[l] = np.add.reduce(mean_delta, axis=0, out=ws.grad_b[l] if ws else None)
             if l > 0:
                 below = self.layers[l - 1].activation
                 back = np.dot(delta, self.layers[l].W, out=ws.deltas[l - 1] if ws else None)

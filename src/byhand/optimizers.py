@@ -28,32 +28,38 @@ DEFAULT_LR = {"sgd": 3.0, "momentum": 0.5, "adam": 0.005}
 
 
 class Optimizer:
-    """Holds the network's parameter arrays and turns each step's gradients into updates."""
+    """Holds the network's parameter arrays and turns each step's gradients into updates.
+
+    `scale` is the factor the gradients arrive multiplied by: Network.backward folds it into
+    its small (1/N)δ product, so sgd gets η ∂L̄/∂θ without another pass over the weights.
+    """
 
     name = "optimizer"
 
     def __init__(self, net: Network, lr: float, l2: float = 0.0) -> None:
         self.lr = float(lr)
         self.l2 = float(l2)
-        #: W⁽¹⁾, b⁽¹⁾, W⁽²⁾, … — the network's arrays themselves, not copies
+        #: the network's arrays themselves, not copies
+        self.weights = [layer.W for layer in net.layers]
+        self.biases = [layer.b for layer in net.layers]
+        #: W⁽¹⁾, b⁽¹⁾, W⁽²⁾, … in the order of Network.parameters()
         self.params = net.parameters()
-        #: which parameters L2 regularisation pulls toward 0: the weights, not the biases
-        self.decays = [p is layer.W for layer in net.layers for p in (layer.W, layer.b)]
+        self.scale = 1.0
         self.t = 0
+        self._l2_buffers = [np.empty_like(W) for W in self.weights] if self.l2 else []
 
-    def gradients(self, back: BackwardTrace) -> list[Array]:
-        """g for every parameter, in the order of params, with λW added to the weights' g."""
-        grads = [g for pair in zip(back.grad_W, back.grad_b, strict=True) for g in pair]
+    def add_l2(self, back: BackwardTrace) -> None:
+        """g_W ← g_W + λ·scale·W for every weight matrix (the gradient of (λ/2)ΣW²)."""
         if self.l2:
-            for p, g, decays in zip(self.params, grads, self.decays, strict=True):
-                if decays:
-                    g += self.l2 * p
-        return grads
+            for W, g, buffer in zip(self.weights, back.grad_W, self._l2_buffers, strict=True):
+                g += np.multiply(W, self.l2 * self.scale, out=buffer)
 
     def step(self, back: BackwardTrace) -> None:
         """Update every parameter from the gradients in `back` (which may be overwritten)."""
         self.t += 1
-        for i, (p, g) in enumerate(zip(self.params, self.gradients(back), strict=True)):
+        self.add_l2(back)
+        grads = [g for pair in zip(back.grad_W, back.grad_b, strict=True) for g in pair]
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             self.update(i, p, g)
 
     def update(self, i: int, p: Array, g: Array) -> None:
@@ -65,30 +71,39 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """θ ← θ − η g."""
+    """θ ← θ − η g, the gradients arriving as η g (scale = η)."""
 
     name = "sgd"
 
-    def update(self, i: int, p: Array, g: Array) -> None:
-        g *= self.lr
-        p -= g
+    def __init__(self, net: Network, lr: float, l2: float = 0.0) -> None:
+        super().__init__(net, lr, l2)
+        self.scale = self.lr
+
+    def step(self, back: BackwardTrace) -> None:
+        self.t += 1
+        self.add_l2(back)
+        for W, eta_gW in zip(self.weights, back.grad_W, strict=True):
+            W -= eta_gW
+        for b, eta_gb in zip(self.biases, back.grad_b, strict=True):
+            b -= eta_gb
 
 
 class Momentum(Optimizer):
-    """v ← μv − η g, θ ← θ + v: a step keeps part of the previous step's direction."""
+    """v ← μv − η g, θ ← θ + v: a step keeps part of the previous step's direction
+    (the gradients arrive as η g)."""
 
     name = "momentum"
 
     def __init__(self, net: Network, lr: float, l2: float = 0.0, mu: float = 0.9) -> None:
         super().__init__(net, lr, l2)
+        self.scale = self.lr
         self.mu = mu
         self.velocity = [np.zeros_like(p) for p in self.params]
 
-    def update(self, i: int, p: Array, g: Array) -> None:
+    def update(self, i: int, p: Array, eta_g: Array) -> None:
         v = self.velocity[i]
         v *= self.mu
-        g *= self.lr
-        v -= g
+        v -= eta_g
         p += v
 
 

@@ -174,9 +174,9 @@ class Trainer:
             for start in range(0, len(order), self.batch):
                 rows = order[start : start + self.batch]
                 ws = full if len(rows) == self.batch else self._workspace(len(rows))
-                np.take(X, rows, axis=0, out=ws.x)
-                np.take(Y, rows, axis=0, out=ws.y)
-                back = net.backward(net.forward(ws.x, ws), ws.y, ws)
+                X.take(rows, axis=0, out=ws.x)
+                Y.take(rows, axis=0, out=ws.y)
+                back = net.backward(net.forward(ws.x, ws), ws.y, ws, optimizer.scale)
                 optimizer.step(back)
 
     def restore(self) -> None:
