@@ -125,6 +125,7 @@ def forward_html(
                 rows = [
                     [str(s + 1)] + [fmt(fwd.activations[0][s, j]) for j in neurons] for s in samples
                 ]
+                cut = cut.replace("neurons", "inputs")
                 parts.append(_table("inputs", head, rows, " ".join(filter(None, [more, cut]))))
                 continue
             syms = _symbols(l, sizes)
