@@ -136,6 +136,8 @@ def write(doc: Document, fmt: str) -> str:
 def _text(doc: Document) -> str:
     lines = [doc.title, "=" * len(doc.title), ""]
     for block in doc.blocks:
+        if isinstance(block, (Heading, Para)) and lines[-1] != "":
+            lines.append("")
         if isinstance(block, Heading):
             lines += [block.text, ("=" if block.level <= 2 else "-") * len(block.text)]
         elif isinstance(block, Para):

@@ -162,6 +162,8 @@ class Step:
         """The formula with the values of `env` put in."""
         out = self.template_tex if tex else self.template
         for k, n in enumerate(self.names):
+            # a value already in parentheses, as in σ(z), needs no second pair
+            out = out.replace(f"({slot(k)})", f"({num(env[n], digits, tex)})")
             out = out.replace(slot(k), term(env[n], digits, tex))
         return out
 
