@@ -1,0 +1,137 @@
+"""`byhand train`, `predict`, `evaluate` run as a user would (in-process through byhand.cli.main)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from byhand import data, modelfile
+from byhand.cli import main
+
+
+def run(capsys, *args):
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_train_json_then_predict_and_evaluate(capsys, tmp_path):
+    model, plot = tmp_path / "xor.json", tmp_path / "xor.png"
+    status, out, err = run(
+        capsys, "train", "--data", "xor", "--layers", "2,8,2", "--activation", "tanh",
+        "--loss", "cross_entropy", "--optimizer", "adam", "--lr", "0.02", "--epochs", "20",
+        "--out", model, "--plot", plot, "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    result = json.loads(out)
+    assert len(result["history"]) == 20 and result["seconds"] > 0
+    assert result["test_accuracy"] == result["history"][-1]["test_accuracy"] >= 0.9
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the saved model takes raw inputs (standardisation folded in): check it by hand
+    net = modelfile.load(model)
+    ds = data.load("xor")
+    W1, b1, W2, b2 = (np.array(p) for p in net.parameters())
+    h = np.tanh(ds.X @ W1.T + b1)
+    z = h @ W2.T + b2
+    predicted = np.argmax(z, axis=1)  # softmax keeps the order of z
+    by_hand = float(np.mean(predicted == ds.labels))
+
+    status, out, _ = run(capsys, "evaluate", "--model", model, "--data", "xor", "--json")
+    evaluated = json.loads(out)
+    assert status == 0
+    assert evaluated["accuracy"] == pytest.approx(by_hand, abs=1e-12)
+    assert np.trace(evaluated["confusion_matrix"]) == round(by_hand * len(ds))
+    # train and test together make the whole set
+    n_test = round(0.2 * len(ds))
+    mixed = (
+        result["train_accuracy"] * (len(ds) - n_test) + result["test_accuracy"] * n_test
+    ) / len(ds)
+    assert evaluated["accuracy"] == pytest.approx(mixed, abs=1.5 / len(ds))
+
+    status, out, _ = run(
+        capsys, "predict", "--model", model, "--inputs", "0.5,0.5;0.5,-0.5", "--json"
+    )
+    answer = json.loads(out)
+    assert status == 0 and answer["predicted"] == ["x1·x2 > 0", "x1·x2 < 0"]
+    np.testing.assert_allclose(np.sum(answer["outputs"], axis=1), 1.0, rtol=1e-12)
+
+
+def test_train_table_is_quiet_when_not_a_terminal(capsys):
+    status, out, _ = run(capsys, "train", "--data", "fruit", "--epochs", "3")
+    assert status == 0
+    assert "\r" not in out and "epoch" not in out.split("\n")[0]
+    assert "accuracy" in out and "confusion matrix (test set)" in out and "fruit A" in out
+
+
+def test_csv_training_and_prediction(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    rows = ["a,b,kind"] + [f"{x:.4f},{y:.4f},{'up' if x + y > 0 else 'down'}" for x, y in X]
+    csv = tmp_path / "points.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.json"
+    status, out, err = run(
+        capsys,
+        "train",
+        "--data",
+        csv,
+        "--target",
+        "kind",
+        "--epochs",
+        "30",
+        "--out",
+        model,
+        "--json",
+    )
+    assert status == 0, err
+    assert json.loads(out)["classes"] == ["down", "up"]
+    new = tmp_path / "new.csv"
+    new.write_text("b,a\n2,2\n-2,-2\n")  # columns in another order: found by name
+    status, out, _ = run(capsys, "predict", "--model", model, "--data", new, "--json")
+    assert status == 0 and json.loads(out)["predicted"] == ["up", "down"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--data", "digits", "--layers", "64,30,9"],
+            "--layers ends with 9 outputs but digits has 10 classes",
+        ),
+        (
+            ["--data", "digits", "--layers", "60,30,10"],
+            "--layers starts with 60 inputs but digits has 64 features",
+        ),
+        (["--data", "mnist"], "unknown data set 'mnist'"),
+        (["--data", "iris", "--target", "x"], "--target applies to CSV files"),
+        (["--data", "iris", "--test-split", "1.5"], "--test-split"),
+        (["--data", "iris", "--lr", "-3"], "learning rate must be"),
+        (
+            [
+                "--data",
+                "iris",
+                "--activation",
+                "relu",
+                "--lr",
+                "1e5",
+                "--output-activation",
+                "identity",
+            ],
+            "diverged in epoch",
+        ),
+    ],
+)
+def test_bad_training_requests_are_one_line(capsys, args, message):
+    status, out, err = run(capsys, "train", *args)
+    assert status == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_csv_errors_reach_the_user(capsys, tmp_path):
+    csv = tmp_path / "bad.csv"
+    csv.write_text("a,b,kind\n1,2,x\n3,,y\n")
+    status, _, err = run(capsys, "train", "--data", csv, "--target", "kind")
+    assert status == 2 and "line 3, column 'b': missing value" in err
+    status, _, err = run(capsys, "train", "--data", csv)
+    assert status == 2 and "--target" in err
