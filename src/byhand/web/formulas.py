@@ -180,25 +180,37 @@ def _vector_symbol(layer: int, layers: int) -> str:
     return r"\mathbf{h}" if layers == 2 else rf"\mathbf{{h}}^{{({layer})}}"
 
 
-def matrix_tex(net: Network, fwd: ForwardTrace | None = None) -> list[str]:
-    """Per layer: 𝐡 = σ(𝐖⁽¹⁾𝐱 + 𝐛⁽¹⁾), then with the live matrices, z and the activations."""
+def matrix_lines(net: Network, fwd: ForwardTrace | None = None) -> list[list[str]]:
+    """Per layer, short lines that fit a page: the equation, then z and the activation in numbers.
+
+    𝐡 = σ(𝐖⁽¹⁾𝐱 + 𝐛⁽¹⁾);  𝐳⁽¹⁾ = 𝐖⁽¹⁾𝐱 + 𝐛⁽¹⁾ = [W][x] + [b] = [z];  𝐡 = σ(𝐳⁽¹⁾) = [a]
+    """
     layers = len(net.layers)
     out = []
     for l, lay in enumerate(net.layers):
         a_in, a_out = _vector_symbol(l, layers), _vector_symbol(l + 1, layers)
         f = f_tex(lay.activation.name)
         W, b = rf"\mathbf{{W}}^{{({l + 1})}}", rf"\mathbf{{b}}^{{({l + 1})}}"
-        tex = rf"{a_out} = {f}\left({W}{a_in} + {b}\right)"
-        numbers = rf"{f}\left({_matrix(lay.W)}"
+        z = rf"\mathbf{{z}}^{{({l + 1})}}"
+        lines = [rf"{a_out} = {f}\left({W}{a_in} + {b}\right)"]
         if fwd is not None and fwd.activations[l].shape[0] == 1:
-            numbers += _matrix(fwd.activations[l][0][:, None])
-            numbers += rf" + {_matrix(lay.b[:, None])}\right)"
-            numbers += rf" = {f}\left({_matrix(fwd.zs[l][0][:, None])}\right)"
-            numbers += rf" = {_matrix(fwd.activations[l + 1][0][:, None])}"
+            x = _matrix(fwd.activations[l][0][:, None])
+            lines.append(
+                rf"{z} = {_matrix(lay.W)}{x} + {_matrix(lay.b[:, None])}"
+                rf" = {_matrix(fwd.zs[l][0][:, None])}"
+            )
+            lines.append(
+                rf"{a_out} = {f}\left({z}\right) = {_matrix(fwd.activations[l + 1][0][:, None])}"
+            )
         else:
-            numbers += rf"{a_in} + {_matrix(lay.b[:, None])}\right)"
-        out.append(rf"{tex} = {numbers}")
+            lines.append(rf"{z} = {_matrix(lay.W)}{a_in} + {_matrix(lay.b[:, None])}")
+        out.append(lines)
     return out
+
+
+def matrix_tex(net: Network, fwd: ForwardTrace | None = None) -> list[str]:
+    """Per layer, the matrix equation and its numbers as one LaTeX string (lines joined by ;)."""
+    return [r",\quad ".join(lines) for lines in matrix_lines(net, fwd)]
 
 
 def parameter_formulas(
@@ -254,7 +266,14 @@ def all_formulas(
     x1 = fwd.activations[0][0].tolist()
     out: dict = {
         "neurons": neuron_formulas(net, fwd),
-        "matrix": [math(t) for t in matrix_tex(net, fwd)],
+        "matrix": [
+            {
+                "tex": r",\quad ".join(lines),
+                "lines": lines,
+                "mathml": "".join(to_mathml(t) for t in lines),
+            }
+            for lines in matrix_lines(net, fwd)
+        ],
         "loss": None,
         "param": None,
     }

@@ -98,7 +98,8 @@ function paramsEditor() {
     host.dataset.shape = "";
     return;
   }
-  if (host.dataset.shape === shape && host.dataset.names === String(view.names.size)) {
+  const names = view.order.join(",");
+  if (host.dataset.shape === shape && host.dataset.names === names) {
     for (const inp of $$("input[data-kind]", host)) {
       if (document.activeElement === inp) continue;
       inp.value = readParam(inp.dataset.kind, +inp.dataset.layer, +inp.dataset.row, +inp.dataset.col);
@@ -106,7 +107,7 @@ function paramsEditor() {
     return;
   }
   host.dataset.shape = shape;
-  host.dataset.names = String(view.names.size);
+  host.dataset.names = names;
   host.replaceChildren();
   state.model.layers.forEach((layer, l) => {
     const table = document.createElement("table");
@@ -933,7 +934,10 @@ function wire() {
   $("#backpropagate").addEventListener("click", () => {
     state.ran = true;
     state.backprop = true;
-    if (!state.selected || !locate(state.selected)) state.selected = view.names.get("W2[1,1]") || null;
+    if (!state.selected || !locate(state.selected)) {
+      // the lecture's example: the first weight of the output layer (w31)
+      state.selected = paramName("W", state.model.layers.length - 1, 0, 0);
+    }
     refresh();
   });
   $("#explain-select").addEventListener("change", (ev) => {
@@ -1007,6 +1011,7 @@ async function main() {
   Object.assign(state, clone(defaults), fromUrl ? Object.fromEntries(Object.entries(fromUrl).filter(([, v]) => v !== undefined && v !== null)) : {});
   if (fromUrl && fromUrl.selected) state.selected = fromUrl.selected;
   drawArchitecture();
+  if (!fromUrl) readNames(); // the server drew the lecture's network: its names hold
   document.body.classList.add("ready");
   refresh();
   try {

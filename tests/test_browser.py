@@ -1,0 +1,221 @@
+"""The lecture page in a real browser (Debian's Chromium through Playwright).
+
+Expected numbers are computed here by hand with the math module, never read off the page
+first: h1 = σ(3), o1 = σ(2σ(3) + 1), ∂L/∂w31 = (o1 − 1)·o1(1 − o1)·h1. Each test saves a
+screenshot of the part it exercises under docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright")
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Debian's Chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+WIDE = {"width": 1280, "height": 800}
+
+
+def sigma(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def four(v: float) -> str:
+    """How the page prints a number: 4 decimals and a real minus sign."""
+    return f"{v:.4f}".replace("-", "−")
+
+
+H1 = sigma(3.0)
+O1 = sigma(2 * H1 + 1)
+DW31 = (O1 - 1) * O1 * (1 - O1) * H1
+
+
+def shot(page: Page, selector: str, name: str) -> None:
+    """Scroll a part of the page into view and save what the screen shows."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(selector).first.evaluate("e => e.scrollIntoView({block: 'start', behavior: 'instant'})")
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+@pytest.fixture
+def lecture(page: Page, live_server: str) -> Page:
+    """The lecture page at 1280×800, loaded and drawn, with JavaScript errors collected."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size(WIDE)
+    page.goto(live_server + "/")
+    expect(page.locator("body.ready")).to_have_count(1)
+    expect(page.locator("#diagram [data-param='w31']")).to_have_count(1)
+    yield page
+    assert not errors, errors
+
+
+def param_input(page: Page, name: str):
+    return page.locator(f"#params-editor input[data-param='{name}']")
+
+
+def test_page_loads_with_mathml_rendered(lecture: Page):
+    maths = lecture.locator("math")
+    assert maths.count() > 20
+    # Chromium lays MathML out itself: a fraction is taller than one line of text
+    box = lecture.locator("#task .display-math math").first.bounding_box()
+    assert box is not None and box["height"] > 30 and box["width"] > 60
+    frac = lecture.locator("#task mfrac").first.bounding_box()
+    assert frac is not None and frac["height"] > 25
+    shot(lecture, "body", "intro")
+    shot(lecture, "#task", "task")
+    lecture.locator("#diagram [data-neuron='h1']").click()
+    expect(lecture.locator("#inspector h3")).to_have_text("h1")
+    expect(lecture.locator("#inspector math")).to_have_count(1)
+    shot(lecture, "#neurons", "neurons")
+
+
+def test_run_forward_pass_shows_the_lecture_numbers(lecture: Page):
+    lecture.click("#run-forward")
+    row = lecture.locator("#forward-table tr[data-neuron='h1'] td.a")
+    expect(row).to_have_text(four(H1))
+    expect(lecture.locator("#forward-table tr[data-neuron='o1'] td.a")).to_have_text(four(O1))
+    expect(lecture.locator("#forward-table tr[data-neuron='h1'] td.z")).to_have_text("3.0000")
+    expect(lecture.locator("#diagram [data-neuron='o1'] text.value")).to_have_text(four(O1))
+    assert four(H1) == "0.9526" and four(O1) == "0.9481"
+    shot(lecture, "#try", "try-it")
+
+
+def test_changing_w11_changes_h1(lecture: Page):
+    lecture.click("#run-forward")
+    expect(lecture.locator("#forward-table tr[data-neuron='h1'] td.a")).to_have_text(four(H1))
+    w11 = param_input(lecture, "w11")
+    w11.fill("-2")
+    w11.press("Enter")
+    w11.dispatch_event("change")
+    # z_h1 = −2·1 + 1·0 + 1·1 + 1 = 0, so h1 = σ(0) = 0.5
+    expect(lecture.locator("#forward-table tr[data-neuron='h1'] td.a")).to_have_text(four(0.5))
+    expect(lecture.locator("#forward-table tr[data-neuron='h2'] td.a")).to_have_text(four(H1))
+    expect(lecture.locator("#diagram [data-param='w11']")).to_have_class("edge negative")
+
+
+def test_backpropagate_shows_the_gradient_of_w31(lecture: Page):
+    lecture.click("#backpropagate")
+    grad = lecture.locator("#gradients-table tr[data-param='w31'] td.grad")
+    expect(grad).to_have_text(four(DW31))
+    assert four(DW31) == "−0.0024"
+    expect(lecture.locator("#explain")).to_have_attribute("data-param", "w31")
+    expect(lecture.locator("#explain math")).not_to_have_count(0)
+    # selecting another parameter explains it instead
+    lecture.locator("#gradients-table tr[data-param='w11']").click()
+    expect(lecture.locator("#explain")).to_have_attribute("data-param", "w11")
+    shot(lecture, "#backprop-widget", "backprop")
+
+
+def test_a_gradient_step_lowers_the_loss(lecture: Page):
+    lecture.click("#gradient-step")
+    result = lecture.locator("#step-result")
+    expect(result).to_contain_text("→")
+    before = float(result.get_attribute("data-before"))
+    after = float(result.get_attribute("data-after"))
+    loss = 0.5 * ((O1 - 1) ** 2 + O1**2)
+    assert before == pytest.approx(loss, rel=1e-9)
+    assert after < before
+    expect(lecture.locator("#diagram .changed")).not_to_have_count(0)
+    shot(lecture, "#step-widget", "step")
+
+
+def test_train_streams_a_falling_loss_curve(lecture: Page):
+    lecture.fill("#train-steps", "40")
+    lecture.click("#train")
+    status = lecture.locator("#train-status")
+    expect(status).to_have_attribute("data-points", "41", timeout=20_000)
+    expect(lecture.locator("#train")).to_be_enabled(timeout=10_000)
+    first = float(status.get_attribute("data-first"))
+    last = float(status.get_attribute("data-last"))
+    assert last < first
+    assert lecture.locator("#train-chart path.series").count() == 1
+    shot(lecture, "#train-widget", "train")
+
+
+def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
+    w11 = param_input(lecture, "w11")
+    w11.fill("2.5")
+    w11.dispatch_event("change")
+    x2 = lecture.locator("#inputs-editor input[data-input='1']")
+    x2.fill("0.5")
+    x2.dispatch_event("change")
+    lecture.click("#run-forward")
+    # z_h1 = 2.5·1 + 1·0.5 + 1·1 + 1 = 5
+    expected = four(sigma(5.0))
+    expect(lecture.locator("#forward-table tr[data-neuron='h1'] td.a")).to_have_text(expected)
+    link = lecture.url
+    assert "#s=" in link
+    other = lecture.context.new_page()
+    other.set_viewport_size(WIDE)
+    other.goto(link)
+    expect(other.locator("#forward-table tr[data-neuron='h1'] td.a")).to_have_text(expected)
+    expect(other.locator("#params-editor input[data-param='w11']")).to_have_value("2.5")
+    expect(other.locator("#inputs-editor input[data-input='1']")).to_have_value("0.5")
+    other.click("#reset")
+    expect(other.locator("#params-editor input[data-param='w11']")).to_have_value("1")
+    expect(other.locator("#forward-result table")).to_have_count(0)
+    other.close()
+
+
+def test_architecture_editor_redraws_diagram_and_matrices(lecture: Page):
+    lecture.click("#arch-add")
+    lecture.locator("#arch-layers input[data-arch='2']").fill("3")
+    lecture.locator("#arch-layers input[data-arch='2']").dispatch_event("change")
+    lecture.click("#arch-build")
+    expect(lecture.locator("#diagram svg")).to_have_attribute("data-sizes", "3,2,3,2")
+    expect(lecture.locator("#matrices .formula")).to_have_count(3)
+    shot(lecture, "#matrix", "matrix")
+
+
+def test_a_two_dimensional_data_set_trains_to_a_boundary(lecture: Page):
+    lecture.select_option("#ds-name", "xor")
+    lecture.fill("#ds-epochs", "60")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1", timeout=30_000)
+    info = lecture.locator("#ds-info")
+    assert float(info.get_attribute("data-last")) < float(info.get_attribute("data-first"))
+    # the heatmap holds more than one class colour: the network split the plane
+    colours = lecture.evaluate(
+        """() => {
+        const c = document.querySelector('#ds-boundary');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) seen.add(d[i] > d[i + 2] ? 'warm' : 'cool');
+        return [...seen];
+    }"""
+    )
+    assert sorted(colours) == ["cool", "warm"]
+    shot(lecture, "#datasets", "datasets")
+
+
+def test_phone_width_has_no_sideways_scrolling(page: Page, live_server: str):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(live_server + "/")
+    expect(page.locator("body.ready")).to_have_count(1)
+    page.click("#run-forward")
+    expect(page.locator("#forward-table tr[data-neuron='o1'] td.a")).to_have_text(four(O1))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#try").evaluate("e => e.scrollIntoView({block: 'start', behavior: 'instant'})")
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(SHOTS / "phone.png"))
+
+
+def test_keyboard_selects_a_weight_on_the_diagram(lecture: Page):
+    edge = lecture.locator("#diagram [data-param='w31']")
+    edge.focus()
+    lecture.keyboard.press("Enter")
+    expect(lecture.locator("#inspector h3")).to_have_text("w31")
+    expect(lecture.locator("#inspector-value")).to_have_value("1")
+    lecture.locator("#inspector-value").fill("-1.5")
+    lecture.locator("#inspector-value").dispatch_event("change")
+    expect(lecture.locator("#diagram [data-param='w31']")).to_have_attribute("data-value", "-1.5")
