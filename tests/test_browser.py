@@ -39,7 +39,9 @@ DW31 = (O1 - 1) * O1 * (1 - O1) * H1
 def shot(page: Page, selector: str, name: str) -> None:
     """Scroll a part of the page into view and save what the screen shows."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.locator(selector).first.evaluate("e => e.scrollIntoView({block: 'start', behavior: 'instant'})")
+    page.locator(selector).first.evaluate(
+        "e => e.scrollIntoView({block: 'start', behavior: 'instant'})"
+    )
     page.wait_for_timeout(150)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
