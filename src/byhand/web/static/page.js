@@ -577,8 +577,9 @@ async function train() {
         { model: state.model, lr, optimizer: "sgd", steps, batch: 1, every: 1, data: { inputs: [state.inputs], target: [state.target] }, seed: 0 },
         (name, data) => {
           if (name === "progress" && Number.isFinite(data.loss)) {
-            const step = offset + (data.step ?? training.points.length + 1);
-            if (!training.points.length && step > 1) training.points.push([0, data.loss]);
+            const step = offset + (data.step ?? training.points.length);
+            const prev = training.points[training.points.length - 1];
+            if (prev && step <= prev[0]) return; // a chunk starts where the last one ended
             training.points.push([step, data.loss]);
             drawTrainChart();
           } else if (name === "done") model = data.model;
