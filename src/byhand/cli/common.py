@@ -69,7 +69,7 @@ def model_option(f: Callable) -> Callable:
         "model",
         metavar="FILE",
         default=None,
-        help="Model file (JSON). Default: the lecture's network.",
+        help="Model file (.json or .npz). Default: the lecture's network.",
     )(f)
 
 
