@@ -148,8 +148,10 @@ def canonical(name: str, solution: Solution) -> str:
             f"{raw!r} is given on the sheet, not asked: did you mean {gradient_name(p)} "
             f"or {update_name(p)}?"
         )
-    shown = ", ".join(s.name for s in solution.steps[:12])
-    raise ByhandError(f"unknown quantity {raw!r}; names look like {shown}, …, dL/dw31, w31_new")
+    examples: dict[str, str] = {}
+    for s in solution.steps:
+        examples.setdefault(s.kind, s.name)
+    raise ByhandError(f"unknown quantity {raw!r}; names look like {', '.join(examples.values())}")
 
 
 def read_answers(text: str, source: str = "answers") -> dict[str, float | None]:
