@@ -165,10 +165,13 @@ class Trainer:
             ws = self._workspaces[rows] = Workspace(self.net, rows)
         return ws
 
-    def steps(self) -> None:
-        """One shuffled pass over the training set: forward, backward and a step per mini-batch."""
+    def steps(self, order: Array | None = None) -> None:
+        """One shuffled pass over the training set: forward, backward and a step per mini-batch.
+
+        `order` gives the sample order instead (a benchmark replays one order in every peer).
+        """
         net, optimizer, X, Y = self.net, self.optimizer, self.X, self.Y
-        order = self.rng.permutation(len(X))
+        order = self.rng.permutation(len(X)) if order is None else np.asarray(order, dtype=np.intp)
         full = self._workspace(self.batch)
         with np.errstate(all="ignore"):
             for start in range(0, len(order), self.batch):
