@@ -55,30 +55,53 @@ MAX_NUMERIC_CLASSES = 20
 
 @dataclass
 class Dataset:
-    """Inputs X (N × d), targets Y (N × K), and the names a table or a plot shows."""
+    """Inputs X (N × d), targets Y (N × K), and the names a table or a plot shows.
 
-    name: str
-    description: str
-    X: Array
-    Y: Array
-    feature_names: list[str]
-    class_names: list[str] | None
-    labels: Array | None
+    Only X and Y are needed: feature names default to x1 … xd; with `labels` given and no
+    `class_names`, the classes are called 0 … K−1; with neither, Y holds numbers (regression).
+    """
+
+    name: str = "data"
+    description: str = ""
+    X: Array = None  # type: ignore[assignment]
+    Y: Array = None  # type: ignore[assignment]
+    feature_names: list[str] = None  # type: ignore[assignment]
+    class_names: list[str] | None = None
+    labels: Array | None = None
     #: the mean and standard deviation standardised() used (None until it is used)
     mean: Array | None = field(default=None, repr=False)
     std: Array | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.X is None or self.Y is None:
+            raise ByhandError(f"data set {self.name!r} needs both inputs X and targets Y")
+        try:
+            self.X = np.asarray(self.X, dtype=np.float64)
+            self.Y = np.asarray(self.Y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ByhandError(f"data set {self.name!r}: X and Y must be numbers") from None
+        if self.Y.ndim == 1:
+            self.Y = self.Y[:, None]
         if self.X.ndim != 2 or self.Y.ndim != 2 or len(self.X) != len(self.Y):
             raise ByhandError(
                 f"data set {self.name!r}: X {self.X.shape} and Y {self.Y.shape} must be "
                 "matrices with one row per sample"
             )
+        if self.feature_names is None:
+            self.feature_names = [f"x{j + 1}" for j in range(self.X.shape[1])]
         if len(self.feature_names) != self.X.shape[1]:
             raise ByhandError(
                 f"data set {self.name!r}: {len(self.feature_names)} feature names "
                 f"for {self.X.shape[1]} features"
             )
+        if self.labels is not None:
+            self.labels = np.asarray(self.labels, dtype=np.int64)
+            if self.labels.shape != (len(self.X),):
+                raise ByhandError(f"data set {self.name!r}: one label per sample is needed")
+            if self.class_names is None:
+                self.class_names = [str(k) for k in range(self.Y.shape[1])]
+        elif self.class_names is not None:
+            self.labels = np.argmax(self.Y, axis=1)
 
     @property
     def is_classification(self) -> bool:
