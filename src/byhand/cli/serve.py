@@ -1,0 +1,79 @@
+"""`byhand serve`: the interactive lecture on this machine (127.0.0.1 unless told otherwise)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import webbrowser
+
+import click
+
+from byhand import modelfile
+from byhand.cli.common import app, model_option
+from byhand.errors import ByhandError
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` can be reached only from this machine (127.0.0.1, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def address(host: str, port: int) -> str:
+    """The URL to open: a wildcard host is shown as 127.0.0.1, an IPv6 host in brackets."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+@app.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. 0.0.0.0 lets other machines (a classroom) connect.",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
+)
+@model_option
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
+def serve(host: str, port: int, model: str | None, open_browser: bool) -> None:
+    """Serve the interactive lecture and its JSON API (/api, documented at /docs)."""
+    import uvicorn
+
+    from byhand.web.app import create_app
+
+    net = modelfile.load(model) if model else None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host.strip("[]"), port), family=family)
+    except OSError as err:
+        raise ByhandError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    port = sock.getsockname()[1]
+    url = address(host, port)
+    if not is_loopback(host):
+        click.echo(
+            f"warning: listening on {host}: anyone who can reach this machine on port {port} "
+            "can use the server. Use --host 127.0.0.1 to keep it to this machine.",
+            err=True,
+        )
+    click.echo(f"byhand: serving the lecture at {url}  (Ctrl+C stops it)")
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    config = uvicorn.Config(
+        create_app(model=net),
+        host=host,
+        port=port,
+        server_header=False,
+        date_header=False,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
