@@ -264,7 +264,7 @@ def _skipped_between(solution: Solution, name: str, given: Mapping[str, float]) 
             out.append(d)
             todo += solution.by_name[d].deps
     index = {s.name: k for k, s in enumerate(solution.steps)}
-    return sorted(out, key=index.__getitem__, reverse=True)
+    return sorted(out, key=index.__getitem__)
 
 
 def _and(names: Sequence[str]) -> str:
@@ -307,9 +307,12 @@ def _grade(
         return verdict(
             WRONG, f"{name} is wrong: {SLIPS[key].message}{where} ({SLIPS[key].title})", key, at
         )
-    hints = [solution.by_name[s].hint for s in _skipped_between(solution, name, given)]
-    hints.append(step.hint)
-    check_text = "; then ".join(hints)
+    skipped = _skipped_between(solution, name, given)
+    if len(skipped) <= 2:
+        check_text = "; then ".join([solution.by_name[s].hint for s in skipped] + [step.hint])
+    else:
+        shown = ", ".join(skipped[:4]) + (", …" if len(skipped) > 4 else "")
+        check_text = f"{step.hint} (fill in {shown} too, to find the step that went wrong)"
     if not deps:
         return verdict(WRONG, f"{name} is wrong (expected about {shown}): {check_text}")
     if not bad:

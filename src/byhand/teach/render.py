@@ -327,7 +327,7 @@ def solution_blocks(
     return blocks
 
 
-def _network_words(net) -> str:
+def network_words(net) -> str:
     sizes = net.sizes
     hidden = sizes[1:-1]
     parts = [f"{sizes[0]} input{'s' if sizes[0] != 1 else ''}"]
@@ -353,7 +353,7 @@ def given_blocks(solution: Solution, digits: int = 4) -> list:
         text = ",  ".join(f"{n} = {num(g[n].value, digits)}" for n in names)
         return Equation([tex], [text])
 
-    blocks: list = [Para([f"A network with {_network_words(net)}."])]
+    blocks: list = [Para([f"A network with {network_words(net)}."])]
     blocks.append(Para(["Inputs and target:"]))
     blocks.append(listing([notation.input_symbol(j).text for j in range(sizes[0])]))
     blocks.append(listing([f"y{k + 1}" for k in range(sizes[-1])]))
