@@ -221,3 +221,17 @@ def test_keyboard_selects_a_weight_on_the_diagram(lecture: Page):
     lecture.locator("#inspector-value").fill("-1.5")
     lecture.locator("#inspector-value").dispatch_event("change")
     expect(lecture.locator("#diagram [data-param='w31']")).to_have_attribute("data-value", "-1.5")
+
+
+def test_a_csv_upload_is_checked_and_named_in_the_message(lecture: Page):
+    bad = {"name": "broken.csv", "mimeType": "text/csv", "buffer": b"a,b,label\n1,2,x\n3,,y\n"}
+    lecture.set_input_files("#ds-file", files=[bad])
+    lecture.click("#ds-upload")
+    expect(lecture.locator("#ds-error")).to_contain_text("line 3")
+    good = b"a,b,label\n1,2,x\n3,4,y\n0,1,x\n2,2,y\n"
+    lecture.set_input_files(
+        "#ds-file", files=[{"name": "fruit.csv", "mimeType": "text/csv", "buffer": good}]
+    )
+    lecture.click("#ds-upload")
+    expect(lecture.locator("#ds-error")).to_have_text("")
+    expect(lecture.locator("#ds-info")).to_contain_text("4 samples, 2 features, 2 classes")

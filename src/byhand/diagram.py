@@ -137,7 +137,7 @@ def network_svg(
             if i is None:
                 continue
             # each target neuron's labels sit at their own distance along the edges
-            t = 0.3 if len(dsts) == 1 else 0.24 + 0.5 * dsts.index(i) / (len(dsts) - 1)
+            t = 0.3 if len(dsts) == 1 else 0.22 + 0.4 * dsts.index(i) / (len(dsts) - 1)
             for s_slot, j in enumerate(shown[l]):
                 if j is None:
                     continue

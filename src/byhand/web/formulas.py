@@ -63,10 +63,11 @@ def _terms(items: Sequence[str]) -> str:
     return " + ".join(items)
 
 
-def neuron_tex(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None) -> str:
-    """Neuron i of layer `layer` (0-based, over net.layers): its formula and, given a trace, its numbers.
+def neuron_lines(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None) -> list[str]:
+    """Neuron i of layer `layer` (0-based, over net.layers): its formula, then its numbers.
 
-    h₁ = σ(w₁₁x₁ + w₁₂x₂ + w₁₃x₃ + b₁) = σ(1·1 + 1·0 + 1·1 + 1) = σ(3) = 0.9526
+    h₁ = σ(w₁₁x₁ + w₁₂x₂ + w₁₃x₃ + b₁)
+    h₁ = σ(1·1 + 1·0 + 1·1 + 1) = σ(3) = 0.9526
     """
     sizes = net.sizes
     lay = net.layers[layer]
@@ -79,13 +80,14 @@ def neuron_tex(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None
     ]
     srcs = [notation.source_symbol(layer, j, sizes).tex for j in range(lay.n_in)]
     symbolic = _terms([f"{w} {s}" for w, s in zip(ws, srcs, strict=True)] + [b.tex])
+    wrap = f_tex(act)
+    z = notation.z_symbol(layer, i, sizes)
     if act == "softmax":
-        z = notation.z_symbol(layer, i, sizes)
-        tex = rf"{z.tex} = {symbolic}"
+        first = rf"{z.tex} = {symbolic}"
     else:
-        tex = rf"{a.tex} = {f_tex(act)}\left({symbolic}\right)"
+        first = rf"{a.tex} = {wrap}({symbolic})"
     if fwd is None or fwd.activations[layer].shape[0] != 1:
-        return tex
+        return [first]
     inputs = fwd.activations[layer][0]
     z_value = float(fwd.zs[layer][0, i])
     a_value = float(fwd.activations[layer + 1][0, i])
@@ -93,14 +95,20 @@ def neuron_tex(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None
         [rf"{n(lay.W[i, j])} \cdot {n(inputs[j])}" for j in range(lay.n_in)] + [n(lay.b[i])]
     )
     if act == "softmax":
-        return (
-            rf"{tex} = {numbers} = {r(z_value)}, \quad {a.tex} = "
-            rf"\frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}} = {r(a_value)}"
-        )
-    wrap = f_tex(act)
+        return [
+            first,
+            rf"{z.tex} = {numbers} = {r(z_value)}",
+            rf"{a.tex} = \frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}} = {r(a_value)}",
+        ]
     if not wrap:
-        return rf"{tex} = {numbers} = {r(a_value)}"
-    return rf"{tex} = {wrap}\left({numbers}\right) = {wrap}\left({r(z_value)}\right) = {r(a_value)}"
+        return [first, rf"{a.tex} = {numbers} = {r(a_value)}"]
+    return [first, rf"{a.tex} = {wrap}({numbers}) = {wrap}({r(z_value)}) = {r(a_value)}"]
+
+
+def neuron_tex(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None) -> str:
+    """The neuron's formula and its numbers as one line: h₁ = σ(…) = σ(1·1 + …) = σ(3) = 0.9526."""
+    lines = neuron_lines(net, layer, i, fwd)
+    return " = ".join([lines[0]] + [line.split(" = ", 1)[1] for line in lines[1:]])
 
 
 def neuron_formulas(net: Network, fwd: ForwardTrace | None = None) -> dict[str, dict]:
@@ -111,7 +119,12 @@ def neuron_formulas(net: Network, fwd: ForwardTrace | None = None) -> dict[str, 
             if len(out) >= MAX_NEURONS:
                 return out
             sym = notation.activation_symbol(layer, i, net.sizes).text
-            out[sym] = math(neuron_tex(net, layer, i, fwd))
+            lines = neuron_lines(net, layer, i, fwd)
+            out[sym] = {
+                "tex": neuron_tex(net, layer, i, fwd),
+                "lines": lines,
+                "mathml": "".join(to_mathml(t) for t in lines),
+            }
     return out
 
 

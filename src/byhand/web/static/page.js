@@ -2,7 +2,7 @@
 // keeps the page's state (in the URL), sends it, and shows what comes back.
 
 import { ApiError, getJSON, postForm, postJSON, stream } from "./js/api.js";
-import { boundary, fmt, lineChart } from "./js/plots.js";
+import { boundary, classColour, fmt, lineChart } from "./js/plots.js";
 import * as url from "./js/state.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -830,7 +830,18 @@ async function drawBoundary(data) {
   boundary($("#ds-boundary"), grid, points);
   const canvas = $("#ds-boundary");
   canvas.dataset.drawn = "1";
-  $("#ds-boundary-caption").textContent = "decision boundary: the colour is the class the network predicts there; dots are the samples";
+  const caption = $("#ds-boundary-caption");
+  caption.replaceChildren("Decision boundary: the colour is the class the network predicts there; dots are the samples. ");
+  const names = Array.isArray(data.classes) ? data.classes : [];
+  names.forEach((name, k) => {
+    const key = document.createElement("span");
+    key.className = "class-key";
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = classColour(k); // CSSOM from a script file: allowed by the page's policy
+    key.append(swatch, ` ${name} `);
+    caption.append(key);
+  });
 }
 
 function showDatasetNetwork() {
