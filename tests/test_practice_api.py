@@ -1,0 +1,113 @@
+"""The Practice API: exercises from a seed, answers checked, the solution step by step."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from byhand.mathml import to_mathml
+from byhand.teach import generate
+from byhand.teach.solution import SECTIONS
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from byhand.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client():
+    return TestClient(create_app())
+
+
+def test_exercise_is_the_seeds_sheet(client):
+    a = client.get("/api/practice/exercise", params={"seed": 21}).json()
+    assert a == client.get("/api/practice/exercise", params={"seed": 21}).json()
+    sheet = generate(21)
+    assert a["asked"] == sheet.asked
+    given = {g["name"]: g["value"] for g in a["givens"]}
+    assert given["w31"] == sheet.net["w31"] and given["η"] == sheet.learning_rate
+    assert [given[f"x{j + 1}"] for j in range(3)] == sheet.inputs
+    assert [s["section"] for s in a["sections"]] == list(SECTIONS)
+    fresh = client.get("/api/practice/exercise").json()
+    assert isinstance(fresh["seed"], int) and fresh["seed"] >= 0
+
+
+def test_exercise_options(client):
+    r = client.get(
+        "/api/practice/exercise",
+        params={"seed": 5, "layers": "2,2,1", "activation": "tanh", "questions": "forward"},
+    ).json()
+    assert r["asked"] == generate(5, "2,2,1", "tanh", "forward").asked
+    assert [s["section"] for s in r["sections"]] == ["forward"]
+
+
+def _post(client, **body):
+    return client.post("/api/practice/check", json=body)
+
+
+def test_key_checks_right_and_a_planted_slip_is_named(client):
+    sheet = generate(8)
+    key = {s.name: round(s.value, 4) for s in sheet.solution.steps}
+    report = _post(client, seed=8, answers=key).json()
+    assert report["all_right"] and report["right"] == len(sheet.asked)
+    slipped = sheet.solution.evaluate(slip="f_not_prime")
+    answers = {name: str(round(v, 5)) for name, v in slipped.items()}  # boxes send text
+    report = _post(client, seed=8, answers=answers).json()
+    first = report["first_wrong"]
+    assert first == "δ_o1"
+    verdict = next(v for v in report["verdicts"] if v["name"] == first)
+    assert verdict["slip"] == "f_not_prime" and verdict["slip_title"] == "σ instead of σ'"
+
+
+def test_empty_boxes_are_not_answered(client):
+    report = _post(client, seed=8, answers={"z_h1": "", "h1": None}).json()
+    assert report["answered"] == 0 and not report["all_right"]
+    assert {v["status"] for v in report["verdicts"]} == {"missing"}
+
+
+def test_solution_steps_are_the_engines(client):
+    r = client.get("/api/practice/solution", params={"seed": 8, "lr": 0.5}).json()
+    sheet = generate(8, learning_rate=0.5)
+    values = sheet.solution.values
+    assert [s["name"] for s in r["steps"]] == [s.name for s in sheet.solution.steps]
+    for step in r["steps"]:
+        assert step["value"] == values[step["name"]]
+        assert step["mathml"] == to_mathml(step["tex"])
+    w = next(s for s in r["steps"] if s["name"] == "w31_new")
+    assert w["text"].startswith("w31_new = w31 − η·∂L/∂w31 = ")
+
+
+@pytest.mark.parametrize(
+    "method, url, body, detail",
+    [
+        ("get", "/api/practice/exercise?seed=-1", None, "seed: must be at least 0"),
+        ("get", "/api/practice/exercise?seed=x", None, "seed: must be a whole number"),
+        ("get", "/api/practice/exercise?seed=1&layers=3,9,2", None, "width"),
+        ("get", "/api/practice/exercise?seed=1&activation=softmax", None, "activation"),
+        ("get", "/api/practice/exercise?seed=1&questions=dance", None, "dance"),
+        ("get", "/api/practice/solution", None, "seed: required"),
+        ("post", "/api/practice/check", {"seed": 1, "answers": {"h9": 1}}, "unknown quantity"),
+        (
+            "post",
+            "/api/practice/check",
+            {"seed": 1, "answers": {"h1": "abc"}},
+            "h1 must be a number",
+        ),
+        (
+            "post",
+            "/api/practice/check",
+            {"seed": 1, "answers": {"h1": True}},
+            "h1 must be a number",
+        ),
+        ("post", "/api/practice/check", {"seed": 1, "answers": [1]}, "answers"),
+        ("post", "/api/practice/check", {"seed": 1, "color": 1}, "color: unknown field"),
+        ("post", "/api/practice/check", {"answers": {}}, "seed: required"),
+    ],
+)
+def test_bad_requests_are_one_sentence(client, method, url, body, detail):
+    r = client.request(method.upper(), url, json=body)
+    assert r.status_code == 422
+    assert detail in r.json()["detail"] and "\n" not in r.json()["detail"]
