@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import importlib
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -18,11 +17,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from byhand import lecture, modelfile, notation
+from byhand import data, lecture, modelfile, notation
 from byhand.errors import ByhandError
 from byhand.mathml import to_mathml
 from byhand.network import Network
+from byhand.optimizers import make_optimizer
 from byhand.trace import explain
+from byhand.train import Trainer
 from byhand.web import jobs
 from byhand.web.schemas import (
     BackpropAnswer,
@@ -138,10 +139,10 @@ def explain_parameter(req: ExplainRequest) -> JSONResponse:
         result = explain(net, req.name, req.inputs, req.target)
     except ByhandError as err:
         raise ByhandError(f"{_field_of(str(err))}{err}") from None
-    data = result.to_dict()
-    finite([np.array([data["gradient"]])], "the chain rule")
-    data["mathml"] = to_mathml(data["formula_tex"])
-    return answer(data)
+    out = result.to_dict()
+    finite([np.array([out["gradient"]])], "the chain rule")
+    out["mathml"] = to_mathml(out["formula_tex"])
+    return answer(out)
 
 
 def _field_of(message: str) -> str:
@@ -216,13 +217,6 @@ def grid(req: GridRequest) -> JSONResponse:
 # --- data sets ----------------------------------------------------------------------------------
 
 
-def _data_module():
-    try:
-        return importlib.import_module("byhand.data")
-    except ImportError:
-        raise HTTPException(503, "data sets are not available in this installation") from None
-
-
 def _dataset_json(name: str, ds) -> dict:
     X = np.asarray(ds.X, dtype=float)
     if X.shape[0] > LIMITS.max_samples:
@@ -245,11 +239,11 @@ def _dataset_json(name: str, ds) -> dict:
 @router.get("/datasets", response_model=list[DatasetInfo])
 def datasets() -> JSONResponse:
     """The data sets the server can make: name, description, features, classes, dims."""
-    return answer(_listing(_data_module()))
+    return answer(_listing())
 
 
 @lru_cache(maxsize=1)
-def _listing(data) -> list[dict]:
+def _listing() -> list[dict]:
     listing = []
     for name, description in data.DATASETS.items():
         ds = data.load(name, seed=0)
@@ -273,12 +267,11 @@ def dataset(
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
 ) -> JSONResponse:
     """One data set's samples: inputs, class labels and one-hot targets."""
-    data = _data_module()
     if name not in data.DATASETS:
         raise ByhandError(
             f"name: unknown data set {name[:60]!r}; choose one of: {', '.join(data.DATASETS)}"
         )
-    ds = data.load(name, samples=samples, noise=noise, seed=seed)
+    ds = _checked(lambda: data.load(name, samples=samples, noise=noise, seed=seed), "name")
     return answer(_dataset_json(name, ds))
 
 
@@ -347,7 +340,7 @@ def _parse_upload(body: bytes, content_type: str) -> JSONResponse:
         raise ByhandError("target: must be text (UTF-8)") from None
     if not target or len(target) > 200:
         raise ByhandError("target: give the name of the column to predict")
-    ds = _data_module().from_csv(fields["file"], target)
+    ds = _checked(lambda: data.from_csv(fields["file"], target), "file")
     return answer(_dataset_json("upload", ds))
 
 
@@ -363,108 +356,63 @@ TRAIN_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
-    """A job from a request: the network, its training (and test) samples, the schedule."""
+    """A job from a request: the network, its training (and test) data, the optimiser."""
     net = _network(req.model)
-    test = None
-    labels = None
-    if req.data is None or req.data.dataset is None:
-        source = req.data if req.data is not None else req
-        where = "data." if req.data is not None else ""
+    d = req.data
+    if d is None or d.dataset is None:
+        source, where = (d, "data.") if d is not None else (req, "")
         X, _ = _checked(lambda: net.check_inputs(source.inputs), f"{where}inputs")
         Y = _checked(lambda: net.check_targets(source.target, X.shape[0]), f"{where}target")
-        if req.data is not None and req.data.labels is not None:
-            labels = np.asarray(req.data.labels)
-            if labels.shape[0] != X.shape[0]:
-                raise ByhandError(f"data.labels: {labels.shape[0]} labels for {X.shape[0]} samples")
-        train = jobs.Samples(X, Y, labels)
-        if req.data is not None and req.data.test_split > 0:
-            train, test = _split(train, req.data.test_split, req.data.seed)
+        extra = {}
+        if d is not None:
+            extra = {
+                "labels": d.labels,
+                "feature_names": d.feature_names,
+                "class_names": d.class_names,
+            }
+        ds = _checked(lambda: data.Dataset("data", "", X, Y, **extra), "data")
     else:
-        d = req.data
-        module = _data_module()
-        if d.dataset not in module.DATASETS:
+        if d.dataset not in data.DATASETS:
             raise ByhandError(
-                f"data.dataset: unknown data set {d.dataset!r}; choose one of: {', '.join(module.DATASETS)}"
+                f"data.dataset: unknown data set {d.dataset!r}; choose one of: "
+                + ", ".join(data.DATASETS)
             )
-        ds = module.load(d.dataset, samples=d.samples, noise=d.noise, seed=d.seed)
-        if d.test_split > 0:
-            tr, te = ds.split(d.test_split, d.seed)
-            test = _samples_of(net, te, "data")
-            train = _samples_of(net, tr, "data")
-        else:
-            train = _samples_of(net, ds, "data")
-    if len(train) > LIMITS.max_samples:
-        raise ByhandError(f"data: at most {LIMITS.max_samples} samples (got {len(train)})")
-    check_work(net, len(train))
+        ds = _checked(
+            lambda: data.load(d.dataset, samples=d.samples, noise=d.noise, seed=d.seed), "data"
+        )
+        _checked(lambda: net.check_inputs(ds.X[:1]), "data")
+        _checked(lambda: net.check_targets(ds.Y[:1], 1), "data")
+    if len(ds) > LIMITS.max_samples:
+        raise ByhandError(f"data: at most {LIMITS.max_samples} samples (got {len(ds)})")
+    test = None
+    if d is not None and d.test_split > 0:
+        ds, test = _checked(lambda: ds.split(d.test_split, d.seed), "data.test_split")
+    check_work(net, len(ds))
     total = req.steps or req.epochs or 1
     every = req.every or default_every(total)
+    lr = req.lr
+    optimizer = _checked(lambda: make_optimizer(req.optimizer, net, lr, req.l2), "optimizer")
     trainer = None
-    unit = "step"
     if req.epochs is not None:
-        trainer = _trainer(net, train, test, req)
-        unit = "epoch"
-    elif req.optimizer != "sgd":
-        raise ByhandError(
-            f"optimizer: steps use plain gradient descent (sgd), not {req.optimizer!r}; train by epochs for other optimizers"
+        options = {} if req.batch is None else {"batch": req.batch}
+        trainer = _checked(
+            lambda: Trainer(
+                net, ds, test, optimizer=req.optimizer, lr=lr, l2=req.l2, seed=req.seed, **options
+            ),
+            "data",
         )
+    unit = "epoch" if trainer is not None else "step"
     return jobs.Job(
-        net, train, test, req.lr, total, every, unit, req.batch, req.l2, req.seed, trainer, limits
+        net, ds, test, optimizer, total, every, unit, req.batch, req.seed, trainer, limits
     )
 
 
 def _checked(call, where: str):
+    """call(), with the field's name put before an engine error's message."""
     try:
         return call()
     except ByhandError as err:
         raise ByhandError(f"{where}: {err}") from None
-
-
-def _samples_of(net: Network, ds, where: str) -> jobs.Samples:
-    X, _ = _checked(lambda: net.check_inputs(np.asarray(ds.X, dtype=float)), f"{where}.inputs")
-    Y = _checked(
-        lambda: net.check_targets(np.asarray(ds.Y, dtype=float), X.shape[0]), f"{where}.target"
-    )
-    labels = getattr(ds, "labels", None)
-    return jobs.Samples(X, Y, None if labels is None else np.asarray(labels))
-
-
-def _split(samples: jobs.Samples, fraction: float, seed: int) -> tuple[jobs.Samples, jobs.Samples]:
-    """A random `fraction` of the samples held out for testing (at least one on each side)."""
-    n = len(samples)
-    n_test = min(n - 1, max(1, round(n * fraction)))
-    if n < 2:
-        raise ByhandError("data.test_split: one sample cannot be split into training and test")
-    order = np.random.default_rng(seed).permutation(n)
-    parts = []
-    for rows in (order[n_test:], order[:n_test]):
-        labels = None if samples.labels is None else samples.labels[rows]
-        parts.append(jobs.Samples(samples.X[rows], samples.Y[rows], labels))
-    return parts[0], parts[1]
-
-
-def _trainer(net: Network, train: jobs.Samples, test: jobs.Samples | None, req: TrainRequest):
-    try:
-        train_module = importlib.import_module("byhand.train")
-        data_module = importlib.import_module("byhand.data")
-    except ImportError:
-        raise HTTPException(
-            503, "training by epochs is not available in this installation"
-        ) from None
-    make = data_module.Dataset
-
-    def dataset(s: jobs.Samples):
-        return make(X=s.X, Y=s.Y, labels=s.labels)
-
-    return train_module.Trainer(
-        net,
-        dataset(train),
-        dataset(test) if test is not None else None,
-        optimizer=req.optimizer,
-        lr=req.lr,
-        batch=req.batch,
-        l2=req.l2,
-        seed=req.seed,
-    )
 
 
 @router.post("/train", response_class=jobs.TrainingStream, responses=TRAIN_RESPONSES)

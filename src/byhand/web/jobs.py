@@ -30,41 +30,15 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from byhand import modelfile
+from byhand.data import Dataset
 from byhand.errors import ByhandError
 from byhand.network import Network
+from byhand.optimizers import Optimizer
+from byhand.train import Trainer, evaluate
 from byhand.web.settings import LIMITS, Limits
 
 Array = np.ndarray
 log = logging.getLogger("byhand.web")
-
-
-def accuracy(o: Array, Y: Array, labels: Array | None = None) -> float | None:
-    """The fraction of samples whose predicted class is right, or None if the targets are not
-    classes. The class is argmax o for several outputs, o ≥ 0.5 for one."""
-    if labels is None:
-        if Y.shape[1] == 1:
-            if not np.all((Y == 0) | (Y == 1)):
-                return None
-            labels = Y[:, 0].astype(int)
-        else:
-            one_hot = np.all((Y == 0) | (Y == 1), axis=1) & (Y.sum(axis=1) == 1)
-            if not np.all(one_hot):
-                return None
-            labels = Y.argmax(axis=1)
-    predicted = (o[:, 0] >= 0.5).astype(int) if o.shape[1] == 1 else o.argmax(axis=1)
-    return float(np.mean(predicted == labels))
-
-
-@dataclass
-class Samples:
-    """Inputs X (samples × inputs), targets Y (samples × outputs) and class labels if known."""
-
-    X: Array
-    Y: Array
-    labels: Array | None = None
-
-    def __len__(self) -> int:
-        return self.X.shape[0]
 
 
 @dataclass(eq=False)
@@ -72,20 +46,20 @@ class Job:
     """One training run, advanced a chunk at a time by `advance` (called from a worker thread).
 
     Steps: each step takes the gradient of the mean loss over a batch (all samples unless
-    `batch` is given) and moves W ← W − η ∂L/∂W, b ← b − η ∂L/∂b. Epochs: `trainer.epoch()`.
+    `batch` is given) and lets the optimiser move the parameters (sgd: W ← W − η ∂L/∂W).
+    Epochs: `trainer.epoch()`, a shuffled pass in mini-batches.
     """
 
     net: Network
-    train: Samples
-    test: Samples | None
-    lr: float
+    train: Dataset
+    test: Dataset | None
+    optimizer: Optimizer
     total: int
     every: int
     unit: str = "step"
     batch: int | None = None
-    l2: float = 0.0
     seed: int = 0
-    trainer: object | None = None
+    trainer: Trainer | None = None
     limits: Limits = LIMITS
     done: int = 0
     finished: bool = False
@@ -117,38 +91,33 @@ class Job:
         return self.train.X[rows], self.train.Y[rows]
 
     def _step(self) -> None:
-        """One gradient step; weight decay λ adds λW to ∂L/∂W."""
+        """One step: forward, backward (gradients scaled as the optimiser wants), update."""
         X, Y = self._next_batch()
-        grads = self.net.gradients(X, Y)
-        if not np.isfinite(grads.loss):
+        net = self.net
+        with np.errstate(all="ignore"):
+            back = net.backward(net.forward(X), Y, None, self.optimizer.scale)
+        if not np.isfinite(back.loss):
             raise ByhandError(
                 f"training diverged at step {self.done + 1}: the loss became infinite or NaN; "
                 "lower the learning rate"
             )
-        if self.l2:
-            for layer, g in zip(self.net.layers, grads.grad_W, strict=True):
-                g += self.l2 * layer.W
-        self.net.step(grads, self.lr)
-
-    def _measure(self, samples: Samples) -> tuple[float, float | None]:
-        fwd = self.net.forward(samples.X)
-        o = fwd.activations[-1]
-        out = self.net.layers[-1].activation
-        loss = float(np.mean(self.net.loss.value(o, samples.Y, fwd.zs[-1], out)))
-        return loss, accuracy(o, samples.Y, samples.labels)
+        self.optimizer.step(back)
 
     def _progress(self, epoch_result: dict | None = None) -> dict:
         if epoch_result is not None:
             event = {
                 "epoch": self.done,
-                "loss": epoch_result.get("train_loss"),
-                "accuracy": epoch_result.get("train_accuracy"),
-                "test_loss": epoch_result.get("test_loss"),
-                "test_accuracy": epoch_result.get("test_accuracy"),
+                "loss": epoch_result["train_loss"],
+                "accuracy": epoch_result["train_accuracy"],
+                "test_loss": epoch_result["test_loss"],
+                "test_accuracy": epoch_result["test_accuracy"],
             }
         else:
-            loss, acc = self._measure(self.train)
-            test_loss, test_acc = self._measure(self.test) if self.test else (None, None)
+            train, test = self.train, self.test
+            loss, acc = evaluate(self.net, train.X, train.Y, train.labels)
+            test_loss, test_acc = (
+                evaluate(self.net, test.X, test.Y, test.labels) if test else (None, None)
+            )
             event = {
                 self.unit: self.done,
                 "loss": loss,
@@ -156,7 +125,8 @@ class Job:
                 "test_loss": test_loss,
                 "test_accuracy": test_acc,
             }
-        if not np.isfinite(event["loss"]):
+        numbers = [v for v in event.values() if v is not None]
+        if not np.all(np.isfinite(numbers)):
             raise ByhandError(
                 f"training diverged by {self.unit} {self.done}: the loss became infinite or NaN; "
                 "lower the learning rate"
@@ -173,7 +143,7 @@ class Job:
         """
         start = time.perf_counter()
         events: list[dict] = []
-        if self.done == 0 and not self.history and self.unit == "step":
+        if self.done == 0 and not self.history:
             events.append(self._progress())
         while not self.finished:
             if self._stop.is_set():

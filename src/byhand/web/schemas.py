@@ -242,7 +242,8 @@ class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
     model: ModelFile
-    lr: LearningRate = 0.5
+    #: η; none: the optimiser's usual rate (sgd 3.0, momentum 0.5, adam 0.005)
+    lr: LearningRate | None = None
     optimizer: Annotated[str, Field(max_length=20)] = "sgd"
     steps: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
     epochs: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
