@@ -1,0 +1,274 @@
+// The Practice section: draw an exercise, check each answer as it is typed, reveal the solution.
+//
+// Every number and every verdict comes from the server (/api/practice/...): this file only
+// shows them. Formulas arrive as MathML rendered by the server from the engine's own LaTeX.
+
+const API = "/api/practice";
+const DELAY_MS = 350;
+
+const $ = (id) => document.getElementById(id);
+
+/** An error carrying the server's one-sentence `detail`. */
+class PracticeError extends Error {}
+
+async function request(path, body) {
+  const options = body === undefined
+    ? { headers: { Accept: "application/json" } }
+    : {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      };
+  const response = await fetch(path, options);
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : `the server answered ${response.status}`;
+    throw new PracticeError(detail);
+  }
+  return data;
+}
+
+/** A number as a student types it: "0.95", "-0,5", "−0.0024" (a real minus), "1e-3". */
+export function parseAnswer(text) {
+  const cleaned = String(text).trim().replace(/\u2212/g, "-").replace(",", ".");
+  if (cleaned === "") return null;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cleaned)) return Number.NaN;
+  return Number(cleaned);
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Server-made MathML (never user text) into a fresh element. */
+function math(tag, className, mathml) {
+  const node = element(tag, className);
+  node.innerHTML = mathml;
+  return node;
+}
+
+const MARKS = { right: "✓", wrong: "✗", carried: "→", missing: "" };
+
+class Practice {
+  constructor(root) {
+    this.root = root;
+    this.sheet = null;
+    this.steps = null;
+    this.shown = 0;
+    this.timer = null;
+    this.generation = 0;
+    this.checks = 0;
+    $("practice-new").addEventListener("click", () => this.fresh());
+    $("practice-next").addEventListener("click", () => this.reveal(1));
+    $("practice-all").addEventListener("click", () => this.reveal(Infinity));
+    const form = $("practice-form");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.checkNow();
+    });
+    form.addEventListener("input", () => this.checkSoon());
+    form.addEventListener("change", () => this.checkNow());
+  }
+
+  status(text, isError = false) {
+    const node = $("practice-status");
+    node.textContent = text;
+    node.classList.toggle("is-error", isError);
+  }
+
+  params() {
+    const sheet = this.sheet;
+    const params = new URLSearchParams({
+      seed: String(sheet.seed),
+      layers: sheet.layers,
+      activation: sheet.activation,
+      questions: sheet.questions,
+    });
+    if (sheet.lr !== null && sheet.lr !== undefined) params.set("lr", String(sheet.lr));
+    return params;
+  }
+
+  async fresh() {
+    const params = new URLSearchParams({
+      layers: $("practice-layers").value,
+      activation: $("practice-activation").value,
+    });
+    this.status("drawing an exercise…");
+    try {
+      this.show(await request(`${API}/exercise?${params}`));
+      this.status("");
+    } catch (err) {
+      this.status(err.message, true);
+    }
+  }
+
+  show(sheet) {
+    this.sheet = sheet;
+    this.steps = null;
+    this.shown = 0;
+    this.generation += 1;
+    $("practice-seed").textContent = `exercise ${sheet.seed}`;
+    $("practice-description").textContent = sheet.description;
+
+    const givens = $("practice-givens");
+    givens.replaceChildren();
+    const groups = [
+      ["input", "inputs"],
+      ["target", "target"],
+      ["parameter", "weights and biases"],
+      ["learning_rate", "learning rate"],
+    ];
+    for (const [kind, title] of groups) {
+      const row = element("div", "practice-given-row");
+      row.append(element("span", "practice-given-title", title));
+      for (const g of sheet.givens.filter((x) => x.kind === kind)) {
+        row.append(math("span", "practice-given", g.mathml));
+      }
+      givens.append(row);
+    }
+
+    const formulas = $("practice-formulas");
+    formulas.replaceChildren(...sheet.formulas.map((m) => math("div", "practice-formula", m)));
+
+    const form = $("practice-form");
+    form.replaceChildren();
+    for (const section of sheet.sections) {
+      const set = element("fieldset", "practice-section");
+      set.append(element("legend", "", section.title));
+      for (const item of section.items) {
+        const id = `practice-box-${this.generation}-${set.childElementCount}-${section.section}`;
+        const row = element("div", "practice-item");
+        row.dataset.name = item.name;
+        const label = element("label", "practice-label");
+        label.htmlFor = id;
+        label.append(math("span", "practice-symbol", item.mathml));
+        label.append(element("code", "practice-name", item.name));
+        const input = element("input", "practice-input");
+        input.id = id;
+        input.type = "text";
+        input.inputMode = "decimal";
+        input.name = item.name;
+        input.spellcheck = false;
+        input.setAttribute("aria-describedby", `${id}-feedback`);
+        const feedback = element("span", "practice-feedback");
+        feedback.id = `${id}-feedback`;
+        feedback.setAttribute("aria-live", "polite");
+        row.append(label, input, feedback);
+        set.append(row);
+      }
+      form.append(set);
+    }
+    $("practice-summary").textContent = "";
+    $("practice-solution").replaceChildren();
+    $("practice-next").disabled = false;
+    $("practice-all").disabled = false;
+    $("practice-exercise").hidden = false;
+  }
+
+  checkSoon() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.checkNow(), DELAY_MS);
+  }
+
+  async checkNow() {
+    clearTimeout(this.timer);
+    if (!this.sheet) return;
+    const rows = [...$("practice-form").querySelectorAll(".practice-item")];
+    const answers = {};
+    for (const row of rows) {
+      const input = row.querySelector("input");
+      const value = parseAnswer(input.value);
+      if (value === null) {
+        this.mark(row, "missing", "");
+      } else if (Number.isNaN(value)) {
+        this.mark(row, "invalid", "not a number: write it like 0.9526 or -0.0024");
+      } else {
+        answers[row.dataset.name] = value;
+      }
+    }
+    const generation = this.generation;
+    this.checks += 1;
+    const check = this.checks;
+    const { seed, layers, activation, questions, lr } = this.sheet;
+    try {
+      const report = await request(`${API}/check`, { seed, layers, activation, questions, lr, answers });
+      if (generation !== this.generation || check !== this.checks) return; // a newer check is coming
+      const byName = new Map(report.verdicts.map((v) => [v.name, v]));
+      for (const row of rows) {
+        const verdict = byName.get(row.dataset.name);
+        if (verdict && verdict.status !== "missing") {
+          const text = verdict.status === "right" ? "right" : verdict.message;
+          this.mark(row, verdict.status, text);
+        }
+      }
+      $("practice-summary").textContent = report.answered ? report.summary : "";
+    } catch (err) {
+      this.status(err.message, true);
+    }
+  }
+
+  mark(row, state, text) {
+    row.classList.remove("is-right", "is-wrong", "is-carried", "is-invalid");
+    if (state !== "missing") row.classList.add(`is-${state}`);
+    const feedback = row.querySelector(".practice-feedback");
+    feedback.textContent = text ? `${MARKS[state] || "!"} ${text}` : "";
+    row.querySelector("input").setAttribute("aria-invalid", String(state === "wrong" || state === "invalid"));
+  }
+
+  async reveal(count) {
+    if (!this.sheet) return;
+    const generation = this.generation;
+    if (!this.steps) {
+      try {
+        const solution = await request(`${API}/solution?${this.params()}`);
+        if (generation !== this.generation) return;
+        this.steps = solution.steps;
+      } catch (err) {
+        this.status(err.message, true);
+        return;
+      }
+    }
+    const list = $("practice-solution");
+    const end = Math.min(this.steps.length, this.shown + count);
+    for (; this.shown < end; this.shown += 1) {
+      const step = this.steps[this.shown];
+      const previous = this.steps[this.shown - 1];
+      if (!previous || previous.section !== step.section) {
+        list.append(element("li", "practice-solution-title", step.title));
+      }
+      const item = math("li", "practice-solution-step", step.mathml);
+      item.dataset.name = step.name;
+      if (step.chain_mathml) {
+        const chain = math("div", "practice-chain", step.chain_mathml);
+        chain.prepend(document.createTextNode("by the chain rule: "));
+        item.append(chain);
+      }
+      list.append(item);
+    }
+    const done = this.shown >= this.steps.length;
+    $("practice-next").disabled = done;
+    $("practice-all").disabled = done;
+  }
+}
+
+function start() {
+  const root = $("practice-app");
+  if (!root || root.dataset.started) return;
+  root.dataset.started = "yes";
+  const practice = new Practice(root);
+  practice.fresh();
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", start);
+} else {
+  start();
+}
