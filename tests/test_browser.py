@@ -149,6 +149,9 @@ def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
     x2 = lecture.locator("#inputs-editor input[data-input='1']")
     x2.fill("0.5")
     x2.dispatch_event("change")
+    lecture.select_option("#ds-name", "circles")
+    lecture.fill("#ds-epochs", "77")
+    lecture.locator("#ds-epochs").dispatch_event("change")
     lecture.click("#run-forward")
     # z_h1 = 2.5·1 + 1·0.5 + 1·1 + 1 = 5
     expected = four(sigma(5.0))
@@ -161,6 +164,8 @@ def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
     expect(other.locator("#forward-table tr[data-neuron='h1'] td.a")).to_have_text(expected)
     expect(other.locator("#params-editor input[data-param='w11']")).to_have_value("2.5")
     expect(other.locator("#inputs-editor input[data-input='1']")).to_have_value("0.5")
+    expect(other.locator("#ds-name")).to_have_value("circles")
+    expect(other.locator("#ds-epochs")).to_have_value("77")
     other.click("#reset")
     expect(other.locator("#params-editor input[data-param='w11']")).to_have_value("1")
     expect(other.locator("#forward-result table")).to_have_count(0)
@@ -235,3 +240,28 @@ def test_a_csv_upload_is_checked_and_named_in_the_message(lecture: Page):
     lecture.click("#ds-upload")
     expect(lecture.locator("#ds-error")).to_have_text("")
     expect(lecture.locator("#ds-info")).to_contain_text("4 samples, 2 features, 2 classes")
+
+
+def test_download_and_load_a_model_file(lecture: Page, tmp_path: Path):
+    from byhand import modelfile
+
+    w11 = param_input(lecture, "w11")
+    w11.fill("0.75")
+    w11.dispatch_event("change")
+    expect(lecture.locator("#diagram [data-param='w11']")).to_have_attribute("data-value", "0.75")
+    with lecture.expect_download() as download:
+        lecture.click("#download")
+    saved = tmp_path / "model.json"
+    download.value.save_as(saved)
+    net = modelfile.load(saved)
+    assert net["w11"] == 0.75 and net.sizes == [3, 2, 2]
+
+    broken = b'{"format": "byhand.network", "version": 1, "layers": [{"activation": "sigmoid"}]}'
+    lecture.set_input_files(
+        "#load-file", files=[{"name": "bad.json", "mimeType": "application/json", "buffer": broken}]
+    )
+    expect(lecture.locator("#toolbar-status")).to_contain_text("layers[0].weights")
+    net["w11"] = -3.0
+    saved.write_text(modelfile.dumps(net))
+    lecture.set_input_files("#load-file", files=[str(saved)])
+    expect(lecture.locator("#diagram [data-param='w11']")).to_have_attribute("data-value", "-3.0")

@@ -121,7 +121,7 @@ def network_svg(
     title = f"A {'-'.join(map(str, sizes))} network"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="byhand-network" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="group" '
         f'aria-labelledby="diagram-title" font-family="{FONT}" font-size="13" '
         f'data-sizes="{",".join(map(str, sizes))}">',
         f'<title id="diagram-title">{escape(title)}</title>',

@@ -215,11 +215,13 @@ def render_page() -> str:
         widgets[name] = env.get_template(f"widgets/{name}.html").render(context)
     page = content.render_lecture(content.lecture_text(), widgets)
     practice_js = (WEB / "static" / "practice.js").is_file()
+    practice_html = (WEB / "templates" / "practice.html").is_file()
     return env.get_template("page.html").render(
         lecture=page,
         diagram_svg=network_svg(net),
         start_json=_json_for_html(start),
         practice_js=practice_js,
+        practice_html=practice_html,
         **context,
     )
 

@@ -23,6 +23,7 @@ const state = {
   selected: null,
   ran: false,
   backprop: false,
+  ds: null,
 };
 
 const view = { names: new Map(), order: [], formulas: null, changed: new Set(), seq: 0 };
@@ -700,6 +701,24 @@ async function buildArchitecture(ev) {
 // --- training on data sets -------------------------------------------------------------------
 
 const ds = { model: null, upload: null, controller: null, points: [], sample: null };
+const DS_FIELDS = ["name", "samples", "noise", "seed", "hidden", "activation", "optimizer", "lr", "epochs", "batch"];
+
+/** The data-set controls' values, kept in the state so a link carries them. */
+function readDatasetControls() {
+  state.ds = Object.fromEntries(DS_FIELDS.map((k) => [k, $(`#ds-${k}`).value]));
+  url.save(state);
+}
+
+function applyDatasetControls(values) {
+  if (!values) return;
+  for (const k of DS_FIELDS) {
+    const node = $(`#ds-${k}`);
+    if (node && typeof values[k] === "string") {
+      if (node.tagName === "SELECT" && ![...node.options].some((o) => o.value === values[k])) continue;
+      node.value = values[k];
+    }
+  }
+}
 
 function countOf(v) {
   return Array.isArray(v) ? v.length : Number(v);
@@ -995,6 +1014,7 @@ function wire() {
   $("#ds-name").addEventListener("change", () => {
     ds.upload = null;
   });
+  for (const k of DS_FIELDS) $(`#ds-${k}`).addEventListener("change", readDatasetControls);
   $("#ds-show").addEventListener("click", showDatasetNetwork);
   $("#reset").addEventListener("click", resetAll);
   $("#download").addEventListener("click", download);
@@ -1004,6 +1024,7 @@ function wire() {
     const s = url.decode(location.hash);
     if (s) {
       Object.assign(state, s);
+      applyDatasetControls(state.ds);
       archSizes = null;
       drawArchitecture();
       refresh();
@@ -1022,6 +1043,7 @@ async function main() {
   const fromUrl = url.decode(location.hash);
   Object.assign(state, clone(defaults), fromUrl ? Object.fromEntries(Object.entries(fromUrl).filter(([, v]) => v !== undefined && v !== null)) : {});
   if (fromUrl && fromUrl.selected) state.selected = fromUrl.selected;
+  applyDatasetControls(state.ds);
   drawArchitecture();
   if (!fromUrl) readNames(); // the server drew the lecture's network: its names hold
   document.body.classList.add("ready");
@@ -1033,6 +1055,7 @@ async function main() {
       const current = sel.value;
       sel.replaceChildren(...list.map((d) => new Option(`${d.name}${d.description ? " — " + d.description : ""}`, d.name)));
       if (list.some((d) => d.name === current)) sel.value = current;
+      applyDatasetControls(state.ds);
     }
   } catch {
     // keep the built-in list

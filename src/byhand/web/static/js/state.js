@@ -26,6 +26,7 @@ export function encode(state) {
     f: state.ran ? 1 : 0,
     b: state.backprop ? 1 : 0,
   };
+  if (state.ds) compact.d = state.ds;
   return "#s=" + toBase64Url(JSON.stringify(compact));
 }
 
@@ -45,6 +46,7 @@ export function decode(hash) {
       selected: c.s || null,
       ran: !!c.f,
       backprop: !!c.b,
+      ds: c.d && typeof c.d === "object" ? c.d : null,
     };
   } catch {
     return null;
