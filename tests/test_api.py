@@ -1,0 +1,372 @@
+"""The JSON API with FastAPI's TestClient: the lecture's numbers, checked against a hand
+calculation and finite differences computed here, and bad requests answered with a 4xx that
+names the field."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from byhand.web.app import create_app
+
+# --- an independent reference: a dense sigmoid network in plain Python -----------------------
+
+
+def sigma(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def reference_forward(model: dict, x: list[float]) -> list[list[float]]:
+    """Every layer's activations, one neuron at a time with math.exp (no NumPy, no byhand)."""
+    acts = [list(x)]
+    for layer in model["layers"]:
+        assert layer["activation"] == "sigmoid"
+        a = acts[-1]
+        acts.append(
+            [
+                sigma(sum(w * v for w, v in zip(row, a, strict=True)) + b)
+                for row, b in zip(layer["weights"], layer["biases"], strict=True)
+            ]
+        )
+    return acts
+
+
+def reference_loss(model: dict, x: list[float], y: list[float]) -> float:
+    """The lecture's L = ½ Σₖ (oₖ − yₖ)²."""
+    o = reference_forward(model, x)[-1]
+    return 0.5 * sum((ok - yk) ** 2 for ok, yk in zip(o, y, strict=True))
+
+
+def finite_difference(model: dict, x, y, layer: int, row: int, col: int | None, h=1e-6) -> float:
+    """(L(θ + h) − L(θ − h)) / 2h for one weight (col given) or bias (col None)."""
+
+    def loss_at(delta: float) -> float:
+        m = json.loads(json.dumps(model))
+        if col is None:
+            m["layers"][layer]["biases"][row] += delta
+        else:
+            m["layers"][layer]["weights"][row][col] += delta
+        return reference_loss(m, x, y)
+
+    return (loss_at(h) - loss_at(-h)) / (2 * h)
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+@pytest.fixture(scope="module")
+def lecture(client) -> dict:
+    r = client.get("/api/lecture")
+    assert r.status_code == 200
+    return r.json()
+
+
+def request(lecture: dict, **extra) -> dict:
+    return {"model": lecture["model"], "inputs": lecture["inputs"], **extra}
+
+
+# --- the lecture's numbers ---------------------------------------------------------------------
+
+
+def test_lecture_defaults_are_the_lectures(lecture):
+    assert lecture["inputs"] == [1, 0, 1] and lecture["target"] == [1, 0] and lecture["lr"] == 0.5
+    for layer in lecture["model"]["layers"]:
+        assert all(w == 1 for row in layer["weights"] for w in row)
+        assert all(b == 1 for b in layer["biases"])
+
+
+def test_forward_matches_the_hand_calculation(client, lecture):
+    r = client.post("/api/forward", json=request(lecture))
+    assert r.status_code == 200
+    out = r.json()
+    # by hand: z_h = 1·1 + 1·0 + 1·1 + 1 = 3, h = σ(3); z_o = 2h + 1, o = σ(2h + 1)
+    h = 1 / (1 + math.exp(-3))
+    o = 1 / (1 + math.exp(-(2 * h + 1)))
+    assert out["pre_activations"][0] == pytest.approx([3, 3], abs=1e-12)
+    assert out["activations"][1] == pytest.approx([h, h], abs=1e-12)
+    assert out["output"] == pytest.approx([o, o], abs=1e-12)
+    assert round(h, 4) == 0.9526 and round(o, 4) == 0.9481  # the lecture's printed figures
+
+
+def test_forward_batch_rows_match_single_samples(client, lecture):
+    batch = [[1, 0, 1], [0.5, -2, 3], [0, 0, 0]]
+    r = client.post("/api/forward", json={"model": lecture["model"], "inputs": batch})
+    assert r.status_code == 200
+    for x, o in zip(batch, r.json()["output"], strict=True):
+        assert o == pytest.approx(reference_forward(lecture["model"], x)[-1], abs=1e-12)
+
+
+def test_backprop_gradients_match_finite_differences(client, lecture):
+    body = request(lecture, target=lecture["target"], lr=0.5)
+    r = client.post("/api/backprop", json=body)
+    assert r.status_code == 200
+    out = r.json()
+    x, y, model = lecture["inputs"], lecture["target"], lecture["model"]
+    assert out["loss"] == pytest.approx(reference_loss(model, x, y), abs=1e-12)
+    for l, layer in enumerate(model["layers"]):
+        for i, row in enumerate(layer["weights"]):
+            for j in range(len(row)):
+                fd = finite_difference(model, x, y, l, i, j)
+                assert out["gradients"]["weights"][l][i][j] == pytest.approx(fd, abs=1e-8)
+            fd = finite_difference(model, x, y, l, i, None)
+            assert out["gradients"]["biases"][l][i] == pytest.approx(fd, abs=1e-8)
+    # the lecture: ∂L/∂w31 = −0.0024 (w31 is row 1, column 1 of W⁽²⁾)
+    assert round(out["gradients"]["weights"][1][0][0], 4) == -0.0024
+    # the updated model is W − η ∂L/∂W, and its loss is the reference loss of that model
+    updated = out["updated_model"]
+    for l in range(2):
+        W = np.array(model["layers"][l]["weights"])
+        G = np.array(out["gradients"]["weights"][l])
+        assert np.allclose(updated["layers"][l]["weights"], W - 0.5 * G, atol=1e-15)
+    assert out["loss_after"] == pytest.approx(reference_loss(updated, x, y), abs=1e-12)
+    assert out["loss_after"] < out["loss"]
+
+
+def test_explain_w31_gives_the_chain_rule_and_mathml(client, lecture):
+    body = request(lecture, target=lecture["target"], name="w31")
+    r = client.post("/api/explain", json=body)
+    assert r.status_code == 200
+    out = r.json()
+    fd = finite_difference(lecture["model"], lecture["inputs"], lecture["target"], 1, 0, 0)
+    assert out["gradient"] == pytest.approx(fd, abs=1e-8)
+    # the three factors multiply to the gradient: (o1 − y1) · σ'(z_o1) · h1
+    factors = out["paths"][0]["factors"] + [out["source"]]
+    assert math.prod(f["value"] for f in factors) == pytest.approx(out["gradient"], rel=1e-12)
+    assert out["mathml"].startswith("<math") and "<mfrac>" in out["mathml"]
+
+
+def test_step_lowers_the_loss_and_names_what_changed(client, lecture):
+    body = request(lecture, target=lecture["target"], lr=0.5)
+    r = client.post("/api/step", json=body)
+    assert r.status_code == 200
+    out = r.json()
+    assert out["loss_before"] == pytest.approx(
+        reference_loss(lecture["model"], lecture["inputs"], lecture["target"]), abs=1e-12
+    )
+    assert out["loss_after"] == pytest.approx(
+        reference_loss(out["model"], lecture["inputs"], lecture["target"]), abs=1e-12
+    )
+    assert out["loss_after"] < out["loss_before"]
+    # x2 = 0, so the weights on input 2 (w12, w22) have zero gradient and stay put
+    assert "w12" not in out["changed"] and "w22" not in out["changed"]
+    assert {"w11", "w13", "b1", "w31", "w42", "b4"} <= set(out["changed"])
+    assert len(out["changed"]) == 14 - 2
+
+
+def test_train_steps_stream_a_falling_loss_equal_to_plain_gradient_descent(client, lecture):
+    body = {
+        "model": lecture["model"],
+        "inputs": [lecture["inputs"]],
+        "target": [lecture["target"]],
+        "lr": 0.5,
+        "steps": 30,
+        "every": 10,
+    }
+    r = client.post("/api/train", json=body)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(r.text)
+    kinds = [k for k, _ in events]
+    assert kinds == ["progress"] * 4 + ["done"]
+    steps = [d["step"] for k, d in events if k == "progress"]
+    assert steps == [0, 10, 20, 30]
+    losses = [d["loss"] for k, d in events if k == "progress"]
+    assert losses[-1] < losses[0]
+    done = events[-1][1]
+    # the same 30 steps of W ← W − η ∂L/∂W, by finite differences on the reference network
+    model = json.loads(json.dumps(lecture["model"]))
+    x, y = lecture["inputs"], lecture["target"]
+    for _ in range(30):
+        grads = {
+            (l, i, j): finite_difference(model, x, y, l, i, j)
+            for l, layer in enumerate(model["layers"])
+            for i, row in enumerate(layer["weights"])
+            for j in [*range(len(row)), None]
+        }
+        for (l, i, j), g in grads.items():
+            if j is None:
+                model["layers"][l]["biases"][i] -= 0.5 * g
+            else:
+                model["layers"][l]["weights"][i][j] -= 0.5 * g
+    for l in range(2):
+        assert np.allclose(
+            done["model"]["layers"][l]["weights"], model["layers"][l]["weights"], atol=1e-7
+        )
+    assert losses[-1] == pytest.approx(reference_loss(model, x, y), abs=1e-8)
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    """(event, data) pairs of a text/event-stream body."""
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_train_epochs_on_a_data_set_reports_accuracy_and_test_figures(client):
+    model = {
+        "format": "byhand.network",
+        "version": 1,
+        "loss": "cross_entropy",
+        "layers": [
+            {
+                "activation": "tanh",
+                "weights": [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1], [0.3, 0.3]],
+                "biases": [0, 0, 0, 0],
+            },
+            {
+                "activation": "softmax",
+                "weights": [[1, -1, 0.5, 0.2], [-1, 1, -0.5, 0.1]],
+                "biases": [0, 0],
+            },
+        ],
+    }
+    body = {
+        "model": model,
+        "data": {"dataset": "xor", "samples": 200, "seed": 1, "test_split": 0.25},
+        "epochs": 20,
+        "every": 5,
+        "lr": 0.5,
+        "batch": 10,
+    }
+    events = parse_sse(client.post("/api/train", json=body).text)
+    progress = [d for k, d in events if k == "progress"]
+    assert [d["epoch"] for d in progress] == [0, 5, 10, 15, 20]
+    assert all(0 <= d["accuracy"] <= 1 and 0 <= d["test_accuracy"] <= 1 for d in progress)
+    assert progress[-1]["loss"] < progress[0]["loss"]
+    done = events[-1]
+    assert done[0] == "done" and done[1]["history"] == progress
+
+
+def test_grid_outputs_are_the_forward_pass_at_each_point(client):
+    model = {
+        "format": "byhand.network",
+        "version": 1,
+        "layers": [
+            {"activation": "sigmoid", "weights": [[2.0, -1.0], [-1.0, 3.0]], "biases": [0.5, -0.5]}
+        ],
+    }
+    r = client.post(
+        "/api/grid", json={"model": model, "x_range": [-1, 1], "y_range": [0, 2], "resolution": 5}
+    )
+    assert r.status_code == 200
+    out = r.json()
+    assert out["xs"] == pytest.approx(np.linspace(-1, 1, 5).tolist())
+    assert out["ys"] == pytest.approx(np.linspace(0, 2, 5).tolist())
+    for iy, y in enumerate(out["ys"]):
+        for ix, x in enumerate(out["xs"]):
+            o = reference_forward(model, [x, y])[-1]
+            assert out["outputs"][iy][ix] == pytest.approx(o, abs=1e-12)
+            assert out["classes"][iy][ix] == int(np.argmax(o))
+
+
+def test_data_sets_list_and_load(client):
+    listing = client.get("/api/datasets").json()
+    names = {d["name"]: d for d in listing}
+    assert names["xor"]["dims"] == 2 and len(names["xor"]["classes"]) == 2
+    assert names["iris"]["dims"] == 4
+    r = client.get("/api/datasets/circles", params={"samples": 40, "noise": 0.05, "seed": 3})
+    assert r.status_code == 200
+    d = r.json()
+    assert len(d["inputs"]) == 40 and len(d["labels"]) == 40
+    # each target row is the one-hot code of its label
+    assert all(
+        t.index(1.0) == lab and sum(t) == 1 for t, lab in zip(d["target"], d["labels"], strict=True)
+    )
+
+
+def test_csv_upload_is_parsed_and_names_come_back_verbatim(client):
+    evil = "<script>alert(1)</script>"
+    csv = f"colour,{evil},kind\n1,2,{evil}\n2,3,apple\n3,1,{evil}\n0,0,apple\n".encode()
+    r = client.post(
+        "/api/datasets/upload",
+        files={"file": ("fruit.csv", csv, "text/csv")},
+        data={"target": "kind"},
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    d = r.json()
+    assert d["features"] == ["colour", evil]
+    assert sorted(d["classes"]) == sorted([evil, "apple"])
+    assert d["inputs"] == [[1, 2], [2, 3], [3, 1], [0, 0]]
+
+
+# --- bad requests ------------------------------------------------------------------------------
+
+BAD = [
+    ("/api/forward", {"inputs": [1, 0, 1]}, "model: required"),
+    ("/api/forward", {"inputs": [1, 0]}, "inputs: expected 3 inputs"),
+    ("/api/forward", {"inputs": [1, "x", 1]}, "inputs[1]: must be a finite number"),
+    ("/api/forward", {"inputs": [[1, 0, 1], [1, 0]]}, "inputs[1]: has 2 numbers"),
+    ("/api/forward", {"inputs": []}, "inputs: must be a non-empty list"),
+    ("/api/backprop", {"target": [1, 0], "lr": -1}, "lr: must be greater than 0"),
+    ("/api/backprop", {"target": [1, 0, 0]}, "target: expected 2 targets"),
+    ("/api/explain", {"target": [1, 0], "name": "w99"}, "name: unknown parameter 'w99'"),
+    ("/api/step", {"target": [1, 0], "extra": 1}, "extra: unknown field"),
+    ("/api/train", {"target": [[1, 0]], "steps": 10}, "data: give data, or inputs and target"),
+    ("/api/train", {"target": [[1, 0]], "steps": 0}, "steps: must be at least 1"),
+    (
+        "/api/train",
+        {"target": [[1, 0]], "steps": 5, "optimizer": "magic"},
+        "optimizer: unknown optimizer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "extra", "message"), BAD)
+def test_bad_requests_name_the_field(client, lecture, path, extra, message):
+    body = {"model": lecture["model"], "inputs": lecture["inputs"], **extra}
+    if "model: required" in message:
+        del body["model"]
+    if path == "/api/train" and "inputs" in body and "target" in extra:
+        body["inputs"] = [body["inputs"]]
+    if "data: give" in message:
+        del body["inputs"]
+    r = client.post(path, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(message), r.json()["detail"]
+
+
+def test_bad_model_files_name_the_field(client, lecture):
+    model = json.loads(json.dumps(lecture["model"]))
+    model["layers"][1]["weights"] = [[1, 1, 1], [1, 1, 1]]  # 3 columns but layer 1 has 2 neurons
+    r = client.post("/api/forward", json={"model": model, "inputs": [1, 0, 1]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("model.layers[1].weights")
+    model = json.loads(json.dumps(lecture["model"]))
+    model["layers"][0]["activation"] = "swish"
+    r = client.post("/api/forward", json={"model": model, "inputs": [1, 0, 1]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("model.layers[0].activation")
+
+
+@pytest.mark.parametrize("text", ["{", "[1, 2]", '"model"', "", '{"model": NaN}'])
+def test_malformed_json_is_a_422(client, text):
+    r = client.post("/api/forward", content=text, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert isinstance(r.json()["detail"], str)
+
+
+def test_grid_needs_two_inputs(client, lecture):
+    r = client.post("/api/grid", json={"model": lecture["model"]})
+    assert r.status_code == 422 and "2 inputs" in r.json()["detail"]
+
+
+def test_unknown_data_set_and_broken_csv(client):
+    r = client.get("/api/datasets/mnist")
+    assert r.status_code == 422 and "unknown data set" in r.json()["detail"]
+    r = client.post(
+        "/api/datasets/upload",
+        files={"file": ("x.csv", b"a,b,c\n1,2\n", "text/csv")},
+        data={"target": "c"},
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("file:")
+    r = client.post(
+        "/api/datasets/upload", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"}
+    )
+    assert r.status_code == 422 and "multipart/form-data" in r.json()["detail"]
