@@ -96,11 +96,12 @@ class Practice {
     return params;
   }
 
-  async fresh() {
+  async fresh(seed = null) {
     const params = new URLSearchParams({
       layers: $("practice-layers").value,
       activation: $("practice-activation").value,
     });
+    if (seed !== null) params.set("seed", seed);
     this.status("drawing an exercise…");
     try {
       this.show(await request(`${API}/exercise?${params}`));
@@ -264,7 +265,9 @@ function start() {
   if (!root || root.dataset.started) return;
   root.dataset.started = "yes";
   const practice = new Practice(root);
-  practice.fresh();
+  // a link with ?practice=SEED opens that exercise, so a class can share one
+  const seed = new URLSearchParams(window.location.search).get("practice");
+  practice.fresh(seed && /^\d{1,15}$/.test(seed) ? seed : null);
 }
 
 if (document.readyState === "loading") {
