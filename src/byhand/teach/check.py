@@ -314,7 +314,7 @@ def _grade(
         shown = ", ".join(skipped[:4]) + (", …" if len(skipped) > 4 else "")
         check_text = f"{step.hint} (fill in {shown} too, to find the step that went wrong)"
     if not deps:
-        return verdict(WRONG, f"{name} is wrong (expected about {shown}): {check_text}")
+        return verdict(WRONG, f"{name} is wrong: {check_text}")
     if not bad:
         return verdict(
             WRONG,

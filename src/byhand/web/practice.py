@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from byhand import notation
 from byhand.errors import ByhandError
 from byhand.mathml import to_mathml
 from byhand.teach import render
@@ -121,10 +122,21 @@ def exercise(
     p = _query(seed, layers, activation, questions, lr)
     sheet = sheet_of(p)
     sol = sheet.solution
+    sizes = sheet.net.sizes
+    groups = {"input": "inputs", "target": "target", "learning_rate": "learning rate"}
+
+    def group(g) -> str:
+        if g.kind != "parameter":
+            return groups[g.kind]
+        ref = notation.parse(g.name, sizes)
+        number = notation.neuron_offsets(sizes)[ref.layer] + ref.row + 1
+        return f"neuron {number} ({notation.activation_symbol(ref.layer, ref.row, sizes).text})"
+
     givens = [
         {
             "name": g.name,
             "kind": g.kind,
+            "group": group(g),
             "value": g.value,
             "value_text": num(g.value),
             "mathml": _inline(f"{g.tex} = {num(g.value, tex=True)}"),

@@ -121,19 +121,16 @@ class Practice {
 
     const givens = $("practice-givens");
     givens.replaceChildren();
-    const groups = [
-      ["input", "inputs"],
-      ["target", "target"],
-      ["parameter", "weights and biases"],
-      ["learning_rate", "learning rate"],
-    ];
-    for (const [kind, title] of groups) {
-      const row = element("div", "practice-given-row");
-      row.append(element("span", "practice-given-title", title));
-      for (const g of sheet.givens.filter((x) => x.kind === kind)) {
-        row.append(math("span", "practice-given", g.mathml));
+    // one row per group, in the server's order: inputs, target, each neuron, learning rate
+    const rows = new Map();
+    for (const g of sheet.givens) {
+      if (!rows.has(g.group)) {
+        const row = element("div", "practice-given-row");
+        row.append(element("span", "practice-given-title", g.group));
+        rows.set(g.group, row);
+        givens.append(row);
       }
-      givens.append(row);
+      rows.get(g.group).append(math("span", "practice-given", g.mathml));
     }
 
     const formulas = $("practice-formulas");
