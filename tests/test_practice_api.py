@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from byhand.mathml import to_mathml
 from byhand.teach import generate
@@ -111,3 +113,34 @@ def test_bad_requests_are_one_sentence(client, method, url, body, detail):
     r = client.request(method.upper(), url, json=body)
     assert r.status_code == 422
     assert detail in r.json()["detail"] and "\n" not in r.json()["detail"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.integers(-5, 2**64),
+    layers=st.sampled_from(["3,2,2", "2,2,1", "1,1", "4,4,4,4", "5,1", "0,2", "9"]),
+    answers=st.dictionaries(
+        st.sampled_from(["h1", "o1", "L", "dL/dw31", "w11_new", "δ_h1", "x1", "zz"])
+        | st.text(max_size=6),
+        json_values,
+        max_size=5,
+    ),
+)
+def test_any_request_is_answered_200_or_422(client, seed, layers, answers):
+    r = client.post(
+        "/api/practice/check", json={"seed": seed, "layers": layers, "answers": answers}
+    )
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 422:
+        assert isinstance(r.json()["detail"], str)
