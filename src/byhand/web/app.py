@@ -244,7 +244,10 @@ def create_app(model: Network | None = None, limits: Limits = LIMITS) -> FastAPI
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, err: HTTPException) -> JSONResponse:
-        return _error(err.status_code, str(err.detail), getattr(err, "headers", None))
+        detail = str(err.detail)
+        if err.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "body: cannot be read as JSON (nested too deeply, or a number too long)"
+        return _error(err.status_code, detail, getattr(err, "headers", None))
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, err: Exception) -> JSONResponse:

@@ -39,6 +39,8 @@ from byhand.web.settings import LIMITS, Limits
 
 Array = np.ndarray
 log = logging.getLogger("byhand.web")
+#: why a job stopped when its client went away
+LEFT = "the client left"
 
 
 @dataclass(eq=False)
@@ -147,7 +149,7 @@ class Job:
             events.append(self._progress())
         while not self.finished:
             if self._stop.is_set():
-                self.stopped = self.stopped or "stopped"
+                self.stopped = self.stopped or LEFT
                 self.finished = True
                 break
             if self._seconds + time.perf_counter() - start > self.limits.max_job_seconds:
@@ -266,7 +268,9 @@ class TrainingStream(Response):
         except OSError:
             job.stop()
         finally:
-            job.stop()
+            job.stop()  # no chunk is running now: each was awaited to its end
+            if not job.finished:
+                job.finished, job.stopped = True, LEFT
             self.pool.release(job)
 
     async def _watch(self, receive: Receive, scope: anyio.CancelScope) -> None:
