@@ -173,13 +173,16 @@ def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
 
 
 def test_architecture_editor_redraws_diagram_and_matrices(lecture: Page):
+    lecture.click("#run-forward")
+    expect(lecture.locator("#matrices")).to_contain_text(four(O1))
+    shot(lecture, "#matrix", "matrix")
     lecture.click("#arch-add")
     lecture.locator("#arch-layers input[data-arch='2']").fill("3")
     lecture.locator("#arch-layers input[data-arch='2']").dispatch_event("change")
     lecture.click("#arch-build")
     expect(lecture.locator("#diagram svg")).to_have_attribute("data-sizes", "3,2,3,2")
     expect(lecture.locator("#matrices .formula")).to_have_count(3)
-    shot(lecture, "#matrix", "matrix")
+    shot(lecture, "#architecture", "architecture")
 
 
 def test_a_two_dimensional_data_set_trains_to_a_boundary(lecture: Page):
