@@ -454,6 +454,7 @@ async function run() {
   } catch (err) {
     if (seq !== view.seq) return;
     setError("#try-error", err);
+    $("#toolbar-status").textContent = err instanceof ApiError ? err.message : "The server could not be reached.";
     return;
   }
   try {
@@ -522,6 +523,7 @@ async function gradientStep() {
   try {
     const res = await postJSON("/api/step", { model: state.model, inputs: state.inputs, target: state.target, lr });
     state.model = res.model;
+    state.ran = true; // show the new activations on the diagram
     view.changed = new Set(res.changed || []);
     const out = $("#step-result");
     out.dataset.before = String(res.loss_before);
