@@ -726,11 +726,29 @@ function countOf(v) {
   return Array.isArray(v) ? v.length : Number(v);
 }
 
+/** Data sets that come as they are (iris, digits, …): samples and noise do not apply to them. */
+const fixedSets = new Set();
+
+function datasetOptions(name) {
+  const opts = { seed: Number($("#ds-seed").value) || 0 };
+  if (!fixedSets.has(name)) {
+    opts.samples = Number($("#ds-samples").value);
+    opts.noise = Number($("#ds-noise").value);
+  }
+  return opts;
+}
+
 async function datasetPoints() {
   if (ds.upload) return ds.upload;
   const name = $("#ds-name").value;
-  const q = new URLSearchParams({ samples: $("#ds-samples").value, noise: $("#ds-noise").value, seed: $("#ds-seed").value });
-  return getJSON(`/api/datasets/${encodeURIComponent(name)}?${q}`);
+  const get = () => getJSON(`/api/datasets/${encodeURIComponent(name)}?${new URLSearchParams(datasetOptions(name))}`);
+  try {
+    return await get();
+  } catch (err) {
+    if (fixedSets.has(name) || !(err instanceof ApiError) || !/samples|noise/.test(err.message)) throw err;
+    fixedSets.add(name); // ask again for the set as it is
+    return get();
+  }
 }
 
 async function uploadCsv() {
@@ -794,7 +812,7 @@ async function trainDataset() {
     const arch = await postJSON("/api/architecture", body);
     const source = ds.upload
       ? { inputs: ds.upload.inputs, target: ds.upload.target, labels: ds.upload.labels, feature_names: body.input_names, class_names: classes }
-      : { dataset: $("#ds-name").value, samples: Number($("#ds-samples").value), noise: Number($("#ds-noise").value), seed: Number($("#ds-seed").value), test_split: 0.2 };
+      : { dataset: $("#ds-name").value, ...datasetOptions($("#ds-name").value), test_split: 0.2 };
     ds.controller = new AbortController();
     let done = null;
     await stream(

@@ -11,7 +11,12 @@ function el(name, attrs = {}, text) {
 
 export function fmt(value, digits = 4) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  const text = Number(value).toFixed(digits);
+  const v = Number(value);
+  if (v !== 0 && Math.abs(v) < 0.5 * 10 ** -digits) {
+    // too small for the decimals shown: say how small instead of printing zero
+    return v.toExponential(1).replace("e-", "e−").replace("-", "−");
+  }
+  const text = v.toFixed(digits);
   return (text.startsWith("-") && Number(text) === 0 ? text.slice(1) : text).replace("-", "−");
 }
 
