@@ -303,7 +303,9 @@ def _neuron(
         )
     parts.append("</g>")
     if not is_input:
-        parts.append(_bias(net, layer - 1, i, x, y, backward, sel))
+        # in a crowded layer the bias tag keeps to its value; the gradient is in its tooltip
+        crowded = net.sizes[layer - 1] * net.sizes[layer] > MAX_LABELLED_EDGES
+        parts.append(_bias(net, layer - 1, i, x, y, backward, sel, show_grad=not crowded))
         if z is not None:
             parts.append(
                 f'<text class="z" x="{x:.1f}" y="{y + RADIUS + 15:.1f}" text-anchor="middle" '
@@ -313,7 +315,14 @@ def _neuron(
 
 
 def _bias(
-    net: Network, l: int, i: int, x: float, y: float, backward: BackwardTrace | None, sel: str
+    net: Network,
+    l: int,
+    i: int,
+    x: float,
+    y: float,
+    backward: BackwardTrace | None,
+    sel: str,
+    show_grad: bool = True,
 ) -> str:
     """A neuron's bias as a small tag above it: b3 = 1, and ∇ with a backward trace."""
     ref = notation.ParamRef("b", l, i)
@@ -324,7 +333,8 @@ def _bias(
     label = text + (f", ∂L/∂{name} = {num(grad)}" if grad is not None else "")
     colour = POSITIVE if b > 0 else NEGATIVE if b < 0 else ZERO
     classes = "bias" + (" selected" if sel in (name, ref.layer_name) else "")
-    w = 9 + 7.2 * len(text) + (7 * (len(num(grad)) + 2) if grad is not None else 0)
+    shown = grad is not None and show_grad
+    w = 9 + 7.2 * len(text) + (7 * (len(num(grad)) + 2) if shown else 0)
     top = y - RADIUS - 24
     parts = [
         f'<g class="{classes}" id="param-{_slug(name)}" data-param="{name}" '
@@ -336,7 +346,7 @@ def _bias(
         f'<text x="{x:.1f}" y="{top + 13:.1f}" text-anchor="middle" font-size="11.5" '
         f'fill="{colour}">{escape(text)}',
     ]
-    if grad is not None:
+    if shown:
         parts.append(f'<tspan class="grad" fill="{GRADIENT}" dx="6">∇ {num(grad)}</tspan>')
     parts.append("</text></g>")
     return "".join(parts)
