@@ -157,8 +157,8 @@ def loop_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> callab
     return run
 
 
-def ceiling_time(net: Network, batch: int, repeats: int) -> tuple[float, float]:
-    """(seconds, FLOPs) of one step's matrix products done by NumPy alone, at byhand's shapes:
+def ceiling_products(net: Network, batch: int) -> list[tuple[callable, int]]:
+    """One step's matrix products done by NumPy alone at byhand's shapes, with their FLOPs:
     Z = A Wᵀ per layer, ∂W = δᵀA per layer, δW per layer but the first."""
     rng = np.random.default_rng(1)
     dt = net.dtype
@@ -168,29 +168,23 @@ def ceiling_time(net: Network, batch: int, repeats: int) -> tuple[float, float]:
         delta = rng.random((batch, layer.n_out)).astype(dt)
         z = np.empty((batch, layer.n_out), dt)
         g = np.empty_like(layer.W)
-        products.append(
-            (lambda a=a, W=layer.W, z=z: np.dot(a, W.T, out=z), 2 * batch * layer.W.size)
-        )
-        products.append(
-            (lambda d=delta, a=a, g=g: np.matmul(d.T, a, out=g), 2 * batch * layer.W.size)
-        )
+        flops = 2 * batch * layer.W.size
+        products.append((lambda a=a, W=layer.W, z=z: np.dot(a, W.T, out=z), flops))
+        products.append((lambda d=delta, a=a, g=g: np.matmul(d.T, a, out=g), flops))
         if l > 0:
             back = np.empty((batch, layer.n_in), dt)
-            products.append(
-                (lambda d=delta, W=layer.W, o=back: np.dot(d, W, out=o), 2 * batch * layer.W.size)
-            )
-    total, flops = 0.0, 0
-    for product, f in products:
-        calls = max(20, int(2e8 / max(f, 1)))
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(calls):
-                product()
-            best = min(best, (time.perf_counter() - start) / calls)
-        total += best
-        flops += f
-    return total, flops
+            products.append((lambda d=delta, W=layer.W, o=back: np.dot(d, W, out=o), flops))
+    return products
+
+
+def time_products(products: list[tuple[callable, int]], best: list[float]) -> None:
+    """Time each product once more (a few ms of calls), keeping each one's best time per call."""
+    for i, (product, flops) in enumerate(products):
+        calls = max(20, int(1e8 / max(flops, 1)))
+        start = time.perf_counter()
+        for _ in range(calls):
+            product()
+        best[i] = min(best[i], (time.perf_counter() - start) / calls)
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -216,38 +210,33 @@ class Result:
     ceiling_fraction: float
 
 
-def best_rate(run: callable, samples: int, rounds: int) -> float:
-    """Samples per second of the fastest of `rounds` runs."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return samples / best
-
-
 def measure(
     case: Case, ds: Dataset, dtype: str, threads: int, rounds: int, peers: list[str]
 ) -> Result:
+    """Time every peer on the case; rounds interleave the peers so a noisy moment hits all."""
     net = Network.create(case.sizes, activation="sigmoid", loss="half_sse", seed=SEED, dtype=dtype)
     order = np.random.default_rng(SEED).permutation(len(ds))
     steps = min(case.steps, len(ds) // case.batch)
     order = order[: steps * case.batch]
     makers = {"byhand": byhand_run, "pytorch": torch_run, "per-sample": loop_run}
-    rates: dict[str, float] = {}
+    best = {peer: float("inf") for peer in peers}
     with threadpool_limits(threads):
         if "pytorch" in peers:
             import torch
 
             torch.set_num_threads(threads)
-        for peer in peers:
-            # every peer starts from the same weights; each gets a copy to train
-            run = makers[peer](net.copy(), ds, case.batch, order)
-            samples = len(order) if peer != "per-sample" else len(order)
-            rates[peer] = best_rate(
-                run, samples, rounds if peer != "per-sample" else max(1, rounds - 1)
-            )
-        seconds, flops = ceiling_time(net, case.batch, rounds)
+        # every peer starts from the same weights; each gets a copy to train
+        runs = {peer: makers[peer](net.copy(), ds, case.batch, order) for peer in peers}
+        products = ceiling_products(net, case.batch)
+        product_best = [float("inf")] * len(products)
+        for _ in range(rounds):
+            for peer, run in runs.items():
+                start = time.perf_counter()
+                run()
+                best[peer] = min(best[peer], time.perf_counter() - start)
+            time_products(products, product_best)
+        seconds, flops = sum(product_best), sum(f for _, f in products)
+    rates = {peer: len(order) / t for peer, t in best.items()}
     step_seconds = case.batch / rates["byhand"]
     return Result(
         case,
@@ -321,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = 3 if quick else 5
     print(machine())
     print(
-        f"training steps timed per measurement, best of {rounds} rounds; sigmoid, half_sse, sgd η={LR}\n"
+        f"training steps timed per measurement, best of {rounds} interleaved rounds; sigmoid, half_sse, sgd η={LR}\n"
     )
     data = {"digits": load("digits"), "mnist": mnist_shaped()}
 

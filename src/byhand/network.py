@@ -287,6 +287,9 @@ class Network:
         else:
             losses, loss = o[:0, 0], float("nan")
         L = len(self.layers)
+        # δᵀa sums outer products over the batch; for one sample it is a single outer product,
+        # which np.dot does several times faster than matmul (matmul wins a little for N > 1)
+        outer_sum = np.dot if n == 1 else np.matmul
         delta = self.loss.delta(
             o, y, z, out, out=ws.deltas[-1] if ws else None, scratch=ws.scratch[-1] if ws else None
         )
@@ -297,7 +300,7 @@ class Network:
             deltas[l] = delta
             # (1/N)·δ is only (N × neurons): scale it rather than the (neurons × inputs) gradient
             mean_delta = np.multiply(delta, scale / n, out=ws.scratch[l] if ws else None)
-            grad_W[l] = np.matmul(
+            grad_W[l] = outer_sum(
                 mean_delta.T, fwd.activations[l], out=ws.grad_W[l] if ws else None
             )
             grad_b[l] = np.add.reduce(mean_delta, axis=0, out=ws.grad_b[l] if ws else None)
