@@ -27,7 +27,7 @@ COLUMN_GAP = 250
 ROW_GAP = 118
 RADIUS = 27
 MARGIN_X = 120
-MARGIN_TOP = 62
+MARGIN_TOP = 46
 MARGIN_BOTTOM = 56
 #: a layer wider than this is drawn as its first neurons, a gap, and its last neuron
 MAX_SHOWN = 12
