@@ -232,7 +232,7 @@ def _latex(doc: Document) -> str:
 _HTML_STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem;
        line-height: 1.5; color: #1b1b1b; }
-math[display="block"] { margin: 0.4rem 0; overflow-x: auto; }
+math[display="block"] { margin: 0.4rem 0; overflow-x: auto; overflow-y: hidden; }
 ol.blanks li { margin: 0.5rem 0; }
 .blank { display: inline-block; min-width: 9rem; border-bottom: 1px solid #444; }
 p.note { margin: 0 0 0.6rem 2rem; font-size: 0.9rem; color: #444; }
