@@ -257,6 +257,7 @@ def test_architecture_endpoint_builds_with_the_engine(client):
         ("/api/architecture", {"sizes": [3, 0, 2]}, "sizes"),
         ("/api/architecture", {"sizes": [3] + [2] * 40}, "sizes"),
         ("/api/architecture", {"sizes": [3, 2], "activation": "swish"}, "activation"),
+        ("/api/architecture", {"sizes": [1024] * 12}, "parameters"),
         ("/api/architecture", {"sizes": [3, 2], "loss": "hinge"}, "loss"),
         (
             "/api/architecture",

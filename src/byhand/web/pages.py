@@ -143,6 +143,11 @@ def architecture(req: ArchitectureRequest) -> dict:
             raise ByhandError(
                 f"{field}: unknown {value!r}; choose one of: {', '.join(ACTIVATIONS)}"
             )
+    count = sum((a + 1) * b for a, b in zip(req.sizes[:-1], req.sizes[1:], strict=False))
+    if count > MAX_PARAMETERS:
+        raise ByhandError(
+            f"sizes: {count} parameters is more than the page builds ({MAX_PARAMETERS} at most)"
+        )
     if req.loss not in LOSSES:
         raise ByhandError(f"loss: unknown {req.loss!r}; choose one of: {', '.join(LOSSES)}")
     if req.init not in INITS:
