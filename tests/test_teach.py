@@ -314,3 +314,31 @@ def test_answer_names_and_files(lecture_solution):
             read_answers(bad)
     with pytest.raises(ByhandError, match="twice"):
         check(sol, {"h1": 0.95, " h1": 0.95})
+
+
+@pytest.mark.parametrize(
+    "out, loss, target",
+    [
+        ("softmax", "cross_entropy", [0, 1, 0]),
+        ("softmax", "cross_entropy", [0.2, 0.5, 0.1]),
+        ("sigmoid", "cross_entropy", [0, 1, 1]),
+        ("identity", "mse", [0.3, -0.2, 1]),
+    ],
+)
+def test_other_outputs_and_losses_follow_the_engine(out, loss, target):
+    from byhand import Network
+
+    net = Network.create([3, 4, 3], activation="relu", output_activation=out, loss=loss, seed=1)
+    sol = solve(net, [0.5, -1, 2], target, 0.1)
+    v = sol.values
+    for step in sol.steps:
+        assert step.compute(v, None) == pytest.approx(step.value, rel=1e-9, abs=1e-12), step.name
+    # the loss by hand from the outputs
+    o, y = np.array([v["o1"], v["o2"], v["o3"]]), np.array(target, dtype=float)
+    by_hand = {
+        ("softmax", "cross_entropy"): -np.sum(y * np.log(o)),
+        ("sigmoid", "cross_entropy"): -np.sum(y * np.log(o) + (1 - y) * np.log(1 - o)),
+        ("identity", "mse"): np.mean((o - y) ** 2),
+    }[(out, loss)]
+    assert v["L"] == pytest.approx(by_hand, rel=1e-12)
+    assert check(sol, {s.name: s.value for s in sol.steps}).all_right

@@ -399,6 +399,7 @@ def _forward_steps(net: Network, fwd) -> list[Step]:
     offsets = notation.neuron_offsets(sizes)
     for l, layer in enumerate(net.layers):
         z_names = [notation.z_symbol(l, i, sizes).text for i in range(layer.n_out)]
+        later: list[Step] = []
         for i in range(layer.n_out):
             number = offsets[l] + i + 1
             z = notation.z_symbol(l, i, sizes)
@@ -446,11 +447,16 @@ def _forward_steps(net: Network, fwd) -> list[Step]:
                 )
             )
             a = notation.activation_symbol(l, i, sizes)
-            steps.append(
+            later.append(
                 _activation_step(
                     net, l, i, a, z, z_names, float(fwd.activations[l + 1][0, i]), number
                 )
             )
+            if layer.activation.elementwise:
+                steps += later
+                later = []
+        # softmax needs every z of its layer first
+        steps += later
     return steps
 
 
