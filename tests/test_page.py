@@ -14,8 +14,11 @@ import math
 import re
 import xml.dom.minidom
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from byhand import lecture, modelfile
 from byhand.diagram import activation_svg, network_svg, num
@@ -275,3 +278,27 @@ def test_bad_requests_get_one_sentence(client, path, body, field):
     assert 400 <= r.status_code < 500, r.text
     detail = r.json()["detail"]
     assert isinstance(detail, str) and field in detail and "\n" not in detail
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 15), min_size=2, max_size=5),
+    seed=st.integers(0, 2**16),
+    activation=st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "identity"]),
+)
+def test_any_network_draws_and_writes_its_formulas(sizes, seed, activation):
+    net = Network.create(sizes, activation=activation, init="he", seed=seed)
+    x = np.random.default_rng(seed).normal(size=sizes[0]).tolist()
+    y = [0.5] * sizes[-1]
+    fwd = net.forward(x)
+    doc = parse(network_svg(net, fwd, net.backward(fwd, y), selected="b1"))
+    drawn = by_attr(doc, "data-param")
+    assert set(drawn) <= set(net.parameter_names())
+    if max(sizes) <= 12:
+        assert len(drawn) == net.n_parameters
+    f = formulas.all_formulas(net, x, y, param=net.parameter_names()[-1])
+    assert len(f["neurons"]) == min(sum(sizes[1:]), formulas.MAX_NEURONS)
+    assert len(f["matrix"]) == len(sizes) - 1
+    assert f["param"]["gradient"] == pytest.approx(
+        float(net.backward(fwd, y).grad_b[-1][-1]), rel=1e-12, abs=1e-15
+    )
