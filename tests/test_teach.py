@@ -335,10 +335,11 @@ def test_other_outputs_and_losses_follow_the_engine(out, loss, target):
         assert step.compute(v, None) == pytest.approx(step.value, rel=1e-9, abs=1e-12), step.name
     # the loss by hand from the outputs
     o, y = np.array([v["o1"], v["o2"], v["o3"]]), np.array(target, dtype=float)
-    by_hand = {
-        ("softmax", "cross_entropy"): -np.sum(y * np.log(o)),
-        ("sigmoid", "cross_entropy"): -np.sum(y * np.log(o) + (1 - y) * np.log(1 - o)),
-        ("identity", "mse"): np.mean((o - y) ** 2),
-    }[(out, loss)]
+    if out == "softmax":
+        by_hand = -np.sum(y * np.log(o))
+    elif loss == "cross_entropy":
+        by_hand = -np.sum(y * np.log(o) + (1 - y) * np.log(1 - o))
+    else:
+        by_hand = np.mean((o - y) ** 2)
     assert v["L"] == pytest.approx(by_hand, rel=1e-12)
     assert check(sol, {s.name: s.value for s in sol.steps}).all_right
