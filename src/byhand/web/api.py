@@ -346,12 +346,23 @@ def _parse_upload(body: bytes, content_type: str) -> JSONResponse:
 
 # --- training -----------------------------------------------------------------------------------
 
+_JSON_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {"detail": {"type": "string"}},
+        }
+    }
+}
 TRAIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-sent events: progress …, then done or error.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     },
-    503: {"model": ErrorAnswer, "description": "Every training slot is taken; try again soon."},
+    413: {"description": "The request body is too large.", "content": _JSON_ERROR},
+    422: {"description": "The request is malformed or out of bounds.", "content": _JSON_ERROR},
+    503: {"description": "Every training slot is taken; try again soon.", "content": _JSON_ERROR},
 }
 
 
@@ -415,7 +426,9 @@ def _checked(call, where: str):
         raise ByhandError(f"{where}: {err}") from None
 
 
-@router.post("/train", response_class=jobs.TrainingStream, responses=TRAIN_RESPONSES)
+@router.post(
+    "/train", response_class=jobs.TrainingStream, status_code=200, responses=TRAIN_RESPONSES
+)
 async def train(req: TrainRequest) -> jobs.TrainingStream:
     """Train and stream progress as server-sent events: `progress` every `every` steps or
     epochs, then `done` with the trained model and its history, or `error`."""

@@ -224,6 +224,7 @@ def create_app(model: Network | None = None, limits: Limits = LIMITS) -> FastAPI
         title="byhand",
         summary="Neural networks, built by hand: the lecture's passes on any network, as JSON.",
         version=_version(),
+        responses=api.ERRORS,
     )
     app.state.model = model
     app.include_router(api.router, prefix="/api")
@@ -246,7 +247,11 @@ def create_app(model: Network | None = None, limits: Limits = LIMITS) -> FastAPI
     async def _http(request: Request, err: HTTPException) -> JSONResponse:
         detail = str(err.detail)
         if err.status_code == 400 and detail == "There was an error parsing the body":
-            detail = "body: cannot be read as JSON (nested too deeply, or a number too long)"
+            return _error(
+                422,
+                "body: cannot be read as JSON (not UTF-8 text, nested too deeply, "
+                "or a number too long)",
+            )
         return _error(err.status_code, detail, getattr(err, "headers", None))
 
     @app.exception_handler(Exception)
