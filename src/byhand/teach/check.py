@@ -300,7 +300,7 @@ def _grade(
             f"{name} follows correctly from your {_and(deps)}, but {_and(bad)} "
             f"{'is' if len(bad) == 1 else 'are'} wrong: fix {bad[0]} first",
         )
-    found = _find_slip(solution, name, answer, given, status, slipped)
+    found = _find_slip(solution, name, answer, given, status, from_student, slipped)
     if found is not None:
         key, at = found
         where = "" if at == name else f" in {at}"
@@ -334,6 +334,7 @@ def _find_slip(
     answer: float,
     given: Mapping[str, float],
     status: Mapping[str, str],
+    from_student: Mapping[str, float],
     slipped: Mapping[str, Mapping[str, float]],
 ) -> tuple[str, str] | None:
     """(slip, step where it happened) when recomputing with the slip gives the answer.
@@ -349,19 +350,18 @@ def _find_slip(
         for at in [name, *reversed(solution.ancestors(name))]
         if at == name or status.get(at) != RIGHT
     ]
-    others = {k: v for k, v in given.items() if k != name}
+    # the student's values where they answered, else what follows from their answers
+    own_env = solution.given_values | {k: given.get(k, v) for k, v in from_student.items()}
 
     def matches(value: float) -> bool:
         return _close(answer, value, tol) and not _close(value, expected, tol)
 
-    for own in (True, False):
+    for env, keep in ((own_env, given), (solution.values, ())):
         for at in chain:
-            overrides = {k: v for k, v in others.items() if k != at} if own else {}
             for key in SLIPS:
                 if not solution.by_name[at].slip_applies(key):
                     continue
-                value = solution.evaluate(overrides, slip=key, slip_at=at, upto=name)[name]
-                if matches(value):
+                if matches(solution.recompute(env, name, key, at, keep)):
                     return key, at
     for key in SLIPS:
         if matches(slipped[key][name]):

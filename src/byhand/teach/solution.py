@@ -17,7 +17,7 @@ recompute a step from a student's own earlier answers or with a typical slip.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -252,16 +252,43 @@ class Solution:
                 break
         return computed
 
+    def ancestor_set(self, name: str) -> frozenset[str]:
+        """Every step `name` depends on, directly or not."""
+        cache = self.__dict__.setdefault("_ancestors", {})
+        if name not in cache:
+            seen: set[str] = set()
+            for d in self.by_name[name].deps:
+                seen.add(d)
+                seen |= self.ancestor_set(d)
+            cache[name] = frozenset(seen)
+        return cache[name]
+
     def ancestors(self, name: str) -> list[str]:
         """Every step `name` depends on, directly or not, in solution order."""
-        seen: set[str] = set()
-        todo = list(self.by_name[name].deps)
-        while todo:
-            d = todo.pop()
-            if d not in seen:
-                seen.add(d)
-                todo += self.by_name[d].deps
+        seen = self.ancestor_set(name)
         return [s.name for s in self.steps if s.name in seen]
+
+    def recompute(
+        self, env: Env, name: str, slip: str, at: str, keep: Collection[str] = ()
+    ) -> float:
+        """Step `name` recomputed from `env` with `slip` made at step `at` (`at` is `name` or
+        one of its ancestors); the steps in between that are in `keep` keep their value in env.
+        """
+        work = dict(env)
+        upstream = self.ancestor_set(name)
+        for step in self.steps:
+            on_path = step.name == at or at in self.ancestor_set(step.name)
+            if not on_path or (step.name != name and step.name not in upstream):
+                continue
+            if step.name in keep and step.name not in (at, name):
+                continue
+            try:
+                work[step.name] = float(step.compute(work, slip if step.name == at else None))
+            except (ValueError, OverflowError, ZeroDivisionError):
+                work[step.name] = math.nan
+            if step.name == name:
+                break
+        return work[name]
 
     def _set_tolerances(self) -> None:
         """tolerance = max(ATOL, RTOL·|v|) + Σ_d |∂v/∂d| · (how much d may be rounded).
