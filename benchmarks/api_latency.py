@@ -1,0 +1,142 @@
+"""API latency: forward and backprop on the lecture's network over HTTP on 127.0.0.1.
+
+The byhand server and a peer run side by side, each in its own process under uvicorn with the
+same settings. The peer is the smallest FastAPI app that reads the same JSON body and answers
+it back: the cost of HTTP, JSON and the framework alone. One client sends one request at a
+time over a kept-alive connection; the median of many requests counts. The script prints
+each median and its ratio to the peer's, and the engine's own time in-process for scale.
+
+    python benchmarks/api_latency.py [--requests 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+
+from byhand import lecture, modelfile
+
+PEER = """
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+app = FastAPI()
+@app.post("/echo")
+async def echo(request: Request):
+    return JSONResponse(await request.json())
+"""
+
+SERVE = """
+import sys, uvicorn
+kind, port = sys.argv[1], int(sys.argv[2])
+if kind == "byhand":
+    from byhand.web.app import create_app
+    app = create_app()
+else:
+    exec(compile(sys.argv[3], "peer", "exec"))
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", server_header=False,
+            access_log=False)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(kind: str) -> tuple[subprocess.Popen, str]:
+    """A server process on 127.0.0.1; returns it and its base URL once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE, kind, str(port), PEER],
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/", timeout=1)
+            return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"the {kind} server did not start")
+
+
+def median_ms(client: httpx.Client, url: str, body: dict, n: int) -> float:
+    """Median wall time of n POSTs, after a warm-up."""
+    for _ in range(50):
+        client.post(url, json=body).raise_for_status()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        r = client.post(url, json=body)
+        times.append(time.perf_counter() - t)
+        r.raise_for_status()
+    return statistics.median(times) * 1000
+
+
+def engine_us(n: int) -> tuple[float, float]:
+    """Median in-process time of the engine's forward and forward+backward, in µs."""
+    net = lecture.lecture_network()
+    x, y = list(lecture.INPUTS), list(lecture.TARGET)
+    out = []
+    for call in (lambda: net.forward(x), lambda: net.gradients(x, y)):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t)
+        out.append(statistics.median(times) * 1e6)
+    return out[0], out[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    args = parser.parse_args()
+    n = max(10, args.requests)
+    model = modelfile.to_dict(lecture.lecture_network())
+    fwd_body = {"model": model, "inputs": list(lecture.INPUTS)}
+    back_body = {**fwd_body, "target": list(lecture.TARGET), "lr": lecture.LEARNING_RATE}
+
+    servers = [start("byhand"), start("peer")]
+    try:
+        (_, byhand_url), (_, peer_url) = servers
+        with httpx.Client(timeout=10) as client:
+            peer_fwd = median_ms(client, peer_url + "/echo", fwd_body, n)
+            forward = median_ms(client, byhand_url + "/api/forward", fwd_body, n)
+            peer_back = median_ms(client, peer_url + "/echo", back_body, n)
+            backprop = median_ms(client, byhand_url + "/api/backprop", back_body, n)
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(timeout=10)
+    eng_fwd, eng_back = engine_us(n)
+
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"{n} sequential requests each, one kept-alive connection, 127.0.0.1\n")
+    print(f"{'request':<22}{'median':>10}{'peer echo':>12}{'ratio':>8}{'engine':>11}")
+    for name, ms, peer, eng in (
+        ("POST /api/forward", forward, peer_fwd, eng_fwd),
+        ("POST /api/backprop", backprop, peer_back, eng_back),
+    ):
+        print(f"{name:<22}{ms:>8.3f}ms{peer:>10.3f}ms{ms / peer:>7.2f}×{eng:>9.1f}µs")
+    print(
+        "\nratio: byhand's median over the peer's (the same JSON body echoed by a bare FastAPI "
+        "app);\nengine: the same pass in-process, no HTTP."
+    )
+
+
+if __name__ == "__main__":
+    main()
