@@ -36,11 +36,11 @@ O1 = sigma(2 * H1 + 1)
 DW31 = (O1 - 1) * O1 * (1 - O1) * H1
 
 
-def shot(page: Page, selector: str, name: str) -> None:
+def shot(page: Page, selector: str, name: str, block: str = "start") -> None:
     """Scroll a part of the page into view and save what the screen shows."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator(selector).first.evaluate(
-        "e => e.scrollIntoView({block: 'start', behavior: 'instant'})"
+        f"e => e.scrollIntoView({{block: '{block}', behavior: 'instant'}})"
     )
     page.wait_for_timeout(150)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
@@ -87,7 +87,7 @@ def test_run_forward_pass_shows_the_lecture_numbers(lecture: Page):
     expect(lecture.locator("#forward-table tr[data-neuron='h1'] td.z")).to_have_text("3.0000")
     expect(lecture.locator("#diagram [data-neuron='o1'] text.value")).to_have_text(four(O1))
     assert four(H1) == "0.9526" and four(O1) == "0.9481"
-    shot(lecture, "#try", "try-it")
+    shot(lecture, "#forward-result", "try-it", block="center")
 
 
 def test_changing_w11_changes_h1(lecture: Page):
