@@ -8,6 +8,7 @@ screenshot of the part it exercises under docs/screenshots/.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -130,16 +131,27 @@ def test_a_gradient_step_lowers_the_loss(lecture: Page):
 
 
 def test_train_streams_a_falling_loss_curve(lecture: Page):
-    lecture.fill("#train-steps", "40")
+    lecture.fill("#train-steps", "300")
     lecture.click("#train")
     status = lecture.locator("#train-status")
-    expect(status).to_have_attribute("data-points", "41", timeout=20_000)
-    expect(lecture.locator("#train")).to_be_enabled(timeout=10_000)
+    expect(status).to_have_attribute("data-points", re.compile(r"^\d+$"), timeout=20_000)
+    lecture.click("#train-pause")  # takes effect when the chunk being streamed ends
+    expect(lecture.locator("#train")).to_have_text("Resume", timeout=10_000)
+    paused_at = int(status.get_attribute("data-points"))
+    assert 1 < paused_at < 301
+    lecture.click("#train")
+    expect(status).to_have_attribute("data-points", "301", timeout=30_000)
+    expect(lecture.locator("#train")).to_have_text("Train", timeout=10_000)
     first = float(status.get_attribute("data-first"))
     last = float(status.get_attribute("data-last"))
+    assert first == pytest.approx(0.5 * ((O1 - 1) ** 2 + O1**2), rel=1e-9)
     assert last < first
     assert lecture.locator("#train-chart path.series").count() == 1
     shot(lecture, "#train-widget", "train")
+    assert param_input(lecture, "w11").input_value() != "1"
+    lecture.click("#train-reset")
+    expect(param_input(lecture, "w11")).to_have_value("1")
+    expect(lecture.locator("#train-chart path")).to_have_count(0)
 
 
 def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
