@@ -356,7 +356,7 @@ def _find_slip(
     def matches(value: float) -> bool:
         return _close(answer, value, tol) and not _close(value, expected, tol)
 
-    for env, keep in ((own_env, given), (solution.values, ())):
+    for env, keep in ((own_env, given), (dict(solution.values), ())):
         for at in chain:
             for key in SLIPS:
                 if not solution.by_name[at].slip_applies(key):

@@ -263,32 +263,49 @@ class Solution:
             cache[name] = frozenset(seen)
         return cache[name]
 
+    def descendant_set(self, name: str) -> frozenset[str]:
+        """Every step that depends on `name`, directly or not."""
+        cache = self.__dict__.get("_descendants")
+        if cache is None:
+            found: dict[str, set[str]] = {s.name: set() for s in self.steps}
+            for step in self.steps:
+                for a in self.ancestor_set(step.name):
+                    found[a].add(step.name)
+            cache = self.__dict__["_descendants"] = {k: frozenset(v) for k, v in found.items()}
+        return cache[name]
+
     def ancestors(self, name: str) -> list[str]:
         """Every step `name` depends on, directly or not, in solution order."""
-        seen = self.ancestor_set(name)
-        return [s.name for s in self.steps if s.name in seen]
+        cache = self.__dict__.setdefault("_ordered", {})
+        if name not in cache:
+            seen = self.ancestor_set(name)
+            cache[name] = [s.name for s in self.steps if s.name in seen]
+        return cache[name]
 
     def recompute(
-        self, env: Env, name: str, slip: str, at: str, keep: Collection[str] = ()
+        self, env: dict[str, float], name: str, slip: str, at: str, keep: Collection[str] = ()
     ) -> float:
         """Step `name` recomputed from `env` with `slip` made at step `at` (`at` is `name` or
         one of its ancestors); the steps in between that are in `keep` keep their value in env.
+
+        `env` is changed while the steps are recomputed and restored before returning.
         """
-        work = dict(env)
-        upstream = self.ancestor_set(name)
-        for step in self.steps:
-            on_path = step.name == at or at in self.ancestor_set(step.name)
-            if not on_path or (step.name != name and step.name not in upstream):
-                continue
-            if step.name in keep and step.name not in (at, name):
-                continue
-            try:
-                work[step.name] = float(step.compute(work, slip if step.name == at else None))
-            except (ValueError, OverflowError, ZeroDivisionError):
-                work[step.name] = math.nan
-            if step.name == name:
-                break
-        return work[name]
+        below = self.descendant_set(at)
+        saved: dict[str, float] = {}
+        try:
+            for n in [*self.ancestors(name), name]:
+                if n != at and n not in below:
+                    continue  # not downstream of the slip
+                if n in keep and n not in (at, name):
+                    continue
+                saved.setdefault(n, env[n])
+                try:
+                    env[n] = float(self.by_name[n].compute(env, slip if n == at else None))
+                except (ValueError, OverflowError, ZeroDivisionError):
+                    env[n] = math.nan
+            return env[name]
+        finally:
+            env.update(saved)
 
     def _set_tolerances(self) -> None:
         """tolerance = max(ATOL, RTOL·|v|) + Σ_d |∂v/∂d| · (how much d may be rounded).
