@@ -343,3 +343,18 @@ def test_other_outputs_and_losses_follow_the_engine(out, loss, target):
         by_hand = np.mean((o - y) ** 2)
     assert v["L"] == pytest.approx(by_hand, rel=1e-12)
     assert check(sol, {s.name: s.value for s in sol.steps}).all_right
+
+
+def test_a_step_answered_right_is_never_blamed():
+    sol = generate(8).solution
+    v = sol.values
+    # δ_o1 and δ_o2 right, the gradient of a hidden weight with its sign flipped
+    answers = {"δ_o1": v["δ_o1"], "δ_o2": v["δ_o2"], "δ_h1": v["δ_h1"], "dL/dw12": -v["dL/dw12"]}
+    verdict = check(sol, answers).verdicts[-1]
+    assert verdict.status == "wrong" and verdict.slip is None
+    assert "right size but the wrong sign" in verdict.message
+    # the σ-for-σ' slip made only in a hidden neuron's δ is found there
+    env = dict(v)
+    answers["δ_h1"] = sol.by_name["δ_h1"].compute(env, "f_not_prime")
+    by = {x.name: x for x in check(sol, answers).verdicts}
+    assert by["δ_h1"].slip == "f_not_prime" and by["δ_h1"].slip_at == "δ_h1"

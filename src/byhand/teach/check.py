@@ -307,6 +307,11 @@ def _grade(
         return verdict(
             WRONG, f"{name} is wrong: {SLIPS[key].message}{where} ({SLIPS[key].title})", key, at
         )
+    if _close(answer, -expected, tol) and not bad:
+        return verdict(
+            WRONG,
+            f"{name} has the right size but the wrong sign: {step.hint}",
+        )
     skipped = _skipped_between(solution, name, given)
     if len(skipped) <= 2:
         check_text = "; then ".join([solution.by_name[s].hint for s in skipped] + [step.hint])
@@ -364,7 +369,8 @@ def _find_slip(
                 if matches(solution.recompute(env, name, key, at, keep)):
                     return key, at
     for key in SLIPS:
-        if matches(slipped[key][name]):
-            applies = [a for a in chain if solution.by_name[a].slip_applies(key)]
-            return key, applies[-1] if applies else name
+        applies = [a for a in chain if solution.by_name[a].slip_applies(key)]
+        # made everywhere it can be, but only where the student did not answer right
+        if applies and matches(slipped[key][name]):
+            return key, applies[-1]
     return None
