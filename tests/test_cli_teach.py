@@ -116,6 +116,8 @@ def test_worksheet_then_check(capsys, tmp_path):
     status, out, _ = run(capsys, "check", sheet_file, str(answers))
     assert status == 1
     assert "✗ L is wrong: the ½ in L = ½ Σ (o − y)² is missing" in out
+    status, _, err = run(capsys, "check", sheet_file, str(answers), "--lr", "0.1")
+    assert status == 2 and "--lr" in err
     status, out, _ = run(capsys, "check", sheet_file, str(answers), "--json")
     report = json.loads(out)
     assert report["first_wrong"] == "L" and report["right"] == report["total"] - 1

@@ -193,6 +193,9 @@ def _load_sheet(path: str, inputs, target, lr) -> tuple[solution.Solution, list[
             net, resolve_inputs(net, inputs), resolve_target(net, target), _learning_rate(lr)
         )
         return sol, None
+    for option, value in (("--inputs", inputs), ("--target", target), ("--lr", lr)):
+        if value is not None:
+            raise ByhandError(f"{option}: the worksheet {path} fixes it already; leave it out")
     sheet = worksheet.from_dict(data)
     return sheet.solution, sheet.asked
 
