@@ -993,6 +993,8 @@ function wire() {
   });
   $("#explain-select").addEventListener("change", (ev) => {
     state.selected = ev.target.value;
+    state.ran = true;
+    state.backprop = true; // an explanation needs the gradients
     refresh();
   });
   const pick = (ev) => {
