@@ -96,3 +96,19 @@ def test_malformed_model_file(capsys, tmp_path):
     status, _, err = run(capsys, "forward", "--model", str(path), "--inputs", "1,2")
     assert status == 2
     assert "layers[1].weights" in err and "chain" in err
+
+
+def test_a_commands_exit_status_reaches_the_shell():
+    import click
+
+    from byhand.cli.common import app
+
+    @app.command(name="exit-three", hidden=True)
+    @click.pass_context
+    def exit_three(ctx):
+        ctx.exit(3)
+
+    try:
+        assert main(["exit-three"]) == 3
+    finally:
+        app.commands.pop("exit-three")

@@ -22,7 +22,8 @@ for _module in pkgutil.iter_modules(__path__):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
     try:
-        app.main(args=argv, prog_name="byhand", standalone_mode=False)
+        # without standalone mode click returns ctx.exit()'s status instead of raising Exit
+        status = app.main(args=argv, prog_name="byhand", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as err:
         click.echo(err.ctx.get_help() if err.ctx else str(err))
         return 0
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail("interrupted", 130)
     except BrokenPipeError:
         return 0
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
