@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -263,6 +264,17 @@ def test_serve_binds_loopback_and_sends_no_server_header(tmp_path):
         assert "server" not in r.headers and "date" not in r.headers
         assert r.json()["model"]["layers"][0]["weights"] == [[0.1, 0.1]] * 3  # --model's network
         assert r.json()["inputs"] == [0.0, 0.0]
+        body = {
+            "model": r.json()["model"],
+            "inputs": [[1, 2]],
+            "target": [[0]],
+            "steps": 50,
+            "every": 10,
+        }
+        with httpx.stream("POST", url + "api/train", json=body, timeout=10) as stream:
+            assert "content-length" not in stream.headers  # a stream's length is not known
+            text = stream.read().decode()
+        assert text.count("event: progress") == 6 and "event: done" in text
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -271,14 +283,10 @@ def test_serve_binds_loopback_and_sends_no_server_header(tmp_path):
 
 def test_serve_warns_when_the_host_is_not_loopback(monkeypatch):
     """Told to listen on every address, serve says so (the socket here is still 127.0.0.1)."""
-    import socket
-
     import uvicorn
 
-    real = socket.create_server
-    monkeypatch.setattr(
-        serve_module.socket, "create_server", lambda addr, family: real(("127.0.0.1", 0))
-    )
+    real = serve_module.listen
+    monkeypatch.setattr(serve_module, "listen", lambda host, port: real("127.0.0.1", 0))
     monkeypatch.setattr(
         uvicorn.Server, "run", lambda self, sockets=None: [s.close() for s in sockets]
     )
@@ -288,6 +296,15 @@ def test_serve_warns_when_the_host_is_not_loopback(monkeypatch):
     assert serve_module.is_loopback("127.0.0.1") and serve_module.is_loopback("::1")
     assert serve_module.is_loopback("localhost") and not serve_module.is_loopback("0.0.0.0")
     assert not serve_module.is_loopback("192.168.1.10")
+
+
+def test_serve_listens_without_delaying_small_answers():
+    sock = serve_module.listen("127.0.0.1", 0)
+    try:
+        assert sock.getsockname()[0] == "127.0.0.1"
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
 
 
 # --- training jobs: bounded, and gone with their request ----------------------------------------

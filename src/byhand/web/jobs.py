@@ -4,8 +4,9 @@ A job never runs on the event loop. The stream asks a worker thread for one chun
 time (a few steps, at most `chunk_seconds` of computing), sends the progress it returns, and
 asks again. So
 
-- at most `train_workers` chunks compute at once, whatever the number of streams, and the
-  server keeps answering forward and backprop requests between chunks;
+- at most `train_workers` chunks compute at once, whatever the number of streams, and after
+  each chunk its worker rests for as long again (`train_share` = 0.5), so trainings never
+  take more than half the server's time: forward and backprop requests are answered at once;
 - at most `max_jobs` streams are open at once; one more is refused with 503 "busy";
 - when the client goes away, the stream sets the job's stop flag, waits for the chunk in hand
   (its thread returns within one chunk) and frees the job's slot: nothing outlives the request.
@@ -139,7 +140,7 @@ class Job:
     # --- a chunk --------------------------------------------------------------------------------
 
     def advance(self) -> list[dict]:
-        """Work until a progress event is due or `chunk_seconds` pass; return the events made.
+        """Work for `chunk_seconds` (or to the end); return the progress events made meanwhile.
 
         The first call reports the loss before training (step 0); the last sets `finished`.
         """
@@ -173,7 +174,7 @@ class Job:
                 events.append(self._progress(result))
             if last:
                 self.finished = True
-            if events or time.perf_counter() - start >= self.limits.chunk_seconds:
+            if time.perf_counter() - start >= self.limits.chunk_seconds:
                 break
         self._seconds += time.perf_counter() - start
         return events
@@ -250,10 +251,14 @@ class TrainingStream(Response):
     media_type = "text/event-stream"
 
     def __init__(self, job: Job, pool: JobPool) -> None:
-        super().__init__(
-            media_type=self.media_type,
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        # not Response.__init__: that declares the empty body's Content-Length (0)
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
         self.job = job
         self.pool = pool
 
@@ -289,9 +294,14 @@ class TrainingStream(Response):
         async def body(chunk: bytes, more: bool = True) -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": more})
 
+        rest = 1.0 / self.pool.limits.train_share - 1.0
         try:
             while not job.finished:
-                events = await anyio.to_thread.run_sync(job.advance, limiter=limiter)
+                async with limiter:
+                    start = time.perf_counter()
+                    events = await anyio.to_thread.run_sync(job.advance)
+                    # keep the token a while, idle: trainings never take more than their share
+                    await anyio.sleep((time.perf_counter() - start) * rest)
                 for event in events:
                     await body(sse("progress", event))
             final = sse("done", job.result())
