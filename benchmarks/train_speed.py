@@ -23,6 +23,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,12 +63,12 @@ def mnist_shaped(samples: int = 60_000, seed: int = SEED) -> Dataset:
 # --- the peers ---------------------------------------------------------------------------------
 
 
-def byhand_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> callable:
+def byhand_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> Callable[[], None]:
     trainer = Trainer(net, ds, optimizer="sgd", lr=LR, batch=batch, seed=SEED)
     return lambda: trainer.steps(order)
 
 
-def torch_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> callable:
+def torch_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> Callable[[], None]:
     import torch
 
     dtype = {np.float32: torch.float32, np.float64: torch.float64}[net.dtype.type]
@@ -140,7 +141,7 @@ class PerSampleNetwork:
         self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b, strict=True)]
 
 
-def loop_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> callable:
+def loop_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> Callable[[], None]:
     model = PerSampleNetwork(net)
     X = np.ascontiguousarray(ds.X, dtype=net.dtype)
     Y = np.ascontiguousarray(ds.Y, dtype=net.dtype)
@@ -157,7 +158,7 @@ def loop_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> callab
     return run
 
 
-def ceiling_products(net: Network, batch: int) -> list[tuple[callable, int]]:
+def ceiling_products(net: Network, batch: int) -> list[tuple[Callable[[], object], int]]:
     """One step's matrix products done by NumPy alone at byhand's shapes, with their FLOPs:
     Z = A Wᵀ per layer, ∂W = δᵀA per layer, δW per layer but the first."""
     rng = np.random.default_rng(1)
@@ -177,7 +178,7 @@ def ceiling_products(net: Network, batch: int) -> list[tuple[callable, int]]:
     return products
 
 
-def time_products(products: list[tuple[callable, int]], best: list[float]) -> None:
+def time_products(products: list[tuple[Callable[[], object], int]], best: list[float]) -> None:
     """Time each product once more (a few ms of calls), keeping each one's best time per call."""
     for i, (product, flops) in enumerate(products):
         calls = max(20, int(1e8 / max(flops, 1)))
@@ -210,6 +211,14 @@ class Result:
     ceiling_fraction: float
 
 
+def settle(threads: int) -> None:
+    """With two threads, let the previous library's worker threads stop spin-waiting first:
+    OpenMP and OpenBLAS workers busy-wait after their work, and on two cores they would take
+    the cores from the next peer."""
+    if threads > 1:
+        time.sleep(0.3)
+
+
 def measure(
     case: Case, ds: Dataset, dtype: str, threads: int, rounds: int, peers: list[str]
 ) -> Result:
@@ -231,9 +240,11 @@ def measure(
         product_best = [float("inf")] * len(products)
         for _ in range(rounds):
             for peer, run in runs.items():
+                settle(threads)
                 start = time.perf_counter()
                 run()
                 best[peer] = min(best[peer], time.perf_counter() - start)
+            settle(threads)
             time_products(products, product_best)
         seconds, flops = sum(product_best), sum(f for _, f in products)
     rates = {peer: len(order) / t for peer, t in best.items()}
@@ -281,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="float32, one thread, fewer steps (about a minute)"
     )
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--threads", default=None, help="BLAS thread counts to run, e.g. 1 or 1,2")
     args = parser.parse_args(argv)
 
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -307,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     dtypes = ["float32"] if quick else ["float32", "float64"]
     thread_counts = [1] if quick else [1, 2]
+    if args.threads:
+        thread_counts = [int(t) for t in args.threads.split(",")]
     rounds = 3 if quick else 5
     print(machine())
     print(
