@@ -207,6 +207,15 @@ async def student(
                 model = r.json()["model"]
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system) a process has used so far, from /proc; None where unknown."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -225,7 +234,9 @@ async def idle_median(url: str, n: int = 300) -> float:
     return statistics.median(times)
 
 
-async def run(url: str, students: int, trainers: int, seconds: float, max_requests: int) -> None:
+async def run(
+    url: str, students: int, trainers: int, seconds: float, max_requests: int, pid: int | None
+) -> None:
     idle = await idle_median(url)
     page = httpx.get(url + "/", timeout=10).text
     assets = sorted(set(re.findall(r'(?:src|href)="(/static/[^"]+)"', page)))
@@ -233,11 +244,18 @@ async def run(url: str, students: int, trainers: int, seconds: float, max_reques
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         tally = Tally(time.monotonic() + seconds, max_requests)
         start = time.monotonic()
+        cpu_start = cpu_seconds(pid)
+        client_start = time.process_time()
         await asyncio.gather(
             *(student(n, client, tally, assets, n < trainers) for n in range(students))
         )
         elapsed = time.monotonic() - start
+        cpu_end = cpu_seconds(pid)
+        client_cpu = time.process_time() - client_start
     report(tally, elapsed, idle, students, trainers, len(assets))
+    if cpu_start is not None and cpu_end is not None:
+        print(f"server process: {(cpu_end - cpu_start) / elapsed:.2f} cores busy on average")
+    print(f"client process (this script): {client_cpu / elapsed:.2f} cores busy on average")
 
 
 def report(
@@ -303,7 +321,8 @@ def main() -> None:
     else:
         raise SystemExit("--url must be a loopback address (127.0.0.1, ::1 or localhost)")
     try:
-        asyncio.run(run(url, args.students, args.trainers, args.seconds, args.max_requests))
+        pid = proc.pid if proc is not None else None
+        asyncio.run(run(url, args.students, args.trainers, args.seconds, args.max_requests, pid))
     finally:
         if proc is not None:
             proc.terminate()

@@ -92,8 +92,7 @@ def lecture_defaults(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/forward", response_model=ForwardAnswer)
-def forward(req: ForwardRequest) -> JSONResponse:
+def _forward(req: ForwardRequest) -> JSONResponse:
     """z⁽ˡ⁾ = a⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾) for every layer; a⁽⁰⁾ = x."""
     net = _network(req.model)
     _check(net, req.inputs)
@@ -112,8 +111,7 @@ def _backprop(net: Network, inputs, target):
     return fwd, back
 
 
-@router.post("/backprop", response_model=BackpropAnswer)
-def backprop(req: BackpropRequest) -> JSONResponse:
+def _backprop_answer(req: BackpropRequest) -> JSONResponse:
     """The loss, δ⁽ˡ⁾ and ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ for every layer, and the model after one step
     W ← W − η ∂L/∂W (the same JSON as `byhand backprop --json`)."""
     net = _network(req.model)
@@ -130,8 +128,7 @@ def backprop(req: BackpropRequest) -> JSONResponse:
     )
 
 
-@router.post("/explain", response_model=ExplainAnswer)
-def explain_parameter(req: ExplainRequest) -> JSONResponse:
+def _explain(req: ExplainRequest) -> JSONResponse:
     """∂L/∂(name) by the chain rule, each factor named and numbered, with the formula as MathML."""
     net = _network(req.model)
     _check(net, req.inputs, req.target)
@@ -163,8 +160,7 @@ def _flat(net: Network) -> np.ndarray:
     return np.concatenate([np.hstack([la.W, la.b[:, None]]).ravel() for la in net.layers])
 
 
-@router.post("/step", response_model=StepAnswer)
-def step(req: StepRequest) -> JSONResponse:
+def _step(req: StepRequest) -> JSONResponse:
     """One step of gradient descent, W ← W − η ∂L/∂W, b ← b − η ∂L/∂b, and what it changed."""
     net = _network(req.model)
     fwd, back = _backprop(net, req.inputs, req.target)
@@ -185,8 +181,7 @@ def step(req: StepRequest) -> JSONResponse:
     )
 
 
-@router.post("/grid", response_model=GridAnswer)
-def grid(req: GridRequest) -> JSONResponse:
+def _grid(req: GridRequest) -> JSONResponse:
     """The outputs of a 2-input network on a grid of points, and the class at each point
     (argmax o, or o ≥ 0.5 with one output): the decision boundary behind a 2-D data set."""
     net = _network(req.model)
@@ -212,6 +207,50 @@ def grid(req: GridRequest) -> JSONResponse:
             "classes": classes.reshape(n, n).tolist(),
         }
     )
+
+
+#: requests cheaper than this many multiply-adds are answered on the event loop at once; dearer
+#: ones go to a worker thread, so one student's big network never holds up the others' clicks
+INLINE_WORK = 20_000
+
+
+async def _run(call, req, samples: int) -> JSONResponse:
+    weights = sum(len(layer.weights) * len(layer.weights[0]) for layer in req.model.layers)
+    if weights * samples <= INLINE_WORK:
+        return call(req)
+    return await run_in_threadpool(call, req)
+
+
+@router.post("/forward", response_model=ForwardAnswer)
+async def forward(req: ForwardRequest) -> JSONResponse:
+    """z⁽ˡ⁾ = a⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾) for every layer; a⁽⁰⁾ = x."""
+    return await _run(_forward, req, sample_count(req.inputs))
+
+
+@router.post("/backprop", response_model=BackpropAnswer)
+async def backprop(req: BackpropRequest) -> JSONResponse:
+    """The loss, δ⁽ˡ⁾ and ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ for every layer, and the model after one step
+    W ← W − η ∂L/∂W (the same JSON as `byhand backprop --json`)."""
+    return await _run(_backprop_answer, req, sample_count(req.inputs))
+
+
+@router.post("/explain", response_model=ExplainAnswer)
+async def explain_parameter(req: ExplainRequest) -> JSONResponse:
+    """∂L/∂(name) by the chain rule, each factor named and numbered, with the formula as MathML."""
+    return await _run(_explain, req, sample_count(req.inputs))
+
+
+@router.post("/step", response_model=StepAnswer)
+async def step(req: StepRequest) -> JSONResponse:
+    """One step of gradient descent, W ← W − η ∂L/∂W, b ← b − η ∂L/∂b, and what it changed."""
+    return await _run(_step, req, sample_count(req.inputs))
+
+
+@router.post("/grid", response_model=GridAnswer)
+async def grid(req: GridRequest) -> JSONResponse:
+    """The outputs of a 2-input network on a grid of points, and the class at each point
+    (argmax o, or o ≥ 0.5 with one output): the decision boundary behind a 2-D data set."""
+    return await _run(_grid, req, req.resolution**2)
 
 
 # --- data sets ----------------------------------------------------------------------------------

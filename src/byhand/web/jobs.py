@@ -5,8 +5,8 @@ time (a few steps, at most `chunk_seconds` of computing), sends the progress it 
 asks again. So
 
 - at most `train_workers` chunks compute at once, whatever the number of streams, and after
-  each chunk its worker rests for as long again (`train_share` = 0.5), so trainings never
-  take more than half the server's time: forward and backprop requests are answered at once;
+  each chunk its worker rests a while (`train_share` = 0.4), so trainings never take more
+  than 40% of the server's time: forward and backprop requests are answered at once;
 - at most `max_jobs` streams are open at once; one more is refused with 503 "busy";
 - when the client goes away, the stream sets the job's stop flag, waits for the chunk in hand
   (its thread returns within one chunk) and frees the job's slot: nothing outlives the request.

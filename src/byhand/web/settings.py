@@ -40,9 +40,9 @@ class Limits:
     #: training jobs computing at the same moment (the others wait their turn between chunks)
     train_workers: int = 1
     #: the most of the server's time trainings may take together (the rest answers clicks)
-    train_share: float = 0.5
+    train_share: float = 0.4
     #: seconds of computing one chunk of a training job before it hands the CPU on
-    chunk_seconds: float = 0.02
+    chunk_seconds: float = 0.01
     #: seconds a training job may run in all before it stops and sends what it has
     max_job_seconds: float = 120.0
 
