@@ -411,3 +411,49 @@ def test_finished_streams_free_their_slot_and_threads(client):
     assert jobs.POOL.running == 0
     assert _job_frames() == []
     assert threading.active_count() <= before + LIMITS.train_workers
+
+
+# --- files: a save killed half-way, a file cut short ---------------------------------------------
+
+KILLED_SAVE = """
+import os, sys, time
+from byhand import modelfile, network
+real_write = os.fdopen
+def slow_fdopen(fd, mode="r", *args, **kwargs):
+    f = real_write(fd, mode, *args, **kwargs)
+    write = f.write
+    def half_then_hang(data):
+        write(data[: len(data) // 2])
+        f.flush()
+        print("half", flush=True)
+        time.sleep(60)
+    f.write = half_then_hang
+    return f
+os.fdopen = slow_fdopen
+modelfile.save(network.Network.create([3, 64, 2], seed=1), sys.argv[1])
+"""
+
+
+def test_a_save_killed_half_way_leaves_the_old_file(tmp_path):
+    path = tmp_path / "model.json"
+    modelfile.save(lecture.lecture_network(), path)
+    before = path.read_bytes()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SAVE, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "half"  # half the new file is on disk now
+    finally:
+        proc.kill()  # as a power cut or kill -9 would
+        proc.wait(timeout=10)
+    assert path.read_bytes() == before
+    assert modelfile.load(path).sizes == [3, 2, 2]
+
+
+def test_a_file_cut_short_anywhere_is_a_clear_error(tmp_path):
+    text = modelfile.dumps(lecture.lecture_network()).encode()
+    path = tmp_path / "cut.json"
+    for end in range(0, len(text) - 2, 5):
+        path.write_bytes(text[:end])
+        with pytest.raises(modelfile.ModelFileError, match="cut.json"):
+            modelfile.load(path)
