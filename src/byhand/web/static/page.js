@@ -430,8 +430,6 @@ async function run() {
   vectorEditor($("#target-editor"), state.target, "target", state.model.outputs, "y");
   $("#lr").value = state.lr;
   $("#train-steps").value = state.steps;
-  const focused = document.activeElement && document.activeElement.closest("#diagram") ? document.activeElement.dataset : null;
-  const focusKey = focused ? focused.param || focused.neuron : null;
   const base = { model: state.model, inputs: state.inputs, target: state.target };
   try {
     const isParam = state.selected && locate(state.selected);
@@ -440,6 +438,10 @@ async function run() {
       postJSON("/api/formulas", { ...base, param: isParam ? state.selected : null, lr: state.lr }),
     ]);
     if (seq !== view.seq) return;
+    // keep the keyboard's place on the diagram across the redraw
+    const active = document.activeElement;
+    const focused = active && active.closest && active.closest("#diagram") ? active.dataset : null;
+    const focusKey = focused ? focused.param || focused.neuron : null;
     $("#diagram").innerHTML = dia.svg; // SVG drawn by the server, user names escaped there
     readNames();
     paramsEditor();
