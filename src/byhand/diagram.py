@@ -236,12 +236,12 @@ def _edge(
         halo = 'paint-order="stroke" stroke="#ffffff" stroke-width="4" stroke-linejoin="round"'
         parts.append(
             f'<text class="weight" x="{lx:.1f}" y="{ly - 3:.1f}" text-anchor="middle" '
-            f'fill="{colour}" font-size="12" {halo}>{num(w)}</text>'
+            f'fill="{colour}" font-size="13" {halo}>{num(w)}</text>'
         )
         if grad is not None:
             parts.append(
                 f'<text class="grad" x="{lx:.1f}" y="{ly + 11:.1f}" text-anchor="middle" '
-                f'fill="{GRADIENT}" font-size="10.5" {halo}>∇ {num(grad)}</text>'
+                f'fill="{GRADIENT}" font-size="11.5" {halo}>∇ {num(grad)}</text>'
             )
     parts.append("</g>")
     return "".join(parts)
