@@ -19,13 +19,16 @@ Array = np.ndarray
 
 
 def sigmoid(z: Array, out: Array | None = None) -> Array:
-    """σ(z) = 1 / (1 + e^(−z)), computed as ½(1 + tanh(z/2)), which is the same function and
-    never overflows: σ is exactly 0 or 1 far out, and exactly ½ at 0."""
-    out = np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
+    """σ(z) = 1 / (1 + e^(−z)); e^(−z) may overflow to inf for z ≪ 0, and then σ is 0.
+
+    (½(1 + tanh(z/2)) is the same function without the overflow, but loses σ's relative
+    precision for z ≪ 0 to cancellation, so the exponential form stays.)
+    """
+    with np.errstate(over="ignore"):
+        out = np.negative(z, out=out)
+        np.exp(out, out=out)
     out += 1.0
-    out *= 0.5
-    return out
+    return np.reciprocal(out, out=out)
 
 
 def sigmoid_prime(z: Array, a: Array, out: Array | None = None) -> Array:
