@@ -370,3 +370,12 @@ def test_unknown_data_set_and_broken_csv(client):
         "/api/datasets/upload", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"}
     )
     assert r.status_code == 422 and "multipart/form-data" in r.json()["detail"]
+
+
+def test_csv_upload_with_numbers_to_predict_has_no_classes(client):
+    csv = b"x,y\n0,0.5\n1,1.5\n2,2.5\n3,3.25\n"
+    r = client.post("/api/datasets/upload", files={"file": ("r.csv", csv)}, data={"target": "y"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["classes"] == [] and d["labels"] == []
+    assert d["target"] == [[0.5], [1.5], [2.5], [3.25]]

@@ -21,7 +21,7 @@ from byhand import data, lecture, modelfile, notation
 from byhand.errors import ByhandError
 from byhand.mathml import to_mathml
 from byhand.network import Network
-from byhand.optimizers import make_optimizer
+from byhand.optimizers import OPTIMIZERS, make_optimizer
 from byhand.trace import explain
 from byhand.train import Trainer
 from byhand.web import jobs
@@ -268,9 +268,10 @@ def _dataset_json(name: str, ds) -> dict:
         "name": name,
         "description": str(getattr(ds, "description", "") or ""),
         "features": [str(f) for f in ds.feature_names],
-        "classes": [str(c) for c in ds.class_names],
+        # a regression set (numbers to predict) has no classes and no labels
+        "classes": [str(c) for c in ds.class_names or []],
         "inputs": X.tolist(),
-        "labels": np.asarray(ds.labels, dtype=int).tolist(),
+        "labels": [] if ds.labels is None else np.asarray(ds.labels, dtype=int).tolist(),
         "target": np.asarray(ds.Y, dtype=float).tolist(),
     }
 
@@ -291,7 +292,7 @@ def _listing() -> list[dict]:
                 "name": name,
                 "description": str(description),
                 "features": [str(f) for f in ds.feature_names],
-                "classes": [str(c) for c in ds.class_names],
+                "classes": [str(c) for c in ds.class_names or []],
                 "dims": int(np.asarray(ds.X).shape[1]),
             }
         )
@@ -441,15 +442,16 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
     total = req.steps or req.epochs or 1
     every = req.every or default_every(total)
     lr = req.lr
-    optimizer = _checked(lambda: make_optimizer(req.optimizer, net, lr, req.l2), "optimizer")
-    trainer = None
-    if req.epochs is not None:
+    optimizer = trainer = None
+    if req.epochs is None:
+        optimizer = _checked(lambda: make_optimizer(req.optimizer, net, lr, req.l2), "optimizer")
+    else:
         options = {} if req.batch is None else {"batch": req.batch}
         trainer = _checked(
             lambda: Trainer(
                 net, ds, test, optimizer=req.optimizer, lr=lr, l2=req.l2, seed=req.seed, **options
             ),
-            "data",
+            "optimizer" if req.optimizer not in OPTIMIZERS else "data",
         )
     unit = "epoch" if trainer is not None else "step"
     return jobs.Job(

@@ -56,7 +56,7 @@ class Job:
     net: Network
     train: Dataset
     test: Dataset | None
-    optimizer: Optimizer
+    optimizer: Optimizer | None
     total: int
     every: int
     unit: str = "step"
