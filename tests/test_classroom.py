@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from byhand import lecture, modelfile
 from byhand.cli import serve as serve_module
@@ -457,3 +459,60 @@ def test_a_file_cut_short_anywhere_is_a_clear_error(tmp_path):
         path.write_bytes(text[:end])
         with pytest.raises(modelfile.ModelFileError, match="cut.json"):
             modelfile.load(path)
+
+
+# --- any finite input: finite numbers or a clear 422, never a 500 -------------------------------
+
+EXTREME = st.one_of(
+    st.floats(-1e300, 1e300, allow_nan=False),
+    st.sampled_from([1e300, -1e300, 5e-324, -5e-324, 2.2e-308, 0.0, 1e154, -1e154]),
+)
+
+
+@st.composite
+def networks_and_inputs(draw):
+    widths = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
+    acts = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+        layers.append(
+            {
+                "activation": draw(st.sampled_from(acts)),
+                "weights": [
+                    draw(st.lists(EXTREME, min_size=n_in, max_size=n_in)) for _ in range(n_out)
+                ],
+                "biases": draw(st.lists(EXTREME, min_size=n_out, max_size=n_out)),
+            }
+        )
+    model = {"format": "byhand.network", "version": 1, "loss": "half_sse", "layers": layers}
+    x = draw(st.lists(EXTREME, min_size=widths[0], max_size=widths[0]))
+    y = draw(st.lists(st.floats(-10, 10), min_size=widths[-1], max_size=widths[-1]))
+    return model, x, y
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks_and_inputs())
+def test_any_finite_input_gives_finite_numbers_or_a_clear_error(client, problem):
+    model, x, y = problem
+    for path, body in (
+        ("/api/forward", {"model": model, "inputs": x}),
+        ("/api/backprop", {"model": model, "inputs": x, "target": y, "lr": 0.5}),
+    ):
+        r = client.post(path, json=body)
+        assert r.status_code in (200, 422), r.text
+        if r.status_code == 422:
+            assert "overflowed" in r.json()["detail"]
+            continue
+        numbers = [v for v in _flatten(r.json()) if isinstance(v, float)]
+        assert all(math.isfinite(v) for v in numbers)
+
+
+def _flatten(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _flatten(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _flatten(v)
+    else:
+        yield value

@@ -217,8 +217,14 @@ INLINE_WORK = 20_000
 async def _run(call, req, samples: int) -> JSONResponse:
     weights = sum(len(layer.weights) * len(layer.weights[0]) for layer in req.model.layers)
     if weights * samples <= INLINE_WORK:
+        return _quietly(call, req)
+    return await run_in_threadpool(_quietly, call, req)
+
+
+def _quietly(call, req) -> JSONResponse:
+    """call(req) without NumPy's overflow warnings: `finite` turns overflow into a clear error."""
+    with np.errstate(all="ignore"):
         return call(req)
-    return await run_in_threadpool(call, req)
 
 
 @router.post("/forward", response_model=ForwardAnswer)
