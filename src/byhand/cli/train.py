@@ -279,10 +279,12 @@ def train_command(
         print_json(result)
         return
 
-    summary = Table(
-        title=f"{ds.name}: {'-'.join(map(str, sizes))} {net.layers[0].activation.name}/{net.layers[-1].activation.name}, {net.loss.name}, {trainer.optimizer!r}, batch {trainer.batch}",
-        title_justify="left",
+    acts = f"{net.layers[0].activation.name}/{net.layers[-1].activation.name}"
+    console.print(
+        f"[bold]{ds.name}[/bold]: {'-'.join(map(str, sizes))} {acts}, {net.loss.name}, "
+        f"{trainer.optimizer!r}, batch {trainer.batch}"
     )
+    summary = Table()
     summary.add_column("")
     summary.add_column("loss", justify="right")
     if ds.is_classification:
