@@ -3,8 +3,10 @@
 For each parameter θ, the five-point central difference
     ∂L/∂θ ≈ [8(L(θ+ε) − L(θ−ε)) − (L(θ+2ε) − L(θ−2ε))] / 12ε,
 whose error is of order ε⁴, so a moderate ε keeps both truncation and rounding tiny.
-The relative error of a pair is |g_backprop − g_numeric| / max(|g_backprop|, |g_numeric|, floor);
-the floor keeps gradients that are both (almost) zero from dividing noise by noise.
+The relative error of a pair is |g_backprop − g_numeric| / max(|g_backprop|, |g_numeric|, floor·max(1, |L|)).
+The floor keeps gradients that are both (almost) zero from dividing noise by noise: rounding
+in L(θ+ε) − L(θ−ε) is of the order of the loss itself, so a gradient smaller than floor·|L|
+is measured against that scale instead of its own.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def gradient_check(
     x, _ = probe.check_inputs(inputs)
     y = probe.check_targets(targets, x.shape[0])
     back = probe.gradients(x, y)
+    scale = floor * max(1.0, abs(back.loss))
     worst = (-1.0, "", 0.0, 0.0)
     count = 0
     for ref in notation.all_refs(probe.sizes):
@@ -68,7 +71,7 @@ def gradient_check(
         far = _shifted_loss(probe, array, index, saved, 2 * eps, x, y)
         array[index] = saved
         numeric = (8 * near - far) / (12 * eps)
-        error = abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor)
+        error = abs(analytic - numeric) / max(abs(analytic), abs(numeric), scale)
         count += 1
         if error > worst[0]:
             worst = (error, notation.lecture_name(ref, probe.sizes), analytic, numeric)
