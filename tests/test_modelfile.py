@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -107,8 +109,17 @@ def test_missing_layer_field():
     "text, message",
     [
         ("{", "not valid JSON"),
-        ('{"format": NaN}', "finite"),
-        (json.dumps(LECTURE_FILE).replace("[1, 1]}]", "[1, Infinity]}]"), "finite"),
+        ('{"format": NaN}', "format: expected 'byhand.network', got nan"),
+        (
+            json.dumps(LECTURE_FILE).replace("[1, 1]}]", "[1, Infinity]}]"),
+            r"layers\[1\]\.biases\[1\]: numbers must be finite, got inf",
+        ),
+        (
+            json.dumps(LECTURE_FILE).replace("[[1, 1, 1], [1, 1, 1]]", "[[1, NaN, 1], [1, 1, 1]]"),
+            r"layers\[0\]\.weights\[0\]\[1\]: numbers must be finite, got nan",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "nested far too deeply"),
+        ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested far too deeply"),
         (b"\xff\xfe", "not valid JSON"),
     ],
 )
@@ -139,3 +150,16 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
         modelfile.save(byhand.Network.create([3, 9, 2]), path)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "m.json"
+        modelfile.save(byhand.lecture_network(), path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        path.chmod(0o600)  # an existing file keeps the permissions its owner chose
+        modelfile.save(byhand.lecture_network(), path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

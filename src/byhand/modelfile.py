@@ -27,6 +27,7 @@ import io
 import json
 import math
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -161,16 +162,13 @@ def from_dict(data, dtype="float64") -> Network:
 def loads(text: str | bytes, dtype="float64") -> Network:
     """A network from a model file's text."""
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
-    except ModelFileError:
-        raise
+        # NaN and ±Infinity are read as numbers so that the field check names where they are
+        data = json.loads(text, parse_constant=float)
+    except RecursionError:
+        raise ModelFileError("not a model file: its JSON is nested far too deeply") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise ModelFileError(f"not valid JSON ({err})") from None
     return from_dict(data, dtype)
-
-
-def _refuse_constant(name: str):
-    raise ModelFileError(f"numbers must be finite, got {name}")
 
 
 def dumps(net: Network) -> str:
@@ -219,11 +217,33 @@ def load(path: str | os.PathLike, dtype=None) -> Network:
         raise ModelFileError(f"{path}: {err}") from None
 
 
+def _new_file_mode(path: Path) -> int:
+    """The permissions a plain open() would give: the old file's, else 0o666 less the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        pass
+    try:  # Linux says the umask without changing it (os.umask would, for every thread)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
+    """Write `data` to a temporary file beside `path`, then rename it over `path`.
+
+    The file gets the permissions an ordinary write would give it (mkstemp's are owner-only).
+    """
     path = Path(path)
+    mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
