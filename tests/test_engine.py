@@ -135,6 +135,8 @@ def test_initialisations():
         (lambda n: n.forward([1, 2]), "expected 3 inputs"),
         (lambda n: n.forward([1, float("nan"), 2]), "finite"),
         (lambda n: n.forward(["a", "b", "c"]), "numbers"),
+        (lambda n: n.forward([[1, 0, 1], [1, 1]]), "inputs: sample 2 has 2 numbers, expected 3"),
+        (lambda n: n.forward([[1, 0, 1], 5]), "inputs: sample 2 is not a list of numbers"),
         (lambda n: n.gradients([1, 0, 1], [1, 0, 0]), "expected 2 targets"),
         (lambda n: n.gradients([[1, 0, 1], [0, 0, 0]], [[1, 0]]), "2 samples of inputs but 1"),
         (lambda n: n.step(n.gradients([1, 0, 1], [1, 0]), -1), "learning rate"),

@@ -31,6 +31,17 @@ def _dtype(dtype) -> np.dtype:
         raise ByhandError(f"unknown dtype {dtype!r}; choose float64 or float32") from None
 
 
+def _not_numbers(values, width: int, what: str) -> str:
+    """Why `values` is not a table of numbers: a ragged sample, or something that is no number."""
+    if isinstance(values, (list, tuple)) and any(isinstance(v, (list, tuple)) for v in values):
+        for n, row in enumerate(values, start=1):
+            if not isinstance(row, (list, tuple)):
+                return f"{what}: sample {n} is not a list of numbers"
+            if len(row) != width:
+                return f"{what}: sample {n} has {len(row)} numbers, expected {width}"
+    return f"{what} must be numbers"
+
+
 @dataclass
 class Layer:
     """One dense layer: z = W a + b, then a' = f(z)."""
@@ -211,7 +222,7 @@ class Network:
         try:
             arr = np.asarray(values, dtype=self.dtype)
         except (TypeError, ValueError):
-            raise ByhandError(f"{what} must be numbers") from None
+            raise ByhandError(_not_numbers(values, width, what)) from None
         batched = arr.ndim == 2
         if arr.ndim == 1:
             arr = arr[None, :]

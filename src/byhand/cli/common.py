@@ -105,7 +105,7 @@ def resolve_inputs(net: Network, text: str | None):
         return parse_numbers(text, "inputs")
     if net.sizes[0] == len(lecture.INPUTS):
         return list(lecture.INPUTS)
-    raise ByhandError(f"--inputs: this network takes {net.sizes[0]} inputs; give them")
+    raise ByhandError(f"--inputs: this network takes {_count(net.sizes[0], 'input')}; give them")
 
 
 def resolve_target(net: Network, text: str | None):
@@ -114,7 +114,14 @@ def resolve_target(net: Network, text: str | None):
         return parse_numbers(text, "target")
     if net.sizes[-1] == len(lecture.TARGET):
         return list(lecture.TARGET)
-    raise ByhandError(f"--target: this network has {net.sizes[-1]} outputs; give a target for each")
+    raise ByhandError(
+        f"--target: this network has {_count(net.sizes[-1], 'output')}; give a target for each"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 output', '3 outputs'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def print_json(data) -> None:
