@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 
 import pytest
 import yaml
@@ -121,6 +122,54 @@ def test_worksheet_then_check(capsys, tmp_path):
     status, out, _ = run(capsys, "check", sheet_file, str(answers), "--json")
     report = json.loads(out)
     assert report["first_wrong"] == "L" and report["right"] == report["total"] - 1
+
+
+def test_one_answer_not_a_number_leaves_the_others_graded(capsys, tmp_path):
+    run(capsys, "worksheet", "--seed", "12", "--out", str(tmp_path))
+    sheet = loads((tmp_path / "worksheet-12.json").read_text())
+    lines = [f"{s.name}: {round(s.value, 4)}" for s in sheet.solution.steps]
+    bad = next(k for k, line in enumerate(lines) if line.startswith("dL/dw"))
+    name = lines[bad].split(":")[0]
+    lines[bad] = f"{name}: abc"
+    answers = tmp_path / "mine.yaml"
+    answers.write_text("\n".join(lines) + "\n")
+    status, out, err = run(capsys, "check", str(tmp_path / "worksheet-12.json"), str(answers))
+    assert status == 1 and err == ""
+    marks = [line for line in out.splitlines() if line[:2] in ("✓ ", "✗ ", "→ ", "· ", "? ")]
+    assert len(marks) == len(lines)
+    assert marks[bad] == f"? {name}: 'abc' is not a number: write it like 0.9526 or -0.0024"
+    assert all(m.startswith("✓ ") for k, m in enumerate(marks) if k != bad)
+    total = len(sheet.asked)
+    assert out.splitlines()[-1] == f"{total - 1} of {total} right (1 not a number)"
+    status, out, _ = run(
+        capsys, "check", str(tmp_path / "worksheet-12.json"), str(answers), "--json"
+    )
+    report = json.loads(out)
+    assert status == 1 and report["invalid"] == 1 and report["right"] == total - 1
+
+
+def test_the_sheets_check_line_runs_from_where_the_worksheet_was_made(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run(capsys, "worksheet", "--seed", "5", "--out", "class a/week 1")
+    assert status == 0
+    folder = tmp_path / "class a" / "week 1"
+    command = (
+        "byhand check 'class a/week 1/worksheet-5.json' 'class a/week 1/worksheet-5-answers.yaml'"
+    )
+    assert out.splitlines()[-1] == f"check the answers with: {command}"
+    assert f"# then run: {command}\n" in (folder / "worksheet-5-answers.yaml").read_text()
+    assert f"check them with: {command}" in (folder / "worksheet-5.md").read_text()
+    sheet = loads((folder / "worksheet-5.json").read_text())
+    (folder / "worksheet-5-answers.yaml").write_text(
+        "".join(f"{s.name}: {round(s.value, 4)}\n" for s in sheet.solution.steps)
+    )
+    status, out, err = run(capsys, *shlex.split(command)[1:])
+    assert status == 0 and "every step is right" in out, err
+    # in the current folder the line names the files alone
+    status, out, _ = run(capsys, "worksheet", "--seed", "5")
+    assert out.splitlines()[-1].endswith("byhand check worksheet-5.json worksheet-5-answers.yaml")
 
 
 def test_check_against_a_model_file_and_bad_files(capsys, tmp_path):

@@ -283,6 +283,32 @@ def test_missing_answers_are_reported(lecture_solution):
     assert "1 not answered" in report.summary
 
 
+def test_an_answer_that_is_not_a_number_is_marked_and_the_rest_graded(lecture_solution):
+    h = sig(3.0)  # by hand, as in the lecture
+    o = sig(2 * h + 1)
+    grad = (o - 1) * o * (1 - o) * h
+    text = f"h1: {h:.4f}\no1: {o:.4f}\ndL/dw31: abc\nL: .inf\nw31_new: {1 - 0.5 * grad:.4f}\n"
+    with pytest.raises(ByhandError, match="dL/dw31 must be a number, not 'abc'"):
+        read_answers(text)  # one error for the whole file, as the page's API answers
+    answers = read_answers(text, keep_invalid=True)
+    report = check(lecture_solution, answers, ["h1", "o1", "L", "dL/dw31", "w31_new"])
+    by = {v.name: v for v in report.verdicts}
+    assert [v.status for v in report.verdicts] == ["right", "right", "invalid", "invalid", "right"]
+    assert by["dL/dw31"].message == (
+        "dL/dw31: 'abc' is not a number: write it like 0.9526 or -0.0024"
+    )
+    assert "'inf' is not a finite number" in by["L"].message
+    assert by["dL/dw31"].answer is None and by["dL/dw31"].expected == pytest.approx(grad)
+    assert not report.all_right and report.first_wrong is None
+    assert report.summary == "3 of 5 right (2 not a number)"
+    assert report.to_dict()["invalid"] == 2
+    # the other answers are graded as if the bad ones were left blank
+    blank = check(lecture_solution, {**answers, "dL/dw31": None, "L": None})
+    assert [(v.name, v.status, v.message) for v in blank.verdicts] == [
+        (v.name, v.status, v.message) for v in report.verdicts if v.status != "invalid"
+    ]
+
+
 def test_answer_names_and_files(lecture_solution):
     sol = lecture_solution
     for alias, name in [

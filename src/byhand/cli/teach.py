@@ -27,7 +27,7 @@ from byhand.teach.check import read_answers
 
 #: the largest answers or sheet file read, in bytes
 MAX_FILE_BYTES = 1024 * 1024
-MARKS = {"right": "✓", "wrong": "✗", "carried": "→", "missing": "·"}
+MARKS = {"right": "✓", "wrong": "✗", "carried": "→", "missing": "·", "invalid": "?"}
 EXTENSIONS = {"text": "txt", "md": "md", "tex": "tex", "html": "html"}
 
 
@@ -165,17 +165,19 @@ def worksheet_command(seed, layers, activation, questions, lr, fmt, out):
     except OSError as err:
         raise ByhandError(f"--out {out}: cannot create the folder ({err.strerror})") from None
     ext = EXTENSIONS[fmt]
+    # the sheet's `byhand check` line names the files as --out does: it runs from here
     files = {
-        folder / f"{sheet.name}.{ext}": render.write(render.exercise_document(sheet), fmt),
+        folder / f"{sheet.name}.{ext}": render.write(render.exercise_document(sheet, out), fmt),
         folder / f"{sheet.name}-key.{ext}": render.write(render.key_document(sheet), fmt),
         folder / f"{sheet.name}.json": sheet.dumps(),
-        folder / f"{sheet.name}-answers.yaml": render.answers_template(sheet),
+        folder / f"{sheet.name}-answers.yaml": render.answers_template(sheet, out),
     }
     for path, text in files.items():
         _write(path, text)
     click.echo(f"worksheet seed {seed}: {len(sheet.asked)} questions")
     for path in files:
         click.echo(f"wrote {path}")
+    click.echo(f"check the answers with: {render.check_command(sheet, out)}")
 
 
 def _load_sheet(path: str, inputs, target, lr) -> tuple[solution.Solution, list[str] | None]:
@@ -218,10 +220,12 @@ def check_command(sheet, answers, inputs, target, lr, as_json):
 
     SHEET is the .json file `byhand worksheet` wrote, or a model file (then --inputs,
     --target and --lr give the sample). Each wrong answer says which step went wrong, and
-    how. Exit status 0 when every answer is right, 1 when some are wrong or missing.
+    how; an answer that is not a number is marked so and the others are still graded. Exit
+    status 0 when every answer is right, 1 when some are wrong, missing or not a number, 2 when
+    a file or option cannot be used.
     """
     sol, asked = _load_sheet(sheet, inputs, target, lr)
-    given = read_answers(_read(answers, "answers"), f"answers {answers}")
+    given = read_answers(_read(answers, "answers"), f"answers {answers}", keep_invalid=True)
     report = grade(sol, given, asked)
     if as_json:
         print_json(report.to_dict())

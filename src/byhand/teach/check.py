@@ -29,6 +29,22 @@ from byhand.teach.solution import SLIPS, Solution, gradient_name, num, update_na
 MAX_ANSWERS = 2000
 
 RIGHT, WRONG, CARRIED, MISSING = "right", "wrong", "carried", "missing"
+#: an answer that was written but is not a number: graded as not right, the others still graded
+INVALID = "invalid"
+#: how a number is written, told with an answer that is not one
+NUMBER_EXAMPLE = "write it like 0.9526 or -0.0024"
+
+
+@dataclass(frozen=True)
+class NotANumber:
+    """An answer that is not a number, as it was written; `check` marks it and grades the rest."""
+
+    text: str
+    #: what it should have been: "number", or "finite number" for inf and nan
+    reason: str = "number"
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -80,6 +96,10 @@ class Report:
         return sum(v.status != MISSING for v in self.verdicts)
 
     @property
+    def invalid(self) -> int:
+        return sum(v.status == INVALID for v in self.verdicts)
+
+    @property
     def all_right(self) -> bool:
         return all(v.status == RIGHT for v in self.verdicts)
 
@@ -87,8 +107,11 @@ class Report:
     def summary(self) -> str:
         text = f"{self.right} of {len(self.verdicts)} right"
         missing = len(self.verdicts) - self.answered
-        if missing:
-            text += f" ({missing} not answered)"
+        notes = [f"{missing} not answered"] if missing else []
+        if self.invalid:
+            notes.append(f"{self.invalid} not a number")
+        if notes:
+            text += f" ({', '.join(notes)})"
         if self.first_wrong is not None:
             text += f"; first wrong step: {self.first_wrong.message}"
         elif self.all_right:
@@ -101,6 +124,7 @@ class Report:
             "answered": self.answered,
             "total": len(self.verdicts),
             "all_right": self.all_right,
+            "invalid": self.invalid,
             "summary": self.summary,
             "first_wrong": self.first_wrong.name if self.first_wrong else None,
             "verdicts": [v.to_dict() for v in self.verdicts],
@@ -154,8 +178,17 @@ def canonical(name: str, solution: Solution) -> str:
     raise ByhandError(f"unknown quantity {raw!r}; names look like {', '.join(examples.values())}")
 
 
-def read_answers(text: str, source: str = "answers") -> dict[str, float | None]:
-    """The student's answers from JSON or YAML: a mapping of names to numbers (or empty)."""
+Answer = float | None | NotANumber
+
+
+def read_answers(
+    text: str, source: str = "answers", keep_invalid: bool = False
+) -> dict[str, Answer]:
+    """The student's answers from JSON or YAML: a mapping of names to numbers (or empty).
+
+    With `keep_invalid`, an answer that is not a number becomes a `NotANumber` for `check`
+    to mark, instead of an error for the whole file.
+    """
     try:
         data = json.loads(text)
     except ValueError:
@@ -169,31 +202,51 @@ def read_answers(text: str, source: str = "answers") -> dict[str, float | None]:
         data = {}
     if not isinstance(data, dict):
         raise ByhandError(f"{source}: expected names with numbers, like 'h1: 0.9526'")
-    return parse_answers(data, source)
+    return parse_answers(data, source, keep_invalid)
 
 
-def parse_answers(data: Mapping, source: str = "answers") -> dict[str, float | None]:
-    """Check an answers mapping: string keys, each a number, a numeric string or empty."""
+def parse_answers(
+    data: Mapping, source: str = "answers", keep_invalid: bool = False
+) -> dict[str, Answer]:
+    """Check an answers mapping: string keys, each a number, a numeric string or empty.
+
+    An answer that is not a (finite) number is an error naming it, or with `keep_invalid` a
+    `NotANumber` that `check` marks while it grades the other answers.
+    """
     if len(data) > MAX_ANSWERS:
         raise ByhandError(f"{source}: {len(data)} answers, at most {MAX_ANSWERS} are allowed")
-    out: dict[str, float | None] = {}
+    out: dict[str, Answer] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             raise ByhandError(f"{source}: the name {key!r} must be text, like h1 or dL/dw31")
         if value is None or (isinstance(value, str) and not value.strip()):
             out[key] = None
             continue
-        if isinstance(value, bool):
-            raise ByhandError(f"{source}: {key} must be a number, not {value}")
-        try:
-            number = float(str(value).replace("−", "-")) if isinstance(value, str) else value
-            number = float(number)
-        except (TypeError, ValueError):
-            raise ByhandError(f"{source}: {key} must be a number, not {value!r}") from None
-        if not math.isfinite(number):
-            raise ByhandError(f"{source}: {key} must be a finite number, not {value}")
-        out[key] = number
+        number = _number(value)
+        if isinstance(number, NotANumber):
+            if not keep_invalid:
+                raise ByhandError(f"{source}: {key} must be a {number.reason}, not {value!r}")
+            out[key] = number
+        else:
+            out[key] = number
     return out
+
+
+def _number(value: object) -> float | NotANumber:
+    """An answer's value as a finite number, or what it was written as when it is not one."""
+    if isinstance(value, (str, int, float)):
+        shown = str(value)
+    else:
+        shown = json.dumps(value, default=str, ensure_ascii=False)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return NotANumber(shown)
+    try:
+        number = float(value.replace("−", "-")) if isinstance(value, str) else float(value)
+    except (ValueError, OverflowError):
+        return NotANumber(shown)
+    if not math.isfinite(number):
+        return NotANumber(shown, "finite number")
+    return number
 
 
 # --- grading ----------------------------------------------------------------------------------
@@ -205,25 +258,39 @@ def _close(a: float, b: float, tol: float) -> bool:
 
 def check(
     solution: Solution,
-    answers: Mapping[str, float | None],
+    answers: Mapping[str, Answer],
     asked: Sequence[str] | None = None,
 ) -> Report:
-    """Grade `answers` (names → numbers) against `solution`; `asked` adds unanswered questions."""
+    """Grade `answers` (names → numbers) against `solution`; `asked` adds unanswered questions.
+
+    An answer that is a `NotANumber` is marked so, and the others are graded as if it had been
+    left blank.
+    """
     given: dict[str, float] = {}
+    invalid: dict[str, NotANumber] = {}
     for key, value in answers.items():
         name = canonical(key, solution)
-        if name in given and value is not None:
+        if (name in given or name in invalid) and value is not None:
             raise ByhandError(f"{name} is answered twice (as {key!r} and another name)")
-        if value is not None:
+        if isinstance(value, NotANumber):
+            invalid[name] = value
+        elif value is not None:
             given[name] = float(value)
     wanted = [canonical(n, solution) for n in asked] if asked is not None else []
-    names = [s.name for s in solution.steps if s.name in given or s.name in wanted]
+    names = [
+        s.name for s in solution.steps if s.name in given or s.name in invalid or s.name in wanted
+    ]
     from_student = solution.evaluate(overrides=given)
     slipped = {key: solution.evaluate(slip=key) for key in SLIPS}
     status: dict[str, str] = {}
     verdicts = []
     for name in names:
         step = solution.by_name[name]
+        if name in invalid:
+            bad = invalid[name]
+            message = f"{name}: {bad.text!r} is not a {bad.reason}: {NUMBER_EXAMPLE}"
+            verdicts.append(Verdict(name, INVALID, None, step.value, step.tolerance, message))
+            continue
         if name not in given:
             verdicts.append(
                 Verdict(name, MISSING, None, step.value, step.tolerance, f"{name}: not answered")

@@ -8,9 +8,11 @@ and HTML shows them as MathML through `byhand.mathml.to_mathml`, as the web page
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import PurePath
 
 from byhand import notation
 from byhand.errors import ByhandError
@@ -439,8 +441,19 @@ def formula_blocks(sheet: Worksheet) -> list:
     return blocks
 
 
-def exercise_document(sheet: Worksheet) -> Document:
-    """The exercise: the numbers given, the formulas, and a blank for every quantity asked."""
+def check_command(sheet: Worksheet, folder: str | PurePath = ".") -> str:
+    """The `byhand check` line for a sheet written to `folder`, to run where `folder` is named
+    from (its files' paths are `folder`'s, not bare names, unless it is the current one)."""
+    base = PurePath(folder)
+    files = [base / f"{sheet.name}.json", base / f"{sheet.name}-answers.yaml"]
+    return "byhand check " + " ".join(shlex.quote(str(f)) for f in files)
+
+
+def exercise_document(sheet: Worksheet, folder: str | PurePath = ".") -> Document:
+    """The exercise: the numbers given, the formulas, and a blank for every quantity asked.
+
+    `folder` is where the sheet's files are written, as the command that wrote them named it:
+    the `byhand check` line in the document runs from where that command ran."""
     solution = sheet.solution
     doc = Document(f"Worksheet {sheet.seed}: one training step by hand")
     doc.blocks.append(Heading(2, "Given"))
@@ -455,8 +468,7 @@ def exercise_document(sheet: Worksheet) -> Document:
             [
                 "Write each answer with 4 decimals (3 significant figures below 0.1) and keep "
                 "more digits in your working. Put your answers in ",
-                f"{sheet.name}-answers.yaml and check them with: byhand check {sheet.name}.json "
-                f"{sheet.name}-answers.yaml",
+                f"{sheet.name}-answers.yaml and check them with: {check_command(sheet, folder)}",
             ]
         )
     )
@@ -477,11 +489,12 @@ def key_document(sheet: Worksheet) -> Document:
     return doc
 
 
-def answers_template(sheet: Worksheet) -> str:
-    """A YAML file with every asked name and no number yet, for the student to fill in."""
+def answers_template(sheet: Worksheet, folder: str | PurePath = ".") -> str:
+    """A YAML file with every asked name and no number yet, for the student to fill in; its
+    `byhand check` line names the files in `folder` (see `exercise_document`)."""
     lines = [
         f"# Answers to worksheet {sheet.seed}: write a number after each name, e.g. h1: 0.9526",
-        f"# then run: byhand check {sheet.name}.json {sheet.name}-answers.yaml",
+        f"# then run: {check_command(sheet, folder)}",
     ]
     lines += [f"{name}:" for name in sheet.asked]
     return "\n".join(lines) + "\n"
