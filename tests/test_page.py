@@ -115,9 +115,76 @@ def test_diagram_escapes_user_names_and_elides_wide_layers():
     doc = parse(svg)
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "a &amp; b" in svg
-    # 20 inputs: 10 drawn, a gap, the last; 15 hidden: 10, a gap, the last
-    assert "⋮ 9 more" in svg and "⋮ 4 more" in svg
-    assert len(by_attr(doc, "data-neuron")) == 11 + 11 + 3
+    # 20 inputs: 8 drawn, a gap, the last; 15 hidden: 8, a gap, the last
+    assert "⋮ 11 more" in svg and "⋮ 6 more" in svg
+    assert len(by_attr(doc, "data-neuron")) == 9 + 9 + 3
+
+
+def _boxes(doc) -> tuple[list, list, list]:
+    """Rough boxes (x0, y0, x1, y1) of the weight and ∇ labels, the bias tags and the neurons,
+    with 6.6 units per character at 11.5-13 px."""
+    labels, tags, circles = [], [], []
+    for t in doc.getElementsByTagName("text"):
+        if t.getAttribute("class") in ("weight", "grad"):
+            x, y = float(t.getAttribute("x")), float(t.getAttribute("y"))
+            half = 3.3 * len(t.firstChild.data)
+            labels.append((x - half, y - 11, x + half, y + 2))
+    for r in doc.getElementsByTagName("rect"):
+        x, y = float(r.getAttribute("x")), float(r.getAttribute("y"))
+        tags.append((x, y, x + float(r.getAttribute("width")), y + float(r.getAttribute("height"))))
+    for c in doc.getElementsByTagName("circle"):
+        x, y, r = (float(c.getAttribute(k)) for k in ("cx", "cy", "r"))
+        circles.append((x - r, y - r, x + r, y + r))
+    return labels, tags, circles
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_diagram_labels_keep_clear_of_bias_tags_and_neurons_after_training():
+    net = lecture.lecture_network()
+    x, y = np.array([lecture.INPUTS], float), np.array([lecture.TARGET], float)
+    for _ in range(200):
+        net.step(net.backward(net.forward(x), y), lecture.LEARNING_RATE)
+    fwd = net.forward(x)
+    doc = parse(network_svg(net, fwd, net.backward(fwd, y)))
+    labels, tags, circles = _boxes(doc)
+    assert len(labels) == 2 * (3 * 2 + 2 * 2)  # a value and a gradient on every edge
+    clashes = [(a, b) for a in labels for b in tags + circles if _overlap(a, b)]
+    assert not clashes
+    # the bias tags (value, then ∇ on a second line) do not cover each other either
+    assert not [(a, b) for a in tags for b in tags if a is not b and _overlap(a, b)]
+
+
+def test_crowded_layers_keep_weights_in_tooltips_and_tall_networks_stay_short():
+    net = Network.create([2, 8, 8, 2], seed=0)
+    fwd = net.forward([[0.3, 0.3]])
+    svg = network_svg(net, fwd, net.backward(fwd, [[0, 1]]))
+    doc = parse(svg)
+    labels, tags, _ = _boxes(doc)
+    assert labels == []  # 16 or 64 edges between layers: too many to label
+    edges = [g for g in doc.getElementsByTagName("g") if "edge" in g.getAttribute("class").split()]
+    assert len(edges) == 2 * 8 + 8 * 8 + 8 * 2
+    w = float(net.layers[1].W[0, 0])
+    assert f"= {num(w)}" in edges[2 * 8].getElementsByTagName("title")[0].firstChild.data
+    assert not [(a, b) for a in tags for b in tags if a is not b and _overlap(a, b)]
+    # 64 inputs: ten rows drawn close together, not a column a thousand units tall
+    digits = parse(network_svg(Network.create([64, 8, 8, 10], seed=0)))
+    width, height = map(float, digits.documentElement.getAttribute("viewBox").split()[2:])
+    assert height < 900 and height < width
+
+
+def test_numbers_have_four_decimals_whole_numbers_stay_whole_and_tiny_ones_e_notation():
+    assert [num(v) for v in (0.982, -0.987, 1.155234, 1.0, -2.0, 0.0)] == [
+        "0.9820",
+        "−0.9870",
+        "1.1552",
+        "1",
+        "−2",
+        "0",
+    ]
+    assert num(3e-5) == "3.0e−5" and num(-4.2e-9) == "−4.2e−9"
 
 
 def test_activation_plot_passes_through_half_at_zero():
@@ -155,7 +222,7 @@ def test_matrix_form_holds_the_live_matrices():
     net["w12"] = -0.25
     tex = formulas.matrix_tex(net, net.forward(lecture.INPUTS))
     assert len(tex) == 2
-    assert r"\begin{bmatrix}1 & -0.25 & 1 \\ 1 & 1 & 1\end{bmatrix}" in tex[0]
+    assert r"\begin{bmatrix}1 & -0.2500 & 1 \\ 1 & 1 & 1\end{bmatrix}" in tex[0]
     assert tex[0].endswith(rf"\begin{{bmatrix}}{H:.4f} \\ {H:.4f}\end{{bmatrix}}")
     big = Network.create([30, 9, 2], seed=0)
     wide = formulas.matrix_tex(big)[0]
@@ -294,7 +361,7 @@ def test_any_network_draws_and_writes_its_formulas(sizes, seed, activation):
     doc = parse(network_svg(net, fwd, net.backward(fwd, y), selected="b1"))
     drawn = by_attr(doc, "data-param")
     assert set(drawn) <= set(net.parameter_names())
-    if max(sizes) <= 12:
+    if max(sizes) <= 10:  # wider layers are drawn with a gap
         assert len(drawn) == net.n_parameters
     f = formulas.all_formulas(net, x, y, param=net.parameter_names()[-1])
     assert len(f["neurons"]) == min(sum(sizes[1:]), formulas.MAX_NEURONS)

@@ -23,16 +23,21 @@ if TYPE_CHECKING:
     from byhand.trace import BackwardTrace, ForwardTrace
 
 #: layout, in SVG user units
-COLUMN_GAP = 250
+COLUMN_GAP = 290
 ROW_GAP = 118
+#: rows closer together when a layer has more than CROWDED_ROWS neurons (z and the biases'
+#: gradients then in the tooltips)
+TIGHT_ROW_GAP = 76
+CROWDED_ROWS = 5
 RADIUS = 27
 MARGIN_X = 120
 MARGIN_TOP = 46
 MARGIN_BOTTOM = 56
 #: a layer wider than this is drawn as its first neurons, a gap, and its last neuron
-MAX_SHOWN = 12
-#: edges between two layers beyond which weights are drawn without labels
-MAX_LABELLED_EDGES = 30
+MAX_SHOWN = 10
+#: edges between two layers beyond which weights are drawn without labels (their values stay in
+#: the tooltips, the side panel and the weights table)
+MAX_LABELLED_EDGES = 9
 
 POSITIVE = "#2f6f9f"
 NEGATIVE = "#c2602a"
@@ -44,18 +49,20 @@ FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
 def num(value: float, digits: int = 4) -> str:
-    """A number as the diagram prints it: up to `digits` decimals, a real minus, e-notation if tiny."""
+    """A number as the page prints it: a whole number as it is, else `digits` decimals (0.9820,
+    not 0.982), e-notation when tiny or huge, and a real minus sign."""
     v = float(value)
     if not math.isfinite(v):
         return str(v)
     if v == 0:
         return "0"
-    if abs(v) < 10 ** (-digits) or abs(v) >= 1e6:
-        text = f"{v:.1e}"
+    if abs(v) < 0.5 * 10 ** (-digits) or abs(v) >= 1e6:
+        mantissa, exponent = f"{v:.1e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"  # 3.0e-5, as the page's script writes it
+    elif v == int(v):
+        text = str(int(v))
     else:
-        text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
-        if text in ("-0", "0"):
-            text = f"{v:.1e}"
+        text = f"{v:.{digits}f}"
     return text.replace("-", "−")
 
 
@@ -96,15 +103,16 @@ def network_svg(
     n_layers = len(sizes)
     shown = [_shown(n) for n in sizes]
     tallest = max(len(s) for s in shown)
+    row_gap = ROW_GAP if tallest <= CROWDED_ROWS else TIGHT_ROW_GAP
     width = 2 * MARGIN_X + COLUMN_GAP * (n_layers - 1)
-    height = MARGIN_TOP + MARGIN_BOTTOM + ROW_GAP * (tallest - 1) + 2 * RADIUS
+    height = MARGIN_TOP + MARGIN_BOTTOM + row_gap * (tallest - 1) + 2 * RADIUS
 
     def x_of(layer: int) -> float:
         return MARGIN_X + COLUMN_GAP * layer
 
     def y_of(layer: int, slot: int) -> float:
-        offset = (tallest - len(shown[layer])) * ROW_GAP / 2
-        return MARGIN_TOP + RADIUS + offset + slot * ROW_GAP
+        offset = (tallest - len(shown[layer])) * row_gap / 2
+        return MARGIN_TOP + RADIUS + offset + slot * row_gap
 
     values = zs = None
     if forward is not None:
@@ -136,8 +144,9 @@ def network_svg(
         for d_slot, i in enumerate(shown[l + 1]):
             if i is None:
                 continue
-            # each target neuron's labels sit at their own distance along the edges
-            t = 0.3 if len(dsts) == 1 else 0.22 + 0.4 * dsts.index(i) / (len(dsts) - 1)
+            # each target neuron's labels sit at their own distance along the edges, in the
+            # middle stretch, clear of the bias tags above the neurons at either end
+            t = 0.5 if len(dsts) == 1 else 0.3 + 0.4 * dsts.index(i) / (len(dsts) - 1)
             for s_slot, j in enumerate(shown[l]):
                 if j is None:
                     continue
@@ -169,7 +178,10 @@ def network_svg(
                     f'font-size="14" fill="{MUTED}">⋮ {sizes[layer] - MAX_SHOWN + 1} more</text>'
                 )
                 continue
-            out.append(_neuron(net, layer, i, x, y, symbol(layer, i), values, zs, backward, sel))
+            crowded = row_gap < ROW_GAP
+            out.append(
+                _neuron(net, layer, i, x, y, symbol(layer, i), values, zs, backward, sel, crowded)
+            )
         out.append("</g>")
 
     # layer captions under the columns
@@ -258,8 +270,10 @@ def _neuron(
     zs: list | None,
     backward: BackwardTrace | None,
     sel: str,
+    crowded: bool = False,
 ) -> str:
-    """One neuron: a circle with its symbol and value, its bias above, z below."""
+    """One neuron: a circle with its symbol and value, its bias above, z below (in a crowded
+    layer z and the bias's gradient are left to the tooltips)."""
     sizes = net.sizes
     is_input = layer == 0
     is_output = layer == len(sizes) - 1
@@ -304,9 +318,8 @@ def _neuron(
     parts.append("</g>")
     if not is_input:
         # in a crowded layer the bias tag keeps to its value; the gradient is in its tooltip
-        crowded = net.sizes[layer - 1] * net.sizes[layer] > MAX_LABELLED_EDGES
         parts.append(_bias(net, layer - 1, i, x, y, backward, sel, show_grad=not crowded))
-        if z is not None:
+        if z is not None and not crowded:
             parts.append(
                 f'<text class="z" x="{x:.1f}" y="{y + RADIUS + 15:.1f}" text-anchor="middle" '
                 f'fill="{MUTED}" font-size="11">z = {num(z)}</text>'
@@ -334,20 +347,25 @@ def _bias(
     colour = POSITIVE if b > 0 else NEGATIVE if b < 0 else ZERO
     classes = "bias" + (" selected" if sel in (name, ref.layer_name) else "")
     shown = grad is not None and show_grad
-    w = 9 + 7.2 * len(text) + (7 * (len(num(grad)) + 2) if shown else 0)
-    top = y - RADIUS - 24
+    # the gradient goes on a second line, so the tag stays narrow and clear of the weight labels
+    lines = [text] + ([f"∇ {num(grad)}"] if shown else [])
+    w = 12 + 6.8 * max(len(line) for line in lines)
+    h = 4 + 14 * len(lines)
+    top = y - RADIUS - 6 - h
     parts = [
         f'<g class="{classes}" id="param-{_slug(name)}" data-param="{name}" '
         f'data-layer-name="{ref.layer_name}" data-value="{b!r}" tabindex="0" role="button" '
         f'aria-label="{escape(label)}">',
         f"<title>{escape(label)}</title>",
-        f'<rect x="{x - w / 2:.1f}" y="{top:.1f}" width="{w:.1f}" height="18" rx="9" '
+        f'<rect x="{x - w / 2:.1f}" y="{top:.1f}" width="{w:.1f}" height="{h}" rx="8" '
         f'fill="#ffffff" stroke="{colour}" stroke-width="1.2"/>',
         f'<text x="{x:.1f}" y="{top + 13:.1f}" text-anchor="middle" font-size="11.5" '
         f'fill="{colour}">{escape(text)}',
     ]
     if shown:
-        parts.append(f'<tspan class="grad" fill="{GRADIENT}" dx="6">∇ {num(grad)}</tspan>')
+        parts.append(
+            f'<tspan class="grad" fill="{GRADIENT}" x="{x:.1f}" dy="14">{escape(lines[1])}</tspan>'
+        )
     parts.append("</text></g>")
     return "".join(parts)
 
