@@ -229,6 +229,7 @@ def test_security_headers_on_every_kind_of_answer(client):
             json={"model": LECTURE, "inputs": [[1, 0, 1]], "target": [[1, 0]], "steps": 2},
         ),
         client.get("/"),
+        client.get("/docs"),
     ]
     for r in answers:
         csp = r.headers["content-security-policy"]
@@ -237,6 +238,32 @@ def test_security_headers_on_every_kind_of_answer(client):
         assert "style-src 'self'" in csp and "unsafe" not in csp
         assert r.headers["x-content-type-options"] == "nosniff"
         assert "server" not in r.headers
+
+
+def test_api_docs_page_is_served_offline_under_the_same_policy(client):
+    r = client.get("/docs")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "unsafe-inline" not in r.headers["content-security-policy"]
+    assert (
+        r.headers["content-security-policy"] == client.get("/").headers["content-security-policy"]
+    )
+    page = r.text
+    assert "http:" not in page and "https:" not in page and "//" not in page
+    assert "<script>" not in page and "<style" not in page and " style=" not in page
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    kinds = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+    assert {a.rsplit(".", 1)[1] for a in assets} == {"js", "css", "png"}
+    for url in assets:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.headers["content-type"].startswith(kinds[url[url.rindex(".") :]]), url
+        assert len(answer.content) > 100, url
+    assert b"SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").content
+    assert b'"/openapi.json"' in client.get("/docs/assets/init.js").content
+    for other in ["/docs/assets/redoc.standalone.js", "/docs/assets/..%2f__init__.py", "/redoc"]:
+        assert client.get(other).status_code == 404, other
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not [p for p in paths if p.startswith("/docs")]
 
 
 def test_serve_binds_loopback_and_sends_no_server_header(tmp_path):

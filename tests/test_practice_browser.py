@@ -88,3 +88,32 @@ def test_solution_is_revealed_step_by_step(practice: Page):
     page.locator("#practice-new").click()
     expect(page.locator(".practice-solution-step")).to_have_count(0)
     expect(box(page, "h1").locator("input")).to_have_value("")
+
+
+def test_api_docs_page_works_offline_under_the_sites_policy(page: Page, live_server: str):
+    """/docs: Swagger UI from this server alone, no request elsewhere, no CSP violation."""
+    problems: list[str] = []
+    elsewhere: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url),
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/docs")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("byhand")
+    expect(page.locator(".opblock-summary-path", has_text="/api/practice/check")).to_be_visible()
+    # "Try it out" on one operation: the request goes to this server, under connect-src 'self'
+    lecture = page.locator(
+        ".opblock", has=page.locator(".opblock-summary-path", has_text="/api/lecture")
+    )
+    lecture.locator(".opblock-summary").click()
+    lecture.locator("button.try-out__btn").click()
+    lecture.locator("button.execute").click()
+    expect(lecture.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    expect(lecture.locator(".live-responses-table .microlight").first).to_contain_text(
+        "byhand.network"
+    )
+    assert not problems, problems
+    assert not elsewhere, elsewhere
