@@ -7,6 +7,10 @@ lecture's target [1, 0] is "fruit A"; regression targets are the numbers themsel
     iris wine breast_cancer digits   the small data sets scikit-learn ships inside its package
     xor circles gaussians spiral     2-D teaching sets with a noise level
     from_csv(...)  a user's file: a header row, numeric features and a named target column
+
+prepare(...) is the step before training that `byhand train` and the server's /api/train share:
+split off a test set, standardise both with the training set's mean and deviation, and, once
+trained, fold that scaling into the first layer so the model takes raw inputs.
 """
 
 from __future__ import annotations
@@ -550,3 +554,45 @@ def fold_standardisation(net, mean: Array, std: Array):
     first.b = first.b - W @ (np.asarray(mean, dtype=np.float64) / std)
     first.W = W / np.asarray(std, dtype=np.float64)
     return folded
+
+
+@dataclass
+class Prepared:
+    """A data set made ready to train on: `train` and `test` (None without a split), scaled
+    with the training set's `mean` and `std` (both None when not standardised)."""
+
+    train: Dataset
+    test: Dataset | None
+    mean: Array | None = None
+    std: Array | None = None
+
+    @property
+    def standardised(self) -> bool:
+        return self.mean is not None
+
+    def raw_model(self, net):
+        """The trained `net` as a model of raw inputs: the scaling folded into its first layer
+        (`net` itself when nothing was scaled)."""
+        if self.mean is None or self.std is None:
+            return net
+        return fold_standardisation(net, self.mean, self.std)
+
+
+def prepare(
+    ds: Dataset, test_split: float = 0.0, seed: int = 0, *, standardise: bool = True
+) -> Prepared:
+    """Split `ds` (a `test_split` share held out, stratified and seeded; 0: no test set), then
+    standardise each feature as x' = (x − μ) / s with μ and s of the training part alone."""
+    try:
+        f = float(test_split)
+    except (TypeError, ValueError):
+        raise ByhandError(f"the test fraction must be a number, not {test_split!r}") from None
+    if not (0.0 <= f < 1.0):
+        raise ByhandError(f"the test fraction must be from 0 up to 1, not {test_split!r}")
+    train, test = ds.split(f, seed) if f > 0 else (ds, None)
+    if not standardise:
+        return Prepared(train, test)
+    train = train.standardised()
+    if test is not None:
+        test = test.standardised(train.mean, train.std)
+    return Prepared(train, test, train.mean, train.std)

@@ -9,8 +9,9 @@ and, for each, runs the lecture's three moves in matrix form on the whole batch 
 
 Each mini-batch is gathered into arrays made once (a Workspace), so a step allocates nothing.
 After the pass, the loss and accuracy of the whole training and test sets are measured.
-A loss that turns NaN or infinite stops training with `Diverged`; the network is put back to
-its parameters after the last good epoch, as it is when Ctrl-C interrupts an epoch.
+A loss that turns NaN or infinite, or grows more than DIVERGENCE_FACTOR times above the loss
+before training (and above DIVERGENCE_FACTOR), stops training with `Diverged`; the network is put
+back to its parameters after the last good epoch, as it is when Ctrl-C interrupts an epoch.
 """
 
 from __future__ import annotations
@@ -27,15 +28,27 @@ from byhand.optimizers import DEFAULT_LR, OPTIMIZERS, make_optimizer
 
 Array = np.ndarray
 
-__all__ = ["OPTIMIZERS", "Diverged", "Trainer", "accuracy", "confusion_matrix", "evaluate", "train"]
+__all__ = [
+    "DIVERGENCE_FACTOR",
+    "OPTIMIZERS",
+    "Diverged",
+    "Trainer",
+    "accuracy",
+    "confusion_matrix",
+    "divergence",
+    "evaluate",
+    "train",
+]
 
 #: evaluation runs the data through the network this many rows at a time
 CHUNK = 4096
 MAX_EPOCHS = 100_000
+#: a loss this many times the loss before training (or 1, if that was smaller) has blown up
+DIVERGENCE_FACTOR = 1e4
 
 
 class Diverged(ByhandError):
-    """Training produced a NaN or infinite loss; the network holds its last good parameters."""
+    """Training's loss became NaN, infinite or blew up; the network holds its last good parameters."""
 
 
 def _number(value, what: str, low: float, high: float, *, whole: bool = False) -> float:
@@ -50,6 +63,16 @@ def _number(value, what: str, low: float, high: float, *, whole: bool = False) -
         kind = "a whole number" if whole else "a number"
         raise ByhandError(f"{what} must be {kind} from {low:g} to {high:g}, not {value!r}")
     return v
+
+
+def divergence(loss: float, start: float) -> str | None:
+    """Why `loss` means training diverged, or None: it is NaN or infinite, or it exceeds
+    DIVERGENCE_FACTOR × max(start, 1), where `start` is the loss before training."""
+    if not np.isfinite(loss):
+        return "the loss became NaN or infinite"
+    if np.isfinite(start) and loss > DIVERGENCE_FACTOR * max(float(start), 1.0):
+        return f"the loss grew from {float(start):.4g} to {float(loss):.4g}"
+    return None
 
 
 def predict_in_chunks(net: Network, X: Array) -> tuple[Array, Array]:
@@ -152,6 +175,8 @@ class Trainer:
         self.epochs_done = 0
         self._workspaces: dict[int, Workspace] = {}
         self._last_good = [p.copy() for p in net.parameters()]
+        #: the training loss before any step: a loss far above it means training blew up
+        self.start_loss = evaluate(net, self.X, self.Y)[0]
 
     def __repr__(self) -> str:
         return (
@@ -189,7 +214,8 @@ class Trainer:
     def epoch(self) -> dict:
         """Train one epoch, then measure: {"epoch", "train_loss", "train_accuracy", "test_loss",
         "test_accuracy", "seconds"} (accuracies None for regression, test values None without
-        a test set). Raises Diverged, with the network restored, if the loss is not finite."""
+        a test set). Raises Diverged, with the network restored, if the loss is not finite or
+        has blown up (see `divergence`)."""
         start = time.perf_counter()
         number = self.epochs_done + 1
         try:
@@ -199,13 +225,13 @@ class Trainer:
             raise
         labels = self.train_set.labels
         train_loss, train_acc = evaluate(self.net, self.X, self.Y, labels)
-        finite = np.isfinite(train_loss) and all(
-            np.all(np.isfinite(p)) for p in self.net.parameters()
-        )
-        if not finite:
+        why = divergence(train_loss, self.start_loss)
+        if why is None and not all(np.all(np.isfinite(p)) for p in self.net.parameters()):
+            why = "a parameter became NaN or infinite"
+        if why is not None:
             self.restore()
             raise Diverged(
-                f"training diverged in epoch {number}: the loss became NaN or infinite; "
+                f"training diverged in epoch {number}: {why}; "
                 f"try a learning rate smaller than {self.lr:g}"
             )
         test_loss = test_acc = None

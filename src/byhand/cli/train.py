@@ -21,6 +21,10 @@ from byhand.train import Diverged, Trainer, confusion_matrix, evaluate, predict_
 
 #: a confusion matrix with more classes than this is left out of the table
 MAX_MATRIX_CLASSES = 20
+#: the widest hidden layer --layers may ask for (the server's limit too)
+MAX_WIDTH = 1024
+#: the most weights and biases a network may have (10 million: 80 MB, and Adam keeps 2 more copies)
+MAX_PARAMETERS = 10_000_000
 
 
 def _layers(text: str | None, ds: datasets.Dataset) -> list[int]:
@@ -33,8 +37,12 @@ def _layers(text: str | None, ds: datasets.Dataset) -> list[int]:
         raise ByhandError(
             f"--layers: give whole numbers separated by commas, not {text!r}"
         ) from None
-    if len(sizes) < 2 or any(n < 1 or n > 100_000 for n in sizes):
-        raise ByhandError(f"--layers: give at least two widths from 1 to 100000, not {text!r}")
+    if len(sizes) < 2 or any(n < 1 for n in sizes):
+        raise ByhandError(f"--layers: give at least two widths of 1 or more, not {text!r}")
+    if any(n > MAX_WIDTH for n in sizes[1:-1]):
+        raise ByhandError(
+            f"--layers: a hidden layer may have at most {MAX_WIDTH} neurons, not {max(sizes[1:-1])}"
+        )
     if sizes[0] != ds.n_features:
         raise ByhandError(
             f"--layers starts with {sizes[0]} inputs but {ds.name} has {ds.n_features} features"
@@ -43,6 +51,16 @@ def _layers(text: str | None, ds: datasets.Dataset) -> list[int]:
         what = f"{ds.n_outputs} classes" if ds.class_names else f"{ds.n_outputs} target"
         raise ByhandError(f"--layers ends with {sizes[-1]} outputs but {ds.name} has {what}")
     return sizes
+
+
+def _check_size(sizes: list[int]) -> None:
+    """Refuse a network too big to train here before any memory is taken for it."""
+    count = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if count > MAX_PARAMETERS:
+        raise ByhandError(
+            f"the network {'-'.join(map(str, sizes))} has {count:,} weights and biases, more "
+            f"than the {MAX_PARAMETERS:,} byhand trains; use narrower or fewer layers"
+        )
 
 
 def _output_activation(given: str | None, loss: str, ds: datasets.Dataset) -> str:
@@ -59,7 +77,13 @@ def _percent(value: float | None) -> str:
 
 
 def _loss(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4f}"
+    """A loss or an output for a table: 4 decimals, or e-notation when that would hide it."""
+    if value is None:
+        return "—"
+    v = float(value)
+    if v != 0 and np.isfinite(v) and not (1e-4 <= abs(v) < 1e5):
+        return f"{v:.4e}"
+    return f"{v:.4f}"
 
 
 def _metrics(record: dict) -> str:
@@ -194,12 +218,10 @@ def train_command(
     ds = _load_data(data_name, target, task, samples, noise, seed)
     if not (0.0 <= test_split < 1.0):
         raise ByhandError(f"--test-split must be from 0 up to 1, not {test_split}")
-    train_set, test_set = ds.split(test_split, seed) if test_split > 0 else (ds, None)
-    if standardise:
-        train_set = train_set.standardised()
-        if test_set is not None:
-            test_set = test_set.standardised(train_set.mean, train_set.std)
+    prepared = datasets.prepare(ds, test_split, seed, standardise=standardise)
+    train_set, test_set = prepared.train, prepared.test
     sizes = _layers(layers, ds)
+    _check_size(sizes)
     net = Network.create(
         sizes,
         activation=activation,
@@ -246,9 +268,7 @@ def train_command(
         raise
     seconds = time.perf_counter() - started
 
-    trained = net
-    if standardise:
-        trained = datasets.fold_standardisation(net, train_set.mean, train_set.std)
+    trained = prepared.raw_model(net)
     if out:
         modelfile.save(trained, out)
     if plot:
@@ -387,7 +407,7 @@ def predict_command(model, inputs, data_name, as_json):
     if predicted:
         t.add_column("predicted")
     for n, row in enumerate(o):
-        cells = [str(n + 1), *(f"{v:.4f}" for v in row)]
+        cells = [str(n + 1), *(_loss(v) for v in row)]
         if predicted:
             cells.append(predicted[n])
         t.add_row(*cells)
@@ -424,7 +444,7 @@ def evaluate_command(model, data_name, target, task, as_json):
             }
         )
         return
-    line = f"{ds.name}: {len(ds)} samples, loss {loss:.4f} ({net.loss.name})"
+    line = f"{ds.name}: {len(ds)} samples, loss {_loss(loss)} ({net.loss.name})"
     if acc is not None:
         line += f", accuracy {_percent(acc)}"
     console.print(line)
