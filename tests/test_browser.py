@@ -174,8 +174,9 @@ def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
     other.set_viewport_size(WIDE)
     other.goto(link)
     expect(other.locator("#forward-table tr[data-neuron='h1'] td.a")).to_have_text(expected)
-    expect(other.locator("#params-editor input[data-param='w11']")).to_have_value("2.5")
-    expect(other.locator("#inputs-editor input[data-input='1']")).to_have_value("0.5")
+    # the boxes show 4 decimals; the state holds the numbers as typed
+    expect(other.locator("#params-editor input[data-param='w11']")).to_have_value("2.5000")
+    expect(other.locator("#inputs-editor input[data-input='1']")).to_have_value("0.5000")
     expect(other.locator("#ds-name")).to_have_value("circles")
     expect(other.locator("#ds-epochs")).to_have_value("77")
     other.click("#reset")

@@ -224,7 +224,7 @@ def render_page() -> str:
     return env.get_template("page.html").render(
         lecture=page,
         diagram_svg=network_svg(net),
-        start_json=_json_for_html(start),
+        start_json=_json_for_html({**start, "limits": {"max_layers": LIMITS.max_layers}}),
         practice_js=practice_js,
         practice_html=practice_html,
         **context,

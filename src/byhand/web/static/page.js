@@ -9,6 +9,8 @@ const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 const clone = (v) => JSON.parse(JSON.stringify(v));
 const start = JSON.parse($("#start-data").textContent);
+/** Layers of weights a network may have (the server's limit). */
+const MAX_LAYERS = (start.limits && start.limits.max_layers) || 16;
 
 let defaults = {
   model: start.model,
@@ -26,7 +28,7 @@ const state = {
   ds: null,
 };
 
-const view = { names: new Map(), order: [], formulas: null, changed: new Set(), seq: 0 };
+const view = { names: new Map(), order: [], formulas: null, changed: new Set(), seq: 0, boxes: 0 };
 
 // --- names the lecture uses ------------------------------------------------------------------
 
@@ -54,11 +56,50 @@ function setError(id, err) {
 
 // --- editors: inputs, target, weights -------------------------------------------------------
 
+/** A number as an input box shows it: whole numbers whole, else 4 decimals, tiny ones in e-notation. */
+function boxValue(v) {
+  const x = Number(v);
+  if (!Number.isFinite(x) || Number.isInteger(x)) return String(x);
+  if (Math.abs(x) < 0.5e-4 || Math.abs(x) >= 1e6) return x.toExponential(3);
+  return x.toFixed(4);
+}
+
+/** Say next to a box that its entry was not used (or clear that note when `message` is null). */
+function flagBox(inp, message) {
+  const holder = inp.parentElement;
+  let note = holder && holder.querySelector(":scope > .box-error");
+  if (!message) {
+    inp.removeAttribute("aria-invalid");
+    if (note) note.remove();
+    return;
+  }
+  inp.setAttribute("aria-invalid", "true");
+  if (!note) {
+    note = document.createElement("span");
+    note.className = "box-error";
+    note.setAttribute("role", "alert");
+    if (!inp.id) inp.id = `box-${++view.boxes}`;
+    note.id = `${inp.id}-error`;
+    inp.setAttribute("aria-describedby", note.id);
+    inp.after(note);
+  }
+  note.textContent = message;
+}
+
+/** Why a box's entry is not a number the page can use, or null when it is one. */
+function boxProblem(inp) {
+  const text = String(inp.value).trim();
+  if (inp.validity && inp.validity.badInput) return "not a number: not used";
+  if (text === "") return "empty: type a number (not used)";
+  if (!Number.isFinite(Number(text))) return "too large: type a finite number (not used)";
+  return null;
+}
+
 function vectorEditor(host, values, key, labels, prefix) {
   const existing = $$(`input[data-${key}]`, host);
   if (existing.length === values.length) {
     existing.forEach((inp, k) => {
-      if (document.activeElement !== inp) inp.value = values[k];
+      if (document.activeElement !== inp && !inp.getAttribute("aria-invalid")) inp.value = boxValue(values[k]);
     });
     return;
   }
@@ -75,7 +116,7 @@ function vectorEditor(host, values, key, labels, prefix) {
     const inp = document.createElement("input");
     inp.type = "number";
     inp.step = "any";
-    inp.value = v;
+    inp.value = boxValue(v);
     inp.dataset[key] = String(k);
     label.append(inp);
     host.append(label);
@@ -103,7 +144,8 @@ function paramsEditor() {
   if (host.dataset.shape === shape && host.dataset.names === names) {
     for (const inp of $$("input[data-kind]", host)) {
       if (document.activeElement === inp) continue;
-      inp.value = readParam(inp.dataset.kind, +inp.dataset.layer, +inp.dataset.row, +inp.dataset.col);
+      if (inp.getAttribute("aria-invalid")) continue; // keep the entry its note is about
+      inp.value = boxValue(readParam(inp.dataset.kind, +inp.dataset.layer, +inp.dataset.row, +inp.dataset.col));
     }
     return;
   }
@@ -145,7 +187,7 @@ function paramsEditor() {
         Object.assign(inp.dataset, { kind, layer: l, row: i, col: j ?? "", param: name });
         inp.type = "number";
         inp.step = "any";
-        inp.value = value;
+        inp.value = boxValue(value);
         inp.setAttribute("aria-label", name);
         inp.title = name;
         td.append(inp);
@@ -180,10 +222,8 @@ function locate(name) {
 }
 
 function numberFrom(input) {
-  const text = String(input.value).trim();
-  const v = Number(text);
-  if (text === "" || !Number.isFinite(v)) return null;
-  return v;
+  if (boxProblem(input)) return null;
+  return Number(String(input.value).trim());
 }
 
 // --- drawing what the server computed --------------------------------------------------------
@@ -328,7 +368,17 @@ function showExplain() {
   }
 }
 
+/** On narrow screens the side panel folds under the diagram; this button opens it. */
+function showPanelToggle() {
+  const button = $("#panel-toggle");
+  const open = $(".bench").classList.contains("panel-open");
+  button.setAttribute("aria-expanded", String(open));
+  const what = state.selected ? ` of ${state.selected}` : "";
+  button.textContent = open ? `Hide the formula${what}` : `Show the formula${what}`;
+}
+
 function showInspector() {
+  showPanelToggle();
   const host = $("#inspector");
   const sel = state.selected;
   if (!sel) {
@@ -360,7 +410,8 @@ function showInspector() {
   inp.type = "number";
   inp.step = "any";
   inp.id = "inspector-value";
-  inp.value = readParam(kind, l, i, j);
+  inp.value = boxValue(readParam(kind, l, i, j));
+  inp.setAttribute("aria-label", `${sel}: value`);
   Object.assign(inp.dataset, { kind, layer: l, row: i, col: j ?? "" });
   label.append(inp);
   const nodes = [h, label];
@@ -449,7 +500,7 @@ async function run() {
     if (focusKey) {
       const k = CSS.escape(focusKey);
       const node = $(`#diagram [data-param="${k}"], #diagram [data-neuron="${k}"]`);
-      if (node) node.focus();
+      if (node) node.focus({ preventScroll: true });
     }
     setError("#try-error", null);
     setError("#backprop-error", null);
@@ -492,10 +543,8 @@ function onParamInput(ev) {
   const inp = ev.target;
   if (!inp.dataset || !inp.dataset.kind) return;
   const v = numberFrom(inp);
-  if (v === null) {
-    setError("#try-error", new ApiError(`${inp.getAttribute("aria-label") || "value"}: type a finite number`));
-    return;
-  }
+  flagBox(inp, boxProblem(inp));
+  if (v === null) return;
   const col = inp.dataset.col === "" ? null : +inp.dataset.col;
   writeParam(inp.dataset.kind, +inp.dataset.layer, +inp.dataset.row, col, v);
   view.changed.clear();
@@ -506,10 +555,8 @@ function onVectorInput(ev, key, target) {
   const inp = ev.target;
   if (!(key in inp.dataset)) return;
   const v = numberFrom(inp);
-  if (v === null) {
-    setError("#try-error", new ApiError(`${key} ${+inp.dataset[key] + 1}: type a finite number`));
-    return;
-  }
+  flagBox(inp, boxProblem(inp));
+  if (v === null) return;
   target[+inp.dataset[key]] = v;
   refresh();
 }
@@ -664,6 +711,10 @@ function drawArchitecture() {
     }
     host.append(wrap);
   });
+  const add = $("#arch-add");
+  const full = archSizes.length - 1 >= MAX_LAYERS;
+  add.disabled = full;
+  add.title = full ? `At most ${MAX_LAYERS} layers of weights: remove one to add another` : "";
 }
 
 function resize(values, n) {
@@ -731,6 +782,26 @@ function countOf(v) {
 /** Data sets that come as they are (iris, digits, …): samples and noise do not apply to them. */
 const fixedSets = new Set();
 
+/** Whether the listing says a set comes as it is: true, false, or null when it does not say. */
+function fixedInListing(d) {
+  if (typeof d.fixed === "boolean") return d.fixed;
+  if (typeof d.synthetic === "boolean") return !d.synthetic;
+  if (typeof d.takes_samples === "boolean") return !d.takes_samples;
+  if (typeof d.samples === "boolean") return !d.samples;
+  return null;
+}
+
+/** Samples and noise are offered only for the sets they apply to. */
+function showDatasetKnobs() {
+  const name = $("#ds-name").value;
+  const fixed = !ds.upload && fixedSets.has(name);
+  for (const id of ["#ds-samples", "#ds-noise"]) {
+    const inp = $(id);
+    inp.disabled = fixed;
+    inp.title = fixed ? `${name} comes as it is: samples and noise do not apply` : "";
+  }
+}
+
 function datasetOptions(name) {
   const opts = { seed: Number($("#ds-seed").value) || 0 };
   if (!fixedSets.has(name)) {
@@ -749,6 +820,7 @@ async function datasetPoints() {
   } catch (err) {
     if (fixedSets.has(name) || !(err instanceof ApiError) || !/samples|noise/.test(err.message)) throw err;
     fixedSets.add(name); // ask again for the set as it is
+    showDatasetKnobs();
     return get();
   }
 }
@@ -762,11 +834,27 @@ async function uploadCsv() {
   form.append("target", $("#ds-target").value);
   try {
     ds.upload = await postForm("/api/datasets/upload", form);
-    $("#ds-info").textContent = `${file.name}: ${ds.upload.inputs.length} samples, ${countOf(ds.upload.features)} features, ${countOf(ds.upload.classes)} classes. Press Train on data.`;
+    const what = isRegression(ds.upload)
+      ? "a number to predict (trained as regression: mean squared error, no accuracy)"
+      : `${countOf(ds.upload.classes)} classes`;
+    $("#ds-info").textContent = `${file.name}: ${ds.upload.inputs.length} samples, ${countOf(ds.upload.features)} features, ${what}. Press Train on data.`;
   } catch (err) {
     ds.upload = null;
     setError("#ds-error", err);
   }
+}
+
+/** A set with numbers to predict instead of class labels: the server lists no classes for it. */
+function isRegression(data) {
+  return Array.isArray(data.classes) && data.classes.length === 0;
+}
+
+/** Take the last run's decision boundary off the screen. */
+function clearBoundary(caption = "decision boundary (two-feature sets)") {
+  const canvas = $("#ds-boundary");
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  delete canvas.dataset.drawn;
+  $("#ds-boundary-caption").textContent = caption;
 }
 
 async function trainDataset() {
@@ -782,15 +870,18 @@ async function trainDataset() {
     return setError("#ds-error", err);
   }
   ds.sample = data;
+  clearBoundary();
+  const regression = isRegression(data);
   const nf = countOf(data.features);
-  const classes = Array.isArray(data.classes) ? data.classes.map(String) : null;
-  const nc = countOf(data.classes);
+  const classes = Array.isArray(data.classes) && !regression ? data.classes.map(String) : null;
+  // numbers to predict: one linear output per target column, trained on the mean squared error
+  const nc = regression ? (Array.isArray(data.target[0]) ? data.target[0].length : 1) : countOf(data.classes);
   const sizes = [nf, ...hidden, nc];
   const body = {
     sizes,
     activation: $("#ds-activation").value,
-    output_activation: "softmax",
-    loss: "cross_entropy",
+    output_activation: regression ? "identity" : "softmax",
+    loss: regression ? "mse" : "cross_entropy",
     init: "xavier",
     seed: Number($("#ds-seed").value) || 0,
   };
@@ -813,7 +904,7 @@ async function trainDataset() {
   try {
     const arch = await postJSON("/api/architecture", body);
     const source = ds.upload
-      ? { inputs: ds.upload.inputs, target: ds.upload.target, labels: ds.upload.labels, feature_names: body.input_names, class_names: classes }
+      ? { inputs: ds.upload.inputs, target: ds.upload.target, labels: regression ? undefined : ds.upload.labels, feature_names: body.input_names, class_names: classes }
       : { dataset: $("#ds-name").value, ...datasetOptions($("#ds-name").value), test_split: 0.2 };
     ds.controller = new AbortController();
     let done = null;
@@ -848,8 +939,9 @@ async function trainDataset() {
       const last = lossPts.train[lossPts.train.length - 1];
       info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
       info.dataset.last = String(last ? last[1] : "");
-      if (nf === 2) await drawBoundary(data);
-      else $("#ds-boundary-caption").textContent = `no picture: this data set has ${nf} features (the boundary is drawn for two)`;
+      if (regression) clearBoundary("no picture: a decision boundary is drawn for class labels, and this set has numbers to predict");
+      else if (nf === 2) await drawBoundary(data);
+      else clearBoundary(`no picture: this data set has ${nf} features (the boundary is drawn for two)`);
     }
   } catch (err) {
     if (err.name !== "AbortError") setError("#ds-error", err);
@@ -935,12 +1027,15 @@ async function loadModel(ev) {
   if (!file) return;
   const status = $("#toolbar-status");
   try {
+    const readsJson = "the page reads model files in JSON, as Download model saves them";
+    if (!/\.json$/i.test(file.name) && /\.[a-z0-9]+$/i.test(file.name))
+      throw new ApiError(`not a JSON model file: ${readsJson}`);
     const text = await file.text();
     let model;
     try {
       model = JSON.parse(text);
     } catch {
-      throw new ApiError(`${file.name} is not valid JSON`);
+      throw new ApiError(`not valid JSON: ${readsJson}`);
     }
     await postJSON("/api/diagram", { model }); // the server checks every field
     state.model = model;
@@ -972,7 +1067,18 @@ async function copyLink() {
 
 // --- start -----------------------------------------------------------------------------------
 
+/** An old message goes as soon as the user does something else; that action says its own. */
+function clearAlerts(ev) {
+  const t = ev.target;
+  if (!(t instanceof Element) || !t.closest("button, input, select, label.button, [data-param], [data-neuron]")) return;
+  for (const node of $$(".error[role=alert]")) node.textContent = "";
+  for (const inp of $$("[aria-invalid='true']")) if (inp !== t) flagBox(inp, null);
+  if (!t.closest(".toolbar")) $("#toolbar-status").textContent = "";
+}
+
 function wire() {
+  document.addEventListener("click", clearAlerts, true);
+  document.addEventListener("change", clearAlerts, true);
   const diagram = $("#diagram");
   diagram.addEventListener("click", onDiagramActivate);
   diagram.addEventListener("keydown", onDiagramActivate);
@@ -1020,6 +1126,7 @@ function wire() {
   $("#train-reset").addEventListener("click", resetTraining);
   $("#architecture").addEventListener("submit", buildArchitecture);
   $("#arch-add").addEventListener("click", () => {
+    if (archSizes.length - 1 >= MAX_LAYERS) return;
     archSizes.splice(archSizes.length - 1, 0, 2);
     drawArchitecture();
   });
@@ -1037,6 +1144,7 @@ function wire() {
   $("#ds-upload").addEventListener("click", uploadCsv);
   $("#ds-name").addEventListener("change", () => {
     ds.upload = null;
+    showDatasetKnobs();
   });
   for (const k of DS_FIELDS) $(`#ds-${k}`).addEventListener("change", readDatasetControls);
   $("#ds-show").addEventListener("click", showDatasetNetwork);
@@ -1044,6 +1152,10 @@ function wire() {
   $("#download").addEventListener("click", download);
   $("#load-file").addEventListener("change", loadModel);
   $("#copy-link").addEventListener("click", copyLink);
+  $("#panel-toggle").addEventListener("click", () => {
+    $(".bench").classList.toggle("panel-open");
+    showPanelToggle();
+  });
   window.addEventListener("hashchange", () => {
     const s = url.decode(location.hash);
     if (s) {
@@ -1078,8 +1190,14 @@ async function main() {
       const sel = $("#ds-name");
       const current = sel.value;
       sel.replaceChildren(...list.map((d) => new Option(`${d.name}${d.description ? " — " + d.description : ""}`, d.name)));
+      for (const d of list) {
+        const fixed = fixedInListing(d);
+        if (fixed === true) fixedSets.add(d.name);
+        else if (fixed === false) fixedSets.delete(d.name);
+      }
       if (list.some((d) => d.name === current)) sel.value = current;
       applyDatasetControls(state.ds);
+      showDatasetKnobs();
     }
   } catch {
     // keep the built-in list
