@@ -111,7 +111,9 @@ def test_api_docs_page_works_offline_under_the_sites_policy(page: Page, live_ser
     lecture.locator(".opblock-summary").click()
     lecture.locator("button.try-out__btn").click()
     lecture.locator("button.execute").click()
-    expect(lecture.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    expect(lecture.locator(".live-responses-table tbody .response-col_status").first).to_have_text(
+        "200"
+    )
     expect(lecture.locator(".live-responses-table .microlight").first).to_contain_text(
         "byhand.network"
     )
