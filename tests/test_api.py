@@ -379,3 +379,162 @@ def test_csv_upload_with_numbers_to_predict_has_no_classes(client):
     d = r.json()
     assert d["classes"] == [] and d["labels"] == []
     assert d["target"] == [[0.5], [1.5], [2.5], [3.25]]
+
+
+# --- data-set training as the page asks for it: standardised, the model back on raw inputs ---
+
+
+def page_model(sizes, output="softmax", loss="cross_entropy") -> dict:
+    """The network the page builds: tanh hidden layers, Xavier weights, seed 0."""
+    from byhand import modelfile
+    from byhand.network import Network
+
+    net = Network.create(
+        sizes, activation="tanh", output_activation=output, loss=loss, init="xavier", seed=0
+    )
+    return modelfile.to_dict(net)
+
+
+def raw_outputs(model: dict, X) -> np.ndarray:
+    """The model file's outputs by hand, in NumPy (tanh, then softmax or identity)."""
+    a = np.asarray(X, dtype=float)
+    for layer in model["layers"]:
+        z = a @ np.asarray(layer["weights"]).T + np.asarray(layer["biases"])
+        act = layer["activation"]
+        if act == "tanh":
+            a = np.tanh(z)
+        elif act == "softmax":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            assert act == "identity"
+            a = z
+    return a
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [("fruit", {"samples": 200, "noise": 0.1}), ("wine", {}), ("breast_cancer", {})],
+)
+def test_page_defaults_train_data_sets_well_and_return_a_raw_input_model(client, name, options):
+    raw = client.get(f"/api/datasets/{name}", params=options).json()
+    sizes = [len(raw["features"]), 8, 8, len(raw["classes"])]
+    body = {
+        "model": page_model(sizes),
+        "lr": 0.05,
+        "optimizer": "adam",
+        "epochs": 150,
+        "batch": 16,
+        "every": 2,
+        "seed": 0,
+        "data": {"dataset": name, "seed": 0, "test_split": 0.2, **options},
+    }
+    events = parse_sse(client.post("/api/train", json=body).text)
+    assert events[-1][0] == "done", events[-1]
+    last = [d for k, d in events if k == "progress"][-1]
+    assert last["accuracy"] >= 0.97 and last["test_accuracy"] >= 0.9, last
+    # the returned model takes raw inputs: on the raw samples it scores what training reported
+    # (training and test parts weighted by their sizes), measured here by an independent pass
+    n = len(raw["inputs"])
+    n_test = sum(round(0.2 * raw["labels"].count(k)) for k in range(len(raw["classes"])))
+    o = raw_outputs(events[-1][1]["model"], raw["inputs"])
+    correct = np.sum(o.argmax(axis=1) == np.asarray(raw["labels"]))
+    expected = last["accuracy"] * (n - n_test) + last["test_accuracy"] * n_test
+    assert correct == pytest.approx(expected, abs=1e-6)
+
+
+def test_uploaded_csv_is_standardised_too(client):
+    rng = np.random.default_rng(0)
+    weight = rng.normal(150, 30, 120)
+    kind = (weight > 150).astype(int)
+    csv = "weight,kind\n" + "".join(f"{w:.3f},{k}\n" for w, k in zip(weight, kind, strict=True))
+    up = client.post(
+        "/api/datasets/upload", files={"file": ("f.csv", csv.encode())}, data={"target": "kind"}
+    ).json()
+    body = {
+        "model": page_model([1, 8, 8, 2]),
+        "lr": 0.05,
+        "optimizer": "adam",
+        "epochs": 100,
+        "batch": 16,
+        "data": {k: up[k] for k in ("inputs", "target", "labels")},
+    }
+    events = parse_sse(client.post("/api/train", json=body).text)
+    assert events[-1][0] == "done", events[-1]
+    o = raw_outputs(events[-1][1]["model"], up["inputs"])
+    # unscaled weights of 150 g saturate tanh: without standardising, this stays near 50%
+    assert np.mean(o.argmax(axis=1) == kind) >= 0.95
+
+
+def test_regression_trains_through_the_api(client):
+    a = np.linspace(0.0, 10.0, 41)
+    csv = "a,b\n" + "".join(f"{x:g},{2 * x:g}\n" for x in a)
+    up = client.post(
+        "/api/datasets/upload", files={"file": ("r.csv", csv.encode())}, data={"target": "b"}
+    ).json()
+    assert up["classes"] == [] and up["labels"] == []
+    data_ = {
+        "inputs": up["inputs"],
+        "target": up["target"],
+        "labels": up["labels"],
+        "feature_names": up["features"],
+        "class_names": up["classes"],
+    }
+    body = {
+        "model": page_model([1, 8, 1], output="identity", loss="mse"),
+        "lr": 0.05,
+        "optimizer": "adam",
+        "epochs": 300,
+        "batch": 8,
+        "every": 10,
+        "data": data_,
+    }
+    events = parse_sse(client.post("/api/train", json=body).text)
+    assert events[-1][0] == "done", events[-1]
+    progress = [d for k, d in events if k == "progress"]
+    assert all(d["accuracy"] is None for d in progress)
+    assert progress[-1]["loss"] < 0.05 * progress[0]["loss"]
+    # predictions on raw inputs are close to b = 2a
+    o = raw_outputs(events[-1][1]["model"], up["inputs"])[:, 0]
+    assert np.max(np.abs(o - 2 * a)) < 1.0
+    # a softmax output cannot predict numbers: refused before training, naming the fix
+    body["model"] = page_model([1, 8, 1])
+    r = client.post("/api/train", json=body)
+    assert r.status_code == 422 and "identity output" in r.json()["detail"]
+    body["model"] = page_model([1, 8, 1], output="sigmoid", loss="half_sse")
+    r = client.post("/api/train", json=body)
+    assert r.status_code == 422 and "run from 0 to 20" in r.json()["detail"]
+
+
+def test_listing_says_which_sets_take_samples_and_noise(client):
+    listing = {d["name"]: d for d in client.get("/api/datasets").json()}
+    synthetic = {n for n, d in listing.items() if d["synthetic"]}
+    assert synthetic == {"fruit", "xor", "circles", "gaussians", "spiral"}
+    for name, d in listing.items():
+        r = client.get(f"/api/datasets/{name}", params={"samples": 20, "noise": 0.1})
+        assert r.status_code == (200 if d["synthetic"] else 422), name
+
+
+def test_steps_on_the_lectures_sample_are_not_standardised(client, lecture):
+    # one sample has no spread: the lecture's steps must see its numbers as they are
+    body = {
+        "model": lecture["model"],
+        "lr": 0.5,
+        "steps": 1,
+        "data": {"inputs": [lecture["inputs"]], "target": [lecture["target"]]},
+    }
+    events = parse_sse(client.post("/api/train", json=body).text)
+    first = [d for k, d in events if k == "progress"][0]
+    assert first["loss"] == pytest.approx(
+        reference_loss(lecture["model"], lecture["inputs"], lecture["target"]), rel=1e-12
+    )
+
+
+def test_a_blown_up_loss_in_steps_is_divergence(client):
+    model = page_model([1, 8, 1], output="identity", loss="mse")
+    x = [[float(v)] for v in range(10)]
+    y = [[20.0 * v[0]] for v in x]
+    body = {"model": model, "lr": 10.0, "optimizer": "sgd", "steps": 50, "inputs": x, "target": y}
+    events = parse_sse(client.post("/api/train", json=body).text)
+    kind, payload = events[-1]
+    assert kind == "error" and "diverged at step" in payload["detail"], payload

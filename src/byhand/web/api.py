@@ -300,6 +300,7 @@ def _listing() -> list[dict]:
                 "features": [str(f) for f in ds.feature_names],
                 "classes": [str(c) for c in ds.class_names or []],
                 "dims": int(np.asarray(ds.X).shape[1]),
+                "synthetic": name in data.SYNTHETIC,
             }
         )
     return listing
@@ -422,10 +423,11 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
         Y = _checked(lambda: net.check_targets(source.target, X.shape[0]), f"{where}target")
         extra = {}
         if d is not None:
+            # an uploaded regression set comes back with labels [] and classes []: none
             extra = {
-                "labels": d.labels,
+                "labels": d.labels or None,
                 "feature_names": d.feature_names,
-                "class_names": d.class_names,
+                "class_names": d.class_names or None,
             }
         ds = _checked(lambda: data.Dataset("data", "", X, Y, **extra), "data")
     else:
@@ -441,9 +443,19 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
         _checked(lambda: net.check_targets(ds.Y[:1], 1), "data")
     if len(ds) > LIMITS.max_samples:
         raise ByhandError(f"data: at most {LIMITS.max_samples} samples (got {len(ds)})")
-    test = None
-    if d is not None and d.test_split > 0:
-        ds, test = _checked(lambda: ds.split(d.test_split, d.seed), "data.test_split")
+    if req.epochs is not None:
+        _check_output(net, ds)
+    prepared = None
+    if d is not None:
+        # the step `byhand train` takes too: split, then standardise with the training part's
+        # mean and deviation; the model the job returns has the scaling folded in (raw inputs)
+        scale = d.standardise if d.standardise is not None else req.epochs is not None
+        prepared = _checked(
+            lambda: data.prepare(ds, d.test_split, d.seed, standardise=scale), "data.test_split"
+        )
+        ds, test = prepared.train, prepared.test
+    else:
+        test = None
     check_work(net, len(ds))
     total = req.steps or req.epochs or 1
     every = req.every or default_every(total)
@@ -461,8 +473,42 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
         )
     unit = "epoch" if trainer is not None else "step"
     return jobs.Job(
-        net, ds, test, optimizer, total, every, unit, req.batch, req.seed, trainer, limits
+        net,
+        ds,
+        test,
+        optimizer,
+        total,
+        every,
+        unit,
+        req.batch,
+        req.seed,
+        trainer,
+        limits,
+        prepared=prepared,
     )
+
+
+#: output activations whose outputs lie in [0, 1]
+_BOUNDED = ("sigmoid", "softmax")
+
+
+def _check_output(net: Network, ds: data.Dataset) -> None:
+    """Refuse a data set's targets the network's output layer cannot produce, such as numbers
+    to predict (regression) with a softmax output, before any training starts."""
+    act = net.layers[-1].activation.name
+    Y = ds.Y
+    if act == "softmax" and Y.shape[1] == 1:
+        raise ByhandError(
+            "model: a softmax output with one neuron always gives 1; to predict a number use "
+            "one identity output with the loss mse or half_sse"
+        )
+    if (act in _BOUNDED or net.loss.name == "cross_entropy") and (Y.min() < 0.0 or Y.max() > 1.0):
+        what = "numbers to predict (regression)" if not ds.is_classification else "targets"
+        raise ByhandError(
+            f"model: the data's {what} run from {Y.min():.4g} to {Y.max():.4g}, which a "
+            f"{act} output with the loss {net.loss.name} cannot reach; use one identity output "
+            "with the loss mse or half_sse"
+        )
 
 
 def _checked(call, where: str):

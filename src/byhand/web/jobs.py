@@ -31,11 +31,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from byhand import modelfile
-from byhand.data import Dataset
+from byhand.data import Dataset, Prepared
 from byhand.errors import ByhandError
 from byhand.network import Network
 from byhand.optimizers import Optimizer
-from byhand.train import Trainer, evaluate
+from byhand.train import Trainer, divergence, evaluate
 from byhand.web.settings import LIMITS, Limits
 
 Array = np.ndarray
@@ -69,12 +69,16 @@ class Job:
     stopped: str | None = None
     history: list[dict] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
+    #: how the data was split and scaled: the returned model folds the scaling in
+    prepared: Prepared | None = None
     _order: Array | None = None
     _cursor: int = 0
     _seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
+        #: the loss of the first step's batch before that step: far above it means a blow-up
+        self._start_loss: float | None = None
 
     def stop(self) -> None:
         """Ask the job to stop; the chunk in hand returns after its current step."""
@@ -99,10 +103,12 @@ class Job:
         net = self.net
         with np.errstate(all="ignore"):
             back = net.backward(net.forward(X), Y, None, self.optimizer.scale)
-        if not np.isfinite(back.loss):
+        if self._start_loss is None:
+            self._start_loss = back.loss
+        why = divergence(back.loss, self._start_loss)
+        if why is not None:
             raise ByhandError(
-                f"training diverged at step {self.done + 1}: the loss became infinite or NaN; "
-                "lower the learning rate"
+                f"training diverged at step {self.done + 1}: {why}; lower the learning rate"
             )
         self.optimizer.step(back)
 
@@ -186,8 +192,9 @@ class Job:
                 raise ByhandError(
                     "training overflowed: a weight became infinite; lower the learning rate"
                 )
+        net = self.net if self.prepared is None else self.prepared.raw_model(self.net)
         return {
-            "model": modelfile.to_dict(self.net),
+            "model": modelfile.to_dict(net),
             "history": self.history,
             self.unit + "s": self.done,
             "stopped": self.stopped,

@@ -214,6 +214,9 @@ class TrainData(Strict):
     ) = None
     feature_names: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
     class_names: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
+    #: scale each feature to mean 0, deviation 1 with the training part's statistics, folded
+    #: into the returned model; none: yes when training by epochs, no for gradient steps
+    standardise: bool | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> TrainData:
@@ -373,6 +376,8 @@ class DatasetInfo(BaseModel):
     features: list[str]
     classes: list[str]
     dims: int
+    #: generated on request: `samples` and `noise` apply (fixed sets refuse them)
+    synthetic: bool
 
 
 class DatasetAnswer(BaseModel):
