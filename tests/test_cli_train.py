@@ -135,3 +135,46 @@ def test_csv_errors_reach_the_user(capsys, tmp_path):
     assert status == 2 and "line 3, column 'b': missing value" in err
     status, _, err = run(capsys, "train", "--data", csv)
     assert status == 2 and "--target" in err
+
+
+def test_a_blown_up_regression_stops_with_divergence_and_saves_nothing(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 10, 200)
+    csv = tmp_path / "reg.csv"
+    csv.write_text("a,b\n" + "".join(f"{x:.6f},{2 * x:.6f}\n" for x in a))
+    model = tmp_path / "m.json"
+    status, out, err = run(capsys, "train", "--data", csv, "--target", "b", "--out", model)
+    assert status == 2 and "diverged in epoch 1: the loss grew from" in err, err
+    assert "try a learning rate smaller than 3" in err and err.count("\n") == 1
+    assert not model.exists()
+    # a rate that suits it trains, and the saved model predicts b = 2a from raw a
+    status, out, err = run(
+        capsys, "train", "--data", csv, "--target", "b", "--lr", "0.1", "--epochs", "60",
+        "--out", model, "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    o = modelfile.load(model).predict([[2.0], [5.0], [8.0]])[:, 0]
+    np.testing.assert_allclose(o, [4.0, 10.0, 16.0], atol=0.5)
+
+
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        ("64,100000,10", "a hidden layer may have at most 1024 neurons, not 100000"),
+        ("64," + "1024," * 11 + "10", "weights and biases, more than the 10,000,000"),
+        ("64,0,10", "widths of 1 or more"),
+    ],
+)
+def test_absurd_layer_sizes_are_refused_up_front(capsys, layers, message):
+    status, _, err = run(capsys, "train", "--data", "digits", "--layers", layers)
+    assert status == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_losses_too_big_or_small_for_four_decimals_use_e_notation():
+    from byhand.cli.train import _loss
+
+    assert _loss(4.813705230882273e59) == "4.8137e+59"
+    assert _loss(3.2e-7) == "3.2000e-07"
+    assert _loss(-2.5e6) == "-2.5000e+06"
+    assert _loss(0.12345) == "0.1235" and _loss(0.0) == "0.0000" and _loss(12345.6) == "12345.6000"
+    assert _loss(None) == "—"

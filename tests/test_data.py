@@ -179,3 +179,25 @@ def test_unknown_names_and_absurd_sizes_are_refused():
         data.load("xor", noise=float("nan"))
     with pytest.raises(ByhandError, match="fixed data set"):
         data.load("iris", samples=10)
+
+
+def test_prepare_splits_then_scales_with_the_training_part_alone():
+    ds = data.load("wine")
+    p = data.prepare(ds, 0.25, seed=3)
+    train, test = ds.split(0.25, 3)
+    mu, sd = train.X.mean(axis=0), train.X.std(axis=0)
+    np.testing.assert_allclose(p.mean, mu, rtol=1e-13)
+    np.testing.assert_allclose(p.std, sd, rtol=1e-13)
+    np.testing.assert_allclose(p.train.X, (train.X - mu) / sd, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p.test.X, (test.X - mu) / sd, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(p.test.labels, test.labels)
+    # the raw-input model gives on raw rows what the trained one gives on scaled rows
+    net = Network.create([13, 5, 3], activation="tanh", seed=1)
+    np.testing.assert_allclose(
+        p.raw_model(net).predict(test.X), net.predict(p.test.X), rtol=1e-10, atol=1e-12
+    )
+    # no split, no scaling: the data as it is, and the model as it is
+    q = data.prepare(ds, 0, standardise=False)
+    assert q.test is None and q.mean is None and q.train is ds and q.raw_model(net) is net
+    with pytest.raises(ByhandError, match="from 0 up to 1"):
+        data.prepare(ds, 1.0)

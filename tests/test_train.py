@@ -7,7 +7,15 @@ import pytest
 from byhand import data
 from byhand.errors import ByhandError
 from byhand.network import Network, Workspace
-from byhand.train import Diverged, Trainer, accuracy, confusion_matrix, train
+from byhand.train import (
+    DIVERGENCE_FACTOR,
+    Diverged,
+    Trainer,
+    accuracy,
+    confusion_matrix,
+    divergence,
+    train,
+)
 
 PAIRS = [
     ("sigmoid", "sigmoid", "half_sse"),
@@ -272,3 +280,30 @@ def test_two_dimensional_sets(name, sizes, epochs):
         lr=0.02,
     )
     assert acc >= 0.95
+
+
+def test_a_loss_that_blows_up_is_divergence_even_while_finite():
+    # b = 2a with a up to 10 and the sgd default η = 3: the loss passes 1e13 in epoch 1,
+    # still a finite number; it must stop training and put the first parameters back
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 10, 200)
+    ds = data.Dataset("line", "", a[:, None], 2 * a[:, None], ["a"], None, None)
+    net = Network.create([1, 30, 1], output_activation="identity", init="xavier", seed=0)
+    before = [p.copy() for p in net.parameters()]
+    t = Trainer(net, ds, lr=3.0)
+    start = float(np.mean(0.5 * (net.predict(ds.X) - ds.Y) ** 2))
+    assert t.start_loss == pytest.approx(start, rel=1e-12)
+    with pytest.raises(Diverged, match=r"diverged in epoch 1: the loss grew from .*smaller than 3"):
+        t.epoch()
+    for p, b in zip(net.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, b)
+
+
+def test_divergence_rule():
+    assert divergence(float("nan"), 1.0) == "the loss became NaN or infinite"
+    assert divergence(float("inf"), 1.0) == "the loss became NaN or infinite"
+    # above DIVERGENCE_FACTOR × max(start, 1) only
+    assert divergence(0.99 * DIVERGENCE_FACTOR * 5.0, 5.0) is None
+    assert divergence(1.01 * DIVERGENCE_FACTOR * 5.0, 5.0) is not None
+    assert divergence(0.99 * DIVERGENCE_FACTOR, 1e-9) is None
+    assert divergence(1.01 * DIVERGENCE_FACTOR, 1e-9) is not None
