@@ -281,3 +281,165 @@ def test_download_and_load_a_model_file(lecture: Page, tmp_path: Path):
     saved.write_text(modelfile.dumps(net))
     lecture.set_input_files("#load-file", files=[str(saved)])
     expect(lecture.locator("#diagram [data-param='w11']")).to_have_attribute("data-value", "-3.0")
+
+
+def _train_finished(page: Page) -> None:
+    expect(page.locator("#ds-train")).to_be_enabled(timeout=30_000)
+    expect(page.locator("#ds-info")).to_have_attribute("data-last", re.compile(r"\d"))
+
+
+def test_a_later_set_without_a_picture_clears_the_old_boundary(lecture: Page):
+    lecture.select_option("#ds-name", "spiral")
+    lecture.fill("#ds-epochs", "5")
+    lecture.click("#ds-train")
+    canvas = lecture.locator("#ds-boundary")
+    expect(canvas).to_have_attribute("data-drawn", "1", timeout=30_000)
+    rows = "".join(f"{k % 3},{k % 5},{k % 7},{'ab'[k % 2]}\n" for k in range(20))
+    three = {"name": "three.csv", "mimeType": "text/csv", "buffer": f"a,b,c,label\n{rows}".encode()}
+    lecture.set_input_files("#ds-file", files=[three])
+    lecture.click("#ds-upload")
+    expect(lecture.locator("#ds-info")).to_contain_text("20 samples, 3 features, 2 classes")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-boundary-caption")).to_contain_text(
+        "no picture: this data set has 3"
+    )
+    expect(canvas).not_to_have_attribute("data-drawn", "1")
+    painted = lecture.evaluate(
+        """() => {
+        const c = document.querySelector('#ds-boundary');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+        return n;
+    }"""
+    )
+    assert painted == 0
+
+
+def test_a_csv_with_numbers_to_predict_trains_as_regression(lecture: Page):
+    # y = 2a − b + 0.5: a target with many distinct values, not class labels
+    rows = "".join(f"{a},{b},{2 * a - b + 0.5}\n" for a in range(6) for b in (0.25, 0.5, 1.5))
+    csv = {"name": "line.csv", "mimeType": "text/csv", "buffer": f"a,b,y\n{rows}".encode()}
+    lecture.set_input_files("#ds-file", files=[csv])
+    lecture.fill("#ds-target", "y")
+    lecture.click("#ds-upload")
+    expect(lecture.locator("#ds-info")).to_contain_text(
+        "18 samples, 2 features, a number to predict"
+    )
+    lecture.fill("#ds-epochs", "40")
+    lecture.click("#ds-train")
+    _train_finished(lecture)
+    expect(lecture.locator("#ds-error")).to_have_text("")
+    info = lecture.locator("#ds-info")
+    assert float(info.get_attribute("data-last")) < float(info.get_attribute("data-first"))
+    expect(lecture.locator("#ds-boundary-caption")).to_contain_text("numbers to predict")
+    lecture.click("#ds-show")
+    diagram = lecture.locator("#diagram svg")
+    expect(diagram).to_have_attribute("data-sizes", "2,8,8,1")
+    expect(diagram).to_contain_text("outputs · identity")
+
+
+def test_fixed_sets_are_asked_for_without_samples_or_noise(lecture: Page):
+    sent: list[str] = []
+    lecture.on("request", lambda r: sent.append(r.url + " " + (r.post_data or "")))
+    lecture.select_option("#ds-name", "iris")
+    lecture.fill("#ds-epochs", "3")
+    lecture.click("#ds-train")
+    _train_finished(lecture)
+    expect(lecture.locator("#ds-error")).to_have_text("")
+    expect(lecture.locator("#ds-samples")).to_be_disabled()
+    expect(lecture.locator("#ds-noise")).to_be_disabled()
+    trains = [s for s in sent if "/api/train" in s]
+    assert trains and all('"samples"' not in s and '"noise"' not in s for s in trains)
+    lecture.select_option("#ds-name", "circles")
+    expect(lecture.locator("#ds-samples")).to_be_enabled()
+
+
+def test_a_weight_clicked_on_a_phone_keeps_the_page_still(page: Page, live_server: str):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(live_server + "/")
+    expect(page.locator("body.ready")).to_have_count(1)
+    page.click("#backpropagate")
+    expect(page.locator("#gradients-table")).to_have_count(1)
+    page.locator("#backprop-widget").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+    bench = page.locator(".bench")
+    small = bench.bounding_box()["height"]
+    assert small < 0.4 * 740
+    before = page.evaluate("scrollY")
+    hit = page.locator("#diagram [data-param='w11'] .hit").bounding_box()
+    page.mouse.click(hit["x"] + 0.3 * hit["width"], hit["y"] + 0.3 * hit["height"])
+    expect(page.locator("#inspector h3")).to_have_text("w11")
+    page.wait_for_timeout(300)
+    assert page.evaluate("scrollY") == before
+    assert bench.bounding_box()["height"] == pytest.approx(small, abs=1)
+    # the panel opens under its button at a fixed height, whole on the screen
+    page.click("#panel-toggle")
+    expect(page.locator("#panel-toggle")).to_have_attribute("aria-expanded", "true")
+    box = page.locator("#inspector").bounding_box()
+    assert box["y"] + box["height"] <= 740 and bench.bounding_box()["height"] < 0.6 * 740
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(SHOTS / "phone-panel.png"))
+
+
+def test_a_skip_link_reaches_the_diagram_in_three_keys(lecture: Page):
+    lecture.keyboard.press("Tab")
+    lecture.keyboard.press("Tab")
+    expect(lecture.locator(":focus")).to_have_text("Skip to the diagram")
+    lecture.keyboard.press("Enter")
+    lecture.keyboard.press("Tab")
+    expect(lecture.locator(":focus")).to_have_attribute("data-param", "w11")
+
+
+def test_unusable_entries_are_named_next_to_their_box_and_old_alerts_go(lecture: Page):
+    w11 = param_input(lecture, "w11")
+    for entry in ("1e400", ""):
+        w11.fill(entry)
+        w11.dispatch_event("change")
+        note = lecture.locator("#params-editor .box-error")
+        expect(note).to_contain_text("not used")
+        expect(w11).to_have_attribute("aria-invalid", "true")
+        expect(lecture.locator("#diagram [data-param='w11']")).to_have_attribute(
+            "data-value", "1.0"
+        )
+    lecture.fill("#ds-hidden", "0")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-error")).to_contain_text("hidden layers")
+    lecture.click("#run-forward")
+    expect(lecture.locator("#ds-error")).to_have_text("")
+    expect(lecture.locator("#params-editor .box-error")).to_have_count(0)
+    expect(w11).to_have_value("1")
+
+
+def test_add_hidden_layer_stops_at_the_layer_limit(lecture: Page):
+    add = lecture.locator("#arch-add")
+    for _ in range(14):  # the lecture's 2 layers of weights, up to 16
+        add.click()
+    expect(add).to_be_disabled()
+    expect(lecture.locator("#arch-layers input")).to_have_count(17)
+
+
+def test_trained_weights_fit_their_boxes_with_four_decimals(lecture: Page):
+    lecture.fill("#train-steps", "200")
+    lecture.click("#train")
+    expect(lecture.locator("#train-status")).to_have_attribute("data-points", "201", timeout=30_000)
+    expect(lecture.locator("#train")).to_have_text("Train", timeout=10_000)
+    expect(param_input(lecture, "w11")).not_to_have_value("1")
+    values = lecture.locator("#params-editor input").evaluate_all(
+        "els => els.map(e => [e.value, e.scrollWidth <= e.clientWidth])"
+    )
+    assert all(re.fullmatch(r"-?\d+(\.\d{4})?", v) and fits for v, fits in values), values
+    shot(lecture, "#try-it", "weights", block="center")
+
+
+def test_load_model_names_the_file_once_and_says_it_reads_json(lecture: Page):
+    status = lecture.locator("#toolbar-status")
+    lecture.set_input_files(
+        "#load-file", files=[{"name": "m1.json", "mimeType": "application/json", "buffer": b"{"}]
+    )
+    expect(status).to_have_text(
+        "m1.json: not valid JSON: the page reads model files in JSON, as Download model saves them"
+    )
+    npz = {"name": "m1.npz", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04"}
+    lecture.set_input_files("#load-file", files=[npz])
+    expect(status).to_contain_text("m1.npz: not a JSON model file")
