@@ -7,10 +7,13 @@ screenshot of the part it exercises under docs/screenshots/.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("playwright")
@@ -337,12 +340,23 @@ def test_a_csv_with_numbers_to_predict_trains_as_regression(lecture: Page):
     diagram = lecture.locator("#diagram svg")
     expect(diagram).to_have_attribute("data-sizes", "2,8,8,1")
     expect(diagram).to_contain_text("outputs · identity")
+    # the trained model, read back from the link, predicts y better than its mean does
+    from byhand import modelfile
+
+    packed = lecture.url.split("#s=")[1]
+    state = json.loads(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)))
+    net = modelfile.from_dict(state["m"])
+    xs = np.array([[a, b] for a in range(6) for b in (0.25, 0.5, 1.5)], float)
+    ys = 2 * xs[:, 0] - xs[:, 1] + 0.5
+    mse = float(np.mean((net.forward(xs).output[:, 0] - ys) ** 2))
+    assert mse < 0.5 * float(np.var(ys))
 
 
 def test_fixed_sets_are_asked_for_without_samples_or_noise(lecture: Page):
     sent: list[str] = []
     lecture.on("request", lambda r: sent.append(r.url + " " + (r.post_data or "")))
     lecture.select_option("#ds-name", "iris")
+    expect(lecture.locator("#ds-samples")).to_be_disabled()
     lecture.fill("#ds-epochs", "3")
     lecture.click("#ds-train")
     _train_finished(lecture)
@@ -351,6 +365,9 @@ def test_fixed_sets_are_asked_for_without_samples_or_noise(lecture: Page):
     expect(lecture.locator("#ds-noise")).to_be_disabled()
     trains = [s for s in sent if "/api/train" in s]
     assert trains and all('"samples"' not in s and '"noise"' not in s for s in trains)
+    # the listing says iris is not synthetic: not even a first try asks for samples
+    asked = [s for s in sent if "/api/datasets/iris" in s]
+    assert asked and not [s for s in asked if "samples=" in s or "noise=" in s]
     lecture.select_option("#ds-name", "circles")
     expect(lecture.locator("#ds-samples")).to_be_enabled()
 

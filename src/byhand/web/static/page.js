@@ -782,13 +782,9 @@ function countOf(v) {
 /** Data sets that come as they are (iris, digits, …): samples and noise do not apply to them. */
 const fixedSets = new Set();
 
-/** Whether the listing says a set comes as it is: true, false, or null when it does not say. */
+/** Whether the listing says a set comes as it is (not synthetic): true, false, or null when it does not say. */
 function fixedInListing(d) {
-  if (typeof d.fixed === "boolean") return d.fixed;
-  if (typeof d.synthetic === "boolean") return !d.synthetic;
-  if (typeof d.takes_samples === "boolean") return !d.takes_samples;
-  if (typeof d.samples === "boolean") return !d.samples;
-  return null;
+  return typeof d.synthetic === "boolean" ? !d.synthetic : null;
 }
 
 /** Samples and noise are offered only for the sets they apply to. */
