@@ -178,3 +178,29 @@ def test_losses_too_big_or_small_for_four_decimals_use_e_notation():
     assert _loss(-2.5e6) == "-2.5000e+06"
     assert _loss(0.12345) == "0.1235" and _loss(0.0) == "0.0000" and _loss(12345.6) == "12345.6000"
     assert _loss(None) == "—"
+
+
+def test_evaluate_on_the_held_out_part_matches_training(capsys, tmp_path):
+    model = tmp_path / "fruit.json"
+    status, out, err = run(
+        capsys, "train", "--data", "fruit", "--layers", "3,5,2", "--epochs", "5", "--seed", "3",
+        "--out", model, "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    trained = json.loads(out)
+    last = trained["history"][-1]
+    for part, loss, accuracy, samples in [
+        ("test", last["test_loss"], trained["test_accuracy"], 100),
+        ("train", last["train_loss"], trained["train_accuracy"], 400),
+    ]:
+        status, out, err = run(
+            capsys, "evaluate", "--model", model, "--data", "fruit", "--part", part,
+            "--seed", "3", "--json",
+        )  # fmt: skip
+        assert status == 0, err
+        result = json.loads(out)
+        assert result["samples"] == samples and result["part"] == part
+        assert result["accuracy"] == pytest.approx(accuracy, abs=1e-12)
+        assert result["loss"] == pytest.approx(loss, rel=1e-9)
+    status, out, _ = run(capsys, "evaluate", "--model", model, "--data", "fruit", "--json")
+    assert json.loads(out)["samples"] == 500

@@ -334,7 +334,11 @@ def train_command(
 
 def _model_data(net: Network, name: str, target: str | None, task: str) -> datasets.Dataset:
     """A data set for `net`: a named set or a CSV file, its classes put in the model's order."""
-    ds = datasets.load_any(name, target, task=task)
+    return _for_model(net, datasets.load_any(name, target, task=task))
+
+
+def _for_model(net: Network, ds: datasets.Dataset) -> datasets.Dataset:
+    """`ds` checked against `net`'s inputs and outputs, its classes put in the model's order."""
     if ds.n_features != net.sizes[0]:
         raise ByhandError(
             f"the model takes {net.sizes[0]} inputs but {ds.name} has {ds.n_features} features"
@@ -424,11 +428,39 @@ def predict_command(model, inputs, data_name, as_json):
     help="A data set or a CSV file with the target column.",
 )
 @_data_options
+@click.option(
+    "--part",
+    type=click.Choice(["all", "test", "train"]),
+    default="all",
+    show_default=True,
+    help="All samples, or the part `byhand train` held out (test) or trained on (train) "
+    "with the same --seed and --test-split.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="The seed byhand train was given."
+)
+@click.option(
+    "--test-split",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="The test fraction byhand train was given (with --part).",
+)
 @json_option
-def evaluate_command(model, data_name, target, task, as_json):
-    """Measure a trained model's loss and accuracy on a data set, with its confusion matrix."""
+def evaluate_command(model, data_name, target, task, part, seed, test_split, as_json):
+    """Measure a trained model's loss and accuracy on a data set, with its confusion matrix.
+
+    By default every sample counts, including those the model was trained on; --part test
+    measures only the samples `byhand train` held out.
+    """
     net = modelfile.load(model)
-    ds = _model_data(net, data_name, target, task)
+    ds = _load_data(data_name, target, task, None, None, seed)
+    if part != "all":
+        if not 0 < test_split < 1:
+            raise ByhandError(f"--test-split must be between 0 and 1 with --part, not {test_split}")
+        train_part, test_part = ds.split(test_split, seed)
+        ds = test_part if part == "test" else train_part
+    ds = _for_model(net, ds)
     loss, acc = evaluate(net, ds.X, ds.Y, ds.labels)
     matrix = (
         confusion_matrix(net, ds.X, ds.labels, net.sizes[-1]) if ds.labels is not None else None
@@ -439,12 +471,14 @@ def evaluate_command(model, data_name, target, task, as_json):
                 "loss": loss,
                 "accuracy": acc,
                 "samples": len(ds),
+                "part": part,
                 "confusion_matrix": None if matrix is None else matrix.tolist(),
                 "classes": ds.class_names,
             }
         )
         return
-    line = f"{ds.name}: {len(ds)} samples, loss {_loss(loss)} ({net.loss.name})"
+    which = {"all": "all", "test": "held-out", "train": "training"}[part]
+    line = f"{ds.name}: {len(ds)} samples ({which}), loss {_loss(loss)} ({net.loss.name})"
     if acc is not None:
         line += f", accuracy {_percent(acc)}"
     console.print(line)
