@@ -369,3 +369,10 @@ def test_any_network_draws_and_writes_its_formulas(sizes, seed, activation):
     assert f["param"]["gradient"] == pytest.approx(
         float(net.backward(fwd, y).grad_b[-1][-1]), rel=1e-12, abs=1e-15
     )
+
+
+def test_head_of_the_page_answers_like_get(client):
+    got, head = client.get("/"), client.head("/")
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.content == b""

@@ -231,7 +231,9 @@ def render_page() -> str:
     )
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.api_route(
+    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+)
 def page() -> HTMLResponse:
     """The interactive lecture."""
     return HTMLResponse(render_page())
