@@ -538,3 +538,21 @@ def test_a_blown_up_loss_in_steps_is_divergence(client):
     events = parse_sse(client.post("/api/train", json=body).text)
     kind, payload = events[-1]
     assert kind == "error" and "diverged at step" in payload["detail"], payload
+
+
+def test_integers_too_large_for_a_float_are_a_422_everywhere(client, lecture):
+    """400 nines is valid JSON but no float: every endpoint names it instead of failing."""
+    huge = "9" * 400
+    body = json.dumps({"model": lecture["model"], "inputs": [1, 0, 1], "target": [1, 0]})
+    as_input = body.replace('"inputs": [1, 0, 1]', f'"inputs": [{huge}, 0, 1]')
+    r = client.post("/api/forward", content=as_input, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("inputs[0]: must be a finite")
+    model = json.loads(json.dumps(lecture["model"]))
+    model["layers"][0]["weights"][0][0] = 12345.0
+    as_weight = json.dumps({"model": model, "inputs": [1, 0, 1], "target": [1, 0]}).replace(
+        "12345.0", huge
+    )
+    for path in ("/api/forward", "/api/backprop", "/api/diagram", "/api/formulas"):
+        r = client.post(path, content=as_weight, headers={"content-type": "application/json"})
+        assert r.status_code == 422, (path, r.text)
+        assert "layers[0].weights[0][0]" in r.json()["detail"], (path, r.text)

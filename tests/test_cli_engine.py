@@ -76,6 +76,8 @@ def test_model_file_and_batch(capsys, tmp_path):
         (["explain", "w99"], "unknown parameter 'w99'"),
         (["forward", "--model", "/no/such/file.json"], "cannot read model file"),
         (["frobnicate"], "No such command"),
+        (["forward", "--inputs", "1e308,1e308,1", "--json"], "overflowed to infinity or NaN"),
+        (["forward", "--inputs", "1" + "0" * 400 + ",0,1"], "not a finite number"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(capsys, args, message):

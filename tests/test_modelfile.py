@@ -119,6 +119,10 @@ def test_missing_layer_field():
             r"layers\[0\]\.weights\[0\]\[1\]: numbers must be finite, got nan",
         ),
         ("[" * 100_000 + "]" * 100_000, "nested far too deeply"),
+        (
+            json.dumps(LECTURE_FILE).replace("[1, 1]}]", "[1, " + "9" * 400 + "]}]"),
+            r"layers\[1\]\.biases\[1\]: numbers must be finite, got one too large",
+        ),
         ('{"a": ' * 100_000 + "1" + "}" * 100_000, "nested far too deeply"),
         (b"\xff\xfe", "not valid JSON"),
     ],

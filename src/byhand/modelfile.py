@@ -68,9 +68,13 @@ def to_dict(net: Network) -> dict:
 def _number(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ModelFileError(f"{where}: expected a number, got {json.dumps(value)[:40]}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer written with hundreds of digits
+        raise ModelFileError(f"{where}: numbers must be finite, got one too large") from None
+    if not math.isfinite(number):
         raise ModelFileError(f"{where}: numbers must be finite, got {value}")
-    return float(value)
+    return number
 
 
 def _vector(values, where: str, length: int | None = None) -> list[float]:

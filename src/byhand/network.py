@@ -223,6 +223,8 @@ class Network:
             arr = np.asarray(values, dtype=self.dtype)
         except (TypeError, ValueError):
             raise ByhandError(_not_numbers(values, width, what)) from None
+        except OverflowError:
+            raise ByhandError(f"{what} must be finite numbers (one is too large)") from None
         batched = arr.ndim == 2
         if arr.ndim == 1:
             arr = arr[None, :]

@@ -125,8 +125,15 @@ def _count(n: int, noun: str) -> str:
 
 
 def print_json(data) -> None:
-    """JSON on stdout; numbers keep every digit."""
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    """JSON on stdout; numbers keep every digit. JSON has no infinity or NaN: those are an error."""
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False)
+    except ValueError:
+        raise ByhandError(
+            "the numbers overflowed to infinity or NaN, which JSON cannot hold; "
+            "use smaller inputs, weights or learning rate"
+        ) from None
+    sys.stdout.write(text + "\n")
 
 
 def number(value: float, digits: int = 7) -> str:

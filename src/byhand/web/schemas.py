@@ -9,6 +9,7 @@ JSON numbers; lists are bounded by `settings.LIMITS`. A refusal names the field,
 from __future__ import annotations
 
 import math
+import sys
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -53,7 +54,10 @@ def _refuse(at: str, message: str) -> PydanticCustomError:
 
 
 def _is_number(v: Any) -> bool:
-    return (type(v) is float and math.isfinite(v)) or type(v) is int
+    """A finite JSON number: a float, or an int that a float can hold (not 400 nines)."""
+    return (type(v) is float and math.isfinite(v)) or (
+        type(v) is int and abs(v) <= sys.float_info.max
+    )
 
 
 def _row(values: Any, at: str) -> None:
