@@ -138,6 +138,8 @@ def test_initialisations():
         (lambda n: n.forward([[1, 0, 1], [1, 1]]), "inputs: sample 2 has 2 numbers, expected 3"),
         (lambda n: n.forward([[1, 0, 1], 5]), "inputs: sample 2 is not a list of numbers"),
         (lambda n: n.forward([int("9" * 400), 0, 1]), "one is too large"),
+        (lambda n: byhand.explain(n, "w11", ["a", 0, 1], [1, 0]), "inputs must be numbers"),
+        (lambda n: byhand.explain(n, "w11", [[1, 0, 1]], [1, 0]), "one sample"),
         (lambda n: n.gradients([1, 0, 1], [1, 0, 0]), "expected 2 targets"),
         (lambda n: n.gradients([[1, 0, 1], [0, 0, 0]], [[1, 0]]), "2 samples of inputs but 1"),
         (lambda n: n.step(n.gradients([1, 0, 1], [1, 0]), -1), "learning rate"),

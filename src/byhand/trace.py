@@ -149,9 +149,6 @@ class Explanation:
     gradient: float
     notes: list[str] = field(default_factory=list)
 
-    def _product(self, items: list[str], sep: str = " · ") -> str:
-        return sep.join(items)
-
     @property
     def formula(self) -> str:
         """The chain rule in symbols: ∂L/∂w31 = (o1 − y1) · σ'(z_o1) · h1."""
@@ -297,10 +294,10 @@ def explain(net: Network, name: str, inputs, target) -> Explanation:
     Biases take the same paths with aⱼ replaced by 1.
     """
     ref = notation.parse(name, net.sizes)
-    x = np.asarray(inputs, dtype=float)
-    if x.ndim != 1:
+    x, batched = net.check_inputs(inputs)
+    if batched:
         raise ByhandError("explain works on one sample: give one list of inputs")
-    fwd = net.forward(x)
+    fwd = net.forward(x[0])
     y = net.check_targets(target, 1)[0]
     back = net.backward(fwd, y)
     sizes = net.sizes

@@ -23,7 +23,7 @@ import yaml
 
 from byhand import notation
 from byhand.errors import ByhandError
-from byhand.teach.solution import SLIPS, Solution, gradient_name, num, update_name
+from byhand.teach.solution import SLIPS, Solution, gradient_name, num, step_order, update_name
 
 #: at most this many answers in one file or request
 MAX_ANSWERS = 2000
@@ -317,8 +317,7 @@ def _nearest_answered(solution: Solution, name: str, given: Mapping[str, float])
             out.append(d)
         else:
             todo += solution.by_name[d].deps
-    index = {s.name: k for k, s in enumerate(solution.steps)}
-    return sorted(out, key=index.__getitem__)
+    return step_order(solution, out)
 
 
 def _skipped_between(solution: Solution, name: str, given: Mapping[str, float]) -> list[str]:
@@ -330,8 +329,7 @@ def _skipped_between(solution: Solution, name: str, given: Mapping[str, float]) 
         if d not in given and d not in out:
             out.append(d)
             todo += solution.by_name[d].deps
-    index = {s.name: k for k, s in enumerate(solution.steps)}
-    return sorted(out, key=index.__getitem__)
+    return step_order(solution, out)
 
 
 def _and(names: Sequence[str]) -> str:
