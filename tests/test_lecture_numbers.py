@@ -88,3 +88,12 @@ def test_lecture_network_description(net):
     assert net.input_names == ["colour", "weight", "sugar"]
     assert repr(net) == "Network(3-2-2, sigmoid/sigmoid, loss=half_sse)"
     assert net.n_parameters == 14
+
+
+def test_after_step_gives_the_updated_copy_and_its_loss(net):
+    fwd = net.forward([1, 0, 1])
+    back = net.backward(fwd, [1, 0])
+    updated, loss_after = net.after_step(fwd, back, [1, 0], 0.5)
+    assert loss_after == pytest.approx(0.4476231649, abs=TOL)
+    assert updated["w31"] == pytest.approx(1 - 0.5 * DW31, abs=TOL)
+    assert net["w31"] == 1.0  # the network itself is unchanged

@@ -155,6 +155,11 @@ def from_dict(data, dtype="float64") -> Network:
         _names(inputs, "inputs", layers[0].n_in)
     if outputs is not None:
         _names(outputs, "outputs", layers[-1].n_out)
+    return _network(layers, loss, inputs, outputs)
+
+
+def _network(layers: list[Layer], loss: str, inputs, outputs) -> Network:
+    """The Network a file describes; what the network refuses is a ModelFileError too."""
     try:
         return Network(layers, loss, inputs, outputs)
     except ModelFileError:
@@ -422,9 +427,4 @@ def loads_npz(data: bytes, dtype=None) -> Network:
         inputs = _npz_strings(arrays, "inputs", layers[0].n_in)
     if "outputs" in arrays:
         outputs = _npz_strings(arrays, "outputs", layers[-1].n_out)
-    try:
-        return Network(layers, loss, inputs, outputs)
-    except ModelFileError:
-        raise
-    except ByhandError as err:
-        raise ModelFileError(str(err)) from None
+    return _network(layers, loss, inputs, outputs)

@@ -358,6 +358,16 @@ class Network:
             layer.W -= lr * gW
             layer.b -= lr * gb
 
+    def after_step(
+        self, fwd: ForwardTrace, grads: BackwardTrace, y, lr: float
+    ) -> tuple[Network, float]:
+        """A copy of the network after one step W ← W − η ∂L/∂W, and its loss on the same
+        samples: the lecture's "the loss goes down" in one call. The network itself is unchanged.
+        """
+        updated = self.copy()
+        updated.step(grads, lr)
+        return updated, updated.loss_of(fwd.activations[0], y)
+
 
 class Workspace:
     """The arrays one training step writes into, made once for a batch size and reused.

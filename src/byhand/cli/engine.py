@@ -103,11 +103,7 @@ def backprop(model, inputs, target, lr, out, as_json):
     fwd = net.forward(resolve_inputs(net, inputs))
     y = resolve_target(net, target)
     back = net.backward(fwd, y)
-    updated = net.copy()
-    updated.step(back, lr)
-    loss_after = updated.loss_of(
-        fwd.activations[0], net.check_targets(y, fwd.activations[0].shape[0])
-    )
+    updated, loss_after = net.after_step(fwd, back, y, lr)
     if out:
         modelfile.save(updated, out)
     if as_json:

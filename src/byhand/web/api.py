@@ -111,18 +111,20 @@ def _backprop(net: Network, inputs, target):
     return fwd, back
 
 
+def _after_step(net, fwd, back, req) -> tuple:
+    """The model after one step with the request's η, and its loss; overflow is a clear error."""
+    updated, loss_after = net.after_step(fwd, back, req.target, req.lr)
+    finite([p for layer in updated.layers for p in (layer.W, layer.b)], "the gradient step")
+    finite([np.array(loss_after)], "the loss after the step")
+    return updated, loss_after
+
+
 def _backprop_answer(req: BackpropRequest) -> JSONResponse:
     """The loss, δ⁽ˡ⁾ and ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ for every layer, and the model after one step
     W ← W − η ∂L/∂W (the same JSON as `byhand backprop --json`)."""
     net = _network(req.model)
     fwd, back = _backprop(net, req.inputs, req.target)
-    updated = net.copy()
-    updated.step(back, req.lr)
-    finite([p for layer in updated.layers for p in (layer.W, layer.b)], "the gradient step")
-    loss_after = updated.loss_of(
-        fwd.activations[0], net.check_targets(req.target, len(fwd.activations[0]))
-    )
-    finite([np.array(loss_after)], "the loss after the step")
+    updated, loss_after = _after_step(net, fwd, back, req)
     return answer(
         {**back.to_dict(), "updated_model": modelfile.to_dict(updated), "loss_after": loss_after}
     )
@@ -164,12 +166,7 @@ def _step(req: StepRequest) -> JSONResponse:
     """One step of gradient descent, W ← W − η ∂L/∂W, b ← b − η ∂L/∂b, and what it changed."""
     net = _network(req.model)
     fwd, back = _backprop(net, req.inputs, req.target)
-    updated = net.copy()
-    updated.step(back, req.lr)
-    finite([p for layer in updated.layers for p in (layer.W, layer.b)], "the gradient step")
-    y = net.check_targets(req.target, len(fwd.activations[0]))
-    loss_after = updated.loss_of(fwd.activations[0], y)
-    finite([np.array(loss_after)], "the loss after the step")
+    updated, loss_after = _after_step(net, fwd, back, req)
     changed = _parameter_names(tuple(net.sizes))[_flat(updated) != _flat(net)]
     return answer(
         {
