@@ -129,7 +129,7 @@ def neuron_formulas(net: Network, fwd: ForwardTrace | None = None) -> dict[str, 
 
 
 def loss_tex(net: Network, output: Sequence[float], target: Sequence[float]) -> str:
-    """The loss with numbers: L = ½[(o₁ − y₁)² + (o₂ − y₂)²] = ½[(0.9481 − 1)² + …] = 0.4508."""
+    """The loss with numbers put in: L = ½[(o₁ − y₁)² + (o₂ − y₂)²] = ½[(0.9481 − 1)² + …]."""
     o = np.asarray(output, dtype=float)
     y = np.asarray(target, dtype=float)
     K = o.size
@@ -141,8 +141,7 @@ def loss_tex(net: Network, output: Sequence[float], target: Sequence[float]) -> 
         sym = _terms([rf"({ok} - {yk})^2" for ok, yk in zip(os_, ys, strict=True)])
         nums = _terms([rf"({n(o[k])} - {n(y[k])})^2" for k in range(K)])
         front = r"\frac{1}{2}" if name == "half_sse" else rf"\frac{{1}}{{{K}}}"
-        value = 0.5 * np.sum((o - y) ** 2) if name == "half_sse" else np.mean((o - y) ** 2)
-        return rf"L = {front}\left[{sym}\right] = {front}\left[{nums}\right] = {r(float(value))}"
+        return rf"L = {front}\left[{sym}\right] = {front}\left[{nums}\right]"
     if act == "softmax":
         sym = _terms([rf"{yk} \log {ok}" for ok, yk in zip(os_, ys, strict=True)])
         nums = _terms([rf"{n(y[k])} \log {n(o[k])}" for k in range(K)])
@@ -160,10 +159,7 @@ def loss_value_tex(net: Network, x: Sequence[float], target: Sequence[float]) ->
     """The loss formula with the numbers of a forward pass on x, ending in the engine's L."""
     fwd = net.forward(x)
     y = net.check_targets(target, 1)[0]
-    tex = loss_tex(net, fwd.activations[-1][0], y)
-    if net.loss.name == "cross_entropy":
-        tex += rf" = {r(net.loss_of(x, y))}"
-    return tex
+    return loss_tex(net, fwd.activations[-1][0], y) + rf" = {r(net.loss_of(x, y))}"
 
 
 def _matrix(values: np.ndarray) -> str:
