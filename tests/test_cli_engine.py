@@ -1,6 +1,7 @@
 """The first CLI commands, run as a user would (in-process through byhand.cli.main)."""
 
 import json
+import warnings
 
 import pytest
 
@@ -81,7 +82,9 @@ def test_model_file_and_batch(capsys, tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_status_2(capsys, args, message):
-    status, out, err = run(capsys, *args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning printed beside the error is a second line
+        status, out, err = run(capsys, *args)
     assert status == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ import pkgutil
 import sys
 
 import click
+import numpy as np
 
 from byhand.cli.common import app, fail
 from byhand.errors import ByhandError
@@ -23,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
     try:
         # without standalone mode click returns ctx.exit()'s status instead of raising Exit
-        status = app.main(args=argv, prog_name="byhand", standalone_mode=False)
+        # overflow shows in the numbers themselves (inf, or a one-line error for JSON), so
+        # NumPy's RuntimeWarning, with its source line, would only add noise for a user
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            status = app.main(args=argv, prog_name="byhand", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as err:
         click.echo(err.ctx.get_help() if err.ctx else str(err))
         return 0
