@@ -21,6 +21,7 @@ import sys
 import time
 
 import httpx
+from serving import wait_until_up
 
 from byhand import lecture, modelfile
 
@@ -60,15 +61,8 @@ def start(kind: str) -> tuple[subprocess.Popen, str]:
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url + "/", timeout=1)
-            return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"the {kind} server did not start")
+    wait_until_up(proc, url + "/", f"the {kind} server")
+    return proc, url
 
 
 def median_ms(client: httpx.Client, url: str, body: dict, n: int) -> float:

@@ -36,6 +36,7 @@ from collections import defaultdict
 from urllib.parse import urlsplit
 
 import httpx
+from serving import wait_until_up
 
 from byhand import lecture, modelfile
 
@@ -67,15 +68,8 @@ def start_server() -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise SystemExit("the server did not say where it listens")
     url = found.group(0)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url + "/api/lecture", timeout=1)
-            return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not start")
+    wait_until_up(proc, url + "/api/lecture")
+    return proc, url
 
 
 def my_network(rng: random.Random) -> dict:
