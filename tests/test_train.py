@@ -37,9 +37,31 @@ def test_workspace_passes_equal_the_plain_passes(hidden, out, loss):
     ws.x[:], ws.y[:] = x, y
     fast = net.backward(net.forward(ws.x, ws), ws.y, ws, scale=0.5)
     for l in range(3):
-        np.testing.assert_allclose(fast.deltas[l], plain.deltas[l], rtol=1e-12, atol=1e-15)
+        # the workspace keeps every δ multiplied by scale/N = 0.5/6
+        np.testing.assert_allclose(
+            fast.deltas[l], plain.deltas[l] * 0.5 / 6, rtol=1e-12, atol=1e-15
+        )
         np.testing.assert_allclose(fast.grad_W[l], 0.5 * plain.grad_W[l], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(fast.grad_b[l], 0.5 * plain.grad_b[l], rtol=1e-12, atol=1e-15)
+    # and the gradients are one array, laid out as the parameters
+    every = np.concatenate(
+        [g.ravel() for pair in zip(plain.grad_W, plain.grad_b, strict=True) for g in pair]
+    )
+    np.testing.assert_allclose(fast.packed, 0.5 * every, rtol=1e-12, atol=1e-15)
+
+
+def test_packing_keeps_the_values_and_makes_one_array():
+    net = Network.create([3, 4, 2], seed=5)
+    before = [p.copy() for p in net.parameters()]
+    theta = net.pack()
+    assert theta.shape == (net.n_parameters,)
+    assert net.pack() is theta
+    for p, old in zip(net.parameters(), before, strict=True):
+        assert p.base is theta
+        np.testing.assert_array_equal(p, old)
+    theta -= 1.0  # one operation on θ moves every W and b
+    for p, old in zip(net.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, old - 1.0)
 
 
 def small_problem(samples=24, seed=0):

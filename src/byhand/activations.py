@@ -25,8 +25,13 @@ def sigmoid(z: Array, out: Array | None = None) -> Array:
     precision for z ≪ 0 to cancellation, so the exponential form stays.)
     """
     with np.errstate(over="ignore"):
-        out = np.negative(z, out=out)
-        np.exp(out, out=out)
+        return sigmoid_unguarded(z, out=out)
+
+
+def sigmoid_unguarded(z: Array, out: Array | None = None) -> Array:
+    """σ(z) as `sigmoid`, leaving NumPy's overflow warning for z ≪ 0 to the caller to silence."""
+    out = np.negative(z, out=out)
+    np.exp(out, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
 
@@ -115,6 +120,8 @@ class Activation:
     prime_tex: str
     #: the symbol the lecture uses: σ for sigmoid
     symbol: str
+    #: f without the floating-point guard it carries (sigmoid's), or None when f has none
+    f_unguarded: Callable[..., Array] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -122,6 +129,11 @@ class Activation:
 
     def __call__(self, z: Array, out: Array | None = None) -> Array:
         return self.f(z, out=out)
+
+    def unguarded(self, z: Array, out: Array | None = None) -> Array:
+        """f(z), the same numbers, for a caller that already silences overflow warnings
+        (a training loop): entering NumPy's error state costs about a microsecond a call."""
+        return (self.f_unguarded or self.f)(z, out=out)
 
     def backward(
         self,
@@ -157,6 +169,7 @@ ACTIVATIONS: dict[str, Activation] = {
             r"\sigma(z) = \frac{1}{1 + e^{-z}}",
             r"\sigma(z)(1 - \sigma(z))",
             "σ",
+            sigmoid_unguarded,
         ),
         Activation("tanh", tanh, tanh_prime, r"\tanh(z)", r"1 - \tanh^2(z)", "tanh"),
         Activation("relu", relu, relu_prime, r"\max(0, z)", r"[z > 0]", "relu"),

@@ -255,7 +255,8 @@ class Network:
 
         With a `workspace`, x must already be a checked (batch, inputs) array of the network's
         dtype (usually `workspace.x`), and every z and a is written into the workspace's arrays
-        instead of new ones: the same arithmetic, no allocation.
+        instead of new ones: the same arithmetic, no allocation. NumPy's overflow warnings are
+        then the caller's to silence.
         """
         ws = workspace
         if ws is None:
@@ -266,7 +267,10 @@ class Network:
         for l, layer in enumerate(self.layers):
             z = np.dot(a, layer.W.T, out=ws.zs[l] if ws else None)
             z += layer.b
-            a = layer.activation(z, out=ws.activations[l + 1] if ws else None)
+            if ws:  # the caller silences floating-point warnings (Trainer.steps does)
+                a = layer.activation.unguarded(z, out=ws.activations[l + 1])
+            else:
+                a = layer.activation(z)
             zs.append(z)
             activations.append(a)
         return ForwardTrace(zs, activations, batched)
@@ -284,10 +288,11 @@ class Network:
         δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁺¹⁾) ⊙ f'(z⁽ˡ⁾)       (back through each layer)
         ∂L̄/∂W⁽ˡ⁾ = (1/N) δ⁽ˡ⁾ᵀ a⁽ˡ⁻¹⁾,  ∂L̄/∂b⁽ˡ⁾ = (1/N) Σₙ δ⁽ˡ⁾ₙ
 
-        With a `workspace`, y must be a checked array of the network's dtype, every δ and
-        gradient is written into the workspace, and the loss is left out (its `loss` is NaN and
-        `losses` empty): a training step needs only the gradients. `scale` multiplies the
-        gradients (not the δ): gradient descent passes η and gets η ∂L̄/∂W in one product.
+        `scale` multiplies the gradients: gradient descent passes η and gets η ∂L̄/∂W in one
+        product. With a `workspace`, y must be a checked array of the network's dtype, every δ
+        and gradient is written into the workspace, and the loss is left out (its `loss` is NaN
+        and `losses` empty): a training step needs only the gradients. The δ are then kept
+        multiplied by scale/N, and the gradients also arrive as one array, `packed`.
         """
         ws = workspace
         o, z = fwd.activations[-1], fwd.zs[-1]
@@ -306,13 +311,18 @@ class Network:
         delta = self.loss.delta(
             o, y, z, out, out=ws.deltas[-1] if ws else None, scratch=ws.scratch[-1] if ws else None
         )
+        # the gradients need (scale/N)·δ, only (N × neurons): scaling it costs less than scaling
+        # the (neurons × inputs) gradient. Every δ⁽ˡ⁾ is linear in δ⁽ᴸ⁾, so a workspace scales
+        # δ⁽ᴸ⁾ once and the δ below come out scaled; otherwise each δ stays as the lecture has it.
+        c = scale / n
+        if ws:
+            delta *= c
         deltas: list[Array] = [None] * L  # type: ignore[list-item]
         grad_W: list[Array] = [None] * L  # type: ignore[list-item]
         grad_b: list[Array] = [None] * L  # type: ignore[list-item]
         for l in reversed(range(L)):
             deltas[l] = delta
-            # (1/N)·δ is only (N × neurons): scale it rather than the (neurons × inputs) gradient
-            mean_delta = np.multiply(delta, scale / n, out=ws.scratch[l] if ws else None)
+            mean_delta = delta if ws else delta * c
             grad_W[l] = outer_sum(
                 mean_delta.T, fwd.activations[l], out=ws.grad_W[l] if ws else None
             )
@@ -327,7 +337,8 @@ class Network:
                     out=back,
                     scratch=ws.scratch[l - 1] if ws else None,
                 )
-        return BackwardTrace(loss, losses, deltas, grad_W, grad_b, fwd.batched)
+        packed = ws.grad if ws else None
+        return BackwardTrace(loss, losses, deltas, grad_W, grad_b, fwd.batched, packed)
 
     def gradients(self, x, y) -> BackwardTrace:
         """Forward, then backward: the loss and every gradient for inputs x and targets y."""
@@ -343,6 +354,26 @@ class Network:
     def parameters(self) -> list[Array]:
         """Every parameter array in order: W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, … (views, not copies)."""
         return [p for layer in self.layers for p in (layer.W, layer.b)]
+
+    def pack(self) -> Array:
+        """θ: every parameter in one contiguous array, W⁽¹⁾ (row by row), b⁽¹⁾, W⁽²⁾, b⁽²⁾, …
+
+        The layers' W and b become views of θ, so one operation on θ (θ ← θ − η g) updates
+        every parameter: a training step makes one NumPy call where it would make two per
+        layer. The values do not change; packing a packed network returns the same θ.
+        """
+        params = self.parameters()
+        theta = getattr(self, "_theta", None)
+        if theta is not None and all(p.base is theta for p in params):
+            return theta
+        theta = np.empty(self.n_parameters, dtype=np.result_type(*params))
+        views = _views(theta, params)
+        for view, p in zip(views, params, strict=True):
+            view[...] = p
+        for l, layer in enumerate(self.layers):
+            layer.W, layer.b = views[2 * l], views[2 * l + 1]
+        self._theta = theta
+        return theta
 
     def set_parameters(self, values: Sequence[Array]) -> None:
         """Copy `values` (in the order of parameters()) into the network's own arrays."""
@@ -369,13 +400,22 @@ class Network:
         return updated, updated.loss_of(fwd.activations[0], y)
 
 
+def _views(flat: Array, shaped_like: Sequence[Array]) -> list[Array]:
+    """Consecutive pieces of the 1-D array `flat`, shaped like the arrays `shaped_like`."""
+    ends = np.cumsum([a.size for a in shaped_like])
+    return [
+        flat[end - a.size : end].reshape(a.shape) for a, end in zip(shaped_like, ends, strict=True)
+    ]
+
+
 class Workspace:
     """The arrays one training step writes into, made once for a batch size and reused.
 
     x, y: the mini-batch (gathered into them with np.take); zs, activations, deltas: z⁽ˡ⁾,
-    a⁽ˡ⁾, δ⁽ˡ⁾ (batch × neurons); scratch: f'(z⁽ˡ⁾) and (1/N)δ⁽ˡ⁾ on the way; grad_W, grad_b:
-    shaped like the parameters. Reusing them keeps a step free of allocation: fresh
-    temporaries of a few hundred KB per step go through mmap and can halve the speed.
+    a⁽ˡ⁾, δ⁽ˡ⁾ (batch × neurons); scratch: f'(z⁽ˡ⁾) on the way; grad: every gradient in one
+    array, laid out as Network.pack() lays out θ, and grad_W, grad_b: its views shaped like
+    the parameters. Reusing them keeps a step free of allocation: fresh temporaries of a few
+    hundred KB per step go through mmap and can halve the speed.
     """
 
     def __init__(self, net: Network, batch: int) -> None:
@@ -392,8 +432,9 @@ class Workspace:
         self.activations = [self.x] + [rows(k) for k in widths[1:]]
         self.deltas = [rows(k) for k in widths[1:]]
         self.scratch = [rows(k) for k in widths[1:]]
-        self.grad_W = [np.empty_like(layer.W) for layer in net.layers]
-        self.grad_b = [np.empty_like(layer.b) for layer in net.layers]
+        self.grad = np.zeros(net.n_parameters, dtype=dt)
+        views = _views(self.grad, net.parameters())
+        self.grad_W, self.grad_b = views[0::2], views[1::2]
 
     def __repr__(self) -> str:
         return f"Workspace(batch={self.batch})"

@@ -5,9 +5,10 @@
     adam      m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
               θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)   (β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸)
 
-g is ∂L̄/∂θ of the mini-batch, plus λW for the weights when L2 regularisation adds (λ/2)ΣW² to
-the loss (biases are not regularised). Every step works in place on the network's own arrays
-and on buffers made once, and may use the gradient arrays it is given as scratch space.
+θ is every parameter of the network in one array (Network.pack), g is ∂L̄/∂θ of the
+mini-batch, plus λW for the weights when L2 regularisation adds (λ/2)ΣW² to the loss (biases
+are not regularised). Every step works in place on θ and on buffers made once, and may use the
+gradient arrays it is given as scratch space.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ DEFAULT_LR = {"sgd": 3.0, "momentum": 0.5, "adam": 0.005}
 
 
 class Optimizer:
-    """Holds the network's parameter arrays and turns each step's gradients into updates.
+    """Holds the network's parameters, packed into one array θ, and turns each step's gradients
+    into one update of θ: a step makes the same few NumPy calls however many layers there are.
 
     `scale` is the factor the gradients arrive multiplied by: Network.backward folds it into
     its small (1/N)δ product, so sgd gets η ∂L̄/∂θ without another pass over the weights.
@@ -39,11 +41,9 @@ class Optimizer:
     def __init__(self, net: Network, lr: float, l2: float = 0.0) -> None:
         self.lr = float(lr)
         self.l2 = float(l2)
-        #: the network's arrays themselves, not copies
+        #: every parameter in one array (Network.pack); the layers' W and b are views of it
+        self.theta = net.pack()
         self.weights = [layer.W for layer in net.layers]
-        self.biases = [layer.b for layer in net.layers]
-        #: W⁽¹⁾, b⁽¹⁾, W⁽²⁾, … in the order of Network.parameters()
-        self.params = net.parameters()
         self.scale = 1.0
         self.t = 0
         self._l2_buffers = [np.empty_like(W) for W in self.weights] if self.l2 else []
@@ -58,11 +58,13 @@ class Optimizer:
         """Update every parameter from the gradients in `back` (which may be overwritten)."""
         self.t += 1
         self.add_l2(back)
-        grads = [g for pair in zip(back.grad_W, back.grad_b, strict=True) for g in pair]
-        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
-            self.update(i, p, g)
+        g = back.packed
+        if g is None:  # gradients not written into a Workspace: pack them here
+            pairs = zip(back.grad_W, back.grad_b, strict=True)
+            g = np.concatenate([p.ravel() for pair in pairs for p in pair])
+        self.update(self.theta, g)
 
-    def update(self, i: int, p: Array, g: Array) -> None:
+    def update(self, theta: Array, g: Array) -> None:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -79,13 +81,8 @@ class SGD(Optimizer):
         super().__init__(net, lr, l2)
         self.scale = self.lr
 
-    def step(self, back: BackwardTrace) -> None:
-        self.t += 1
-        self.add_l2(back)
-        for W, eta_gW in zip(self.weights, back.grad_W, strict=True):
-            W -= eta_gW
-        for b, eta_gb in zip(self.biases, back.grad_b, strict=True):
-            b -= eta_gb
+    def update(self, theta: Array, eta_g: Array) -> None:
+        theta -= eta_g
 
 
 class Momentum(Optimizer):
@@ -98,13 +95,13 @@ class Momentum(Optimizer):
         super().__init__(net, lr, l2)
         self.scale = self.lr
         self.mu = mu
-        self.velocity = [np.zeros_like(p) for p in self.params]
+        self.velocity = np.zeros_like(self.theta)
 
-    def update(self, i: int, p: Array, eta_g: Array) -> None:
-        v = self.velocity[i]
+    def update(self, theta: Array, eta_g: Array) -> None:
+        v = self.velocity
         v *= self.mu
         v -= eta_g
-        p += v
+        theta += v
 
 
 class Adam(Optimizer):
@@ -123,12 +120,12 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(net, lr, l2)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.m = [np.zeros_like(p) for p in self.params]
-        self.v = [np.zeros_like(p) for p in self.params]
-        self.scratch = [np.zeros_like(p) for p in self.params]
+        self.m = np.zeros_like(self.theta)
+        self.v = np.zeros_like(self.theta)
+        self.scratch = np.zeros_like(self.theta)
 
-    def update(self, i: int, p: Array, g: Array) -> None:
-        m, v, s = self.m[i], self.v[i], self.scratch[i]
+    def update(self, theta: Array, g: Array) -> None:
+        m, v, s = self.m, self.v, self.scratch
         b1, b2 = self.beta1, self.beta2
         m *= b1
         m += np.multiply(g, 1.0 - b1, out=s)
@@ -143,7 +140,7 @@ class Adam(Optimizer):
         s += self.eps * root
         np.divide(m, s, out=s)
         s *= lr_t
-        p -= s
+        theta -= s
 
 
 CLASSES: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

@@ -196,14 +196,21 @@ class Trainer:
         `order` gives the sample order instead (a benchmark replays one order in every peer).
         """
         net, optimizer, X, Y = self.net, self.optimizer, self.X, self.Y
-        order = self.rng.permutation(len(X)) if order is None else np.asarray(order, dtype=np.intp)
+        if order is None:
+            order = self.rng.permutation(len(X))
+        else:
+            order = np.asarray(order, dtype=np.intp)
+            if order.ndim != 1 or (order.size and not 0 <= order.min() <= order.max() < len(X)):
+                raise ByhandError(f"a sample order must be row numbers from 0 to {len(X) - 1}")
         full = self._workspace(self.batch)
         with np.errstate(all="ignore"):
             for start in range(0, len(order), self.batch):
                 rows = order[start : start + self.batch]
                 ws = full if len(rows) == self.batch else self._workspace(len(rows))
-                X.take(rows, axis=0, out=ws.x)
-                Y.take(rows, axis=0, out=ws.y)
+                # every row number is valid (checked above), and with mode="clip" np.take
+                # writes straight into `out`; the default mode gathers into a temporary first
+                X.take(rows, axis=0, out=ws.x, mode="clip")
+                Y.take(rows, axis=0, out=ws.y, mode="clip")
                 back = net.backward(net.forward(ws.x, ws), ws.y, ws, optimizer.scale)
                 optimizer.step(back)
 
