@@ -157,6 +157,15 @@ def test_train_streams_a_falling_loss_curve(lecture: Page):
     expect(lecture.locator("#train-chart path")).to_have_count(0)
 
 
+def settled_url(page: Page) -> str:
+    """The page's URL once the state it saves after a short debounce (60 ms) has stopped changing."""
+    last = None
+    while page.url != last:
+        last = page.url
+        page.wait_for_timeout(250)
+    return last
+
+
 def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
     w11 = param_input(lecture, "w11")
     w11.fill("2.5")
@@ -171,7 +180,7 @@ def test_the_url_round_trips_the_state(lecture: Page, live_server: str):
     # z_h1 = 2.5·1 + 1·0.5 + 1·1 + 1 = 5
     expected = four(sigma(5.0))
     expect(lecture.locator("#forward-table tr[data-neuron='h1'] td.a")).to_have_text(expected)
-    link = lecture.url
+    link = settled_url(lecture)
     assert "#s=" in link
     other = lecture.context.new_page()
     other.set_viewport_size(WIDE)
