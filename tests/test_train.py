@@ -304,6 +304,17 @@ def test_two_dimensional_sets(name, sizes, epochs):
     assert acc >= 0.95
 
 
+def test_the_default_rate_follows_the_output_layer():
+    ds = small_problem()
+    classifier = Network.create([3, 4, 2], seed=0)
+    numbers = Network.create([3, 4, 2], output_activation="identity", seed=0)
+    assert Trainer(classifier, ds).lr == 3.0
+    assert Trainer(numbers, ds).lr == 0.1
+    assert Trainer(numbers, ds, optimizer="momentum").lr == 0.03
+    assert Trainer(numbers, ds, optimizer="adam").lr == Trainer(classifier, ds, optimizer="adam").lr
+    assert Trainer(numbers, ds, lr=0.5).lr == 0.5  # a rate given is kept
+
+
 def test_a_loss_that_blows_up_is_divergence_even_while_finite():
     # b = 2a with a up to 10 and the sgd default η = 3: the loss passes 1e13 in epoch 1,
     # still a finite number; it must stop training and put the first parameters back

@@ -24,8 +24,22 @@ from byhand.trace import BackwardTrace
 Array = np.ndarray
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
-#: the learning rate each optimiser uses when none is given
+#: the learning rate each optimiser uses when none is given (the lecture's η = 3 for sgd)
 DEFAULT_LR = {"sgd": 3.0, "momentum": 0.5, "adam": 0.005}
+#: ... and when the output layer is unbounded (identity, relu: a network predicting numbers).
+#: A sigmoid or softmax output keeps δ = (o − y)·f'(z) small; an identity output passes the
+#: whole error o − y back, and η = 3 makes the first steps overshoot and blow up.
+DEFAULT_LR_UNBOUNDED = {"sgd": 0.1, "momentum": 0.03, "adam": 0.005}
+#: output activations whose values are bounded, so the larger rates suit them
+BOUNDED_OUTPUTS = ("sigmoid", "softmax", "tanh")
+
+
+def default_lr(name: str, net: Network) -> float:
+    """The learning rate optimiser `name` uses for `net` when none is given."""
+    if name not in DEFAULT_LR:
+        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    bounded = net.layers[-1].activation.name in BOUNDED_OUTPUTS
+    return (DEFAULT_LR if bounded else DEFAULT_LR_UNBOUNDED)[name]
 
 
 class Optimizer:
@@ -147,8 +161,6 @@ CLASSES: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam":
 
 
 def make_optimizer(name: str, net: Network, lr: float | None = None, l2: float = 0.0) -> Optimizer:
-    """The optimiser called `name` for `net`; lr None means the optimiser's DEFAULT_LR."""
-    if name not in CLASSES:
-        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    rate = DEFAULT_LR[name] if lr is None else lr
+    """The optimiser called `name` for `net`; lr None means default_lr(name, net)."""
+    rate = default_lr(name, net) if lr is None else lr
     return CLASSES[name](net, rate, l2)

@@ -24,7 +24,7 @@ import numpy as np
 from byhand.data import Dataset
 from byhand.errors import ByhandError
 from byhand.network import Network, Workspace
-from byhand.optimizers import DEFAULT_LR, OPTIMIZERS, make_optimizer
+from byhand.optimizers import OPTIMIZERS, default_lr, make_optimizer
 
 Array = np.ndarray
 
@@ -116,7 +116,8 @@ def confusion_matrix(net: Network, X, labels, classes: int | None = None) -> Arr
 class Trainer:
     """Trains `net` in place on `train`, one epoch per call of epoch(); `test` is only measured.
 
-    optimizer: sgd, momentum or adam; lr: η (None: the optimiser's usual rate, 3.0 for sgd);
+    optimizer: sgd, momentum or adam; lr: η (None: optimizers.default_lr, 3.0 for sgd on a
+    sigmoid or softmax output, 0.1 on an unbounded one);
     batch: samples per step (at most the training set's size); l2: λ of the penalty (λ/2)ΣW²;
     seed: the shuffling order.
     """
@@ -138,7 +139,7 @@ class Trainer:
                 f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
             )
         self.lr = _number(
-            DEFAULT_LR[optimizer] if lr is None else lr, "the learning rate", 1e-12, 1e6
+            default_lr(optimizer, net) if lr is None else lr, "the learning rate", 1e-12, 1e6
         )
         self.batch = int(_number(batch, "the batch size", 1, 10_000_000, whole=True))
         self.l2 = _number(l2, "the L2 strength", 0.0, 1e6)

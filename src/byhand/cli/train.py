@@ -16,7 +16,7 @@ from byhand.cli.common import app, console, json_option, parse_numbers, print_js
 from byhand.errors import ByhandError
 from byhand.losses import LOSSES
 from byhand.network import DTYPES, Network
-from byhand.optimizers import DEFAULT_LR, OPTIMIZERS
+from byhand.optimizers import DEFAULT_LR, DEFAULT_LR_UNBOUNDED, OPTIMIZERS
 from byhand.train import Diverged, Trainer, confusion_matrix, evaluate, predict_in_chunks
 
 #: a confusion matrix with more classes than this is left out of the table
@@ -167,7 +167,11 @@ def _data_options(f):
     type=float,
     default=None,
     metavar="η",
-    help="Learning rate. Default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ".",
+    help="Learning rate. Default: "
+    + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+    + "; with an unbounded output (numbers): "
+    + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR_UNBOUNDED.items())
+    + ".",
 )
 @click.option("--batch", type=int, default=10, show_default=True, help="Samples per gradient step.")
 @click.option("--epochs", type=int, default=30, show_default=True)
