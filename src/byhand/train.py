@@ -119,7 +119,9 @@ class Trainer:
     optimizer: sgd, momentum or adam; lr: η (None: optimizers.default_lr, 3.0 for sgd on a
     sigmoid or softmax output, 0.1 on an unbounded one);
     batch: samples per step (at most the training set's size); l2: λ of the penalty (λ/2)ΣW²;
-    seed: the shuffling order.
+    seed: the shuffling order. The optimiser packs the network's parameters into one array
+    (Network.pack), so each layer's W and b become new arrays, views of it: read them from
+    `net.layers` after training, not from references taken before.
     """
 
     def __init__(
