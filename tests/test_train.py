@@ -304,6 +304,32 @@ def test_two_dimensional_sets(name, sizes, epochs):
     assert acc >= 0.95
 
 
+def test_training_moves_the_arrays_a_user_holds():
+    ds = small_problem()
+    net = Network.create([3, 4, 2], seed=0)
+    W = net.layers[0].W  # a reference taken before training sees the training
+    before = W.copy()
+    Trainer(net, ds, lr=0.5).epoch()
+    assert W is net.layers[0].W and not np.array_equal(W, before)
+
+
+def test_a_replaced_weight_matrix_is_trained_too():
+    ds = small_problem()
+    net = Network.create([3, 4, 2], seed=0)
+    trainer = Trainer(net, ds, lr=0.5)
+    trainer.epoch()
+    net.layers[0].W = np.zeros((4, 3))
+    trainer.epoch()
+    assert np.abs(net.layers[0].W).sum() > 0
+
+
+@pytest.mark.parametrize("order", [[0.5, 1.0], [True] * 24, ["abc"], [[0, 1]], [0, 24], [-1, 0]])
+def test_a_sample_order_must_be_row_numbers(order):
+    trainer = Trainer(Network.create([3, 4, 2], seed=0), small_problem(), lr=0.5)
+    with pytest.raises(ByhandError, match="row numbers from 0 to 23"):
+        trainer.steps(order)
+
+
 def test_the_default_rate_follows_the_output_layer():
     ds = small_problem()
     classifier = Network.create([3, 4, 2], seed=0)

@@ -95,6 +95,7 @@ class Network:
         self.loss.check_output(self.layers[-1].activation)
         self.input_names = self._names(input_names, self.sizes[0], "inputs")
         self.output_names = self._names(output_names, self.sizes[-1], "outputs")
+        self.pack()
 
     @staticmethod
     def _names(names, count: int, what: str) -> list[str] | None:
@@ -151,16 +152,13 @@ class Network:
 
     def copy(self) -> Network:
         """An independent copy: changing one network's parameters leaves the other alone."""
-        layers = [Layer(la.W.copy(), la.b.copy(), la.activation) for la in self.layers]
-        return Network(layers, self.loss, self.input_names, self.output_names)
+        return self.astype(self.dtype)
 
     def astype(self, dtype) -> Network:
         """A copy whose parameters are `dtype` (float64 or float32)."""
         dt = _dtype(dtype)
-        net = self.copy()
-        for layer in net.layers:
-            layer.W, layer.b = layer.W.astype(dt), layer.b.astype(dt)
-        return net
+        layers = [Layer(la.W.astype(dt), la.b.astype(dt), la.activation) for la in self.layers]
+        return Network(layers, self.loss, self.input_names, self.output_names)
 
     # --- description ---------------------------------------------------------------------
 
@@ -358,9 +356,10 @@ class Network:
     def pack(self) -> Array:
         """θ: every parameter in one contiguous array, W⁽¹⁾ (row by row), b⁽¹⁾, W⁽²⁾, b⁽²⁾, …
 
-        The layers' W and b become views of θ, so one operation on θ (θ ← θ − η g) updates
-        every parameter: a training step makes one NumPy call where it would make two per
-        layer. The values do not change; packing a packed network returns the same θ.
+        The layers' W and b are views of θ, so one operation on θ (θ ← θ − η g) updates every
+        parameter: a training step makes one NumPy call where it would make two per layer.
+        A network is packed when it is made; packing it again returns the same θ, unless a
+        layer's W or b was replaced by another array since, which is then copied into a new θ.
         """
         params = self.parameters()
         theta = getattr(self, "_theta", None)

@@ -55,12 +55,17 @@ class Optimizer:
     def __init__(self, net: Network, lr: float, l2: float = 0.0) -> None:
         self.lr = float(lr)
         self.l2 = float(l2)
-        #: every parameter in one array (Network.pack); the layers' W and b are views of it
-        self.theta = net.pack()
-        self.weights = [layer.W for layer in net.layers]
+        self.bind(net)
         self.scale = 1.0
         self.t = 0
         self._l2_buffers = [np.empty_like(W) for W in self.weights] if self.l2 else []
+
+    def bind(self, net: Network) -> None:
+        """Work on `net`'s parameters as they are now (again, if a layer's W or b was
+        replaced): θ, every parameter in one array (Network.pack), and the weight matrices."""
+        #: the layers' W and b are views of it
+        self.theta = net.pack()
+        self.weights = [layer.W for layer in net.layers]
 
     def add_l2(self, back: BackwardTrace) -> None:
         """g_W ← g_W + λ·scale·W for every weight matrix (the gradient of (λ/2)ΣW²)."""

@@ -119,9 +119,7 @@ class Trainer:
     optimizer: sgd, momentum or adam; lr: η (None: optimizers.default_lr, 3.0 for sgd on a
     sigmoid or softmax output, 0.1 on an unbounded one);
     batch: samples per step (at most the training set's size); l2: λ of the penalty (λ/2)ΣW²;
-    seed: the shuffling order. The optimiser packs the network's parameters into one array
-    (Network.pack), so each layer's W and b become new arrays, views of it: read them from
-    `net.layers` after training, not from references taken before.
+    seed: the shuffling order.
     """
 
     def __init__(
@@ -202,9 +200,15 @@ class Trainer:
         if order is None:
             order = self.rng.permutation(len(X))
         else:
-            order = np.asarray(order, dtype=np.intp)
-            if order.ndim != 1 or (order.size and not 0 <= order.min() <= order.max() < len(X)):
-                raise ByhandError(f"a sample order must be row numbers from 0 to {len(X) - 1}")
+            order = np.asarray(order)
+            whole = order.dtype.kind in "iu" and order.ndim == 1
+            if not whole or (order.size and not 0 <= order.min() <= order.max() < len(X)):
+                raise ByhandError(
+                    f"a sample order must be a list of row numbers from 0 to {len(X) - 1}"
+                )
+            order = order.astype(np.intp, copy=False)
+        # the parameters as they are now, should a layer's W or b have been replaced
+        optimizer.bind(net)
         full = self._workspace(self.batch)
         with np.errstate(all="ignore"):
             for start in range(0, len(order), self.batch):
