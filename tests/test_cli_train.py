@@ -104,6 +104,9 @@ def test_csv_training_and_prediction(capsys, tmp_path):
             "--layers starts with 60 inputs but digits has 64 features",
         ),
         (["--data", "mnist"], "unknown data set 'mnist'"),
+        (["--data", "iris", "--layers", "4,,3"], "give whole numbers separated by commas"),
+        (["--data", "iris", "--out", "/no/such/folder/m.json"], "there is no folder /no/such"),
+        (["--data", "iris", "--plot", "curves.txt"], "name it with one of .png, .svg, .pdf"),
         (["--data", "iris", "--target", "x"], "--target applies to CSV files"),
         (["--data", "iris", "--test-split", "1.5"], "--test-split"),
         (["--data", "iris", "--lr", "-3"], "learning rate must be"),
@@ -126,6 +129,71 @@ def test_bad_training_requests_are_one_line(capsys, args, message):
     status, out, err = run(capsys, "train", *args)
     assert status == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_file_that_cannot_be_written_is_refused_before_training(capsys, tmp_path, monkeypatch):
+    def never(self):
+        raise AssertionError("trained before checking where to write")
+
+    monkeypatch.setattr("byhand.train.Trainer.epoch", never)
+    for option, name in (("--out", "m.json"), ("--plot", "p.png")):
+        target = tmp_path / "missing" / name
+        status, _, err = run(capsys, "train", "--data", "iris", option, target)
+        assert status == 2 and "there is no folder" in err, err
+    status, _, err = run(capsys, "train", "--data", "iris", "--out", tmp_path)
+    assert status == 2 and "it is a folder" in err, err
+
+
+def test_ctrl_c_keeps_the_last_epoch_and_exits_130(capsys, tmp_path, monkeypatch):
+    from byhand.train import Trainer
+
+    epoch = Trainer.epoch
+
+    def interrupted_in_the_third(self):
+        if self.epochs_done == 2:
+            raise KeyboardInterrupt
+        return epoch(self)
+
+    monkeypatch.setattr(Trainer, "epoch", interrupted_in_the_third)
+    model = tmp_path / "m.json"
+    status, out, err = run(capsys, "train", "--data", "iris", "--out", model, "--json")
+    assert status == 130, err
+    assert json.loads(out)["stopped"].startswith("stopped by Ctrl-C after epoch 2")
+    assert modelfile.load(model).sizes == [4, 30, 3]
+
+    monkeypatch.setattr(Trainer, "epoch", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
+    model.unlink()
+    status, out, err = run(capsys, "train", "--data", "iris", "--out", model)
+    assert status == 130 and "before the first epoch ended; no model saved" in err
+    assert not model.exists()
+
+
+def test_one_class_evaluates_but_does_not_train(capsys, tmp_path):
+    two = tmp_path / "two.csv"
+    rows = [(i, (i * 7) % 5, "apple" if i % 2 else "pear") for i in range(20)]
+    two.write_text("a,b,kind\n" + "".join(f"{a},{b},{k}\n" for a, b, k in rows))
+    one = tmp_path / "apples.csv"
+    one.write_text("a,b,kind\n" + "".join(f"{a},{b},{k}\n" for a, b, k in rows if k == "apple"))
+    model = tmp_path / "m.json"
+    status, _, err = run(capsys, "train", "--data", two, "--target", "kind", "--out", model)
+    assert status == 0, err
+    status, out, err = run(
+        capsys, "evaluate", "--model", model, "--data", one, "--target", "kind", "--json"
+    )
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["samples"] == 10 and result["classes"] == ["apple", "pear"]
+    status, _, err = run(capsys, "train", "--data", one, "--target", "kind")
+    assert status == 2 and "every sample is of the class 'apple'" in err
+
+
+def test_classes_of_one_sample_each_suggest_regression(capsys, tmp_path):
+    csv = tmp_path / "numbers.csv"
+    csv.write_text("a,y\n" + "".join(f"{i},{i * 0.37:.3f}\n" for i in range(50)))
+    status, _, err = run(
+        capsys, "train", "--data", csv, "--target", "y", "--task", "classification"
+    )
+    assert status == 2 and "choose the regression task" in err, err
 
 
 def test_csv_errors_reach_the_user(capsys, tmp_path):

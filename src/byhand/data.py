@@ -158,9 +158,15 @@ class Dataset:
             train.append(rows[cut:])
         test_rows, train_rows = np.concatenate(test), np.concatenate(train)
         if len(test_rows) == 0 or len(train_rows) == 0:
+            why = ""
+            if len(groups) > 1 and self.n_samples < 2 * len(groups):
+                why = (
+                    f": its {len(groups)} classes have about one sample each, too few to hold "
+                    "any out (numbers to predict? choose the regression task)"
+                )
             raise ByhandError(
                 f"a test fraction of {f:g} of {self.n_samples} samples leaves an empty "
-                "training or test set"
+                f"training or test set{why}"
             )
         return (
             self.subset(rng.permutation(train_rows), f"{self.name} (train)"),
@@ -506,9 +512,9 @@ def from_csv(
         classes = sorted(set(raw_target))
         index = {c: k for k, c in enumerate(classes)}
         labels = np.array([index[c] for c in raw_target])
-    if len(classes) < 2:
-        raise ByhandError(f"{label}: column {target!r} holds one class only; it needs two or more")
-    description = f"{label}: predict {target} ({len(classes)} classes)"
+    description = (
+        f"{label}: predict {target} ({len(classes)} class{'es' if len(classes) > 1 else ''})"
+    )
     ds = _classification(name, X, labels, features, classes)
     ds.description = description
     return ds
@@ -589,6 +595,11 @@ def prepare(
         raise ByhandError(f"the test fraction must be a number, not {test_split!r}") from None
     if not (0.0 <= f < 1.0):
         raise ByhandError(f"the test fraction must be from 0 up to 1, not {test_split!r}")
+    if ds.class_names is not None and len(ds.class_names) < 2:
+        raise ByhandError(
+            f"{ds.name}: every sample is of the class {ds.class_names[0]!r}; "
+            "a classifier needs two classes or more to learn"
+        )
     train, test = ds.split(f, seed) if f > 0 else (ds, None)
     if not standardise:
         return Prepared(train, test)

@@ -12,7 +12,7 @@ import sys
 import click
 import numpy as np
 
-from byhand.cli.common import app, fail
+from byhand.cli.common import INTERRUPTED, app, fail
 from byhand.errors import ByhandError
 
 for _module in pkgutil.iter_modules(__path__):
@@ -37,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as err:
         return err.exit_code
     except click.Abort:
-        return fail("aborted", 130)
+        return fail("stopped by Ctrl-C", INTERRUPTED)
     except click.ClickException as err:
         return fail(err.format_message())
     except ByhandError as err:
         return fail(str(err))
     except KeyboardInterrupt:
-        return fail("interrupted", 130)
+        return fail("stopped by Ctrl-C", INTERRUPTED)
     except BrokenPipeError:
         return 0
     return status if isinstance(status, int) else 0

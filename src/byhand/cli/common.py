@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -15,6 +17,10 @@ from byhand.errors import ByhandError
 from byhand.network import Network
 
 console = Console(highlight=False)
+#: the exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use
+INTERRUPTED = 130
+#: the file types a plot can be written as
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 @click.group(
@@ -105,7 +111,7 @@ def resolve_inputs(net: Network, text: str | None):
         return parse_numbers(text, "inputs")
     if net.sizes[0] == len(lecture.INPUTS):
         return list(lecture.INPUTS)
-    raise ByhandError(f"--inputs: this network takes {_count(net.sizes[0], 'input')}; give them")
+    raise ByhandError(f"--inputs: this network takes {plural(net.sizes[0], 'input')}; give them")
 
 
 def resolve_target(net: Network, text: str | None):
@@ -115,11 +121,26 @@ def resolve_target(net: Network, text: str | None):
     if net.sizes[-1] == len(lecture.TARGET):
         return list(lecture.TARGET)
     raise ByhandError(
-        f"--target: this network has {_count(net.sizes[-1], 'output')}; give a target for each"
+        f"--target: this network has {plural(net.sizes[-1], 'output')}; give a target for each"
     )
 
 
-def _count(n: int, noun: str) -> str:
+def check_writable(path: str, what: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Refuse, before any work, a file name that cannot be written: a folder, a missing or
+    read-only folder, or (given `suffixes`) an extension that is none of them."""
+    target = Path(path)
+    folder = target.parent
+    if suffixes and target.suffix.lower() not in suffixes:
+        raise ByhandError(f"cannot write {what} {path}: name it with one of {', '.join(suffixes)}")
+    if target.is_dir():
+        raise ByhandError(f"cannot write {what} {path}: it is a folder")
+    if not folder.is_dir():
+        raise ByhandError(f"cannot write {what} {path}: there is no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise ByhandError(f"cannot write {what} {path}: the folder {folder} is not writable")
+
+
+def plural(n: int, noun: str) -> str:
     """'1 output', '3 outputs'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

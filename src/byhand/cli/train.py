@@ -12,7 +12,18 @@ from rich.table import Table
 from byhand import data as datasets
 from byhand import modelfile
 from byhand.activations import ACTIVATIONS
-from byhand.cli.common import app, console, json_option, parse_numbers, print_json
+from byhand.cli.common import (
+    INTERRUPTED,
+    PLOT_SUFFIXES,
+    app,
+    check_writable,
+    console,
+    fail,
+    json_option,
+    parse_numbers,
+    plural,
+    print_json,
+)
 from byhand.errors import ByhandError
 from byhand.losses import LOSSES
 from byhand.network import DTYPES, Network
@@ -32,7 +43,7 @@ def _layers(text: str | None, ds: datasets.Dataset) -> list[int]:
     if text is None:
         return [ds.n_features, 30, ds.n_outputs]
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        sizes = [int(part) for part in text.split(",")]
     except ValueError:
         raise ByhandError(
             f"--layers: give whole numbers separated by commas, not {text!r}"
@@ -219,6 +230,11 @@ def train_command(
     epochs, l2, seed, test_split, dtype, standardise, samples, noise, out, plot, as_json,
 ):  # fmt: skip
     """Train a network on a data set, epoch by epoch, and show how well it does."""
+    # a file that cannot be written is refused now, not after the training it would hold
+    if out:
+        check_writable(out, "the model file")
+    if plot:
+        check_writable(plot, "the plot", PLOT_SUFFIXES)
     ds = _load_data(data_name, target, task, samples, noise, seed)
     if not (0.0 <= test_split < 1.0):
         raise ByhandError(f"--test-split must be from 0 up to 1, not {test_split}")
@@ -265,9 +281,10 @@ def train_command(
                 progress.update(bar, advance=1, metrics=_metrics(record))
     except KeyboardInterrupt:
         trainer.restore()
-        stopped = f"stopped by Ctrl-C after epoch {len(history)}; the model is that epoch's"
         if not history:
-            raise
+            message = "stopped by Ctrl-C before the first epoch ended; no model saved"
+            raise click.exceptions.Exit(fail(message, INTERRUPTED)) from None
+        stopped = f"stopped by Ctrl-C after epoch {len(history)}; the model is that epoch's"
     except Diverged:
         raise
     seconds = time.perf_counter() - started
@@ -301,6 +318,8 @@ def train_command(
         if stopped:
             result["stopped"] = stopped
         print_json(result)
+        if stopped:
+            raise click.exceptions.Exit(INTERRUPTED)
         return
 
     acts = f"{net.layers[0].activation.name}/{net.layers[-1].activation.name}"
@@ -324,7 +343,9 @@ def train_command(
         summary.add_row(*cells, str(count))
     console.print(summary)
     per_second = len(history) * len(train_set) / max(seconds, 1e-9)
-    console.print(f"{len(history)} epochs in {seconds:.2f} s ({per_second:,.0f} samples/s)")
+    console.print(
+        f"{plural(len(history), 'epoch')} in {seconds:.2f} s ({per_second:,.0f} samples/s)"
+    )
     if matrix is not None and ds.n_outputs <= MAX_MATRIX_CLASSES:
         which = "test set" if test_set is not None else "training set"
         console.print(_confusion_table(matrix, ds.class_names or [], f"confusion matrix ({which})"))
@@ -334,6 +355,8 @@ def train_command(
         console.print(f"model saved to {out}")
     if plot:
         console.print(f"plot saved to {plot}")
+    if stopped:
+        raise click.exceptions.Exit(INTERRUPTED)
 
 
 def _model_data(net: Network, name: str, target: str | None, task: str) -> datasets.Dataset:
