@@ -24,8 +24,9 @@ from byhand.trace import BackwardTrace
 Array = np.ndarray
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
-#: the learning rate each optimiser uses when none is given (the lecture's η = 3 for sgd)
-DEFAULT_LR = {"sgd": 3.0, "momentum": 0.5, "adam": 0.005}
+#: the learning rate each optimiser uses when none is given: the lecture's η = 3 for sgd, and
+#: for momentum 0.3, as v settles at −ηg/(1 − μ) = −3g on a steady slope: sgd's step
+DEFAULT_LR = {"sgd": 3.0, "momentum": 0.3, "adam": 0.005}
 #: ... and when the output layer is unbounded (identity, relu: a network predicting numbers).
 #: A sigmoid or softmax output keeps δ = (o − y)·f'(z) small; an identity output passes the
 #: whole error o − y back, and η = 3 makes the first steps overshoot and blow up.

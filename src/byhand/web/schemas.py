@@ -249,7 +249,7 @@ class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
     model: ModelFile
-    #: η; none: the optimiser's usual rate (optimizers.default_lr: sgd 3.0, momentum 0.5,
+    #: η; none: the optimiser's usual rate (optimizers.default_lr: sgd 3.0, momentum 0.3,
     #: adam 0.005; sgd 0.1 and momentum 0.03 on an unbounded output)
     lr: LearningRate | None = None
     optimizer: Annotated[str, Field(max_length=20)] = "sgd"
