@@ -168,6 +168,29 @@ def test_ctrl_c_keeps_the_last_epoch_and_exits_130(capsys, tmp_path, monkeypatch
     assert not model.exists()
 
 
+def test_prices_in_the_hundred_thousands_train_with_the_defaults(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    price = 340_000 + 40_000 * X[:, 0] - 15_000 * X[:, 1] + 500 * rng.normal(size=300)
+    csv = tmp_path / "prices.csv"
+    rows = "".join(f"{a},{b},{p}\n" for (a, b), p in zip(X, price, strict=True))
+    csv.write_text("a,b,price\n" + rows)
+    model = tmp_path / "m.json"
+    status, out, err = run(
+        capsys, "train", "--data", csv, "--target", "price", "--out", model, "--json"
+    )
+    assert status == 0, err
+    result = json.loads(out)
+    # far below always guessing the mean (½ var ≈ 9e8), in the price's own units
+    assert result["test_loss"] < 0.02 * 0.5 * price.var()
+    status, out, err = run(
+        capsys, "evaluate", "--model", model, "--data", csv, "--target", "price",
+        "--part", "test", "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    assert json.loads(out)["loss"] == pytest.approx(result["test_loss"], rel=1e-9)
+
+
 def test_one_class_evaluates_but_does_not_train(capsys, tmp_path):
     two = tmp_path / "two.csv"
     rows = [(i, (i * 7) % 5, "apple" if i % 2 else "pear") for i in range(20)]

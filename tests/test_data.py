@@ -201,3 +201,28 @@ def test_prepare_splits_then_scales_with_the_training_part_alone():
     assert q.test is None and q.mean is None and q.train is ds and q.raw_model(net) is net
     with pytest.raises(ByhandError, match="from 0 up to 1"):
         data.prepare(ds, 1.0)
+
+
+def test_a_scaled_numeric_target_is_folded_back_into_the_output_layer():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(50, 2)) * [3.0, 40.0] + [1.0, 500.0]
+    y = 340_000 + 40_000 * X[:, :1] / 3 + rng.normal(size=(50, 1))
+    ds = data.Dataset("prices", "", X, y, ["a", "b"], None, None)
+    p = data.prepare(ds, 0.2, seed=1, scale_target=True)
+    train, test = ds.split(0.2, 1)
+    mu, sd = train.Y.mean(), train.Y.std()
+    np.testing.assert_allclose(p.train.Y, (train.Y - mu) / sd, rtol=1e-12)
+    np.testing.assert_allclose(p.test.Y, (test.Y - mu) / sd, rtol=1e-12)
+    # the raw model gives raw prices on raw rows: s·o' + μ of the trained (scaled) network
+    net = Network.create([2, 4, 1], output_activation="identity", seed=2)
+    raw = p.raw_model(net)
+    np.testing.assert_allclose(raw.predict(test.X), sd * net.predict(p.test.X) + mu, rtol=1e-12)
+    # and a loss on the scaled target, s² times over, is the raw model's loss on raw targets
+    scaled_loss = net.loss_of(p.test.X, p.test.Y)
+    record = p.in_target_units({"train_loss": None, "test_loss": scaled_loss, "epoch": 1})
+    assert record["test_loss"] == pytest.approx(raw.loss_of(test.X, test.Y), rel=1e-10)
+    assert record["epoch"] == 1 and record["train_loss"] is None
+    with pytest.raises(ByhandError, match="single numeric target"):
+        data.prepare(data.load("iris"), scale_target=True)
+    with pytest.raises(ByhandError, match="identity output layer"):
+        p.raw_model(Network.create([2, 4, 1], seed=2))

@@ -213,7 +213,8 @@ def _data_options(f):
     "--standardise/--no-standardise",
     default=True,
     show_default=True,
-    help="Scale each feature to mean 0, deviation 1 (folded into the saved model).",
+    help="Scale each feature, and a numeric target, to mean 0, deviation 1 (folded into "
+    "the saved model).",
 )
 @click.option("--samples", type=int, default=None, help="Samples of a synthetic data set.")
 @click.option("--noise", type=float, default=None, help="Noise level of a synthetic data set.")
@@ -238,14 +239,20 @@ def train_command(
     ds = _load_data(data_name, target, task, samples, noise, seed)
     if not (0.0 <= test_split < 1.0):
         raise ByhandError(f"--test-split must be from 0 up to 1, not {test_split}")
-    prepared = datasets.prepare(ds, test_split, seed, standardise=standardise)
+    output_activation = _output_activation(output_activation, loss, ds)
+    # numbers to predict with an identity output are scaled like the features, and unscaled in
+    # the saved model and in every loss shown
+    scale_target = standardise and ds.class_names is None and output_activation == "identity"
+    prepared = datasets.prepare(
+        ds, test_split, seed, standardise=standardise, scale_target=scale_target
+    )
     train_set, test_set = prepared.train, prepared.test
     sizes = _layers(layers, ds)
     _check_size(sizes)
     net = Network.create(
         sizes,
         activation=activation,
-        output_activation=_output_activation(output_activation, loss, ds),
+        output_activation=output_activation,
         loss=loss,
         init="xavier",
         seed=seed,
@@ -276,7 +283,7 @@ def train_command(
         with progress:
             bar = progress.add_task("train", total=epochs, metrics="")
             for _ in range(epochs):
-                record = trainer.epoch()
+                record = prepared.in_target_units(trainer.epoch())
                 history.append(record)
                 progress.update(bar, advance=1, metrics=_metrics(record))
     except KeyboardInterrupt:
