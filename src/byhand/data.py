@@ -456,9 +456,11 @@ def read_features(
         columns = list(range(width))
     else:
         wanted = f" ({', '.join(names[:8])}{', …' if len(names) > 8 else ''})" if names else ""
+        missing = [n for n in names or [] if n not in header]
+        lacks = f"; it has no column {', '.join(missing[:8])}" if missing else ""
         raise ByhandError(
             f"{label} has {len(header)} columns ({', '.join(header[:8])}"
-            f"{', …' if len(header) > 8 else ''}); the model takes {width} inputs{wanted}"
+            f"{', …' if len(header) > 8 else ''}); the model takes {width} inputs{wanted}{lacks}"
         )
     return _feature_matrix(label, header, rows, columns), [header[j] for j in columns]
 
