@@ -315,6 +315,7 @@ class Network:
         c = scale / n
         if ws:
             delta *= c
+        ones = ws.ones if ws else np.ones(n, dtype=delta.dtype)
         deltas: list[Array] = [None] * L  # type: ignore[list-item]
         grad_W: list[Array] = [None] * L  # type: ignore[list-item]
         grad_b: list[Array] = [None] * L  # type: ignore[list-item]
@@ -324,7 +325,9 @@ class Network:
             grad_W[l] = outer_sum(
                 mean_delta.T, fwd.activations[l], out=ws.grad_W[l] if ws else None
             )
-            grad_b[l] = np.add.reduce(mean_delta, axis=0, out=ws.grad_b[l] if ws else None)
+            # Σₙ δₙ as the product 1ᵀδ: a matrix-vector product sums the batch faster than a
+            # reduction along its first axis (3× at 128 rows)
+            grad_b[l] = np.dot(ones, mean_delta, out=ws.grad_b[l] if ws else None)
             if l > 0:
                 below = self.layers[l - 1].activation
                 back = np.dot(delta, self.layers[l].W, out=ws.deltas[l - 1] if ws else None)
@@ -411,7 +414,8 @@ class Workspace:
     """The arrays one training step writes into, made once for a batch size and reused.
 
     x, y: the mini-batch (gathered into them with np.take); zs, activations, deltas: z⁽ˡ⁾,
-    a⁽ˡ⁾, δ⁽ˡ⁾ (batch × neurons); scratch: f'(z⁽ˡ⁾) on the way; grad: every gradient in one
+    a⁽ˡ⁾, δ⁽ˡ⁾ (batch × neurons); scratch: f'(z⁽ˡ⁾) on the way; ones: a 1 per sample, to sum
+    δ over the batch as 1ᵀδ; grad: every gradient in one
     array, laid out as Network.pack() lays out θ, and grad_W, grad_b: its views shaped like
     the parameters. Reusing them keeps a step free of allocation: fresh temporaries of a few
     hundred KB per step go through mmap and can halve the speed.
@@ -431,6 +435,7 @@ class Workspace:
         self.activations = [self.x] + [rows(k) for k in widths[1:]]
         self.deltas = [rows(k) for k in widths[1:]]
         self.scratch = [rows(k) for k in widths[1:]]
+        self.ones = np.ones(self.batch, dtype=dt)
         self.grad = np.zeros(net.n_parameters, dtype=dt)
         views = _views(self.grad, net.parameters())
         self.grad_W, self.grad_b = views[0::2], views[1::2]
