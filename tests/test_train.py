@@ -330,6 +330,14 @@ def test_a_sample_order_must_be_row_numbers(order):
         trainer.steps(order)
 
 
+def test_a_divergence_with_l2_suggests_a_smaller_l2_too():
+    # each step multiplies W by 1 − ηλ = −29999: the weights overflow within 100 epochs
+    trainer = Trainer(Network.create([3, 4, 2], seed=0), small_problem(), l2=1e4)
+    with pytest.raises(Diverged, match="smaller than 3 or an L2 strength smaller than 10000"):
+        for _ in range(100):
+            trainer.epoch()
+
+
 def test_the_default_rate_follows_the_output_layer():
     ds = small_problem()
     classifier = Network.create([3, 4, 2], seed=0)

@@ -244,9 +244,10 @@ class Trainer:
             why = "a parameter became NaN or infinite"
         if why is not None:
             self.restore()
+            smaller_l2 = f" or an L2 strength smaller than {self.l2:g}" if self.l2 else ""
             raise Diverged(
                 f"training diverged in epoch {number}: {why}; "
-                f"try a learning rate smaller than {self.lr:g}"
+                f"try a learning rate smaller than {self.lr:g}{smaller_l2}"
             )
         test_loss = test_acc = None
         if self.test_set is not None:
