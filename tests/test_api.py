@@ -317,6 +317,11 @@ BAD = [
         {"target": [[1, 0]], "steps": 5, "optimizer": "magic"},
         "optimizer: unknown optimizer",
     ),
+    (  # with a rate given, no default rate is looked up: the name is still checked
+        "/api/train",
+        {"target": [[1, 0]], "steps": 5, "optimizer": "magic", "lr": 0.1},
+        "optimizer: unknown optimizer",
+    ),
 ]
 
 

@@ -35,10 +35,16 @@ DEFAULT_LR_UNBOUNDED = {"sgd": 0.1, "momentum": 0.03, "adam": 0.005}
 BOUNDED_OUTPUTS = ("sigmoid", "softmax", "tanh")
 
 
+def check_name(name: str) -> str:
+    """`name` when it is an optimiser's; otherwise an error listing the optimisers."""
+    if name not in OPTIMIZERS:
+        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    return name
+
+
 def default_lr(name: str, net: Network) -> float:
     """The learning rate optimiser `name` uses for `net` when none is given."""
-    if name not in DEFAULT_LR:
-        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    check_name(name)
     bounded = net.layers[-1].activation.name in BOUNDED_OUTPUTS
     return (DEFAULT_LR if bounded else DEFAULT_LR_UNBOUNDED)[name]
 
@@ -169,4 +175,4 @@ CLASSES: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam":
 def make_optimizer(name: str, net: Network, lr: float | None = None, l2: float = 0.0) -> Optimizer:
     """The optimiser called `name` for `net`; lr None means default_lr(name, net)."""
     rate = default_lr(name, net) if lr is None else lr
-    return CLASSES[name](net, rate, l2)
+    return CLASSES[check_name(name)](net, rate, l2)

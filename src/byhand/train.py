@@ -24,7 +24,7 @@ import numpy as np
 from byhand.data import Dataset
 from byhand.errors import ByhandError
 from byhand.network import Network, Workspace
-from byhand.optimizers import OPTIMIZERS, default_lr, make_optimizer
+from byhand.optimizers import OPTIMIZERS, check_name, default_lr, make_optimizer
 
 Array = np.ndarray
 
@@ -134,10 +134,7 @@ class Trainer:
         l2: float = 0.0,
         seed: int = 0,
     ) -> None:
-        if optimizer not in OPTIMIZERS:
-            raise ByhandError(
-                f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
-            )
+        check_name(optimizer)
         self.lr = _number(
             default_lr(optimizer, net) if lr is None else lr, "the learning rate", 1e-12, 1e6
         )
