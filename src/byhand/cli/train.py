@@ -325,43 +325,42 @@ def train_command(
         if stopped:
             result["stopped"] = stopped
         print_json(result)
-        if stopped:
-            raise click.exceptions.Exit(INTERRUPTED)
-        return
-
-    acts = f"{net.layers[0].activation.name}/{net.layers[-1].activation.name}"
-    console.print(
-        f"[bold]{ds.name}[/bold]: {'-'.join(map(str, sizes))} {acts}, {net.loss.name}, "
-        f"{trainer.optimizer!r}, batch {trainer.batch}"
-    )
-    summary = Table()
-    summary.add_column("")
-    summary.add_column("loss", justify="right")
-    if ds.is_classification:
-        summary.add_column("accuracy", justify="right")
-    summary.add_column("samples", justify="right")
-    rows = [("train", last["train_loss"], last["train_accuracy"], len(train_set))]
-    if test_set is not None:
-        rows.append(("test", last["test_loss"], last["test_accuracy"], len(test_set)))
-    for name, loss_value, acc, count in rows:
-        cells = [name, _loss(loss_value)]
+    else:
+        acts = f"{net.layers[0].activation.name}/{net.layers[-1].activation.name}"
+        console.print(
+            f"[bold]{ds.name}[/bold]: {'-'.join(map(str, sizes))} {acts}, {net.loss.name}, "
+            f"{trainer.optimizer!r}, batch {trainer.batch}"
+        )
+        summary = Table()
+        summary.add_column("")
+        summary.add_column("loss", justify="right")
         if ds.is_classification:
-            cells.append(_percent(acc))
-        summary.add_row(*cells, str(count))
-    console.print(summary)
-    per_second = len(history) * len(train_set) / max(seconds, 1e-9)
-    console.print(
-        f"{plural(len(history), 'epoch')} in {seconds:.2f} s ({per_second:,.0f} samples/s)"
-    )
-    if matrix is not None and ds.n_outputs <= MAX_MATRIX_CLASSES:
-        which = "test set" if test_set is not None else "training set"
-        console.print(_confusion_table(matrix, ds.class_names or [], f"confusion matrix ({which})"))
-    if stopped:
-        console.print(stopped)
-    if out:
-        console.print(f"model saved to {out}")
-    if plot:
-        console.print(f"plot saved to {plot}")
+            summary.add_column("accuracy", justify="right")
+        summary.add_column("samples", justify="right")
+        rows = [("train", last["train_loss"], last["train_accuracy"], len(train_set))]
+        if test_set is not None:
+            rows.append(("test", last["test_loss"], last["test_accuracy"], len(test_set)))
+        for name, loss_value, acc, count in rows:
+            cells = [name, _loss(loss_value)]
+            if ds.is_classification:
+                cells.append(_percent(acc))
+            summary.add_row(*cells, str(count))
+        console.print(summary)
+        per_second = len(history) * len(train_set) / max(seconds, 1e-9)
+        console.print(
+            f"{plural(len(history), 'epoch')} in {seconds:.2f} s ({per_second:,.0f} samples/s)"
+        )
+        if matrix is not None and ds.n_outputs <= MAX_MATRIX_CLASSES:
+            which = "test set" if test_set is not None else "training set"
+            console.print(
+                _confusion_table(matrix, ds.class_names or [], f"confusion matrix ({which})")
+            )
+        if stopped:
+            console.print(stopped)
+        if out:
+            console.print(f"model saved to {out}")
+        if plot:
+            console.print(f"plot saved to {plot}")
     if stopped:
         raise click.exceptions.Exit(INTERRUPTED)
 
