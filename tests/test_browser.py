@@ -134,6 +134,14 @@ def test_a_gradient_step_lowers_the_loss(lecture: Page):
 
 
 def test_train_streams_a_falling_loss_curve(lecture: Page):
+    # the page asks for 25 steps a request; on a fast machine all 12 requests can finish before
+    # the pause below is clicked, so each request is given 100 ms of network latency
+    cdp = lecture.context.new_cdp_session(lecture)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 100, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     lecture.fill("#train-steps", "300")
     lecture.click("#train")
     status = lecture.locator("#train-status")
