@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from byhand import notation
+from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.network import Network
 from byhand.teach.tolerance import carried_rounding, tolerance
@@ -36,33 +36,9 @@ MAX_PARAMETERS = 400
 Env = Mapping[str, float]
 
 
-def num(value: float, digits: int = 4, tex: bool = False) -> str:
-    """A number as a worked solution writes it: `digits` decimals (three significant figures at
-    least), no trailing zeros, a real minus sign in text."""
-    v = float(value)
-    if not math.isfinite(v):
-        return str(v)
-    if v != 0 and abs(v) < 0.1:
-        # at least three significant figures: 0.00255, not 0.0026
-        digits = max(digits, 2 - math.floor(math.log10(abs(v))))
-    text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
-    if text in ("-0", "0", ""):
-        text = "0" if v == 0 else f"{v:.2e}"
-    if "e" in text and tex:
-        mantissa, exponent = text.split("e")
-        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return text if tex else text.replace("-", "−")
-
-
 def slot(k: int) -> str:
     """The place of the k-th value in a step's template."""
     return f"⟨{k}⟩"
-
-
-def term(value: float, digits: int = 4, tex: bool = False) -> str:
-    """A number inside a formula: negative numbers in parentheses."""
-    text = num(value, digits, tex)
-    return f"({text})" if text.startswith(("−", "-")) else text
 
 
 @dataclass(frozen=True)
@@ -185,6 +161,13 @@ class Step:
     tolerance: float = 0.0
     #: the activation this step applies or differentiates (activations and δ)
     activation: str | None = None
+    #: how a worked solution writes the quantity in text, when not as its name (∂L/∂w31 for
+    #: dL/dw31): one symbol for one quantity on one line
+    symbol: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.symbol or self.name
 
     @property
     def before(self) -> str | None:
@@ -196,8 +179,9 @@ class Step:
         out = self.template_tex if tex else self.template
         for k, n in enumerate(self.names):
             # a value already in parentheses, as in σ(z), needs no second pair
-            out = out.replace(f"({slot(k)})", f"({num(env[n], digits, tex)})")
-            out = out.replace(slot(k), term(env[n], digits, tex))
+            shown = numbers.tex(env[n], digits) if tex else numbers.text(env[n], digits)
+            out = out.replace(f"({slot(k)})", f"({shown})")
+            out = out.replace(slot(k), numbers.term(env[n], digits, latex=tex))
         return out
 
     def slip_applies(self, slip: str) -> bool:
@@ -207,11 +191,12 @@ class Step:
     def to_dict(self, env: Env, digits: int = 4) -> dict:
         return {
             "name": self.name,
+            "symbol": self.text,
             "tex": self.tex,
             "kind": self.kind,
             "section": self.section,
             "value": self.value,
-            "value_text": num(self.value, digits),
+            "value_text": numbers.text(self.value, digits),
             "tolerance": self.tolerance,
             "deps": list(self.deps),
             "formula": self.formula,
@@ -702,8 +687,8 @@ def _output_delta(net: Network, i: int, value: float, y) -> Step:
         ysum = float(np.sum(y))
         if act.name == "softmax" and abs(ysum - 1.0) > 1e-12:
             formula, formula_tex = f"{o.text}·Σy − {yt}", rf"{o.tex} \sum_k y_k - {ytex}"
-            template = f"{slot(0)}·{num(ysum)} − {slot(1)}"
-            template_tex = rf"{slot(0)} \cdot {num(ysum, tex=True)} - {slot(1)}"
+            template = f"{slot(0)}·{numbers.text(ysum)} − {slot(1)}"
+            template_tex = rf"{slot(0)} \cdot {numbers.tex(ysum)} - {slot(1)}"
         else:
             formula, formula_tex = f"{o.text} − {yt}", f"{o.tex} - {ytex}"
             template, template_tex = f"{slot(0)} − {slot(1)}", f"{slot(0)} - {slot(1)}"
@@ -863,7 +848,8 @@ def _gradient(net: Network, ref: notation.ParamRef, value: float, x, y) -> Step:
         template_tex=template_tex,
         names=names,
         compute=compute,
-        hint=f"check ∂L/∂{p.text} = {formula}: {what}",
+        hint=f"check {gradient_name(p.text)} = {formula}: {what}",
+        symbol=f"∂L/∂{p.text}",
         chain=chain.formula,
         chain_tex=chain.formula_tex,
     )
@@ -895,7 +881,7 @@ def _update(net: Network, ref: notation.ParamRef, value: float) -> Step:
         template_tex=rf"{slot(0)} - {slot(1)} \cdot {slot(2)}",
         names=(p.text, "η", g),
         compute=compute,
-        hint=f"check the update: {p.text}_new = {p.text} − η·∂L/∂{p.text}",
+        hint=f"check the update: {update_name(p.text)} = {p.text} − η·{g}",
     )
 
 

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from byhand import notation
-from byhand.diagram import num
+from byhand import notation, numbers
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import ForwardTrace, explain
@@ -28,14 +27,14 @@ MAX_NEURONS = 48
 
 
 def n(value: float) -> str:
-    """A number for a formula: 4 decimals at most, negative numbers in parentheses."""
-    text = num(value).replace("−", "-")
-    return f"({text})" if text.startswith("-") else text
+    """A number for a formula: 4 decimals (3 significant figures below 0.1), negative numbers in
+    parentheses, 5.2 \times 10^{-6} when tiny (`byhand.numbers`)."""
+    return numbers.term(value, latex=True)
 
 
 def r(value: float) -> str:
-    """A result at the end of a formula: 4 decimals at most, no parentheses."""
-    return num(value).replace("−", "-")
+    """A result at the end of a formula: as `n`, without parentheses."""
+    return numbers.tex(value)
 
 
 def f_tex(activation: str) -> str:
@@ -175,7 +174,7 @@ def _matrix(values: np.ndarray) -> str:
             if r is None:
                 cells.append(r"\vdots" if c is not None else r"\ddots")
             else:
-                cells.append(r"\cdots" if c is None else num(values[r, c]).replace("−", "-"))
+                cells.append(r"\cdots" if c is None else numbers.tex(values[r, c], zeros=True))
         lines.append(" & ".join(cells))
     return r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}"
 
