@@ -6,7 +6,7 @@ import pytest
 
 from byhand import data
 from byhand.errors import ByhandError
-from byhand.network import Network, Workspace
+from byhand.network import Network
 from byhand.train import (
     DIVERGENCE_FACTOR,
     Diverged,
@@ -17,38 +17,6 @@ from byhand.train import (
     evaluate,
     train,
 )
-
-PAIRS = [
-    ("sigmoid", "sigmoid", "half_sse"),
-    ("tanh", "identity", "mse"),
-    ("relu", "softmax", "cross_entropy"),
-    ("leaky_relu", "sigmoid", "cross_entropy"),
-    ("identity", "tanh", "half_sse"),
-]
-
-
-@pytest.mark.parametrize("hidden, out, loss", PAIRS)
-def test_workspace_passes_equal_the_plain_passes(hidden, out, loss):
-    rng = np.random.default_rng(7)
-    net = Network.create([5, 4, 3, 3], activation=hidden, output_activation=out, loss=loss, seed=1)
-    x = rng.normal(size=(6, 5))
-    y = np.eye(3)[rng.integers(0, 3, 6)]
-    plain = net.gradients(x, y)
-    ws = Workspace(net, 6)
-    ws.x[:], ws.y[:] = x, y
-    fast = net.backward(net.forward(ws.x, ws), ws.y, ws, scale=0.5)
-    for l in range(3):
-        # the workspace keeps every δ multiplied by scale/N = 0.5/6
-        np.testing.assert_allclose(
-            fast.deltas[l], plain.deltas[l] * 0.5 / 6, rtol=1e-12, atol=1e-15
-        )
-        np.testing.assert_allclose(fast.grad_W[l], 0.5 * plain.grad_W[l], rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(fast.grad_b[l], 0.5 * plain.grad_b[l], rtol=1e-12, atol=1e-15)
-    # and the gradients are one array, laid out as the parameters
-    every = np.concatenate(
-        [g.ravel() for pair in zip(plain.grad_W, plain.grad_b, strict=True) for g in pair]
-    )
-    np.testing.assert_allclose(fast.packed, 0.5 * every, rtol=1e-12, atol=1e-15)
 
 
 def test_packing_keeps_the_values_and_makes_one_array():

@@ -24,8 +24,9 @@ import numpy as np
 
 from byhand.data import Dataset
 from byhand.errors import ByhandError
-from byhand.network import Network, Workspace
+from byhand.network import Network
 from byhand.optimizers import OPTIMIZERS, check_name, default_lr, make_optimizer
+from byhand.step import TrainingStep, Workspace, forward
 
 Array = np.ndarray
 
@@ -88,15 +89,36 @@ def predict_in_chunks(net: Network, X: Array) -> tuple[Array, Array]:
 
 
 def evaluate(
-    net: Network, X: Array, Y: Array, labels: Array | None = None
+    net: Network,
+    X: Array,
+    Y: Array,
+    labels: Array | None = None,
+    workspace: Workspace | None = None,
 ) -> tuple[float, float | None]:
-    """(mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ), accuracy or None when there are no labels)."""
+    """(mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ), accuracy or None when there are no labels).
+
+    The data goes through in chunks of `workspace.rows` rows (CHUNK without one), in the
+    network's dtype, into the workspace's arrays; a trainer passes the same workspace every
+    epoch. Overflow is not an error here: it shows as an infinite or NaN loss.
+    """
+    if len(X) == 0:
+        raise ByhandError("there are no samples to evaluate")
+    ws = workspace or Workspace(net, min(len(X), CHUNK))
+    out = net.layers[-1].activation
+    total, right = 0.0, 0
     with np.errstate(all="ignore"):
-        o, z = predict_in_chunks(net, X)
-        y = np.asarray(Y, dtype=o.dtype)
-        loss = float(np.mean(net.loss.value(o, y, z, net.layers[-1].activation), dtype=np.float64))
-    acc = None if labels is None else float(np.mean(np.argmax(o, axis=1) == labels))
-    return loss, acc
+        for start in range(0, len(X), ws.rows):
+            x = np.asarray(X[start : start + ws.rows], dtype=net.dtype)
+            y = np.asarray(Y[start : start + ws.rows], dtype=net.dtype)
+            o = forward(net, ws, x)
+            z = ws.zs[-1][: len(x)]
+            total += float(np.sum(net.loss.value(o, y, z, out), dtype=np.float64))
+            if labels is not None:
+                right += int(
+                    np.count_nonzero(np.argmax(o, axis=1) == labels[start : start + len(x)])
+                )
+    acc = None if labels is None else right / len(X)
+    return total / len(X), acc
 
 
 def accuracy(net: Network, X, labels) -> float:
@@ -202,6 +224,7 @@ class Trainer:
         self.test_Y = None if test is None else np.ascontiguousarray(test.Y, dtype=dt)
         self.batch = min(self.batch, len(self.X))
         self.optimizer = make_optimizer(optimizer, net, self.lr, self.l2)
+        self._step = TrainingStep(net, self.optimizer)
         self.rng = np.random.default_rng(self.seed)
         #: mini-batch steps and complete passes over the training set done so far
         self.steps_done = 0
@@ -211,8 +234,10 @@ class Trainer:
         self._cursor = 0
         self._workspaces: dict[int, Workspace] = {}
         self._last_good = self._snapshot()
+        rows = max(len(self.X), 0 if test is None else len(self.test_X))
+        self._eval_workspace = Workspace(net, min(rows, CHUNK))
         #: the training loss before any step: a loss far above it means training blew up
-        self.start_loss = evaluate(net, self.X, self.Y)[0]
+        self.start_loss = evaluate(net, self.X, self.Y, workspace=self._eval_workspace)[0]
 
     def __repr__(self) -> str:
         return (
@@ -232,10 +257,10 @@ class Trainer:
         return ws
 
     def _batches(self, order: Array, begin: int, end: int) -> None:
-        """Forward, backward and a step for each mini-batch of the rows order[begin:end]."""
-        net, optimizer, X, Y = self.net, self.optimizer, self.X, self.Y
+        """Forward, backward and an update for each mini-batch of the rows order[begin:end]."""
+        X, Y, step = self.X, self.Y, self._step
         # the parameters as they are now, should a layer's W or b have been replaced
-        optimizer.bind(net)
+        step.bind()
         full = self._workspace(self.batch)
         with np.errstate(all="ignore"):
             for start in range(begin, end, self.batch):
@@ -245,9 +270,8 @@ class Trainer:
                 # writes straight into `out`; the default mode gathers into a temporary first
                 X.take(rows, axis=0, out=ws.x, mode="clip")
                 Y.take(rows, axis=0, out=ws.y, mode="clip")
-                back = net.backward(net.forward(ws.x, ws), ws.y, ws, optimizer.scale)
-                optimizer.step(back)
-                self.steps_done += 1
+                step(ws)
+        self.steps_done += -(-(end - begin) // self.batch)
 
     def steps(self, order: Array | None = None) -> None:
         """One whole pass over the training set in mini-batches, in a new shuffled order or
@@ -333,10 +357,12 @@ class Trainer:
     def measure(self) -> tuple[float, float | None, float | None, float | None]:
         """(training loss, training accuracy, test loss, test accuracy) of the network now;
         accuracies None for regression, test values None without a test set."""
-        train_loss, train_acc = evaluate(self.net, self.X, self.Y, self.train_set.labels)
+        ws = self._eval_workspace
+        train_loss, train_acc = evaluate(self.net, self.X, self.Y, self.train_set.labels, ws)
         test_loss = test_acc = None
         if self.test_set is not None:
-            test_loss, test_acc = evaluate(self.net, self.test_X, self.test_Y, self.test_set.labels)
+            test = self.test_set
+            test_loss, test_acc = evaluate(self.net, self.test_X, self.test_Y, test.labels, ws)
         return train_loss, train_acc, test_loss, test_acc
 
     def _progress(self, started: float, *measured, diverged: str | None = None) -> Progress:
