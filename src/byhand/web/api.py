@@ -18,7 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from byhand import data, lecture, modelfile, notation
-from byhand.errors import ByhandError
+from byhand.errors import ByhandError, unknown
+from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.optimizers import OPTIMIZERS, make_optimizer
@@ -46,7 +47,6 @@ from byhand.web.schemas import (
     finite,
     sample_count,
 )
-from byhand.web.settings import LIMITS
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorAnswer, "description": "The request is malformed or out of bounds."},
@@ -59,10 +59,6 @@ router = APIRouter(responses=ERRORS, tags=["api"])
 def answer(data: dict | list) -> JSONResponse:
     """The answer as JSON, serialised here (in the worker thread, not on the event loop)."""
     return JSONResponse(data)
-
-
-def _network(model) -> Network:
-    return model.network()
 
 
 def _check(net: Network, inputs, target=None) -> None:
@@ -94,7 +90,7 @@ def lecture_defaults(request: Request) -> JSONResponse:
 
 def _forward(req: ForwardRequest) -> JSONResponse:
     """z⁽ˡ⁾ = a⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾) for every layer; a⁽⁰⁾ = x."""
-    net = _network(req.model)
+    net = req.model
     _check(net, req.inputs)
     check_work(net, sample_count(req.inputs))
     fwd = net.forward(req.inputs)
@@ -122,7 +118,7 @@ def _after_step(net, fwd, back, req) -> tuple:
 def _backprop_answer(req: BackpropRequest) -> JSONResponse:
     """The loss, δ⁽ˡ⁾ and ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ for every layer, and the model after one step
     W ← W − η ∂L/∂W (the same JSON as `byhand backprop --json`)."""
-    net = _network(req.model)
+    net = req.model
     fwd, back = _backprop(net, req.inputs, req.target)
     updated, loss_after = _after_step(net, fwd, back, req)
     return answer(
@@ -132,7 +128,7 @@ def _backprop_answer(req: BackpropRequest) -> JSONResponse:
 
 def _explain(req: ExplainRequest) -> JSONResponse:
     """∂L/∂(name) by the chain rule, each factor named and numbered, with the formula as MathML."""
-    net = _network(req.model)
+    net = req.model
     _check(net, req.inputs, req.target)
     try:
         result = explain(net, req.name, req.inputs, req.target)
@@ -164,7 +160,7 @@ def _flat(net: Network) -> np.ndarray:
 
 def _step(req: StepRequest) -> JSONResponse:
     """One step of gradient descent, W ← W − η ∂L/∂W, b ← b − η ∂L/∂b, and what it changed."""
-    net = _network(req.model)
+    net = req.model
     fwd, back = _backprop(net, req.inputs, req.target)
     updated, loss_after = _after_step(net, fwd, back, req)
     changed = _parameter_names(tuple(net.sizes))[_flat(updated) != _flat(net)]
@@ -181,7 +177,7 @@ def _step(req: StepRequest) -> JSONResponse:
 def _grid(req: GridRequest) -> JSONResponse:
     """The outputs of a 2-input network on a grid of points, and the class at each point
     (argmax o, or o ≥ 0.5 with one output): the decision boundary behind a 2-D data set."""
-    net = _network(req.model)
+    net = req.model
     if net.sizes[0] != 2:
         raise ByhandError(
             f"model: the grid needs a network with 2 inputs (x and y); this one has {net.sizes[0]}"
@@ -212,8 +208,7 @@ INLINE_WORK = 20_000
 
 
 async def _run(call, req, samples: int) -> JSONResponse:
-    weights = sum(len(layer.weights) * len(layer.weights[0]) for layer in req.model.layers)
-    if weights * samples <= INLINE_WORK:
+    if req.model.n_parameters * samples <= INLINE_WORK:
         return _quietly(call, req)
     return await run_in_threadpool(_quietly, call, req)
 
@@ -312,9 +307,7 @@ def dataset(
 ) -> JSONResponse:
     """One data set's samples: inputs, class labels and one-hot targets."""
     if name not in data.DATASETS:
-        raise ByhandError(
-            f"name: unknown data set {name[:60]!r}; choose one of: {', '.join(data.DATASETS)}"
-        )
+        raise unknown("data set", name, data.DATASETS, "name")
     ds = _checked(lambda: data.load(name, samples=samples, noise=noise, seed=seed), "name")
     return answer(_dataset_json(name, ds))
 
@@ -412,7 +405,7 @@ TRAIN_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
     """A job from a request: the network, its training (and test) data, the optimiser."""
-    net = _network(req.model)
+    net = req.model
     d = req.data
     if d is None or d.dataset is None:
         source, where = (d, "data.") if d is not None else (req, "")
@@ -429,10 +422,7 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
         ds = _checked(lambda: data.Dataset("data", "", X, Y, **extra), "data")
     else:
         if d.dataset not in data.DATASETS:
-            raise ByhandError(
-                f"data.dataset: unknown data set {d.dataset!r}; choose one of: "
-                + ", ".join(data.DATASETS)
-            )
+            raise unknown("data set", d.dataset, data.DATASETS, "data.dataset")
         ds = _checked(
             lambda: data.load(d.dataset, samples=d.samples, noise=d.noise, seed=d.seed), "data"
         )

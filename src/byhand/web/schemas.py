@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     ValidationInfo,
     WithJsonSchema,
@@ -27,9 +28,9 @@ from pydantic_core import PydanticCustomError
 from byhand import modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.network import Network
-from byhand.web.settings import LIMITS
 
 #: a finite JSON number (true, "2", NaN and ±Infinity are refused)
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -107,33 +108,71 @@ Samples = Annotated[
 
 # --- the model file -----------------------------------------------------------------------------
 
-Row = Annotated[list[Number], Field(min_length=1, max_length=LIMITS.max_neurons)]
+
+def check_model(value: Any, info: ValidationInfo | None = None) -> Network:
+    """A model file (its parsed JSON) as a Network, within the server's limits.
+
+    modelfile.from_dict is the one checker: a fault is its ModelFileError, which names the
+    field inside the model file; the message handler puts the request's field before it."""
+    if isinstance(value, Network):
+        return value
+    try:
+        return modelfile.from_dict(value, limits=LIMITS)
+    except ByhandError as err:
+        raise PydanticCustomError("model_file", "{message}", {"message": str(err)}) from None
 
 
-class LayerSpec(Strict):
-    """One layer of a model file: its activation, W (one row per neuron) and b."""
+_ROW = {"type": "array", "minItems": 1, "maxItems": LIMITS.max_neurons, "items": {"type": "number"}}
+_NAMES = {
+    "type": "array",
+    "maxItems": LIMITS.max_neurons,
+    "items": {"type": "string", "maxLength": 200},
+}
+#: the model file's JSON schema, for the API's documentation (the checker is modelfile's)
+MODEL_SCHEMA = {
+    "title": "ModelFile",
+    "description": "A network as a model file (byhand.modelfile): layers whose shapes chain.",
+    "type": "object",
+    "required": ["layers"],
+    "additionalProperties": False,
+    "properties": {
+        "format": {"const": modelfile.FORMAT, "default": modelfile.FORMAT},
+        "version": {"const": modelfile.VERSION, "default": modelfile.VERSION},
+        "loss": {"enum": list(LOSSES), "default": "half_sse"},
+        "inputs": {"anyOf": [_NAMES, {"type": "null"}]},
+        "outputs": {"anyOf": [_NAMES, {"type": "null"}]},
+        "layers": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": LIMITS.max_layers,
+            "items": {
+                "type": "object",
+                "required": ["activation", "weights", "biases"],
+                "additionalProperties": False,
+                "properties": {
+                    "activation": {"enum": list(ACTIVATIONS)},
+                    "weights": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": LIMITS.max_neurons,
+                        "items": _ROW,
+                    },
+                    "biases": _ROW,
+                },
+            },
+        },
+    },
+}
 
-    activation: Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
-    weights: Annotated[list[Row], Field(min_length=1, max_length=LIMITS.max_neurons)]
-    biases: Row
-
-
-class ModelFile(Strict):
-    """The model file (`byhand.modelfile`): a network as JSON."""
-
-    format: Literal["byhand.network"] = "byhand.network"
-    version: Literal[1] = 1
-    loss: Literal[tuple(LOSSES)] = "half_sse"  # type: ignore[valid-type]
-    inputs: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
-    outputs: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
-    layers: Annotated[list[LayerSpec], Field(min_length=1, max_length=LIMITS.max_layers)]
-
-    def network(self) -> Network:
-        """The network this file describes; a fault (shapes that do not chain) names its field."""
-        try:
-            return modelfile.from_dict(self.model_dump(exclude_none=True))
-        except ByhandError as err:
-            raise ByhandError(f"model.{err}") from None
+#: a request's network: validated by modelfile's checker, received by the endpoint as a Network
+Model = Annotated[
+    Network,
+    PlainValidator(check_model),
+    PlainSerializer(modelfile.to_dict),
+    WithJsonSchema(MODEL_SCHEMA),
+]
+#: a model file in an answer (a dict, as `modelfile.to_dict` makes it)
+ModelFile = Annotated[dict, WithJsonSchema(MODEL_SCHEMA)]
 
 
 def check_work(net: Network, samples: int) -> None:
@@ -161,19 +200,19 @@ def sample_count(samples: list) -> int:
 
 
 class ForwardRequest(Strict):
-    model: ModelFile
+    model: Model
     inputs: Samples
 
 
 class BackpropRequest(Strict):
-    model: ModelFile
+    model: Model
     inputs: Samples
     target: Samples
     lr: LearningRate = 0.5
 
 
 class ExplainRequest(Strict):
-    model: ModelFile
+    model: Model
     inputs: Samples
     target: Samples
     name: Annotated[str, Field(min_length=1, max_length=40)]
@@ -187,7 +226,7 @@ Range = Annotated[tuple[Number, Number], Field(description="[low, high]")]
 
 
 class GridRequest(Strict):
-    model: ModelFile
+    model: Model
     x_range: Range = (-1.0, 1.0)
     y_range: Range = (-1.0, 1.0)
     resolution: Annotated[int, Field(ge=2, le=LIMITS.max_resolution)] = 40
@@ -248,7 +287,7 @@ class TrainData(Strict):
 class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
-    model: ModelFile
+    model: Model
     #: η; none: the optimiser's usual rate (optimizers.default_lr: sgd 3.0, momentum 0.3,
     #: adam 0.005; sgd 0.1 and momentum 0.03 on an unbounded output)
     lr: LearningRate | None = None
