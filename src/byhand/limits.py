@@ -25,6 +25,8 @@ class Limits:
     max_parameters: int = 200_000
     #: neurons a page endpoint (diagram, formulas) draws or writes a formula for, one by one
     max_drawn_neurons: int = 2_000
+    #: parameters a step's answer names one by one (w31, b4) when they change
+    max_named_parameters: int = 20_000
 
     # --- samples ------------------------------------------------------------------------------
     #: samples (rows) in one request's inputs or data set

@@ -179,7 +179,10 @@ def describe(error: dict) -> str:
     if kind in ("list_type", "tuple_type"):
         return f"{field}: must be a list"
     if kind == "too_long":
-        return f"{field}: at most {ctx.get('max_length')} allowed (got {ctx.get('actual_length')})"
+        got = ctx.get("actual_length")
+        return f"{field}: at most {ctx.get('max_length')} allowed" + (
+            f" (got {got})" if got is not None else ""
+        )
     if kind == "too_short":
         return f"{field}: at least {ctx.get('min_length')} needed"
     if kind == "string_too_long":
