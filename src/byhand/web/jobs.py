@@ -33,10 +33,10 @@ from starlette.types import Receive, Scope, Send
 from byhand import modelfile
 from byhand.data import Dataset, Prepared
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS, Limits
 from byhand.network import Network
 from byhand.optimizers import Optimizer
 from byhand.train import Trainer, divergence, evaluate
-from byhand.web.settings import LIMITS, Limits
 
 Array = np.ndarray
 log = logging.getLogger("byhand.web")
