@@ -9,14 +9,23 @@ session, dropped at the end. Without the variable the PostgreSQL runs skip, sayi
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from subprocess import PIPE, STDOUT, Popen, TimeoutExpired
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from byhand.teach import worksheet
 
 PG_ENV = "BYHAND_TEST_POSTGRESQL_URL"
+#: the `byhand` command, run by this Python (so PYTHONPATH's source is the one tested)
+CLI = "import sys; from byhand.cli import main; sys.exit(main(sys.argv[1:]))"
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -69,3 +78,40 @@ def slipped_answers(sheet: worksheet.Worksheet, slip: str) -> dict[str, float]:
     recomputed with the slip, `Solution.evaluate(slip=…)`)."""
     values = sheet.solution.evaluate(slip=slip)
     return {name: values[name] for name in sheet.asked}
+
+
+@contextmanager
+def served(database: str, *extra: str, cwd: str | None = None) -> Iterator[tuple[str, Popen]]:
+    """`byhand serve --database …` in its own process on a free port; yields (base URL,
+    process) once it answers, and stops it (if the test has not killed it) at the end."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("BYHAND_DATABASE_URL", None)
+    args = [sys.executable, "-c", CLI, "serve", "--port", "0", "--database", database]
+    proc = Popen([*args, *extra], stdout=PIPE, stderr=STDOUT, text=True, env=env, cwd=cwd)
+    try:
+        base = None
+        deadline = time.monotonic() + 30
+        for line in proc.stdout:
+            if m := re.search(r"serving the lecture at (http://\S+?)/?\s", line):
+                base = m.group(1)
+                break
+            if time.monotonic() > deadline:
+                break
+        if base is None:
+            raise RuntimeError(f"the server did not start: {proc.stdout.read()}")
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/api/classes/XXXXXX", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        proc.stdout.close()

@@ -64,7 +64,7 @@ MAX_TRIES = 100
 class ClassroomError(ByhandError):
     """A refusal the web layer answers with `status` and this sentence."""
 
-    status = 400
+    status = 422
     headers: dict[str, str] | None = None
 
 
@@ -245,6 +245,12 @@ def _student(conn: Connection, code: str, token: str | None):
     if _is_teacher(row, token):
         raise Forbidden("the teacher key is not a student's token: join the class as a student")
     raise Unauthorized("this student token is not right for this class; join again")
+
+
+def check_student(db: Database, code: str, token: str | None) -> int:
+    """The student's id, when `token` is a student's token in this class (else 401/403/404)."""
+    with db.read() as conn:
+        return _student(conn, code, token)[1].id
 
 
 def check_teacher(db: Database, code: str, key: str | None) -> str:

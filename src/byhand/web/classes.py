@@ -217,15 +217,16 @@ def _exercise_answer(found: service.Exercise) -> dict:
     }
 
 
-def _rate_limit(token: str | None) -> None:
-    if token:
-        wait = ratelimit.wait(service.digest(token))
-        if wait > 0:
-            raise HTTPException(
-                429,
-                f"too many submissions: at most {ratelimit.RATE} a second; try again shortly",
-                {"Retry-After": str(max(1, round(wait + 0.5)))},
-            )
+def _rate_limit(db: Database, code: str, token: str | None) -> None:
+    """429 with Retry-After when this student (once known) sends too often."""
+    student = service.check_student(db, code, token)
+    wait = ratelimit.wait(f"{db.url}#{student}")
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"too many submissions: at most {ratelimit.RATE} a second; try again shortly",
+            {"Retry-After": str(max(1, round(wait + 0.5)))},
+        )
 
 
 @router.get("/api/classes/{code}/exercise")
@@ -241,7 +242,7 @@ def fresh_exercise(code: str, request: Request) -> dict:
     token = bearer(request)
     db = database(request)
     with answering():
-        _rate_limit(token)
+        _rate_limit(db, code, token)
         return _exercise_answer(service.fresh_variant(db, code, token))
 
 
@@ -251,7 +252,7 @@ def submit(code: str, body: Submission, request: Request) -> dict:
     token = bearer(request)
     db = database(request)
     with answering():
-        _rate_limit(token)
+        _rate_limit(db, code, token)
         return service.submit(db, code, token, body.answers)
 
 
