@@ -9,8 +9,6 @@ import json
 import re
 
 import pytest
-from class_support import database_url, postgresql_url  # noqa: F401 - fixtures
-from class_support import right_answers, slipped_answers
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
@@ -18,6 +16,7 @@ from byhand.classroom import ratelimit
 from byhand.cli.common import app as cli_app
 from byhand.teach import worksheet
 from byhand.web.app import create_app
+from class_support import database_url, postgresql_url, right_answers, slipped_answers  # noqa: F401 - fixtures
 
 ACTIVITY = {"layers": "3,2,2", "activation": "sigmoid", "questions": ["forward", "loss"]}
 
