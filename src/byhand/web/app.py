@@ -221,9 +221,11 @@ def site_routers() -> list[tuple[str, APIRouter]]:
     return found
 
 
-def create_app(model: Network | None = None, limits: Limits = LIMITS) -> FastAPI:
+def create_app(
+    model: Network | None = None, limits: Limits = LIMITS, database: str | None = None
+) -> FastAPI:
     """The byhand web app: /api (JSON), the page and /static. `model` replaces the lecture's
-    network as the one /api/lecture hands out."""
+    network as the one /api/lecture hands out; `database` (a path or URL) keeps classes."""
     app = FastAPI(
         title="byhand",
         summary="Neural networks, built by hand: the lecture's passes on any network, as JSON.",
@@ -235,6 +237,7 @@ def create_app(model: Network | None = None, limits: Limits = LIMITS) -> FastAPI
         redoc_url=None,
     )
     app.state.model = model
+    app.state.database = database
     app.include_router(api.router, prefix="/api")
     for _name, router in site_routers():
         app.include_router(router)
