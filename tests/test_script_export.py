@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from byhand import lecture, modelfile
+from byhand import features, lecture, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.cli import main
 from byhand.errors import ByhandError
@@ -168,7 +168,26 @@ def _write(tmp_path: Path, make) -> tuple[list[Path], list[dict], list[str], lis
         references.append(expected(net, x, y, lr))
         names.append(f"{net!r} batch={batch}")
         batched.append(batch is not None)
+    for case, (chosen, batch) in enumerate(FEATURE_CASES):
+        net = features.attach(
+            Network.create([len(chosen), 3, 2], "tanh", "softmax", "cross_entropy", seed=case),
+            chosen,
+        )
+        rng = np.random.default_rng(case)
+        points = rng.normal(0, 1, (batch or 1, 2))
+        y = rng.dirichlet(np.ones(2), size=batch or 1)
+        x, y = (points.tolist(), y.tolist()) if batch else (points[0].tolist(), y[0].tolist())
+        path = tmp_path / f"features{case}.py"
+        path.write_text(make(net, x, y, 0.3))
+        paths.append(path)
+        references.append(expected(net, x, y, 0.3))
+        names.append(f"features {chosen} batch={batch}")
+        batched.append(batch is not None)
     return paths, references, names, batched
+
+
+#: networks of input features: the scripts make them from the raw point (x1, x2) first
+FEATURE_CASES = [(list(features.FEATURES), 3), (["x1x2", "sin_x1"], None)]
 
 
 def test_numpy_scripts_match_the_engine_for_every_activation_loss_and_depth(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from byhand import features
 from byhand.errors import ByhandError
 from byhand.network import Network
 
@@ -43,8 +44,8 @@ def _numbers(values: Array, indent: int) -> str:
     return "[" + f",\n{pad}".join(_numbers(row, indent + 1) for row in values) + "]"
 
 
-def _array(name: str, values: Array, comment: str = "") -> str:
-    head = f"{name} = np.array("
+def _array(name: str, values: Array, comment: str = "", call: str = "np.array") -> str:
+    head = f"{name} = {call}("
     return f"{head}{_numbers(values, len(head))}){'  # ' + comment if comment else ''}"
 
 
@@ -54,11 +55,31 @@ def _tensor(target: str, values: Array) -> str:
 
 
 def _prepare(net: Network, x, y) -> tuple[Network, Array, Array, bool]:
-    """The float64 network and x, y as checked (samples, width) arrays, and whether x is a batch."""
+    """The float64 network and x, y as checked (samples, width) arrays, and whether x is a batch;
+    for a network of input features, x holds raw points (x1, x2) and X their features."""
+    names = features.of(net)
     net = net.astype("float64")
-    X, batched = net.check_inputs(x)
+    X, batched = net.check_inputs(x if names is None else features.expand(x, names))
     Y = net.check_targets(y, X.shape[0])
     return net, X, Y, batched
+
+
+def _points(x) -> Array:
+    """Raw points (x1, x2) as rows, for a network of input features."""
+    return np.atleast_2d(np.asarray(x, dtype=np.float64))
+
+
+def _feature_lines(names: list[str], lib: str, rows: bool) -> list[str]:
+    """Script lines making the features x from the point p, columns (NumPy) or rows (torch)."""
+    formulas = ", ".join(features.FEATURES[n].source.format(lib=lib) for n in names)
+    shown = ", ".join(features.labels(names))
+    if rows:
+        split = "x1, x2 = p[:, 0], p[:, 1]"
+        join = f"x = torch.stack([{formulas}], dim=1)"
+    else:
+        split = "x1, x2 = p"
+        join = f"x = np.array([{formulas}])"
+    return [f"# the input features the network takes: {shown}", split, join]
 
 
 def _checked(net: Network, x, y, lr: float) -> tuple[Network, Array, Array, bool]:
@@ -79,6 +100,7 @@ def expected(net: Network, x, y, lr: float) -> dict[str, Array]:
 
     Per-sample arrays are the engine's (samples × neurons), or a vector for one sample.
     """
+    names_in = features.of(net)
     net, X, Y, batched = _prepare(net, x, y)
     fwd = net.forward(X)
     back = net.backward(fwd, Y)
@@ -89,6 +111,8 @@ def expected(net: Network, x, y, lr: float) -> dict[str, Array]:
 
     L = len(net.layers)
     values: dict[str, Array] = {}
+    if names_in is not None:
+        values["x"] = sample(X)
     for l, name in enumerate(activation_names(net), start=1):
         values[f"z{l}"] = sample(fwd.zs[l - 1])
         values[name] = sample(fwd.activations[l])
@@ -137,6 +161,7 @@ def _show_numpy() -> list[str]:
 
 def numpy_script(net: Network, x, y, lr: float) -> str:
     """A standalone NumPy script computing, for inputs x and target y, what byhand shows."""
+    names_in = features.of(net)
     net, X, Y, batched = _checked(net, x, y, lr)
     lines = _header(net, "NumPy", batched, len(X))
     lines += ["import numpy as np", "", ""]
@@ -158,15 +183,21 @@ def numpy_script(net: Network, x, y, lr: float) -> str:
         lines += [_array(f"W{l}", layer.W), _array(f"b{l}", layer.b)]
     inputs = ", ".join(net.input_names) if net.input_names else ""
     outputs = ", ".join(net.output_names) if net.output_names else ""
+    given, known = ("p", _points(x)) if names_in else ("x", X)
+    if names_in:
+        inputs = "the point x1, x2"
     if batched:
         lines += [
             "# one sample per column, so that W @ x reads as Wx",
-            _array("x", X) + ".T" + (f"  # {inputs}" if inputs else ""),
+            _array(given, known) + ".T" + (f"  # {inputs}" if inputs else ""),
             _array("y", Y) + ".T" + (f"  # {outputs}" if outputs else ""),
-            "N = x.shape[1]",
         ]
     else:
-        lines += [_array("x", X[0], inputs), _array("y", Y[0], outputs)]
+        lines += [_array(given, known[0], inputs), _array("y", Y[0], outputs)]
+    if names_in:
+        lines += _feature_lines(names_in, "np", rows=False)
+    if batched:
+        lines.append("N = x.shape[1]")
     lines += [f"eta = {float(lr)!r}  # the learning rate η", ""]
 
     def bias(l: int) -> str:
@@ -183,7 +214,7 @@ def numpy_script(net: Network, x, y, lr: float) -> str:
     mean_loss = f"np.mean(loss({loss_args}))" if batched else f"loss({loss_args})"
     lines += [f"L = {mean_loss}", ""]
     shown = ", ".join(f"z{l}=z{l}, {a}={a}" for l, a in enumerate(names, start=1))
-    lines += [f"show({shown}, L=L)", ""]
+    lines += [f"show({'x=x, ' if names_in else ''}{shown}, L=L)", ""]
 
     lines.append("# backpropagation: δ = ∂L/∂z, from the output layer back")
     if code.delta is not None:
@@ -220,6 +251,7 @@ def numpy_script(net: Network, x, y, lr: float) -> str:
 
 def torch_script(net: Network, x, y, lr: float) -> str:
     """A standalone PyTorch script (nn.Sequential and autograd) printing what byhand shows."""
+    names_in = features.of(net)
     net, X, Y, batched = _checked(net, x, y, lr)
     lines = _header(net, "PyTorch", batched, len(X))
     lines += [
@@ -243,13 +275,15 @@ def torch_script(net: Network, x, y, lr: float) -> str:
     lines += [")", "with torch.no_grad():"]
     for l, layer in enumerate(net.layers):
         lines += [_tensor(f"net[{2 * l}].weight", layer.W), _tensor(f"net[{2 * l}].bias", layer.b)]
+    given, known = ("p", _points(x)) if names_in else ("x", X)
     lines += [
         "# one sample per row",
-        _array("x", X).replace("np.array(", "torch.tensor("),
-        _array("y", Y).replace("np.array(", "torch.tensor("),
-        f"eta = {float(lr)!r}  # the learning rate η",
-        "",
+        _array(given, known, call="torch.tensor"),
+        _array("y", Y, call="torch.tensor"),
     ]
+    if names_in:
+        lines += _feature_lines(names_in, "torch", rows=True)
+    lines += [f"eta = {float(lr)!r}  # the learning rate η", ""]
     L = len(net.layers)
     names = activation_names(net)
     every = ", ".join(v for l, a in enumerate(names, start=1) for v in (f"z{l}", a))
@@ -272,6 +306,7 @@ def torch_script(net: Network, x, y, lr: float) -> str:
         "L.backward()",
         "N = x.shape[0]",
         "show("
+        + (f"x=x{one}, " if names_in else "")
         + ", ".join(f"z{l}=z{l}{one}, {a}={a}{one}" for l, a in enumerate(names, start=1))
         + ", L=L)",
         "# z.grad is ∂L̄/∂z = δ/N: the mean loss shares each sample's δ out",
