@@ -110,9 +110,11 @@ def tex(value: float, digits: int = DECIMALS, zeros: bool = False) -> str:
 
 
 def term(value: float, digits: int = DECIMALS, latex: bool = False) -> str:
-    """A number as a term of a formula: negative numbers in parentheses, (−0.00255)."""
+    """A number as a term of a formula: negative numbers and powers of ten in parentheses,
+    (−0.00255), (5.2 × 10⁻⁶)."""
     shown = tex(value, digits) if latex else text(value, digits)
-    return f"({shown})" if shown.startswith(("-", MINUS)) else shown
+    wrap = shown.startswith(("-", MINUS)) or "10" in shown and ("×" in shown or "times" in shown)
+    return f"({shown})" if wrap else shown
 
 
 def signed(value: float, digits: int = DECIMALS, latex: bool = False) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.network import Network
+from byhand.numbers import SMALL
 from byhand.teach.tolerance import carried_rounding, tolerance
 from byhand.trace import explain
 
@@ -415,7 +416,11 @@ def solve(net: Network, inputs, target, learning_rate: float) -> Solution:
 
     steps: list[Step] = []
     steps += _forward_steps(net, fwd)
-    steps.append(_loss_step(net, back.loss))
+    saturated = np.any(np.minimum(fwd.activations[-1][0], 1 - fwd.activations[-1][0]) < SMALL)
+    if net.loss.name == "cross_entropy" and saturated:
+        steps.append(_stable_loss_step(net, back.loss, y))
+    else:
+        steps.append(_loss_step(net, back.loss))
     for l in reversed(range(len(net.layers))):
         for i in range(sizes[l + 1]):
             if l == last:
@@ -556,6 +561,107 @@ def _activation_step(net, l, i, a, z, z_names, value, number) -> Step:
         hint=f"check the activation of neuron {number}: {a.text} = {formula}",
         neuron=number,
         activation=act.name,
+    )
+
+
+def _softplus(x: float) -> float:
+    """softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|))."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _stable_loss_step(net: Network, value: float, y) -> Step:
+    """The cross-entropy of saturated outputs, written as the engine computes it (from z), so
+    that no log 0 appears: softplus for sigmoid outputs, log-sum-exp for softmax."""
+    sizes = net.sizes
+    last = len(net.layers) - 1
+    K = sizes[-1]
+    o = [notation.activation_symbol(last, k, sizes) for k in range(K)]
+    z = [notation.z_symbol(last, k, sizes) for k in range(K)]
+    ys = [(f"y{k + 1}", f"y_{{{k + 1}}}") for k in range(K)]
+    names: list[str] = []
+    for zk, (yt, _) in zip(z, ys, strict=True):
+        names += [zk.text, yt]
+    pairs = [(zk.text, yt) for zk, (yt, _) in zip(z, ys, strict=True)]
+    if net.layers[-1].activation.name == "softmax":
+        logs = " + ".join(f"{yt}·log {s.text}" for s, (yt, _) in zip(o, ys, strict=True))
+        logs_tex = " + ".join(rf"{yt} \log {s.tex}" for s, (_, yt) in zip(o, ys, strict=True))
+        lse = "log(" + " + ".join(f"e^{zk.text}" for zk in z) + ")"
+        lse_tex = r"\log\left(" + " + ".join(f"e^{{{zk.tex}}}" for zk in z) + r"\right)"
+        dot = " + ".join(f"{yt}·{zk.text}" for zk, (yt, _) in zip(z, ys, strict=True))
+        dot_tex = " + ".join(rf"{yt} {zk.tex}" for zk, (_, yt) in zip(z, ys, strict=True))
+        # Σₖ yₖ (logsumexp(z) − zₖ) = (Σₖ yₖ)·logsumexp(z) − Σₖ yₖ zₖ
+        ysum = float(np.sum(y))
+        lead = "" if ysum == 1 else f"{numbers.text(ysum)}·"
+        lead_tex = "" if ysum == 1 else rf"{numbers.tex(ysum)} \cdot "
+        formula = f"−[{logs}] = {lead}{lse} − ({dot})"
+        formula_tex = rf"-\left[{logs_tex}\right] = {lead_tex}{lse_tex} - ({dot_tex})"
+        tpl_lse = "log(" + " + ".join(f"e^{slot(2 * k)}" for k in range(K)) + ")"
+        tpl_lse_tex = (
+            r"\log\left(" + " + ".join(f"e^{{{slot(2 * k)}}}" for k in range(K)) + r"\right)"
+        )
+        tpl_dot = " + ".join(f"{slot(2 * k + 1)}·{slot(2 * k)}" for k in range(K))
+        tpl_dot_tex = " + ".join(rf"{slot(2 * k + 1)} \cdot {slot(2 * k)}" for k in range(K))
+        template = f"{lead}{tpl_lse} − ({tpl_dot})"
+        template_tex = rf"{lead_tex}{tpl_lse_tex} - ({tpl_dot_tex})"
+
+        def compute(env: Env, slip: str | None) -> float:
+            zs = [env[a] for a, _ in pairs]
+            m = max(zs)
+            top = zs.index(m)
+            rest = math.log1p(sum(math.exp(v - m) for k, v in enumerate(zs) if k != top))
+            return sum(env[b] * ((m - env[a]) + rest) for a, b in pairs)
+
+        hint = f"check the loss: L = {formula}"
+    else:
+        logs = " + ".join(
+            f"{yt}·log {s.text} + (1 − {yt})·log(1 − {s.text})"
+            for s, (yt, _) in zip(o, ys, strict=True)
+        )
+        logs_tex = " + ".join(
+            rf"{yt} \log {s.tex} + (1 - {yt}) \log(1 - {s.tex})"
+            for s, (_, yt) in zip(o, ys, strict=True)
+        )
+        stable = " + ".join(
+            f"(1 − {yt})·softplus({zk.text}) + {yt}·softplus(−{zk.text})"
+            for zk, (yt, _) in zip(z, ys, strict=True)
+        )
+        stable_tex = " + ".join(
+            rf"(1 - {yt})\,\mathrm{{softplus}}({zk.tex}) + {yt}\,\mathrm{{softplus}}(-{zk.tex})"
+            for zk, (_, yt) in zip(z, ys, strict=True)
+        )
+        formula = f"−[{logs}] = {stable}"
+        formula_tex = rf"-\left[{logs_tex}\right] = {stable_tex}"
+        template = " + ".join(
+            f"(1 − {slot(2 * k + 1)})·softplus({slot(2 * k)}) + "
+            f"{slot(2 * k + 1)}·softplus(−{slot(2 * k)})"
+            for k in range(K)
+        )
+        template_tex = " + ".join(
+            rf"(1 - {slot(2 * k + 1)})\,\mathrm{{softplus}}({slot(2 * k)}) + "
+            rf"{slot(2 * k + 1)}\,\mathrm{{softplus}}(-{slot(2 * k)})"
+            for k in range(K)
+        )
+
+        def compute(env: Env, slip: str | None) -> float:
+            return sum(
+                (1 - env[b]) * _softplus(env[a]) + env[b] * _softplus(-env[a]) for a, b in pairs
+            )
+
+        hint = f"check the loss: L = {formula}, softplus(z) = log(1 + eᶻ)"
+    return Step(
+        name="L",
+        tex="L",
+        kind="loss",
+        section="loss",
+        value=float(value),
+        deps=tuple(zk.text for zk in z),
+        formula=formula,
+        formula_tex=formula_tex,
+        template=template,
+        template_tex=template_tex,
+        names=tuple(names),
+        compute=compute,
+        hint=hint,
     )
 
 
