@@ -466,8 +466,8 @@ def exercise_document(sheet: Worksheet, folder: str | PurePath = ".") -> Documen
     doc.blocks.append(
         Para(
             [
-                "Write each answer with 4 decimals (3 significant figures below 0.1) and keep "
-                "more digits in your working. Put your answers in ",
+                f"Give each answer to {numbers.PRECISION}, and keep more digits in your "
+                "working. Put your answers in ",
                 f"{sheet.name}-answers.yaml and check them with: {check_command(sheet, folder)}",
             ]
         )

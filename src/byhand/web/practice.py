@@ -163,6 +163,7 @@ def exercise(
         **_params(sheet, p),
         "learning_rate": sheet.learning_rate,
         "description": f"A network with {render.network_words(sheet.net)}.",
+        "precision": numbers.PRECISION,
         "givens": givens,
         "formulas": formulas,
         "sections": sections,
