@@ -34,7 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Measure a trained model's loss and accuracy on a data set, with its confusion matrix.",
     ),
     "explain": ("engine", "Show the chain rule for ∂L/∂NAME with every number put in."),
-    "export": ("export", "Write a model as ONNX, as a NumPy archive or as JSON."),
+    "export": (
+        "export",
+        "Write a model as ONNX, as a NumPy archive, as JSON, or as a script that shows the code.",
+    ),
     "forward": ("engine", "Run a forward pass and show z and the activation of every neuron."),
     "predict": ("train", "Give a trained model's outputs and predicted class for new inputs."),
     "serve": (
