@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from byhand import lecture, modelfile
+from byhand import files, lecture, modelfile
 from byhand.errors import ByhandError
 from byhand.network import Network
 
@@ -138,6 +138,8 @@ def check_writable(path: str, what: str, suffixes: tuple[str, ...] = ()) -> None
         raise ByhandError(f"cannot write {what} {path}: there is no folder {folder}")
     if not os.access(folder, os.W_OK):
         raise ByhandError(f"cannot write {what} {path}: the folder {folder} is not writable")
+    # a device, a FIFO or a socket is refused, never replaced by a plain file
+    files.check_writable(path, what)
 
 
 def plural(n: int, noun: str) -> str:
