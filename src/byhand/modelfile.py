@@ -5,7 +5,8 @@
      "layers": [{"activation": "sigmoid", "weights": [[1,1,1],[1,1,1]], "biases": [1,1]},
                 {"activation": "sigmoid", "weights": [[1,1],[1,1]], "biases": [1,1]}]}
 
-`inputs` and `outputs` (names) are optional. Every problem is a ModelFileError that names
+`inputs` and `outputs` (names) are optional, and so is `features`: the input features a
+network of 2-D data takes (``["x1", "x2", "x1x2"]``, see `byhand.features`), one per input. Every problem is a ModelFileError that names
 the field, e.g. ``layers[1].weights: row 2 has 3 numbers, expected 2``. Saving writes a
 temporary file beside the target and renames it, so a failed save never leaves half a file.
 
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from byhand import files
+from byhand import features, files
 from byhand.activations import ACTIVATIONS
 from byhand.errors import ByhandError, ModelFileError, unknown
 from byhand.files import atomic_write
@@ -58,6 +59,8 @@ def to_dict(net: Network) -> dict:
         data["inputs"] = list(net.input_names)
     if net.output_names is not None:
         data["outputs"] = list(net.output_names)
+    if features.of(net) is not None:
+        data["features"] = list(features.of(net))
     data["layers"] = [
         {
             "activation": layer.activation.name,
@@ -166,7 +169,7 @@ def from_dict(data, dtype="float64", limits: Limits | None = None) -> Network:
         raise ModelFileError(
             f"version: this byhand reads version {VERSION}, got {data.get('version')!r}"
         )
-    unknown = set(data) - {"format", "version", "loss", "inputs", "outputs", "layers"}
+    unknown = set(data) - {"format", "version", "loss", "inputs", "outputs", "features", "layers"}
     if unknown:
         raise ModelFileError(f"{sorted(unknown)[0]}: unknown field")
     loss = _choice(data.get("loss", "half_sse"), "loss", LOSSES)
@@ -220,7 +223,17 @@ def from_dict(data, dtype="float64", limits: Limits | None = None) -> Network:
         _names(inputs, "inputs", layers[0].n_in)
     if outputs is not None:
         _names(outputs, "outputs", layers[-1].n_out)
-    return _network(layers, loss, inputs, outputs)
+    return _with_features(_network(layers, loss, inputs, outputs), data.get("features"))
+
+
+def _with_features(net: Network, names) -> Network:
+    """`net` with the features its file records (none: raw inputs), checked against its inputs."""
+    if names is None:
+        return net
+    try:
+        return features.attach(net, names)
+    except ByhandError as err:
+        raise ModelFileError(str(err)) from None
 
 
 def _network(layers: list[Layer], loss: str, inputs, outputs) -> Network:
@@ -301,7 +314,7 @@ def save(net: Network, path: str | os.PathLike) -> None:
 # --- the NumPy archive ------------------------------------------------------------------------
 
 _NPZ_HEAD = ("format", "version", "loss", "activations")
-_NPZ_NAMES = ("inputs", "outputs")
+_NPZ_NAMES = ("inputs", "outputs", "features")
 
 
 def npz_bytes(net: Network) -> bytes:
@@ -316,6 +329,8 @@ def npz_bytes(net: Network) -> bytes:
         arrays["inputs"] = np.array(net.input_names, dtype=str)
     if net.output_names is not None:
         arrays["outputs"] = np.array(net.output_names, dtype=str)
+    if features.of(net) is not None:
+        arrays["features"] = np.array(features.of(net), dtype=str)
     for l, layer in enumerate(net.layers, start=1):
         arrays[f"W{l}"] = layer.W
         arrays[f"b{l}"] = layer.b
@@ -452,4 +467,5 @@ def loads_npz(data: bytes, dtype=None) -> Network:
         inputs = _npz_strings(arrays, "inputs", layers[0].n_in)
     if "outputs" in arrays:
         outputs = _npz_strings(arrays, "outputs", layers[-1].n_out)
-    return _network(layers, loss, inputs, outputs)
+    names = _npz_strings(arrays, "features") if "features" in arrays else None
+    return _with_features(_network(layers, loss, inputs, outputs), names)

@@ -359,11 +359,15 @@ def site_routers() -> list[tuple[str, APIRouter]]:
 
 
 def create_app(
-    model: Network | None = None, limits: Limits = LIMITS, settings: Settings | None = None
+    model: Network | None = None,
+    limits: Limits = LIMITS,
+    database: str | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """The byhand web app: /api (JSON), the page and /static. `model` replaces the lecture's
-    network as the one /api/lecture hands out; `settings` (hosts, per-client limits) are how
-    `byhand serve` runs it, and their limits win over `limits`."""
+    network as the one /api/lecture hands out; `database` (a path or URL) keeps classes;
+    `settings` (hosts, per-client limits) are how `byhand serve` runs it, and their limits win
+    over `limits`."""
     settings = settings or Settings(limits=limits)
     app = FastAPI(
         title="byhand",
@@ -376,6 +380,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.model = model
+    app.state.database = database
     app.include_router(api.router, prefix="/api")
     for _name, router in site_routers():
         app.include_router(router)

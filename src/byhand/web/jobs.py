@@ -102,7 +102,7 @@ class Job:
         X, Y = self._next_batch()
         net = self.net
         with np.errstate(all="ignore"):
-            back = net.backward(net.forward(X), Y, None, self.optimizer.scale)
+            back = net.backward(net.forward(X), Y)
         if self._start_loss is None:
             self._start_loss = back.loss
         why = divergence(back.loss, self._start_loss)

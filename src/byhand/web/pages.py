@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +26,7 @@ from byhand.errors import ByhandError
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.network import INITS, Network
-from byhand.web import content, formulas
+from byhand.web import api, content, formulas, view
 from byhand.web.schemas import Model, finite
 
 router = APIRouter()
@@ -42,6 +42,21 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+#: every interactive part a lecture's ``::: name`` marker may place
+WIDGETS = (
+    "sigmoid-plot",
+    "neuron-formulas",
+    "try-it",
+    "loss",
+    "backprop",
+    "step",
+    "train",
+    "matrices",
+    "architecture",
+    "datasets",
+)
 
 
 def _network(net: Network) -> Network:
@@ -194,46 +209,48 @@ def _json_for_html(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_page() -> str:
-    """The whole lecture page as HTML, drawn for the lecture's defaults."""
+def _start(request: Request | None) -> dict:
+    """The page's starting point: the lecture's network and numbers, or the network
+    `byhand serve --model FILE` was given (as /api/lecture hands it out)."""
+    if request is None:
+        return defaults()
+    served = json.loads(api.lecture_defaults(request).body)
+    return {**defaults(), **served}
+
+
+def render_page(request: Request | None = None) -> str:
+    """The whole lecture page as HTML, drawn for its starting point: the same answer /api/view
+    gives, so the first drawing needs no request."""
     env = _env()
-    start = defaults()
-    net = lecture.lecture_network()
-    x, y = list(lecture.INPUTS), list(lecture.TARGET)
-    maths = formulas.all_formulas(net, x, y)
+    start = _start(request)
+    net = modelfile.from_dict(start["model"])
+    x, y = start["inputs"], start["target"]
+    first = view.build_view(
+        net, view.ViewRequest(model=start["model"], inputs=x, target=y, lr=start["lr"])
+    )
+    maths = first["formulas"]
     context = {
         "net": net,
         "start": start,
         "maths": maths,
         "inputs": x,
         "target": y,
-        "lr": lecture.LEARNING_RATE,
+        "lr": start["lr"],
         "activations": list(ACTIVATIONS),
         "losses": list(LOSSES),
         "inits": list(INITS),
         "sigmoid_svg": activation_svg("sigmoid"),
     }
-    widgets = {}
-    for name in (
-        "sigmoid-plot",
-        "neuron-formulas",
-        "try-it",
-        "loss",
-        "backprop",
-        "step",
-        "train",
-        "matrices",
-        "architecture",
-        "datasets",
-    ):
-        widgets[name] = env.get_template(f"widgets/{name}.html").render(context)
+    widgets = {name: env.get_template(f"widgets/{name}.html").render(context) for name in WIDGETS}
     page = content.render_lecture(content.lecture_text(), widgets)
     practice_js = (WEB / "static" / "practice.js").is_file()
     practice_html = (WEB / "templates" / "practice.html").is_file()
     return env.get_template("page.html").render(
         lecture=page,
-        diagram_svg=network_svg(net),
-        start_json=_json_for_html({**start, "limits": {"max_layers": LIMITS.max_layers}}),
+        diagram_svg=first["svg"],
+        start_json=_json_for_html(
+            {**start, "view": first, "limits": {"max_layers": LIMITS.max_layers}}
+        ),
         practice_js=practice_js,
         practice_html=practice_html,
         **context,
@@ -243,6 +260,6 @@ def render_page() -> str:
 @router.api_route(
     "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
 )
-def page() -> HTMLResponse:
+def page(request: Request) -> HTMLResponse:
     """The interactive lecture."""
-    return HTMLResponse(render_page())
+    return HTMLResponse(render_page(request))
