@@ -25,7 +25,7 @@ from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import BackwardTrace, ForwardTrace
 from byhand.web import formulas
-from byhand.web.schemas import LearningRate, ModelFile, Samples, Strict, check_work, finite
+from byhand.web.schemas import LearningRate, Model, Samples, Strict, check_work, finite
 
 router = APIRouter(tags=["page"])
 
@@ -36,7 +36,7 @@ MAX_PARAMETERS = 200_000
 class ViewRequest(Strict):
     """The page's state: the network, one sample, what has been run, what is selected."""
 
-    model: ModelFile
+    model: Model
     inputs: Samples
     target: Samples
     lr: LearningRate = 0.5
@@ -171,4 +171,4 @@ def view(req: ViewRequest) -> JSONResponse:
     """Everything a refresh of the page shows: diagram, names, formulas, forward and backward
     results and the selected parameter's chain rule, from one forward/backward pair."""
     with np.errstate(all="ignore"):
-        return JSONResponse(build_view(req.model.network(), req))
+        return JSONResponse(build_view(req.model, req))
