@@ -7,6 +7,8 @@ import csv
 import json
 
 import httpx
+import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from byhand.classroom import db as classroom_db
@@ -16,8 +18,8 @@ from byhand.cli.common import app as cli_app
 from class_support import database_url, postgresql_url, right_answers, served  # noqa: F401
 
 
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli_app, list(args))
+def run(*args: str, input: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli_app, list(args), input=input)
     return result.exit_code, result.output
 
 
@@ -65,6 +67,33 @@ def test_create_list_grades_and_close_on_one_database(database_url, tmp_path):  
     assert service.public_info(db, code)["closed"] is True
     assert run("class", "close", code, "--reopen", "--database", database_url)[0] == 0
     assert service.public_info(db, code)["closed"] is False
+
+    with db.read() as conn:
+        class_id = conn.scalar(
+            sa.select(service.classes.c.id).where(service.classes.c.code == code)
+        )
+        student_ids = list(
+            conn.scalars(
+                sa.select(service.students.c.id).where(service.students.c.class_id == class_id)
+            )
+        )
+    status, out = run("class", "delete", code, "--database", database_url, input="n\n")
+    assert status == 1 and service.public_info(db, code)["code"] == code
+    status, out = run("class", "delete", code, "--yes", "--database", database_url)
+    assert status == 0 and "1 students, 1 submissions" in out, out
+    with db.read() as conn:
+        left = [
+            conn.scalar(sa.select(sa.func.count()).select_from(table).where(where))
+            for table, where in [
+                (service.classes, service.classes.c.id == class_id),
+                (service.students, service.students.c.class_id == class_id),
+                (service.exercises, service.exercises.c.student_id.in_(student_ids)),
+                (service.submissions, service.submissions.c.class_id == class_id),
+            ]
+        ]
+    assert student_ids and left == [0, 0, 0, 0]
+    with pytest.raises(service.NotFound):
+        service.public_info(db, code)
     db.close()
 
 

@@ -274,6 +274,26 @@ def close_by_code(db: Database, code: str, closed: bool = True) -> None:
         conn.execute(classes.update().where(classes.c.id == row.id).values(closed=closed))
 
 
+def delete_class(db: Database, code: str) -> dict:
+    """Delete a class and everything kept about its students; returns what was deleted."""
+    with db.write() as conn:
+        row = _class(conn, code)
+        mine = select(students.c.id).where(students.c.class_id == row.id)
+        counts = {
+            "submissions": conn.execute(
+                submissions.delete().where(submissions.c.class_id == row.id)
+            ).rowcount,
+            "exercises": conn.execute(
+                exercises.delete().where(exercises.c.student_id.in_(mine))
+            ).rowcount,
+            "students": conn.execute(
+                students.delete().where(students.c.class_id == row.id)
+            ).rowcount,
+        }
+        conn.execute(classes.delete().where(classes.c.id == row.id))
+    return counts
+
+
 def list_classes(db: Database) -> list[dict]:
     """Every class with its number of students and submissions, newest first."""
     joined = (

@@ -4,6 +4,7 @@
     byhand class list
     byhand class grades CODE --out grades.csv
     byhand class close CODE     (--reopen to open it again)
+    byhand class delete CODE    (the class and everything kept about its students)
 
 The database is the one `byhand serve --classroom` uses: byhand-classroom.db in the working
 directory, or --database PATH|URL, or $BYHAND_DATABASE_URL.
@@ -147,3 +148,18 @@ def close(db, code, reopen):
     """Close class CODE: no one joins or submits until it is reopened."""
     service.close_by_code(db, code, closed=not reopen)
     click.echo(f"class {service.normal_code(code)} is {'open' if reopen else 'closed'}")
+
+
+@class_group.command(name="delete")
+@click.argument("code")
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@with_database
+def delete(db, code, yes):
+    """Delete class CODE with its students' names, answers and grades, for good."""
+    code = service.public_info(db, code)["code"]
+    if not yes:
+        click.confirm(f"Delete class {code} and everything kept about its students?", abort=True)
+    counts = service.delete_class(db, code)
+    click.echo(
+        f"deleted class {code}: {counts['students']} students, {counts['submissions']} submissions"
+    )
