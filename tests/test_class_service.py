@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +18,13 @@ from byhand.classroom import service
 from byhand.classroom.grading import grade
 from byhand.teach import worksheet
 from byhand.teach.check import check as checker
-from class_support import database_url, postgresql_url, right_answers, slipped_answers  # noqa: F401 - fixtures
+from class_support import (  # noqa: F401 - fixtures
+    database_url,
+    postgresql_base,
+    postgresql_url,
+    right_answers,
+    slipped_answers,
+)
 
 
 @pytest.fixture
@@ -39,6 +47,37 @@ def test_opening_migrates_to_the_newest_schema_and_sqlite_is_in_wal_mode(db):
     again = classroom_db.open_database(db.url)
     assert again.revision() == "0002"
     again.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_workers_opening_a_new_database_together_take_turns_migrating(backend, tmp_path):
+    """Four engines (as four worker processes would) migrate one empty database at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if backend == "sqlite":
+        url, cleanup = str(tmp_path / "together.db"), None
+    else:
+        base = postgresql_base()
+        schema = f"byhand_together_{secrets.token_hex(3)}"
+        admin = sa.create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{base}?options={quote(f'-csearch_path={schema}')}"
+
+        def cleanup():
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            opened = list(pool.map(lambda _: classroom_db.open_database(url), range(4)))
+        assert [d.revision() for d in opened] == ["0002"] * 4
+        for d in opened:
+            d.close()
+    finally:
+        if cleanup:
+            cleanup()
 
 
 def test_a_database_made_by_the_first_schema_is_migrated_with_its_data(tmp_path):
