@@ -5,31 +5,10 @@
 // section reads them (parseAnswer), and every verdict comes from the server's checker.
 // The student's token is kept in this browser's localStorage, never in a URL.
 
+import { $, element, markup, request, showStatus, startOn } from "./classroom.js";
 import { parseAnswer } from "./practice.js";
 
 const MARKS = { right: "✓", wrong: "✗", carried: "→", invalid: "?" };
-const $ = (id) => document.getElementById(id);
-
-class ClassError extends Error {
-  constructor(message, status) {
-    super(message);
-    this.status = status;
-  }
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/** Server-made markup (MathML or the diagram's SVG, never a user's text) into an element. */
-function markup(tag, className, html) {
-  const node = element(tag, className);
-  node.innerHTML = html;
-  return node;
-}
 
 class Student {
   constructor(root) {
@@ -67,31 +46,11 @@ class Student {
   }
 
   status(text, isError = false) {
-    const node = $("class-status");
-    node.textContent = text;
-    node.classList.toggle("is-error", isError);
+    showStatus("class-status", text, isError);
   }
 
-  async request(path, body, method = body === undefined ? "GET" : "POST") {
-    const headers = { Accept: "application/json" };
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(`${this.api}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      const detail = data && typeof data.detail === "string" ? data.detail : `the server answered ${response.status}`;
-      throw new ClassError(detail, response.status);
-    }
-    return data;
+  request(path, body, method) {
+    return request(`${this.api}${path}`, { body, method, token: this.token });
   }
 
   async start() {
@@ -244,15 +203,4 @@ class Student {
   }
 }
 
-function start() {
-  const root = $("class-app");
-  if (!root || root.dataset.started) return;
-  root.dataset.started = "yes";
-  new Student(root).start();
-}
-
-if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", start);
-} else {
-  start();
-}
+startOn("class-app", (root) => new Student(root).start());

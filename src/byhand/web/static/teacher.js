@@ -5,20 +5,14 @@
 // dashboard's requests and its event stream carry; this script never sees it again. Every
 // number shown comes from the server (GET …/dashboard and …/dashboard/events).
 
-const $ = (id) => document.getElementById(id);
+import { $, element, request, showStatus, startOn } from "./classroom.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const STATES = ["right", "carried", "wrong", "missing"];
 const ROW = 34;
 const LABEL = 110;
 /** The chart is drawn in the host's own pixels, so its 20 px labels stay 20 px on a phone. */
 const MIN_WIDTH = 300;
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);
@@ -49,31 +43,11 @@ class Teacher {
   }
 
   status(text, isError = false) {
-    const node = $("teacher-status");
-    node.textContent = text;
-    node.classList.toggle("is-error", isError);
+    showStatus("teacher-status", text, isError);
   }
 
-  async request(path, body) {
-    const options = { headers: { Accept: "application/json" }, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.method = "POST";
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch(`${this.api}${path}`, options);
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) {
-      const error = new Error(data && typeof data.detail === "string" ? data.detail : `the server answered ${response.status}`);
-      error.status = response.status;
-      throw error;
-    }
-    return data;
+  request(path, body) {
+    return request(`${this.api}${path}`, { body });
   }
 
   async start() {
@@ -221,15 +195,4 @@ class Teacher {
   }
 }
 
-function start() {
-  const root = $("teacher-app");
-  if (!root || root.dataset.started) return;
-  root.dataset.started = "yes";
-  new Teacher(root).start();
-}
-
-if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", start);
-} else {
-  start();
-}
+startOn("teacher-app", (root) => new Teacher(root).start());
