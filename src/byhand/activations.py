@@ -203,6 +203,8 @@ class Activation:
     numpy: str = ""
     #: the torch.nn module that computes f, as source (``nn.Sigmoid()``)
     torch: str = ""
+    #: the interval f's values fill, (low, high), or None when f is unbounded
+    bounds: tuple[float, float] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -253,6 +255,7 @@ ACTIVATIONS: dict[str, Activation] = {
             sigmoid_unguarded,
             SIGMOID_NUMPY,
             "nn.Sigmoid()",
+            (0.0, 1.0),
         ),
         Activation(
             "tanh",
@@ -263,6 +266,7 @@ ACTIVATIONS: dict[str, Activation] = {
             "tanh",
             numpy=TANH_NUMPY,
             torch="nn.Tanh()",
+            bounds=(-1.0, 1.0),
         ),
         Activation(
             "relu",
@@ -303,6 +307,7 @@ ACTIVATIONS: dict[str, Activation] = {
             "softmax",
             numpy=SOFTMAX_NUMPY,
             torch="nn.Softmax(dim=-1)",
+            bounds=(0.0, 1.0),
         ),
     )
 }
