@@ -5,7 +5,8 @@
                                   (or --torch-script) writes for the same network and numbers
     POST /api/playground/maps     {"model", "x_range", "y_range", "resolution"}
                                   → every neuron's activation over the input plane (byhand.maps)
-    POST /api/playground/state/encode  {"state": {…}} → {"code", "bytes"}  (byhand.shortstate)
+    POST /api/playground/state/encode  {"state": {…}, "precision"} → {"code", "chars",
+                                  "fits_link", "precision"}: a short code (byhand.shortstate)
     POST /api/playground/state/decode  {"code": "…"} → {"state": {…}}
 
 The numbers come from the engine; this module checks requests and shapes the answers, as
@@ -14,14 +15,14 @@ The numbers come from the engine; this module checks requests and shapes the ans
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from byhand import features
+from byhand import features, shortstate
 from byhand.errors import ByhandError
 from byhand.export.script import numpy_script, torch_script
 from byhand.maps import neuron_maps
@@ -115,3 +116,59 @@ async def maps(req: MapsRequest) -> JSONResponse:
     (x1, x2), from one batched forward pass: per neuron, base64 levels 0…255 (one byte a cell,
     rows from the lowest y) along the boundary's colour scale, and the low and high they span."""
     return await run_in_threadpool(_maps, req)
+
+
+# --- short states for lesson links ----------------------------------------------------------------
+
+
+class EncodeRequest(BaseModel):
+    """A page state (any JSON object; a model under m or model) and what its numbers keep."""
+
+    model_config = {"extra": "forbid"}
+
+    state: dict[str, Any]
+    precision: Literal[shortstate.PRECISIONS] = "shown"  # type: ignore[valid-type]
+
+
+class EncodeAnswer(BaseModel):
+    code: str
+    chars: int
+    #: whether the code fits a shared link (shortstate.LINK_CHARS); otherwise offer a file
+    fits_link: bool
+    precision: str
+
+
+class DecodeRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    code: Annotated[str, Field(min_length=1, max_length=shortstate.MAX_CODE_CHARS)]
+
+
+class DecodeAnswer(BaseModel):
+    state: dict[str, Any]
+
+
+def _encode(req: EncodeRequest) -> JSONResponse:
+    code = shortstate.encode(req.state, req.precision)
+    return answer(
+        {
+            "code": code,
+            "chars": len(code),
+            "fits_link": len(code) <= shortstate.LINK_CHARS,
+            "precision": req.precision,
+        }
+    )
+
+
+@router.post("/state/encode", response_model=EncodeAnswer)
+async def encode_state(req: EncodeRequest) -> JSONResponse:
+    """A short code for a page state: its numbers packed (exact, float32, or the 4 decimals the
+    page shows), deflated, in base64url; fits_link says whether it is short enough to share."""
+    return await run_in_threadpool(_encode, req)
+
+
+@router.post("/state/decode", response_model=DecodeAnswer)
+async def decode_state(req: DecodeRequest) -> JSONResponse:
+    """The page state a short code holds; a code byhand did not write is a 422 saying why."""
+    state = await run_in_threadpool(shortstate.decode, req.code)
+    return answer({"state": state})
