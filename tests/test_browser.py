@@ -79,6 +79,10 @@ def test_page_loads_with_mathml_rendered(lecture: Page):
     shot(lecture, "#task", "task")
     lecture.locator("#diagram [data-neuron='h1']").click()
     expect(lecture.locator("#inspector h3")).to_have_text("h1")
+    # the lecture asks the student to find h1's numbers: they appear after the forward pass
+    expect(lecture.locator("#inspector math")).to_have_count(1)
+    expect(lecture.locator("#inspector .hint")).to_contain_text("Run forward pass")
+    lecture.click("#run-forward")
     expect(lecture.locator("#inspector math")).to_have_count(2)  # the formula, then its numbers
     shot(lecture, "#neurons", "neurons")
 
@@ -477,3 +481,47 @@ def test_load_model_names_the_file_once_and_says_it_reads_json(lecture: Page):
     npz = {"name": "m1.npz", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04"}
     lecture.set_input_files("#load-file", files=[npz])
     expect(status).to_contain_text("m1.npz: not a JSON model file")
+
+
+def test_each_action_is_one_request(lecture: Page):
+    """A refresh is one trip: every action asks /api/view once and nothing else."""
+    sent: list[str] = []
+    lecture.on(
+        "request", lambda r: sent.append(r.url.split("/", 3)[-1]) if "/api/" in r.url else None
+    )
+
+    def one(action, done) -> None:
+        sent.clear()
+        action()
+        expect(done).to_have_count(1)
+        lecture.wait_for_timeout(300)  # anything else the action might send
+        assert sent == ["api/view"], sent
+
+    one(lambda: lecture.click("#run-forward"), lecture.locator("#forward-table"))
+    one(lambda: lecture.click("#backpropagate"), lecture.locator("#gradients-table"))
+    one(
+        lambda: lecture.locator("#diagram [data-param='w11']").click(),
+        lecture.locator("#inspector h3", has_text="w11"),
+    )
+    w12 = param_input(lecture, "w12")
+    w12.fill("0.5")
+    one(
+        lambda: w12.dispatch_event("change"),
+        lecture.locator("#diagram [data-param='w12'][data-value='0.5']"),
+    )
+    one(lambda: lecture.click("#gradient-step"), lecture.locator("#step-result[data-after]"))
+    one(
+        lambda: lecture.locator("#gradients-table tr[data-param='b3']").click(),
+        lecture.locator("#explain[data-param='b3']"),
+    )
+
+
+def test_the_first_drawing_asks_for_nothing(page: Page, live_server: str):
+    """The server drew the lecture: the page shows that answer (data-set list and practice aside)."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/" in r.url else None)
+    page.goto(live_server + "/")
+    expect(page.locator("body.ready")).to_have_count(1)
+    expect(page.locator("#params-editor input[data-param='w31']")).to_have_count(1)
+    page.wait_for_timeout(300)
+    assert [u for u in sent if "/api/datasets" not in u and "/api/practice" not in u] == []

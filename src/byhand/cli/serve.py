@@ -57,13 +57,33 @@ def listen(host: str, port: int) -> socket.socket:
 )
 @model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
-def serve(host: str, port: int, model: str | None, open_browser: bool) -> None:
+@click.option(
+    "--classroom",
+    is_flag=True,
+    help="Keep classes (join codes, dashboard, gradebook) in byhand-classroom.db here.",
+)
+@click.option(
+    "--database",
+    metavar="PATH|URL",
+    envvar="BYHAND_DATABASE_URL",
+    default=None,
+    help="Keep classes in this SQLite file or database URL (postgresql+psycopg://…).",
+)
+def serve(
+    host: str,
+    port: int,
+    model: str | None,
+    open_browser: bool,
+    classroom: bool = False,
+    database: str | None = None,
+) -> None:
     """Serve the interactive lecture and its JSON API (/api, documented at /docs)."""
     import uvicorn
 
     from byhand.web.app import create_app
 
     net = modelfile.load(model) if model else None
+    database = _classroom(classroom, database)
     sock = listen(host, port)
     port = sock.getsockname()[1]
     url = address(host, port)
@@ -77,7 +97,7 @@ def serve(host: str, port: int, model: str | None, open_browser: bool) -> None:
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     config = uvicorn.Config(
-        create_app(model=net),
+        create_app(model=net, database=database),
         host=host,
         port=port,
         server_header=False,
@@ -91,3 +111,19 @@ def serve(host: str, port: int, model: str | None, open_browser: bool) -> None:
     # training chunk computes is answered within a millisecond or two
     sys.setswitchinterval(0.0005)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _classroom(on: bool, database: str | None) -> str | None:
+    """The classroom's database URL, opened (and migrated) now so a bad one fails at start;
+    exported as $BYHAND_DATABASE_URL for worker processes."""
+    import os
+
+    from byhand.classroom import db
+
+    if not on and not database:
+        return None
+    url = db.resolve(database)
+    db.open_database(url).close()
+    os.environ[db.ENV] = url
+    click.echo(f"byhand: classes are kept in {db.shown(url)}")
+    return url

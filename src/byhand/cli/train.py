@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from byhand import data as datasets
-from byhand import features, modelfile
+from byhand import features, limits, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.cli.common import (
     INTERRUPTED,
@@ -32,10 +32,10 @@ from byhand.train import Diverged, Trainer, confusion_matrix, evaluate, predict_
 
 #: a confusion matrix with more classes than this is left out of the table
 MAX_MATRIX_CLASSES = 20
-#: the widest hidden layer --layers may ask for (the server's limit too)
-MAX_WIDTH = 1024
-#: the most weights and biases a network may have (10 million: 80 MB, and Adam keeps 2 more copies)
-MAX_PARAMETERS = 10_000_000
+#: the widest hidden layer --layers may ask for (the server's limit too), and the most weights
+#: and biases a network may have: both from the one table of limits
+MAX_WIDTH = limits.MAX_WIDTH
+MAX_PARAMETERS = limits.MAX_TRAIN_PARAMETERS
 
 
 def _layers(text: str | None, ds: datasets.Dataset) -> list[int]:

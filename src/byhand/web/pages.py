@@ -13,7 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter
+import numpy as np
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,16 +23,15 @@ from byhand import lecture, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.network import INITS, Network
-from byhand.web import content, formulas
-from byhand.web.settings import LIMITS
+from byhand.web import api, content, formulas, view
+from byhand.web.schemas import Model, finite
 
 router = APIRouter()
 
 WEB = resources.files("byhand") / "web"
-#: parameters a network drawn or written out by these endpoints may have
-MAX_PARAMETERS = 200_000
 
 
 @lru_cache(maxsize=1)
@@ -44,13 +44,28 @@ def _env() -> Environment:
     )
 
 
-def _network(model: Any) -> Network:
-    """The request's model file as a Network; a ModelFileError (a 4xx) names what is wrong."""
-    net = modelfile.from_dict(model)
-    if net.n_parameters > MAX_PARAMETERS:
+#: every interactive part a lecture's ``::: name`` marker may place
+WIDGETS = (
+    "sigmoid-plot",
+    "neuron-formulas",
+    "try-it",
+    "loss",
+    "backprop",
+    "step",
+    "train",
+    "matrices",
+    "architecture",
+    "datasets",
+)
+
+
+def _network(net: Network) -> Network:
+    """The request's network, if it is small enough to draw neuron by neuron."""
+    drawn = sum(net.sizes)
+    if drawn > LIMITS.max_drawn_neurons:
         raise ByhandError(
-            f"model: {net.n_parameters} parameters is more than the page draws "
-            f"({MAX_PARAMETERS} at most)"
+            f"model: {drawn} neurons and inputs are more than the page draws "
+            f"({LIMITS.max_drawn_neurons} at most)"
         )
     return net
 
@@ -69,7 +84,7 @@ class DiagramRequest(BaseModel):
     """Draw `model`; with inputs, show its values; with a target too, its gradients."""
 
     model_config = ConfigDict(extra="forbid")
-    model: dict[str, Any]
+    model: Model
     inputs: list[float] | None = None
     target: list[float] | None = None
     forward: bool = Field(True, description="show z and activations (needs inputs)")
@@ -81,7 +96,7 @@ class FormulasRequest(BaseModel):
     """The lecture's formulas for `model` with the numbers of one sample put in."""
 
     model_config = ConfigDict(extra="forbid")
-    model: dict[str, Any]
+    model: Model
     inputs: list[float]
     target: list[float] | None = None
     param: str | None = Field(None, max_length=40)
@@ -109,9 +124,12 @@ def diagram(req: DiagramRequest) -> dict:
     net = _network(req.model)
     fwd = back = None
     if req.inputs is not None and (req.forward or req.backward):
-        fwd = net.forward(_sample(net, req.inputs))
-        if req.backward and req.target is not None:
-            back = net.backward(fwd, req.target)
+        with np.errstate(all="ignore"):
+            fwd = net.forward(_sample(net, req.inputs))
+            finite(fwd.zs + fwd.activations, "the forward pass")
+            if req.backward and req.target is not None:
+                back = net.backward(fwd, req.target)
+                finite([*back.deltas, *back.grad_W], "backpropagation")
         if not req.forward:
             fwd = None
     return {"svg": network_svg(net, fwd, back, selected=req.selected)}
@@ -125,7 +143,13 @@ def lecture_formulas(req: FormulasRequest) -> dict:
     target = None
     if req.target is not None:
         target = net.check_targets(req.target, 1)[0].tolist()
-    return formulas.all_formulas(net, x, target, param=req.param, lr=req.lr)
+    with np.errstate(all="ignore"):
+        fwd = net.forward(x)
+        finite(fwd.zs + fwd.activations, "the forward pass")
+        if target is not None:
+            back = net.backward(fwd, target)
+            finite([back.losses, *back.deltas, *back.grad_W], "backpropagation")
+        return formulas.all_formulas(net, x, target, param=req.param, lr=req.lr)
 
 
 @router.post("/api/architecture")
@@ -144,9 +168,9 @@ def architecture(req: ArchitectureRequest) -> dict:
                 f"{field}: unknown {value!r}; choose one of: {', '.join(ACTIVATIONS)}"
             )
     count = sum((a + 1) * b for a, b in zip(req.sizes[:-1], req.sizes[1:], strict=False))
-    if count > MAX_PARAMETERS:
+    if count > LIMITS.max_parameters:
         raise ByhandError(
-            f"sizes: {count} parameters is more than the page builds ({MAX_PARAMETERS} at most)"
+            f"sizes: {count} parameters is more than the page builds ({LIMITS.max_parameters} at most)"
         )
     if req.loss not in LOSSES:
         raise ByhandError(f"loss: unknown {req.loss!r}; choose one of: {', '.join(LOSSES)}")
@@ -185,46 +209,48 @@ def _json_for_html(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_page() -> str:
-    """The whole lecture page as HTML, drawn for the lecture's defaults."""
+def _start(request: Request | None) -> dict:
+    """The page's starting point: the lecture's network and numbers, or the network
+    `byhand serve --model FILE` was given (as /api/lecture hands it out)."""
+    if request is None:
+        return defaults()
+    served = json.loads(api.lecture_defaults(request).body)
+    return {**defaults(), **served}
+
+
+def render_page(request: Request | None = None) -> str:
+    """The whole lecture page as HTML, drawn for its starting point: the same answer /api/view
+    gives, so the first drawing needs no request."""
     env = _env()
-    start = defaults()
-    net = lecture.lecture_network()
-    x, y = list(lecture.INPUTS), list(lecture.TARGET)
-    maths = formulas.all_formulas(net, x, y)
+    start = _start(request)
+    net = modelfile.from_dict(start["model"])
+    x, y = start["inputs"], start["target"]
+    first = view.build_view(
+        net, view.ViewRequest(model=start["model"], inputs=x, target=y, lr=start["lr"])
+    )
+    maths = first["formulas"]
     context = {
         "net": net,
         "start": start,
         "maths": maths,
         "inputs": x,
         "target": y,
-        "lr": lecture.LEARNING_RATE,
+        "lr": start["lr"],
         "activations": list(ACTIVATIONS),
         "losses": list(LOSSES),
         "inits": list(INITS),
         "sigmoid_svg": activation_svg("sigmoid"),
     }
-    widgets = {}
-    for name in (
-        "sigmoid-plot",
-        "neuron-formulas",
-        "try-it",
-        "loss",
-        "backprop",
-        "step",
-        "train",
-        "matrices",
-        "architecture",
-        "datasets",
-    ):
-        widgets[name] = env.get_template(f"widgets/{name}.html").render(context)
+    widgets = {name: env.get_template(f"widgets/{name}.html").render(context) for name in WIDGETS}
     page = content.render_lecture(content.lecture_text(), widgets)
     practice_js = (WEB / "static" / "practice.js").is_file()
     practice_html = (WEB / "templates" / "practice.html").is_file()
     return env.get_template("page.html").render(
         lecture=page,
-        diagram_svg=network_svg(net),
-        start_json=_json_for_html({**start, "limits": {"max_layers": LIMITS.max_layers}}),
+        diagram_svg=first["svg"],
+        start_json=_json_for_html(
+            {**start, "view": first, "limits": {"max_layers": LIMITS.max_layers}}
+        ),
         practice_js=practice_js,
         practice_html=practice_html,
         **context,
@@ -234,6 +260,6 @@ def render_page() -> str:
 @router.api_route(
     "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
 )
-def page() -> HTMLResponse:
+def page(request: Request) -> HTMLResponse:
     """The interactive lecture."""
-    return HTMLResponse(render_page())
+    return HTMLResponse(render_page(request))

@@ -50,7 +50,7 @@ MAX_SCRIPT_PARAMETERS = 100_000
 
 
 def _script(req: ScriptRequest) -> JSONResponse:
-    net = req.model.network()
+    net = req.model
     _check(net, req.inputs, req.target)
     check_work(net, sample_count(req.inputs))
     if net.n_parameters > MAX_SCRIPT_PARAMETERS:

@@ -3,34 +3,16 @@
 // Every number and every verdict comes from the server (/api/practice/...): this file only
 // shows them. Formulas arrive as MathML rendered by the server from the engine's own LaTeX.
 
+import { getJSON, postJSON } from "./js/api.js";
+
 const API = "/api/practice";
 const DELAY_MS = 350;
 
 const $ = (id) => document.getElementById(id);
 
-/** An error carrying the server's one-sentence `detail`. */
-class PracticeError extends Error {}
-
-async function request(path, body) {
-  const options = body === undefined
-    ? { headers: { Accept: "application/json" } }
-    : {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
-      };
-  const response = await fetch(path, options);
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    const detail = data && typeof data.detail === "string" ? data.detail : `the server answered ${response.status}`;
-    throw new PracticeError(detail);
-  }
-  return data;
+/** GET `path`, or POST `body` to it, through the page's one request code. */
+function request(path, body) {
+  return body === undefined ? getJSON(path) : postJSON(path, body);
 }
 
 /** A number as a student types it: "0.95", "-0,5", "−0.0024" (a real minus), "1e-3". */

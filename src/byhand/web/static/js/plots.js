@@ -24,14 +24,16 @@ export function fmt(value, digits = 4) {
  * Draw series [{name, points: [[x, y], ...], cls}] into an <svg viewBox="0 0 W H">.
  * yMin/yMax fix the vertical range (accuracy uses 0..1); otherwise it fits the data.
  */
-export function lineChart(svg, series, { yMin, yMax, xLabel = "step", yLabel = "" } = {}) {
+export function lineChart(svg, series, { yMin, yMax, xLabel = "step", yLabel = "", legend = false, log = false } = {}) {
   const [, , W, H] = svg.getAttribute("viewBox").split(/\s+/).map(Number);
-  const pad = { l: 52, r: 12, t: 12, b: 30 };
+  const pad = { l: 56, r: 12, t: legend ? 24 : 12, b: 30 };
   svg.replaceChildren();
   const all = series.flatMap((s) => s.points);
   if (!all.length) return;
+  // on a log scale the curve is drawn through log10(y); the ticks say y itself
+  const f = log ? (y) => (y > 0 ? Math.log10(y) : NaN) : (y) => y;
   const xs = all.map((p) => p[0]);
-  const ys = all.map((p) => p[1]).filter((v) => Number.isFinite(v));
+  const ys = all.map((p) => f(p[1])).filter((v) => Number.isFinite(v));
   const x0 = Math.min(...xs);
   const x1 = Math.max(...xs, x0 + 1);
   let y0 = yMin ?? Math.min(...ys);
@@ -40,27 +42,44 @@ export function lineChart(svg, series, { yMin, yMax, xLabel = "step", yLabel = "
     y0 -= 0.5;
     y1 += 0.5;
   }
-  if (yMin === undefined) y0 = Math.max(0, y0 - 0.05 * (y1 - y0));
+  if (yMin === undefined && !log) y0 = Math.max(0, y0 - 0.05 * (y1 - y0));
   const px = (x) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
   const py = (y) => H - pad.b - ((y - y0) / (y1 - y0)) * (H - pad.t - pad.b);
   for (let k = 0; k <= 4; k++) {
     const v = y0 + ((y1 - y0) * k) / 4;
     svg.append(el("line", { x1: pad.l, x2: W - pad.r, y1: py(v), y2: py(v), class: "grid" }));
-    svg.append(el("text", { x: pad.l - 6, y: py(v) + 4, "text-anchor": "end", class: "tick" }, fmt(v, 3)));
+    const label = log ? 10 ** v : v;
+    svg.append(el("text", { x: pad.l - 6, y: py(v) + 4, "text-anchor": "end", class: "tick" }, tick(label)));
   }
   svg.append(el("text", { x: pad.l, y: H - 8, class: "tick" }, `${xLabel} ${x0}`));
   svg.append(el("text", { x: W - pad.r, y: H - 8, "text-anchor": "end", class: "tick" }, `${x1}`));
-  if (yLabel) svg.append(el("text", { x: pad.l + 4, y: pad.t + 10, class: "tick" }, yLabel));
-  for (const s of series) {
+  if (yLabel) svg.append(el("text", { x: 4, y: 14, class: "tick axis" }, log ? `${yLabel} (log)` : yLabel));
+  let lx = W - pad.r;
+  for (const s of [...series].reverse()) {
     if (!s.points.length) continue;
     const d = s.points
-      .filter((p) => Number.isFinite(p[1]))
-      .map((p, i) => `${i ? "L" : "M"}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`)
+      .filter((p) => Number.isFinite(f(p[1])))
+      .map((p, i) => `${i ? "L" : "M"}${px(p[0]).toFixed(1)},${py(f(p[1])).toFixed(1)}`)
       .join("");
     svg.append(el("path", { d, class: `series ${s.cls || ""}`, "data-series": s.name }));
     const last = s.points[s.points.length - 1];
-    svg.append(el("circle", { cx: px(last[0]), cy: py(last[1]), r: 3, class: `dot ${s.cls || ""}` }));
+    if (Number.isFinite(f(last[1]))) svg.append(el("circle", { cx: px(last[0]), cy: py(f(last[1])), r: 3, class: `dot ${s.cls || ""}` }));
+    if (legend) {
+      const key = el("g", { class: "key" });
+      const text = el("text", { x: lx, y: 14, "text-anchor": "end", class: "tick" }, s.name);
+      lx -= 7 * s.name.length + 4;
+      key.append(el("line", { x1: lx - 18, x2: lx - 2, y1: 10, y2: 10, class: `series ${s.cls || ""}` }), text);
+      svg.append(key);
+      lx -= 30;
+    }
   }
+}
+
+/** A tick label: 3 significant figures, e-notation when tiny. */
+function tick(v) {
+  if (v === 0) return "0";
+  if (Math.abs(v) < 1e-3) return v.toExponential(0).replace("-", "−");
+  return Number(v.toPrecision(3)).toString().replace("-", "−");
 }
 
 const CLASS_COLOURS = [

@@ -1,0 +1,54 @@
+// Small DOM helpers every part of the page uses.
+
+import { ApiError } from "./api.js";
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+export const clone = (v) => JSON.parse(JSON.stringify(v));
+
+/** Show an error's one sentence in the alert `id` (or clear it when `err` is null). */
+export function setError(id, err) {
+  const node = $(id);
+  if (!node) return;
+  node.textContent = err ? (err instanceof ApiError ? err.message : `Something went wrong: ${err.message}`) : "";
+}
+
+/** A table: headers, then rows {cells: [th, td, …], attrs}; a cell may be {text, cls}. */
+export function table(headers, rows, cls = "numbers") {
+  const t = document.createElement("table");
+  t.className = cls;
+  const head = t.createTHead().insertRow();
+  for (const h of headers) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = h;
+    head.append(th);
+  }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    if (r.attrs) for (const [k, v] of Object.entries(r.attrs)) tr.setAttribute(k, v);
+    r.cells.forEach((c, k) => {
+      const cell = k === 0 ? document.createElement("th") : document.createElement("td");
+      if (k === 0) cell.scope = "row";
+      if (c && typeof c === "object") {
+        cell.textContent = c.text;
+        if (c.cls) cell.className = c.cls;
+      } else cell.textContent = c;
+      tr.append(cell);
+    });
+  }
+  return t;
+}
+
+/** Server-made MathML (from the engine's numbers, never user text) in a fresh element. */
+export function mathBlock(html, cls = "formula") {
+  const div = document.createElement("div");
+  div.className = cls;
+  div.innerHTML = html;
+  return div;
+}
+
+export function resize(values, n) {
+  return Array.from({ length: n }, (_, k) => values[k] ?? 0);
+}

@@ -1,0 +1,152 @@
+// The page's one store: it owns the state (which a link carries), asks the server for one
+// view of it per user action (POST /api/view), and hands each answer to the page's parts.
+
+import { ApiError, postJSON } from "./api.js";
+import { $, clone } from "./dom.js";
+import * as url from "./state.js";
+
+const start = JSON.parse($("#start-data").textContent);
+
+/** Layers of weights a network may have (the server's limit). */
+export const MAX_LAYERS = (start.limits && start.limits.max_layers) || 16;
+
+/** The lecture's starting point (or the network `byhand serve --model` was given). */
+export const defaults = {
+  model: start.model,
+  inputs: start.inputs,
+  target: start.target,
+  lr: start.lr,
+  steps: 200,
+};
+
+/** What the student has done: the network, the sample, what has run, what is selected. */
+export const state = {
+  ...clone(defaults),
+  selected: null,
+  ran: false,
+  backprop: false,
+  ds: null,
+};
+
+/** What the server last said about the state: names, formulas, results; and page-only parts. */
+export const view = {
+  answer: start.view || null,
+  names: new Map(), // layer name W2[1,1] → lecture name w31
+  changed: new Set(), // parameters the last gradient step changed
+  boxes: 0, // counter for ids of box notes
+  archSizes: null, // the architecture editor's widths, before Build
+  step: null, // the last gradient step's losses
+};
+
+/** Training on the lecture's one sample, and on data sets: what runs and what it found. */
+export const training = { points: [], running: false, paused: false, startModel: null, done: 0, controller: null };
+export const data = { model: null, upload: null, controller: null, sample: null, fixedSets: new Set(), stopped: false };
+
+const parts = []; // render(answer) of each part of the page
+const failures = []; // fail(err, options) of each part
+
+/** A part of the page that redraws from each answer. */
+export function onView(render, fail) {
+  parts.push(render);
+  if (fail) failures.push(fail);
+}
+
+/** The lecture name of a parameter from its place; layer notation before any answer names it. */
+export function paramName(kind, l, i, j) {
+  const layerName = kind === "W" ? `W${l + 1}[${i + 1},${j + 1}]` : `b${l + 1}[${i + 1}]`;
+  return view.names.get(layerName) || layerName;
+}
+
+/** (kind, layer, row, col) of a parameter by its lecture or layer name, or null for a neuron. */
+export function locate(name) {
+  const params = view.answer ? view.answer.params : [];
+  const p = params.find((q) => q.name === name || q.layer_name === name);
+  return p ? [p.kind, p.layer, p.row, p.col] : null;
+}
+
+export function readParam(kind, l, i, j) {
+  const layer = state.model.layers[l];
+  return kind === "W" ? layer.weights[i][j] : layer.biases[i];
+}
+
+export function writeParam(kind, l, i, j, value) {
+  const layer = state.model.layers[l];
+  if (kind === "W") layer.weights[i][j] = value;
+  else layer.biases[i] = value;
+}
+
+export const sizesOf = (model) => [model.layers[0].weights[0].length, ...model.layers.map((l) => l.biases.length)];
+
+function learnNames(answer) {
+  view.answer = answer;
+  view.names = new Map(answer.params.map((p) => [p.layer_name, p.name]));
+}
+if (view.answer) learnNames(view.answer);
+
+/** The parameter part 4 explains: the selected one, else the lecture's example (w31), which
+ * is shown without being selected. */
+export function explained() {
+  if (state.selected && locate(state.selected)) return state.selected;
+  const last = state.model.layers.length - 1;
+  return view.answer ? paramName("W", last, 0, 0) : null;
+}
+
+let pending = null;
+let asked = {};
+let seq = 0;
+
+/**
+ * Ask for a new view of the state (one request, after a 60 ms pause that gathers a burst of
+ * edits into one); `options.step` takes a gradient step first. Resolves when it is drawn.
+ */
+export function refresh(options = {}) {
+  asked = { ...asked, ...options };
+  clearTimeout(pending);
+  return new Promise((resolve) => {
+    pending = setTimeout(() => run().then(resolve), 60);
+  });
+}
+
+/** Draw an answer the page already holds (the server's first drawing) without asking again. */
+export function show(answer) {
+  learnNames(answer);
+  for (const render of parts) render(answer);
+}
+
+async function run() {
+  const options = asked;
+  asked = {};
+  const mine = ++seq;
+  url.save(state);
+  try {
+    const answer = await postJSON("/api/view", {
+      model: state.model,
+      inputs: state.inputs,
+      target: state.target,
+      lr: state.lr,
+      forward: state.ran,
+      backward: state.backprop,
+      selected: state.selected,
+      explain: explained(),
+      step: !!options.step,
+    });
+    if (mine !== seq) return;
+    if (answer.step) {
+      state.model = answer.model;
+      view.changed = new Set(answer.step.changed || []);
+      view.step = answer.step;
+      url.save(state);
+    } else view.step = null;
+    show(answer);
+  } catch (err) {
+    if (mine !== seq) return;
+    for (const fail of failures) fail(err instanceof ApiError ? err : new ApiError(`the server could not be reached (${err.message})`), options);
+  }
+}
+
+/** Put the state back as a link carries it. */
+export function save() {
+  url.save(state);
+}
+
+export { url };

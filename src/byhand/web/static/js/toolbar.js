@@ -1,0 +1,100 @@
+// The toolbar: Reset, Download model, Load model, Copy link; and old messages cleared.
+
+import { ApiError, postJSON } from "./api.js";
+import { $, $$, clone, resize } from "./dom.js";
+import { flagBox } from "./editors.js";
+import { defaults, refresh, save, show, sizesOf, state, url, view } from "./store.js";
+import { resetArchitecture } from "./architecture.js";
+import { resetDatasets } from "./datasets.js";
+import { clearTraining } from "./training.js";
+
+function resetAll() {
+  clearTraining("Press Train: each step is one gradient step on the sample above.");
+  Object.assign(state, clone(defaults), { selected: null, ran: false, backprop: false, ds: null });
+  view.changed.clear();
+  view.step = null;
+  resetArchitecture(true);
+  resetDatasets();
+  $("#step-result").textContent = "";
+  for (const inp of $$("[aria-invalid='true']")) flagBox(inp, null);
+  $("#toolbar-status").textContent = "Back to the lecture's network.";
+  refresh();
+}
+
+function download() {
+  const blob = new Blob([JSON.stringify(state.model, null, 2) + "\n"], { type: "application/json" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = "byhand-model.json";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+async function loadModel(ev) {
+  const file = ev.target.files[0];
+  if (!file) return;
+  const status = $("#toolbar-status");
+  try {
+    const readsJson = "the page reads model files in JSON, as Download model saves them";
+    if (!/\.json$/i.test(file.name) && /\.[a-z0-9]+$/i.test(file.name)) throw new ApiError(`not a JSON model file: ${readsJson}`);
+    const text = await file.text();
+    let model;
+    try {
+      model = JSON.parse(text);
+    } catch {
+      throw new ApiError(`not valid JSON: ${readsJson}`);
+    }
+    // one request: the server checks every field and draws the file's network; the page
+    // switches to it only when that worked
+    let sizes = [];
+    try {
+      sizes = sizesOf(model);
+    } catch {
+      sizes = [];
+    }
+    const inputs = resize(state.inputs, sizes[0] || 0);
+    const target = resize(state.target, sizes.at(-1) || 0);
+    const answer = await postJSON("/api/view", { model, inputs, target, lr: state.lr, forward: state.ran, backward: state.backprop });
+    Object.assign(state, { model: answer.model, inputs, target, selected: null });
+    view.changed.clear();
+    resetArchitecture();
+    show(answer);
+    save();
+    status.textContent = `Loaded ${file.name}: a ${sizes.join("-")} network.`;
+  } catch (err) {
+    status.textContent = err instanceof ApiError ? `${file.name}: ${err.message}` : `Could not read ${file.name}.`;
+  } finally {
+    ev.target.value = "";
+  }
+}
+
+async function copyLink() {
+  url.save(state);
+  const status = $("#toolbar-status");
+  try {
+    await navigator.clipboard.writeText(location.href);
+    status.textContent = "Link copied: it reproduces this page.";
+  } catch {
+    status.textContent = "The address bar holds a link that reproduces this page.";
+  }
+}
+
+/** An old message goes as soon as the user does something else; that action says its own. */
+function clearAlerts(ev) {
+  const t = ev.target;
+  if (!(t instanceof Element) || !t.closest("button, input, select, label.button, [data-param], [data-neuron]")) return;
+  for (const node of $$(".error[role=alert]")) node.textContent = "";
+  for (const inp of $$("[aria-invalid='true']")) if (inp !== t) flagBox(inp, null);
+  if (!t.closest(".toolbar")) $("#toolbar-status").textContent = "";
+}
+
+export function wireToolbar() {
+  document.addEventListener("click", clearAlerts, true);
+  document.addEventListener("change", clearAlerts, true);
+  $("#reset").addEventListener("click", resetAll);
+  $("#download").addEventListener("click", download);
+  $("#load-file").addEventListener("change", loadModel);
+  $("#copy-link").addEventListener("click", copyLink);
+}

@@ -1,0 +1,119 @@
+"""POST /api/view: one answer for one refresh of the page, checked against hand calculation
+(h1 = σ(3), o1 = σ(2σ(3) + 1), ∂L/∂w31 = (o1 − 1)·o1(1 − o1)·h1) and against the endpoints
+the page asked before (/api/diagram, /api/formulas, /api/forward, /api/backprop, /api/step)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from fastapi.testclient import TestClient
+
+from byhand import lecture, modelfile
+from byhand.web.app import create_app
+
+
+def sigma(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+H1 = sigma(3.0)
+O1 = sigma(2 * H1 + 1)
+DW31 = (O1 - 1) * O1 * (1 - O1) * H1
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def body(**extra) -> dict:
+    model = modelfile.to_dict(lecture.lecture_network())
+    return {"model": model, "inputs": [1, 0, 1], "target": [1, 0], **extra}
+
+
+def test_a_full_view_holds_the_lectures_numbers(client):
+    r = client.post("/api/view", json=body(forward=True, backward=True, selected="w31"))
+    assert r.status_code == 200
+    v = r.json()
+    assert v["forward"]["activations"][1][0] == pytest.approx(H1, rel=1e-12)
+    assert v["forward"]["output"][0] == pytest.approx(O1, rel=1e-12)
+    grads = v["backward"]["gradients"]["weights"]
+    assert grads[1][0][0] == pytest.approx(DW31, rel=1e-12)
+    assert v["formulas"]["param"]["parameter"] == "w31"
+    assert v["formulas"]["param"]["gradient"] == pytest.approx(DW31, rel=1e-12)
+    assert v["neurons"] == [["x1", "x2", "x3"], ["h1", "h2"], ["o1", "o2"]]
+    names = [p["name"] for p in v["params"]]
+    assert names[:4] == ["w11", "w12", "w13", "b1"] and "w31" in names and len(names) == 14
+    assert {
+        "name": "w31",
+        "layer_name": "W2[1,1]",
+        "kind": "W",
+        "layer": 1,
+        "row": 0,
+        "col": 0,
+    } in (v["params"])
+
+
+def test_the_view_agrees_with_the_endpoints_it_replaces(client):
+    b = body(forward=True, backward=True, selected="w31")
+    v = client.post("/api/view", json=b).json()
+    base = {k: b[k] for k in ("model", "inputs", "target")}
+    svg = client.post("/api/diagram", json={**base, "backward": True, "selected": "w31"}).json()
+    assert v["svg"] == svg["svg"]
+    f = client.post("/api/formulas", json={**base, "param": "w31"}).json()
+    assert v["formulas"]["neurons"] == f["neurons"]
+    assert v["formulas"]["matrix"] == f["matrix"]
+    assert v["formulas"]["loss"] == f["loss"]
+    assert v["formulas"]["param"] == f["param"]
+    fwd = client.post("/api/forward", json={"model": b["model"], "inputs": b["inputs"]}).json()
+    assert v["forward"] == fwd
+    back = client.post("/api/backprop", json=base).json()
+    assert v["backward"]["gradients"] == back["gradients"]
+    assert v["backward"]["loss"] == back["loss"]
+
+
+def test_neuron_numbers_wait_for_the_forward_pass(client):
+    before = client.post("/api/view", json=body()).json()
+    assert before["forward"] is None and before["backward"] is None
+    assert "0.9526" not in before["formulas"]["neurons"]["h1"]["tex"]
+    assert len(before["formulas"]["neurons"]["h1"]["lines"]) == 1
+    after = client.post("/api/view", json=body(forward=True)).json()
+    assert "0.9526" in after["formulas"]["neurons"]["h1"]["tex"]
+
+
+def test_explain_names_a_parameter_without_selecting_it(client):
+    v = client.post("/api/view", json=body(backward=True, explain="w31")).json()
+    assert v["formulas"]["param"]["parameter"] == "w31"
+    assert 'class="edge selected"' not in v["svg"]
+    # a neuron selected: no chain rule to write, and no error
+    v = client.post("/api/view", json=body(backward=True, selected="h1")).json()
+    assert v["formulas"]["param"] is None
+
+
+def test_a_step_answers_for_the_network_after_it(client):
+    v = client.post("/api/view", json=body(step=True, lr=0.5)).json()
+    old = client.post("/api/step", json={**body(), "lr": 0.5}).json()
+    assert v["model"] == old["model"]
+    assert v["step"]["loss_before"] == pytest.approx(0.5 * ((O1 - 1) ** 2 + O1**2), rel=1e-12)
+    assert v["step"]["loss_after"] == old["loss_after"] < v["step"]["loss_before"]
+    assert v["step"]["changed"] == old["changed"]
+    # w31 moved by η·∂L/∂w31 from 1
+    assert modelfile.from_dict(v["model"])["w31"] == pytest.approx(1 - 0.5 * DW31, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"inputs": [1, 2]}, "inputs"),
+        ({"target": [1, 0, 0]}, "target"),
+        ({"inputs": [[1, 0, 1], [0, 0, 0]]}, "inputs"),
+        ({"lr": -1}, "lr"),
+        ({"bogus": 1}, "bogus"),
+        ({"inputs": [1e308, 0, 1e308], "forward": True}, "overflowed"),
+    ],
+)
+def test_bad_views_get_one_sentence(client, extra, field):
+    r = client.post("/api/view", json={**body(), **extra})
+    assert r.status_code == 422
+    assert field in r.json()["detail"]
