@@ -12,6 +12,7 @@ import ast
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -230,7 +231,7 @@ def test_overflowing_numbers_are_refused_before_a_script_is_written():
         numpy_script(net, [1e200], [0.0], 0.5)
 
 
-#: byhand train runs whose NumPy script must print the same epochs and model to the last digit
+#: byhand train runs whose NumPy script must print the same epochs and model
 TRAINING_RUNS = [
     ["--data", "spiral", "--layers", "2,8,8,2", "--activation", "tanh", "--epochs", "12"],
     ["--data", "xor", "--features", "x1,x2,x1x2", "--layers", "3,4,2", "--optimizer",
@@ -240,41 +241,46 @@ TRAINING_RUNS = [
     ["--data", "gaussians", "--layers", "2,3,2", "--activation", "leaky_relu", "--loss", "mse",
      "--samples", "101", "--batch", "10", "--epochs", "5", "--seed", "9"],
 ]  # fmt: skip
+#: the script writes each step the lecture's way, the engine fuses its update into one BLAS
+#: call: the same numbers to rounding, which training amplifies (spiral at η = 3, 12 epochs:
+#: 2e-9 apart; the other runs 1e-15)
+TRAINING_TOL = 1e-8
+EPOCH = re.compile(
+    r"epoch (\d+): train loss (\S+), accuracy (\S+)(?:, test loss (\S+), accuracy (\S+))?$"
+)
 
 
-def test_a_training_runs_script_prints_its_epochs_and_model_to_the_last_digit(tmp_path, capsys):
+def test_a_training_runs_script_prints_its_epochs_and_model(tmp_path, capsys):
     paths, runs = [], []
     for i, args in enumerate(TRAINING_RUNS):
         model, script = tmp_path / f"m{i}.json", tmp_path / f"train{i}.py"
         capsys.readouterr()
-        assert (
-            main(["train", *args, "--out", str(model), "--numpy-script", str(script), "--json"])
-            == 0
-        )
+        command = ["train", *args, "--out", str(model), "--numpy-script", str(script), "--json"]
+        assert main(command) == 0
         runs.append((json.loads(capsys.readouterr().out)["history"], json.loads(model.read_text())))
         paths.append(script)
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER, *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},  # tiny tensors: threads only contend
-    )
-    assert done.returncode == 0, done.stderr
-    for text, (history, model), args in zip(
-        done.stdout.split("\0")[:-1], runs, TRAINING_RUNS, strict=True
-    ):
+    for text, (history, model), args in zip(outputs(paths), runs, TRAINING_RUNS, strict=True):
         lines = text.splitlines()
-        epochs = [line for line in lines if line.startswith("epoch ")]
-        for line, record in zip(epochs, history, strict=True):
-            want = f"epoch {record['epoch']}: train loss {record['train_loss']!r}, accuracy {record['train_accuracy']!r}"
-            if record["test_loss"] is not None:
-                want += f", test loss {record['test_loss']!r}, accuracy {record['test_accuracy']!r}"
-            assert line == want, args
+        epochs = [EPOCH.match(line) for line in lines if line.startswith("epoch ")]
+        assert len(epochs) == len(history), args
+        for match, record in zip(epochs, history, strict=True):
+            keys = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
+            got = [None if v is None else float(v) for v in match.groups()]
+            want = [record[k] for k in keys]
+            assert [g is None for g in got] == [w is None for w in want], args
+            for g, w in zip(got, want, strict=True):
+                if w is not None:
+                    assert g == pytest.approx(w, rel=TRAINING_TOL, abs=1e-15), args
         printed = parse("\n".join(line for line in lines if not line.startswith("epoch ")))
         for l, layer in enumerate(model["layers"], start=1):
-            assert printed[f"W{l}"].tolist() == layer["weights"], args
-            assert printed[f"b{l}"].tolist() == layer["biases"], args
+            for key, name in (("weights", f"W{l}"), ("biases", f"b{l}")):
+                np.testing.assert_allclose(
+                    printed[name],
+                    layer[key],
+                    rtol=TRAINING_TOL,
+                    atol=TRAINING_TOL,
+                    err_msg=str(args),
+                )
 
 
 def test_the_training_script_is_refused_before_training_where_it_does_not_apply(tmp_path, capsys):

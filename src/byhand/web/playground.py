@@ -103,7 +103,7 @@ class MapsAnswer(BaseModel):
 
 
 def _maps(req: MapsRequest) -> JSONResponse:
-    net = req.model.network()
+    net = req.model
     if req.features is not None:
         features.attach(net, req.features)
     check_work(net, req.resolution**2)
