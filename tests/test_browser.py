@@ -56,7 +56,7 @@ def lecture(page: Page, live_server: str) -> Page:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_viewport_size(WIDE)
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     expect(page.locator("#diagram [data-param='w31']")).to_have_count(1)
     yield page
@@ -245,7 +245,7 @@ def test_a_two_dimensional_data_set_trains_to_a_boundary(lecture: Page):
 
 def test_phone_width_has_no_sideways_scrolling(page: Page, live_server: str):
     page.set_viewport_size({"width": 375, "height": 740})
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     page.click("#run-forward")
     expect(page.locator("#forward-table tr[data-neuron='o1'] td.a")).to_have_text(four(O1))
@@ -395,7 +395,7 @@ def test_fixed_sets_are_asked_for_without_samples_or_noise(lecture: Page):
 
 def test_a_weight_clicked_on_a_phone_keeps_the_page_still(page: Page, live_server: str):
     page.set_viewport_size({"width": 375, "height": 740})
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     page.click("#backpropagate")
     expect(page.locator("#gradients-table")).to_have_count(1)
@@ -520,8 +520,55 @@ def test_the_first_drawing_asks_for_nothing(page: Page, live_server: str):
     """The server drew the lecture: the page shows that answer (data-set list and practice aside)."""
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if "/api/" in r.url else None)
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     expect(page.locator("#params-editor input[data-param='w31']")).to_have_count(1)
     page.wait_for_timeout(300)
     assert [u for u in sent if "/api/datasets" not in u and "/api/practice" not in u] == []
+
+
+def test_the_forward_pass_flows_layer_by_layer_and_can_be_skipped(lecture: Page):
+    svg = lecture.locator("#diagram svg")
+    hidden = lecture.locator("#diagram g.neurons[data-layer='1']")
+    outputs = lecture.locator("#diagram g.neurons[data-layer='2']")
+    lecture.click("#run-forward")
+    expect(svg).to_have_class(re.compile(r"\bflowing\b"))
+    # the hidden layer's values arrive first, the outputs' one layer later
+    expect(hidden).not_to_have_class(re.compile("waiting-forward"), timeout=2000)
+    assert "waiting-forward" in (outputs.get_attribute("class") or "")
+    expect(lecture.locator(".flow-stages [data-stage='1']")).to_have_class("active")
+    expect(outputs).not_to_have_class(re.compile("waiting-forward"), timeout=2000)
+    expect(svg).not_to_have_class(re.compile(r"\bflowing\b"), timeout=2000)
+    # the gradients flow back from the outputs, and Skip shows them all at once
+    lecture.click("#backpropagate")
+    expect(svg).to_have_class(re.compile(r"\bbackward\b"))
+    expect(lecture.locator("#diagram g.edges[data-layer='1']")).to_have_class(
+        re.compile("waiting-backward")
+    )
+    lecture.click("#flow-skip")
+    expect(svg).not_to_have_class(re.compile(r"\bflowing\b"))
+    expect(lecture.locator(".waiting-backward")).to_have_count(0)
+    expect(lecture.locator("#flow-skip")).to_be_hidden()
+
+
+def test_reduced_motion_shows_the_pass_at_once(browser, live_server: str):
+    context = browser.new_context(reduced_motion="reduce", viewport=WIDE)
+    page = context.new_page()
+    page.goto(live_server + "/lectures/3")
+    expect(page.locator("body.ready")).to_have_count(1)
+    page.click("#run-forward")
+    expect(page.locator("#forward-table tr[data-neuron='o1'] td.a")).to_have_text(four(O1))
+    expect(page.locator("#diagram svg")).not_to_have_class(re.compile(r"\bflowing\b"))
+    expect(page.locator(".waiting-forward")).to_have_count(0)
+    context.close()
+
+
+def test_backpropagate_explains_w31_without_selecting_it(lecture: Page):
+    lecture.click("#backpropagate")
+    expect(lecture.locator("#explain")).to_have_attribute("data-param", "w31")
+    expect(lecture.locator("#diagram .selected")).to_have_count(0)
+    # so the first tap on w31 selects it (it used to clear a silent selection)
+    lecture.click("#flow-skip")
+    lecture.locator("#diagram [data-param='w31']").click()
+    expect(lecture.locator("#inspector h3")).to_have_text("w31")
+    expect(lecture.locator("#diagram [data-param='w31']")).to_have_class(re.compile("selected"))

@@ -57,13 +57,22 @@ def listen(host: str, port: int) -> socket.socket:
 )
 @model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
-def serve(host: str, port: int, model: str | None, open_browser: bool) -> None:
+@click.option(
+    "--lectures",
+    metavar="DIR",
+    default=None,
+    help="Also serve every Markdown lecture in DIR (see docs/lectures.md).",
+)
+def serve(
+    host: str, port: int, model: str | None, open_browser: bool, lectures: str | None
+) -> None:
     """Serve the interactive lecture and its JSON API (/api, documented at /docs)."""
     import uvicorn
 
     from byhand.web.app import create_app
 
     net = modelfile.load(model) if model else None
+    site = create_app(model=net, lectures=lectures)  # a malformed lecture stops here
     sock = listen(host, port)
     port = sock.getsockname()[1]
     url = address(host, port)
@@ -77,7 +86,7 @@ def serve(host: str, port: int, model: str | None, open_browser: bool) -> None:
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     config = uvicorn.Config(
-        create_app(model=net),
+        site,
         host=host,
         port=port,
         server_header=False,

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import byhand.web
 from byhand.errors import ByhandError
 from byhand.network import Network
-from byhand.web import api
+from byhand.web import api, pages
 from byhand.web.settings import LIMITS, Limits
 
 log = logging.getLogger("byhand.web")
@@ -210,9 +210,12 @@ def site_routers() -> list[tuple[str, APIRouter]]:
     return found
 
 
-def create_app(model: Network | None = None, limits: Limits = LIMITS) -> FastAPI:
-    """The byhand web app: /api (JSON), the page and /static. `model` replaces the lecture's
-    network as the one /api/lecture hands out."""
+def create_app(
+    model: Network | None = None, limits: Limits = LIMITS, lectures: str | None = None
+) -> FastAPI:
+    """The byhand web app: /api (JSON), the pages and /static. `model` replaces the lecture's
+    network as the one /api/lecture hands out; `lectures` is a folder of Markdown lectures
+    served beside the shipped ones (a malformed one is an error here, at start-up)."""
     app = FastAPI(
         title="byhand",
         summary="Neural networks, built by hand: the lecture's passes on any network, as JSON.",
@@ -224,6 +227,7 @@ def create_app(model: Network | None = None, limits: Limits = LIMITS) -> FastAPI
         redoc_url=None,
     )
     app.state.model = model
+    app.state.lectures = pages.series(lectures)
     app.include_router(api.router, prefix="/api")
     for _name, router in site_routers():
         app.include_router(router)

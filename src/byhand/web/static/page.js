@@ -2,7 +2,7 @@
 // in ./js/ (editors, display, lecture, training, architecture, data sets, toolbar); the store
 // there owns the state, asks /api/view once per action, and hands the answer to each part.
 
-import { $, clone } from "./js/dom.js";
+import { $, clone, on } from "./js/dom.js";
 import { defaults, refresh, show, state, url, view } from "./js/store.js";
 import { showPanelToggle, wireDisplay } from "./js/display.js";
 import { wireEditors } from "./js/editors.js";
@@ -11,6 +11,7 @@ import { wireTraining } from "./js/training.js";
 import { drawArchitecture, resetArchitecture, wireArchitecture } from "./js/architecture.js";
 import { applyDatasetControls, loadDatasetList, wireDatasets } from "./js/datasets.js";
 import { wireToolbar } from "./js/toolbar.js";
+import { wireHero } from "./js/hero.js";
 
 function fromLink() {
   const s = url.decode(location.hash);
@@ -26,7 +27,8 @@ function wire() {
   wireTraining();
   wireArchitecture();
   wireDatasets();
-  $("#panel-toggle").addEventListener("click", () => {
+  wireHero();
+  on("#panel-toggle", "click", () => {
     $(".bench").classList.toggle("panel-open");
     showPanelToggle();
   });

@@ -1,7 +1,7 @@
 // Data sets: choose or upload one, train a network on it, see its loss, accuracy and boundary.
 
 import { ApiError, getJSON, postForm, postJSON, stream } from "./api.js";
-import { $, resize, setError } from "./dom.js";
+import { $, on, resize, setError } from "./dom.js";
 import { boundary, classColour, fmt, lineChart } from "./plots.js";
 import { data as ds, refresh, save, sizesOf, state, view } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
@@ -16,7 +16,7 @@ function readDatasetControls() {
 }
 
 export function applyDatasetControls(values) {
-  if (!values) return;
+  if (!values || !$("#datasets")) return;
   for (const k of DS_FIELDS) {
     const node = $(`#ds-${k}`);
     if (node && typeof values[k] === "string") {
@@ -301,6 +301,7 @@ function applyPreset() {
 
 /** Back to the page's first choices: xor, its settings, no results. */
 export function resetDatasets() {
+  if (!$("#datasets")) return;
   if (ds.controller) ds.controller.abort();
   ds.upload = null;
   showUploadInMenu(null);
@@ -316,6 +317,7 @@ export function resetDatasets() {
 }
 
 export async function loadDatasetList() {
+  if (!$("#datasets")) return;
   try {
     const list = await getJSON("/api/datasets");
     if (Array.isArray(list) && list.length) {
@@ -337,10 +339,11 @@ export async function loadDatasetList() {
 }
 
 export function wireDatasets() {
-  $("#ds-train").addEventListener("click", trainDataset);
-  $("#ds-stop").addEventListener("click", () => ds.controller && ds.controller.abort());
-  $("#ds-upload").addEventListener("click", uploadCsv);
-  $("#ds-name").addEventListener("change", () => {
+  if (!$("#datasets")) return;
+  on("#ds-train", "click", trainDataset);
+  on("#ds-stop", "click", () => ds.controller && ds.controller.abort());
+  on("#ds-upload", "click", uploadCsv);
+  on("#ds-name", "change", () => {
     if ($("#ds-name").value === "upload") return;
     ds.upload = null;
     showUploadInMenu(null);
@@ -349,8 +352,8 @@ export function wireDatasets() {
     clearResults();
     readDatasetControls();
   });
-  $("#ds-log").addEventListener("change", () => ds.redraw && ds.redraw());
-  for (const k of DS_FIELDS) $(`#ds-${k}`).addEventListener("change", readDatasetControls);
-  $("#ds-show").addEventListener("click", showDatasetNetwork);
+  on("#ds-log", "change", () => ds.redraw && ds.redraw());
+  for (const k of DS_FIELDS) on(`#ds-${k}`, "change", readDatasetControls);
+  on("#ds-show", "click", showDatasetNetwork);
   showChartHints();
 }

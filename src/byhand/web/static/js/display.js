@@ -61,6 +61,7 @@ function describeDiagram(answer) {
 function showForward(answer) {
   const host = $("#forward-result");
   const res = answer.forward;
+  if (!host) return;
   if (!res) return host.replaceChildren();
   const rows = [];
   res.pre_activations.forEach((zs, l) => {
@@ -89,6 +90,7 @@ function showForward(answer) {
 function showBackprop(answer) {
   const host = $("#backprop-result");
   const res = answer.backward;
+  if (!host) return;
   if (!res) return host.replaceChildren();
   const rows = [];
   res.gradients.weights.forEach((G, l) => {
