@@ -276,10 +276,8 @@ def test_data_sets_list_and_load(client):
     assert r.status_code == 200
     d = r.json()
     assert len(d["inputs"]) == 40 and len(d["labels"]) == 40
-    # each target row is the one-hot code of its label
-    assert all(
-        t.index(1.0) == lab and sum(t) == 1 for t, lab in zip(d["target"], d["labels"], strict=True)
-    )
+    # a classification set comes as labels and class names, not the one-hot table they imply
+    assert "target" not in d and set(d["labels"]) == set(range(len(d["classes"])))
 
 
 def test_csv_upload_is_parsed_and_names_come_back_verbatim(client):
@@ -462,7 +460,8 @@ def test_uploaded_csv_is_standardised_too(client):
         "optimizer": "adam",
         "epochs": 100,
         "batch": 16,
-        "data": {k: up[k] for k in ("inputs", "target", "labels")},
+        # labels without a target: the server makes the one-hot table itself
+        "data": {k: up[k] for k in ("inputs", "labels")},
     }
     events = parse_sse(client.post("/api/train", json=body).text)
     assert events[-1][0] == "done", events[-1]

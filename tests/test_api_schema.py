@@ -12,9 +12,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from byhand.limits import LIMITS
 from byhand.web import jobs
 from byhand.web.app import create_app
-from byhand.web.settings import LIMITS
 
 APP = create_app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)

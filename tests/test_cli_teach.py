@@ -14,6 +14,13 @@ from byhand.cli import main
 from byhand.teach.worksheet import loads
 
 
+def asked(value: float) -> float:
+    """A value as the sheet asks for it: 4 decimals, or 3 significant figures below 0.1."""
+    if value == 0 or abs(value) >= 0.1:
+        return round(value, 4)
+    return round(value, 2 - math.floor(math.log10(abs(value))))
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     try:
         status = main(list(argv))
@@ -105,18 +112,19 @@ def test_worksheet_then_check(capsys, tmp_path):
     sheet_file = str(tmp_path / "worksheet-12.json")
     answers = tmp_path / "mine.yaml"
     answers.write_text(
-        "\n".join(f"{s.name}: {round(s.value, 4)}" for s in sheet.solution.steps) + "\n"
+        "\n".join(f"{s.name}: {asked(s.value)}" for s in sheet.solution.steps) + "\n"
     )
     status, out, _ = run(capsys, "check", sheet_file, str(answers))
     assert status == 0 and "every step is right" in out
 
     # forgetting the ½: L doubles, everything else stays right
-    values = {s.name: round(s.value, 5) for s in sheet.solution.steps}
-    values["L"] = round(2 * sheet.solution.values["L"], 5)
+    values = {s.name: asked(s.value) for s in sheet.solution.steps}
+    values["L"] = asked(2 * sheet.solution.values["L"])
     answers.write_text(json.dumps(values))
     status, out, _ = run(capsys, "check", sheet_file, str(answers))
     assert status == 1
-    assert "✗ L is wrong: the ½ in L = ½ Σ (o − y)² is missing" in out
+    # the message shows what the student wrote
+    assert f"✗ L = {values['L']} is wrong: the ½ in L = ½ Σ (o − y)² is missing" in out
     status, _, err = run(capsys, "check", sheet_file, str(answers), "--lr", "0.1")
     assert status == 2 and "--lr" in err
     status, out, _ = run(capsys, "check", sheet_file, str(answers), "--json")
@@ -127,7 +135,7 @@ def test_worksheet_then_check(capsys, tmp_path):
 def test_one_answer_not_a_number_leaves_the_others_graded(capsys, tmp_path):
     run(capsys, "worksheet", "--seed", "12", "--out", str(tmp_path))
     sheet = loads((tmp_path / "worksheet-12.json").read_text())
-    lines = [f"{s.name}: {round(s.value, 4)}" for s in sheet.solution.steps]
+    lines = [f"{s.name}: {asked(s.value)}" for s in sheet.solution.steps]
     bad = next(k for k, line in enumerate(lines) if line.startswith("dL/dw"))
     name = lines[bad].split(":")[0]
     lines[bad] = f"{name}: abc"
@@ -163,7 +171,7 @@ def test_the_sheets_check_line_runs_from_where_the_worksheet_was_made(
     assert f"check them with: {command}" in (folder / "worksheet-5.md").read_text()
     sheet = loads((folder / "worksheet-5.json").read_text())
     (folder / "worksheet-5-answers.yaml").write_text(
-        "".join(f"{s.name}: {round(s.value, 4)}\n" for s in sheet.solution.steps)
+        "".join(f"{s.name}: {asked(s.value)}\n" for s in sheet.solution.steps)
     )
     status, out, err = run(capsys, *shlex.split(command)[1:])
     assert status == 0 and "every step is right" in out, err
@@ -179,7 +187,7 @@ def test_check_against_a_model_file_and_bad_files(capsys, tmp_path):
     answers.write_text("h1: 0.9526\no1: 0.9\n")
     status, out, _ = run(capsys, "check", str(path), str(answers))
     assert status == 1
-    assert "o1 is wrong but h1 is right" in out
+    assert "o1 = 0.9 is wrong but h1 is right" in out
     answers.write_text("h1: [0.9")
     status, _, err = run(capsys, "check", str(path), str(answers))
     assert status == 2 and "not valid JSON or YAML" in err

@@ -170,3 +170,38 @@ def test_bad_input_is_a_clear_error(call, message):
 def test_bad_networks_are_refused(kwargs, message):
     with pytest.raises(ByhandError, match=message):
         byhand.Network.create(**kwargs)
+
+
+def relu_identity_net():
+    # every weight and bias 1, as the lecture's network
+    return byhand.Network.create(
+        [3, 2, 2], activation="relu", output_activation="identity", init="constant"
+    )
+
+
+@pytest.mark.filterwarnings("error")  # and no NumPy RuntimeWarning on the way
+def test_the_python_api_refuses_numbers_that_overflow():
+    # relu → identity passes 1e300-sized inputs through; the squared error is 1e600 = inf
+    net = relu_identity_net()
+    with pytest.raises(ByhandError, match="backpropagation overflowed to infinity or NaN"):
+        net.gradients([1e300, 0, 1e300], [1, 0])
+    # x = 1e308 makes z = Σ w·x + b overflow (w = 1): forward and backprop refuse it alike
+    lecture = byhand.lecture_network()
+    with pytest.raises(ByhandError, match="the forward pass overflowed"):
+        lecture.forward([1e308, 0, 1e308])
+    with pytest.raises(ByhandError, match="the forward pass overflowed"):
+        lecture.gradients([1e308, 0, 1e308], [1, 0])
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_step_that_would_overflow_changes_nothing():
+    net = relu_identity_net()
+    back = net.gradients([1e150, 0, 1e150], [1, 0])  # finite gradients of about 1e300
+    before = [p.copy() for p in net.parameters()]
+    with pytest.raises(ByhandError, match="the gradient step overflowed"):
+        net.step(back, 1e10)
+    for p, old in zip(net.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, old)
+    # a step that stays finite still goes through
+    net.step(back, 1e-300)
+    assert any(not np.array_equal(p, old) for p, old in zip(net.parameters(), before, strict=True))

@@ -62,7 +62,7 @@ def test_right_and_wrong_answers_get_their_feedback(practice: Page):
     expect(box(page, "h1").locator(".practice-feedback")).to_have_text("✓ right")
     expect(box(page, "o1")).to_have_class(re.compile(r"\bis-wrong\b"))
     feedback = box(page, "o1").locator(".practice-feedback")
-    expect(feedback).to_contain_text("o1 is wrong but h1 and h2 are right")
+    expect(feedback).to_contain_text(f"o1 = {wrong:.4f} is wrong but h1 and h2 are right")
     expect(feedback).to_contain_text("weighted sum for neuron 3")
     expect(page.locator("#practice-summary")).to_contain_text("first wrong step")
 

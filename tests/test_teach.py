@@ -234,7 +234,14 @@ def test_key_and_hand_rounded_answers_check_all_right(act):
         exact = {s.name: s.value for s in sol.steps}
         assert check(sol, exact, sheet.asked).all_right
         report = check(sol, hand_rounded(sol), sheet.asked)
-        assert report.all_right, (seed, [v.message for v in report.verdicts if not v.ok])
+        # right, or (rarely) carried when a step magnifies the rounding of its inputs more
+        # than 2% from the true value: never wrong
+        others = [v for v in report.verdicts if not v.ok]
+        assert all(v.status == "carried" and not v.carried_from for v in others), (
+            seed,
+            [v.message for v in others],
+        )
+        assert all("keep more digits" in v.message for v in others)
 
 
 @pytest.mark.parametrize("slip", list(SLIPS))
@@ -244,16 +251,22 @@ def test_each_planted_slip_is_diagnosed(slip):
         act = ACTS[seed % len(ACTS)]
         sheet = generate(seed, "3,2,2" if seed % 3 else "2,3,2,1", act, learning_rate=0.5)
         sol = sheet.solution
-        answers = hand_rounded(sol, slip)
-        # the first step the slip takes out of tolerance is where the student went wrong
-        first = next((s for s in sol.steps if abs(answers[s.name] - s.value) > s.tolerance), None)
+        answers, careful = hand_rounded(sol, slip), hand_rounded(sol)
+        # the first step the slip changes is where the student went wrong
+        first = next((s for s in sol.steps if answers[s.name] != careful[s.name]), None)
         if first is None:
             continue  # e.g. a missing ½ cannot show when no loss is asked; never all seeds
-        planted += 1
         report = check(sol, answers, sheet.asked)
         assert report.first_wrong is not None and report.first_wrong.name == first.name
+        # a later step is wrong only where the student made the slip again
+        assert {v.slip for v in report.verdicts if v.status == "wrong"} <= {slip, None}
+        env = sol.given_values | answers
+        moved = abs(first.compute(env, slip) - first.compute(env, None))
+        if moved <= 2 * first.tolerance:
+            continue  # the slip moves this step by a rounding's worth: wrong, but not named
+        planted += 1
         assert report.first_wrong.slip == slip, (seed, act, report.first_wrong.message)
-        assert SLIPS[slip].message in report.first_wrong.message
+        assert SLIPS[slip].message_for(first.activation) in report.first_wrong.message
     assert planted >= 20
 
 
@@ -261,7 +274,8 @@ def test_o1_wrong_with_h1_h2_right_points_at_neuron_3(lecture_solution):
     report = check(lecture_solution, {"h1": 0.9526, "h2": 0.9526, "o1": 0.9})
     o1 = report.verdicts[-1]
     assert o1.status == "wrong" and o1.depends_on == {"h1": "right", "h2": "right"}
-    assert "o1 is wrong but h1 and h2 are right" in o1.message
+    assert "o1 = 0.9 is wrong but h1 and h2 are right" in o1.message
+    assert o1.message.endswith("(expected 0.9481)")
     assert "weighted sum for neuron 3" in o1.message
     assert report.first_wrong is o1
 

@@ -6,7 +6,7 @@ import pytest
 
 from byhand import data
 from byhand.errors import ByhandError
-from byhand.network import Network, Workspace
+from byhand.network import Network
 from byhand.train import (
     DIVERGENCE_FACTOR,
     Diverged,
@@ -14,40 +14,9 @@ from byhand.train import (
     accuracy,
     confusion_matrix,
     divergence,
+    evaluate,
     train,
 )
-
-PAIRS = [
-    ("sigmoid", "sigmoid", "half_sse"),
-    ("tanh", "identity", "mse"),
-    ("relu", "softmax", "cross_entropy"),
-    ("leaky_relu", "sigmoid", "cross_entropy"),
-    ("identity", "tanh", "half_sse"),
-]
-
-
-@pytest.mark.parametrize("hidden, out, loss", PAIRS)
-def test_workspace_passes_equal_the_plain_passes(hidden, out, loss):
-    rng = np.random.default_rng(7)
-    net = Network.create([5, 4, 3, 3], activation=hidden, output_activation=out, loss=loss, seed=1)
-    x = rng.normal(size=(6, 5))
-    y = np.eye(3)[rng.integers(0, 3, 6)]
-    plain = net.gradients(x, y)
-    ws = Workspace(net, 6)
-    ws.x[:], ws.y[:] = x, y
-    fast = net.backward(net.forward(ws.x, ws), ws.y, ws, scale=0.5)
-    for l in range(3):
-        # the workspace keeps every δ multiplied by scale/N = 0.5/6
-        np.testing.assert_allclose(
-            fast.deltas[l], plain.deltas[l] * 0.5 / 6, rtol=1e-12, atol=1e-15
-        )
-        np.testing.assert_allclose(fast.grad_W[l], 0.5 * plain.grad_W[l], rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(fast.grad_b[l], 0.5 * plain.grad_b[l], rtol=1e-12, atol=1e-15)
-    # and the gradients are one array, laid out as the parameters
-    every = np.concatenate(
-        [g.ravel() for pair in zip(plain.grad_W, plain.grad_b, strict=True) for g in pair]
-    )
-    np.testing.assert_allclose(fast.packed, 0.5 * every, rtol=1e-12, atol=1e-15)
 
 
 def test_packing_keeps_the_values_and_makes_one_array():
@@ -176,15 +145,15 @@ def test_divergence_stops_and_keeps_the_last_good_model():
 def test_ctrl_c_keeps_the_last_complete_epoch(monkeypatch):
     ds = small_problem()
     net = Network.create([3, 4, 2], seed=0)
-    real_steps = Trainer.steps
+    real_batches = Trainer._batches
 
-    def steps_interrupted_in_epoch_three(self, order=None):
+    def batches_interrupted_in_epoch_three(self, order, begin, end):
         if self.epochs_done == 2:
             self.net.layers[0].W += 1.0  # half an update done when Ctrl-C arrives
             raise KeyboardInterrupt
-        real_steps(self, order)
+        real_batches(self, order, begin, end)
 
-    monkeypatch.setattr(Trainer, "steps", steps_interrupted_in_epoch_three)
+    monkeypatch.setattr(Trainer, "_batches", batches_interrupted_in_epoch_three)
     after = {}
 
     def keep(record):
@@ -374,3 +343,50 @@ def test_divergence_rule():
     assert divergence(1.01 * DIVERGENCE_FACTOR * 5.0, 5.0) is not None
     assert divergence(0.99 * DIVERGENCE_FACTOR, 1e-9) is None
     assert divergence(1.01 * DIVERGENCE_FACTOR, 1e-9) is not None
+
+
+def test_chunks_of_steps_train_exactly_as_epochs_do():
+    # 24 samples in batches of 5: 5 steps a pass; chunks of 3 steps cross the passes' ends
+    ds, test = small_problem(), small_problem(10, seed=1)
+    by_epoch, by_chunk = Network.create([3, 4, 2], seed=3), Network.create([3, 4, 2], seed=3)
+    epochs = Trainer(by_epoch, ds, test, lr=0.7, batch=5, seed=11)
+    chunks = Trainer(by_chunk, ds, test, lr=0.7, batch=5, seed=11)
+    assert chunks.steps_per_epoch == 5
+    for _ in range(3):
+        epochs.epoch()
+    progress = [chunks.advance(3) for _ in range(5)]
+    assert [(p.steps, p.epochs) for p in progress] == [(3, 0), (6, 1), (9, 1), (12, 2), (15, 3)]
+    for a, b in zip(by_epoch.parameters(), by_chunk.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    last = progress[-1]
+    # the measured numbers are evaluate()'s on the network as it is after the chunk
+    assert last.diverged is None
+    assert (last.train_loss, last.train_accuracy) == evaluate(by_chunk, ds.X, ds.Y, ds.labels)
+    assert (last.test_loss, last.test_accuracy) == evaluate(by_chunk, test.X, test.Y, test.labels)
+    # advance() without a count finishes the pass in hand: one epoch from a pass's start
+    assert (chunks.advance(2).steps, chunks.advance().steps, chunks.epochs_done) == (17, 20, 4)
+
+
+def test_a_chunk_that_diverges_reports_it_and_keeps_the_last_good_chunk():
+    ds = small_problem()
+    net = Network.create([3, 8, 2], activation="relu", output_activation="identity", seed=0)
+    t = Trainer(net, ds, lr=1e-3, batch=4)
+    good = t.advance(2)
+    assert good.diverged is None
+    kept = [p.copy() for p in net.parameters()]
+    t.optimizer.lr = t.optimizer.scale = 1e5  # the rate a user mistyped, from here on
+    bad = t.advance(4)
+    assert bad.diverged is not None and "training diverged by step 6" in bad.diverged
+    # the network, and the counts, are the last good chunk's; so are the numbers reported
+    assert (bad.steps, bad.epochs) == (good.steps, good.epochs) == (2, 0)
+    for a, b in zip(net.parameters(), kept, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert bad.train_loss == good.train_loss
+    assert bad.to_dict()["diverged"] == bad.diverged
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5, "many"])
+def test_a_chunk_needs_a_whole_number_of_steps(steps):
+    trainer = Trainer(Network.create([3, 4, 2], seed=0), small_problem(), lr=0.5)
+    with pytest.raises(ByhandError, match="the number of steps must be"):
+        trainer.advance(steps)

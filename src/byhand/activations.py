@@ -43,6 +43,19 @@ def sigmoid_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     return out
 
 
+#: σ and σ' in plain NumPy, as a generated script writes them (`byhand.export.script`)
+SIGMOID_NUMPY = '''
+def sigmoid(z):
+    """σ(z) = 1 / (1 + e^(−z))"""
+    return 1 / (1 + np.exp(-z))
+
+
+def sigmoid_prime(z, a):
+    """σ'(z) = σ(z)(1 − σ(z)), from a = σ(z)"""
+    return a * (1 - a)
+'''
+
+
 def tanh(z: Array, out: Array | None = None) -> Array:
     """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))."""
     return np.tanh(z, out=out)
@@ -54,6 +67,18 @@ def tanh_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     return np.subtract(1.0, out, out=out)
 
 
+TANH_NUMPY = '''
+def tanh(z):
+    """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))"""
+    return np.tanh(z)
+
+
+def tanh_prime(z, a):
+    """tanh'(z) = 1 − tanh²(z), from a = tanh(z)"""
+    return 1 - a * a
+'''
+
+
 def relu(z: Array, out: Array | None = None) -> Array:
     """relu(z) = max(0, z)."""
     return np.maximum(z, 0.0, out=out)
@@ -62,6 +87,18 @@ def relu(z: Array, out: Array | None = None) -> Array:
 def relu_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     """relu'(z) = 1 if z > 0 else 0."""
     return np.heaviside(z, 0.0, out=out)
+
+
+RELU_NUMPY = '''
+def relu(z):
+    """relu(z) = max(0, z)"""
+    return np.maximum(z, 0.0)
+
+
+def relu_prime(z, a):
+    """relu'(z) = 1 if z > 0 else 0"""
+    return np.where(z > 0, 1.0, 0.0)
+'''
 
 
 LEAKY_SLOPE = 0.01
@@ -81,6 +118,18 @@ def leaky_relu_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     return out
 
 
+LEAKY_RELU_NUMPY = f'''
+def leaky_relu(z):
+    """leaky_relu(z) = z if z > 0 else {LEAKY_SLOPE}·z"""
+    return np.where(z > 0, z, {LEAKY_SLOPE} * z)
+
+
+def leaky_relu_prime(z, a):
+    """leaky_relu'(z) = 1 if z > 0 else {LEAKY_SLOPE}"""
+    return np.where(z > 0, 1.0, {LEAKY_SLOPE})
+'''
+
+
 def identity(z: Array, out: Array | None = None) -> Array:
     """identity(z) = z."""
     if out is None:
@@ -97,6 +146,18 @@ def identity_prime(z: Array, a: Array, out: Array | None = None) -> Array:
     return out
 
 
+IDENTITY_NUMPY = '''
+def identity(z):
+    """identity(z) = z"""
+    return z
+
+
+def identity_prime(z, a):
+    """identity'(z) = 1"""
+    return np.ones_like(z)
+'''
+
+
 def softmax(z: Array, out: Array | None = None) -> Array:
     """softmax(z)ₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ (the shift changes nothing but overflow)."""
     m = np.max(z, axis=-1, keepdims=True)
@@ -104,6 +165,21 @@ def softmax(z: Array, out: Array | None = None) -> Array:
     np.exp(out, out=out)
     out /= np.sum(out, axis=-1, keepdims=True)
     return out
+
+
+#: softmax mixes a layer's neurons, so instead of a derivative it has a backward step: the
+#: Jacobian product a ⊙ (g − Σₖ aₖgₖ) for g = ∂L/∂a (samples are columns, so sums run down)
+SOFTMAX_NUMPY = '''
+def softmax(z):
+    """softmax(z)ₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ"""
+    e = np.exp(z - np.max(z, axis=0))
+    return e / np.sum(e, axis=0)
+
+
+def softmax_backward(a, g):
+    """∂L/∂z = a ⊙ (g − Σₖ aₖ gₖ) for g = ∂L/∂a, a = softmax(z)"""
+    return a * (g - np.sum(g * a, axis=0))
+'''
 
 
 @dataclass(frozen=True)
@@ -122,6 +198,11 @@ class Activation:
     symbol: str
     #: f without the floating-point guard it carries (sigmoid's), or None when f has none
     f_unguarded: Callable[..., Array] | None = None
+    #: f and f' (softmax: its backward step) as plain NumPy source, for a generated script;
+    #: a sample is a column there, so a layer's neurons run down axis 0
+    numpy: str = ""
+    #: the torch.nn module that computes f, as source (``nn.Sigmoid()``)
+    torch: str = ""
 
     @property
     def elementwise(self) -> bool:
@@ -170,9 +251,29 @@ ACTIVATIONS: dict[str, Activation] = {
             r"\sigma(z)(1 - \sigma(z))",
             "σ",
             sigmoid_unguarded,
+            SIGMOID_NUMPY,
+            "nn.Sigmoid()",
         ),
-        Activation("tanh", tanh, tanh_prime, r"\tanh(z)", r"1 - \tanh^2(z)", "tanh"),
-        Activation("relu", relu, relu_prime, r"\max(0, z)", r"[z > 0]", "relu"),
+        Activation(
+            "tanh",
+            tanh,
+            tanh_prime,
+            r"\tanh(z)",
+            r"1 - \tanh^2(z)",
+            "tanh",
+            numpy=TANH_NUMPY,
+            torch="nn.Tanh()",
+        ),
+        Activation(
+            "relu",
+            relu,
+            relu_prime,
+            r"\max(0, z)",
+            r"[z > 0]",
+            "relu",
+            numpy=RELU_NUMPY,
+            torch="nn.ReLU()",
+        ),
         Activation(
             "leaky_relu",
             leaky_relu,
@@ -180,8 +281,19 @@ ACTIVATIONS: dict[str, Activation] = {
             r"\max(0.01z, z)",
             r"[z > 0] + 0.01[z \le 0]",
             "lrelu",
+            numpy=LEAKY_RELU_NUMPY,
+            torch=f"nn.LeakyReLU({LEAKY_SLOPE})",
         ),
-        Activation("identity", identity, identity_prime, "z", "1", "id"),
+        Activation(
+            "identity",
+            identity,
+            identity_prime,
+            "z",
+            "1",
+            "id",
+            numpy=IDENTITY_NUMPY,
+            torch="nn.Identity()",
+        ),
         Activation(
             "softmax",
             softmax,
@@ -189,6 +301,8 @@ ACTIVATIONS: dict[str, Activation] = {
             r"\frac{e^{z_k}}{\sum_j e^{z_j}}",
             r"o_k(\delta_{kj} - o_j)",
             "softmax",
+            numpy=SOFTMAX_NUMPY,
+            torch="nn.Softmax(dim=-1)",
         ),
     )
 }

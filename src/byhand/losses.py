@@ -23,6 +23,22 @@ def softplus(z: Array) -> Array:
 
 
 @dataclass(frozen=True)
+class LossCode:
+    """A loss written out for a generated script (`byhand.export.script`).
+
+    numpy: source defining ``loss(…)``, each sample's L (samples are columns), and, unless
+    `delta` is given, ``dL_do(o, y)``; args: what ``loss`` takes ("o, y" or "z, y"); delta: the
+    output layer's δ as an expression of o and y when it simplifies, else None (∂L/∂o ⊙ f'(z));
+    torch: the batch's mean loss as a PyTorch expression of z, o and y (samples are rows).
+    """
+
+    numpy: str
+    args: str
+    delta: str | None
+    torch: str
+
+
+@dataclass(frozen=True)
 class Loss:
     """A loss: its value per sample, ∂L/∂o, and the output layer's δ = ∂L/∂z."""
 
@@ -63,6 +79,10 @@ class Loss:
         grad = self.grad_output(o, y, out=out)
         return activation.backward(z, o, grad, out=grad, scratch=scratch)
 
+    def code(self, activation: Activation) -> LossCode:
+        """This loss after `activation`, as NumPy and PyTorch source for a generated script."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"Loss({self.name})"
 
@@ -76,6 +96,23 @@ class HalfSSE(Loss):
     def grad_output(self, o, y, out=None):
         return np.subtract(o, y, out=out)
 
+    def code(self, activation):
+        return LossCode(
+            '''
+def loss(o, y):
+    """L = ½ Σₖ (oₖ − yₖ)²"""
+    return 0.5 * np.sum((o - y) ** 2, axis=0)
+
+
+def dL_do(o, y):
+    """∂L/∂o = o − y"""
+    return o - y
+''',
+            "o, y",
+            None,
+            "0.5 * ((o - y) ** 2).sum(dim=-1).mean()",
+        )
+
 
 class MSE(Loss):
     """L = (1/K) Σₖ (oₖ − yₖ)², so ∂L/∂oₖ = 2(oₖ − yₖ)/K."""
@@ -87,6 +124,23 @@ class MSE(Loss):
         out = np.subtract(o, y, out=out)
         out *= 2.0 / o.shape[-1]
         return out
+
+    def code(self, activation):
+        return LossCode(
+            '''
+def loss(o, y):
+    """L = (1/K) Σₖ (oₖ − yₖ)²"""
+    return np.mean((o - y) ** 2, axis=0)
+
+
+def dL_do(o, y):
+    """∂L/∂o = 2(o − y)/K"""
+    return (o - y) * (2 / len(o))
+''',
+            "o, y",
+            None,
+            "((o - y) ** 2).mean()",
+        )
 
 
 class CrossEntropy(Loss):
@@ -114,6 +168,31 @@ class CrossEntropy(Loss):
             out = np.multiply(o, np.sum(y, axis=-1, keepdims=True), out=out)
             return np.subtract(out, y, out=out)
         return np.subtract(o, y, out=out)
+
+    def code(self, activation):
+        if activation.name == "softmax":
+            return LossCode(
+                '''
+def loss(z, y):
+    """L = −Σₖ yₖ log oₖ, with log oₖ = zₖ − log Σⱼ e^(zⱼ): finite however sure o is"""
+    m = np.max(z, axis=0)
+    return -np.sum(y * (z - (m + np.log(np.sum(np.exp(z - m), axis=0)))), axis=0)
+''',
+                "z, y",
+                "o * np.sum(y, axis=0) - y",
+                "-(y * torch.log_softmax(z, dim=-1)).sum(dim=-1).mean()",
+            )
+        return LossCode(
+            '''
+def loss(z, y):
+    """L = −Σₖ [yₖ log oₖ + (1 − yₖ) log(1 − oₖ)] = Σₖ [log(1 + e^zₖ) − yₖ zₖ], from z"""
+    return np.sum(np.logaddexp(0, z) - y * z, axis=0)
+''',
+            "z, y",
+            "o - y",
+            "nn.functional.binary_cross_entropy_with_logits(z, y, reduction='none')"
+            ".sum(dim=-1).mean()",
+        )
 
 
 LOSSES: dict[str, Loss] = {

@@ -5,7 +5,8 @@
      "layers": [{"activation": "sigmoid", "weights": [[1,1,1],[1,1,1]], "biases": [1,1]},
                 {"activation": "sigmoid", "weights": [[1,1],[1,1]], "biases": [1,1]}]}
 
-`inputs` and `outputs` (names) are optional. Every problem is a ModelFileError that names
+`inputs` and `outputs` (names) are optional, and so is `features`: the input features a
+network of 2-D data takes (``["x1", "x2", "x1x2"]``, see `byhand.features`), one per input. Every problem is a ModelFileError that names
 the field, e.g. ``layers[1].weights: row 2 has 3 numbers, expected 2``. Saving writes a
 temporary file beside the target and renames it, so a failed save never leaves half a file.
 
@@ -27,22 +28,25 @@ import io
 import json
 import math
 import os
-import stat
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from byhand import features, files
 from byhand.activations import ACTIVATIONS
-from byhand.errors import ByhandError, ModelFileError
+from byhand.errors import ByhandError, ModelFileError, unknown
+from byhand.files import atomic_write
+from byhand.limits import MODEL_FILE_BYTES, Limits
 from byhand.losses import LOSSES
 from byhand.network import Layer, Network
+
+__all__ = ["atomic_write", "dumps", "from_dict", "load", "loads", "save", "to_dict"]
 
 FORMAT = "byhand.network"
 VERSION = 1
 #: a model file larger than this is refused before it is read
-MAX_BYTES = 256 * 1024 * 1024
+MAX_BYTES = MODEL_FILE_BYTES
 #: the file name suffix that selects the NumPy archive
 NPZ_SUFFIX = ".npz"
 
@@ -54,6 +58,8 @@ def to_dict(net: Network) -> dict:
         data["inputs"] = list(net.input_names)
     if net.output_names is not None:
         data["outputs"] = list(net.output_names)
+    if features.of(net) is not None:
+        data["features"] = list(features.of(net))
     data["layers"] = [
         {
             "activation": layer.activation.name,
@@ -94,13 +100,66 @@ def _names(values, where: str, length: int) -> list[str]:
 
 
 def _choice(value, where: str, known) -> str:
-    if value not in known:
-        raise ModelFileError(f"{where}: unknown {value!r}; choose one of: {', '.join(known)}")
+    if not isinstance(value, str) or value not in known:
+        raise ModelFileError(str(unknown("", value, known, where)))
     return value
 
 
-def from_dict(data, dtype="float64") -> Network:
-    """A network from a model file's parsed JSON; every fault is a ModelFileError naming its field."""
+def _matrix(rows: list, where: str, width: int, dtype) -> np.ndarray:
+    """A layer's weights as an array: at NumPy's speed when every row is numbers of one length,
+    else the first fault named by checking row by row."""
+    if all(type(r) is list and len(r) == width for r in rows) and all(
+        {type(v) for v in r} <= {float, int} for r in rows
+    ):
+        try:
+            W = np.array(rows, dtype=dtype)
+        except (OverflowError, ValueError):
+            W = None
+        if W is not None and np.all(np.isfinite(W)):
+            return W
+    return np.array([_vector(r, f"{where}[{i}]", width) for i, r in enumerate(rows)], dtype=dtype)
+
+
+def check_size(sizes: list[int], limits: Limits, where: str = "layers") -> None:
+    """Refuse a network larger than `limits` allow: layers, neurons per layer, parameters."""
+    layers = len(sizes) - 1
+    if layers > limits.max_layers:
+        raise ModelFileError(f"{where}: at most {limits.max_layers} allowed (got {layers})")
+    for l in range(layers):
+        if sizes[l + 1] > limits.max_neurons:
+            raise ModelFileError(
+                f"{where}[{l}].weights: at most {limits.max_neurons} allowed (got {sizes[l + 1]})"
+            )
+    if sizes[0] > limits.max_neurons:
+        raise ModelFileError(
+            f"{where}[0].weights[0]: at most {limits.max_neurons} inputs allowed (got {sizes[0]})"
+        )
+    count = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    if count > limits.max_parameters:
+        raise ModelFileError(
+            f"{where}: {count} weights and biases, more than the {limits.max_parameters} "
+            "a network may have here"
+        )
+
+
+def _declared_sizes(layers_data: list) -> list[int] | None:
+    """The widths the layers' weights declare (inputs first), read without touching a number."""
+    sizes = []
+    for spec in layers_data:
+        rows = spec.get("weights") if isinstance(spec, dict) else None
+        if not isinstance(rows, list) or not rows or not isinstance(rows[0], list):
+            return None
+        if not sizes:
+            sizes.append(len(rows[0]))
+        sizes.append(len(rows))
+    return sizes
+
+
+def from_dict(data, dtype="float64", limits: Limits | None = None) -> Network:
+    """A network from a model file's parsed JSON; every fault is a ModelFileError naming its field.
+
+    With `limits` (the server's), a network larger than they allow is refused before any of
+    its numbers is read."""
     if not isinstance(data, dict):
         raise ModelFileError("the model file must hold a JSON object")
     if data.get("format") != FORMAT:
@@ -109,13 +168,21 @@ def from_dict(data, dtype="float64") -> Network:
         raise ModelFileError(
             f"version: this byhand reads version {VERSION}, got {data.get('version')!r}"
         )
-    unknown = set(data) - {"format", "version", "loss", "inputs", "outputs", "layers"}
+    unknown = set(data) - {"format", "version", "loss", "inputs", "outputs", "features", "layers"}
     if unknown:
         raise ModelFileError(f"{sorted(unknown)[0]}: unknown field")
     loss = _choice(data.get("loss", "half_sse"), "loss", LOSSES)
     layers_data = data.get("layers")
     if not isinstance(layers_data, list) or not layers_data:
         raise ModelFileError("layers: expected a non-empty list of layers")
+    if limits is not None:
+        if len(layers_data) > limits.max_layers:
+            raise ModelFileError(
+                f"layers: at most {limits.max_layers} allowed (got {len(layers_data)})"
+            )
+        sizes = _declared_sizes(layers_data)
+        if sizes is not None:
+            check_size(sizes, limits)
     layers = []
     width = None
     for l, spec in enumerate(layers_data):
@@ -145,9 +212,9 @@ def from_dict(data, dtype="float64") -> Network:
                 f"{where}.weights: rows have {got} numbers but layer {l} has {width} neurons "
                 "(shapes must chain)"
             )
-        W = [_vector(r, f"{where}.weights[{i}]", width) for i, r in enumerate(rows)]
+        W = _matrix(rows, f"{where}.weights", width, dtype)
         b = _vector(spec["biases"], f"{where}.biases", len(W))
-        layers.append(Layer(np.array(W, dtype=dtype), np.array(b, dtype=dtype), ACTIVATIONS[act]))
+        layers.append(Layer(W, np.array(b, dtype=dtype), ACTIVATIONS[act]))
         width = len(W)
     inputs = data.get("inputs")
     outputs = data.get("outputs")
@@ -155,7 +222,17 @@ def from_dict(data, dtype="float64") -> Network:
         _names(inputs, "inputs", layers[0].n_in)
     if outputs is not None:
         _names(outputs, "outputs", layers[-1].n_out)
-    return _network(layers, loss, inputs, outputs)
+    return _with_features(_network(layers, loss, inputs, outputs), data.get("features"))
+
+
+def _with_features(net: Network, names) -> Network:
+    """`net` with the features its file records (none: raw inputs), checked against its inputs."""
+    if names is None:
+        return net
+    try:
+        return features.attach(net, names)
+    except ByhandError as err:
+        raise ModelFileError(str(err)) from None
 
 
 def _network(layers: list[Layer], loss: str, inputs, outputs) -> Network:
@@ -206,14 +283,9 @@ def load(path: str | os.PathLike, dtype=None) -> Network:
     ModelFileError. dtype None keeps the file's own (float64 for JSON)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ModelFileError(f"{path}: {size} bytes is larger than a model file may be")
-        data = path.read_bytes()
-    except ModelFileError:
-        raise
-    except OSError as err:
-        raise ModelFileError(f"cannot read model file {path}: {err.strerror or err}") from None
+        data = files.read_bytes(path, MAX_BYTES, "model file")
+    except ByhandError as err:
+        raise ModelFileError(str(err)) from None
     try:
         if is_npz(path):
             return loads_npz(data, dtype)
@@ -226,49 +298,12 @@ def load(path: str | os.PathLike, dtype=None) -> Network:
         raise ModelFileError(f"{path}: {err}") from None
 
 
-def _new_file_mode(path: Path) -> int:
-    """The permissions a plain open() would give: the old file's, else 0o666 less the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        pass
-    try:  # Linux says the umask without changing it (os.umask would, for every thread)
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`.
-
-    The file gets the permissions an ordinary write would give it (mkstemp's are owner-only).
-    """
-    path = Path(path)
-    mode = _new_file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(net: Network, path: str | os.PathLike) -> None:
     """Write `net` as a model file, all or nothing: a .npz archive if the name ends in .npz,
     else JSON."""
     data = npz_bytes(net) if is_npz(path) else dumps(net).encode()
     try:
-        atomic_write(path, data)
+        atomic_write(path, data, "model file")
     except OSError as err:
         raise ByhandError(f"cannot write model file {path}: {err.strerror or err}") from None
 
@@ -276,7 +311,7 @@ def save(net: Network, path: str | os.PathLike) -> None:
 # --- the NumPy archive ------------------------------------------------------------------------
 
 _NPZ_HEAD = ("format", "version", "loss", "activations")
-_NPZ_NAMES = ("inputs", "outputs")
+_NPZ_NAMES = ("inputs", "outputs", "features")
 
 
 def npz_bytes(net: Network) -> bytes:
@@ -291,6 +326,8 @@ def npz_bytes(net: Network) -> bytes:
         arrays["inputs"] = np.array(net.input_names, dtype=str)
     if net.output_names is not None:
         arrays["outputs"] = np.array(net.output_names, dtype=str)
+    if features.of(net) is not None:
+        arrays["features"] = np.array(features.of(net), dtype=str)
     for l, layer in enumerate(net.layers, start=1):
         arrays[f"W{l}"] = layer.W
         arrays[f"b{l}"] = layer.b
@@ -427,4 +464,5 @@ def loads_npz(data: bytes, dtype=None) -> Network:
         inputs = _npz_strings(arrays, "inputs", layers[0].n_in)
     if "outputs" in arrays:
         outputs = _npz_strings(arrays, "outputs", layers[-1].n_out)
-    return _network(layers, loss, inputs, outputs)
+    names = _npz_strings(arrays, "features") if "features" in arrays else None
+    return _with_features(_network(layers, loss, inputs, outputs), names)

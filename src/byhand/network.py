@@ -248,98 +248,58 @@ class Network:
 
     # --- the passes --------------------------------------------------------------------------
 
-    def forward(self, x, workspace: Workspace | None = None) -> ForwardTrace:
+    def forward(self, x) -> ForwardTrace:
         """a⁽⁰⁾ = x; for each layer z⁽ˡ⁾ = a⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾).
 
-        With a `workspace`, x must already be a checked (batch, inputs) array of the network's
-        dtype (usually `workspace.x`), and every z and a is written into the workspace's arrays
-        instead of new ones: the same arithmetic, no allocation. NumPy's overflow warnings are
-        then the caller's to silence.
+        An error if a z overflows to infinity (or NaN): the numbers are too large to answer.
         """
-        ws = workspace
-        if ws is None:
-            a, batched = self.check_inputs(x)
-        else:
-            a, batched = x, True
+        a, batched = self.check_inputs(x)
         zs, activations = [], [a]
-        for l, layer in enumerate(self.layers):
-            z = np.dot(a, layer.W.T, out=ws.zs[l] if ws else None)
-            z += layer.b
-            if ws:  # the caller silences floating-point warnings (Trainer.steps does)
-                a = layer.activation.unguarded(z, out=ws.activations[l + 1])
-            else:
+        with np.errstate(all="ignore"):
+            for layer in self.layers:
+                z = a @ layer.W.T + layer.b
                 a = layer.activation(z)
-            zs.append(z)
-            activations.append(a)
+                zs.append(z)
+                activations.append(a)
+        finite(zs, "the forward pass")
         return ForwardTrace(zs, activations, batched)
 
     def predict(self, x) -> Array:
         """o for one sample or a batch."""
         return self.forward(x).output
 
-    def backward(
-        self, fwd: ForwardTrace, y, workspace: Workspace | None = None, scale: float = 1.0
-    ) -> BackwardTrace:
+    def backward(self, fwd: ForwardTrace, y) -> BackwardTrace:
         """Backpropagation for the batch's mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ).
 
         δ⁽ᴸ⁾ = ∂L/∂o ⊙ f'(z⁽ᴸ⁾)                (the output layer; loss.delta)
         δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁺¹⁾) ⊙ f'(z⁽ˡ⁾)       (back through each layer)
         ∂L̄/∂W⁽ˡ⁾ = (1/N) δ⁽ˡ⁾ᵀ a⁽ˡ⁻¹⁾,  ∂L̄/∂b⁽ˡ⁾ = (1/N) Σₙ δ⁽ˡ⁾ₙ
 
-        `scale` multiplies the gradients: gradient descent passes η and gets η ∂L̄/∂W in one
-        product. With a `workspace`, y must be a checked array of the network's dtype, every δ
-        and gradient is written into the workspace, and the loss is left out (its `loss` is NaN
-        and `losses` empty): a training step needs only the gradients. The δ are then kept
-        multiplied by scale/N, and the gradients also arrive as one array, `packed`.
+        An error if the loss, a δ or a gradient overflows to infinity (or NaN). Training runs
+        its own step on reused arrays (byhand.step); this is the pass to read and to check.
         """
-        ws = workspace
         o, z = fwd.activations[-1], fwd.zs[-1]
         n = o.shape[0]
+        y = self.check_targets(y, n)
         out = self.layers[-1].activation
-        if ws is None:
-            y = self.check_targets(y, n)
+        with np.errstate(all="ignore"):
             losses = self.loss.value(o, y, z, out)
             loss = float(np.mean(losses))
-        else:
-            losses, loss = o[:0, 0], float("nan")
-        L = len(self.layers)
-        # δᵀa sums outer products over the batch; for one sample it is a single outer product,
-        # which np.dot does several times faster than matmul (matmul wins a little for N > 1)
-        outer_sum = np.dot if n == 1 else np.matmul
-        delta = self.loss.delta(
-            o, y, z, out, out=ws.deltas[-1] if ws else None, scratch=ws.scratch[-1] if ws else None
-        )
-        # the gradients need (scale/N)·δ, only (N × neurons): scaling it costs less than scaling
-        # the (neurons × inputs) gradient. Every δ⁽ˡ⁾ is linear in δ⁽ᴸ⁾, so a workspace scales
-        # δ⁽ᴸ⁾ once and the δ below come out scaled; otherwise each δ stays as the lecture has it.
-        c = scale / n
-        if ws:
-            delta *= c
-        ones = ws.ones if ws else np.ones(n, dtype=delta.dtype)
-        deltas: list[Array] = [None] * L  # type: ignore[list-item]
-        grad_W: list[Array] = [None] * L  # type: ignore[list-item]
-        grad_b: list[Array] = [None] * L  # type: ignore[list-item]
-        for l in reversed(range(L)):
-            deltas[l] = delta
-            mean_delta = delta if ws else delta * c
-            grad_W[l] = outer_sum(
-                mean_delta.T, fwd.activations[l], out=ws.grad_W[l] if ws else None
-            )
-            # Σₙ δₙ as the product 1ᵀδ: a matrix-vector product sums the batch faster than a
-            # reduction along its first axis (3× at 128 rows)
-            grad_b[l] = np.dot(ones, mean_delta, out=ws.grad_b[l] if ws else None)
-            if l > 0:
-                below = self.layers[l - 1].activation
-                back = np.dot(delta, self.layers[l].W, out=ws.deltas[l - 1] if ws else None)
-                delta = below.backward(
-                    fwd.zs[l - 1],
-                    fwd.activations[l],
-                    back,
-                    out=back,
-                    scratch=ws.scratch[l - 1] if ws else None,
-                )
-        packed = ws.grad if ws else None
-        return BackwardTrace(loss, losses, deltas, grad_W, grad_b, fwd.batched, packed)
+            delta = self.loss.delta(o, y, z, out)
+            L = len(self.layers)
+            deltas: list[Array] = [None] * L  # type: ignore[list-item]
+            grad_W: list[Array] = [None] * L  # type: ignore[list-item]
+            grad_b: list[Array] = [None] * L  # type: ignore[list-item]
+            for l in reversed(range(L)):
+                deltas[l] = delta
+                grad_W[l] = delta.T @ fwd.activations[l] / n
+                grad_b[l] = delta.sum(axis=0) / n
+                if l > 0:
+                    below = self.layers[l - 1].activation
+                    back = delta @ self.layers[l].W
+                    delta = below.backward(fwd.zs[l - 1], fwd.activations[l], back)
+        finite([np.array(loss), *deltas, *grad_W, *grad_b], "backpropagation")
+        return BackwardTrace(loss, losses, deltas, grad_W, grad_b, fwd.batched)
 
     def gradients(self, x, y) -> BackwardTrace:
         """Forward, then backward: the loss and every gradient for inputs x and targets y."""
@@ -369,11 +329,11 @@ class Network:
         if theta is not None and all(p.base is theta for p in params):
             return theta
         theta = np.empty(self.n_parameters, dtype=np.result_type(*params))
-        views = _views(theta, params)
-        for view, p in zip(views, params, strict=True):
-            view[...] = p
+        pieces = views(theta, params)
+        for piece, p in zip(pieces, params, strict=True):
+            piece[...] = p
         for l, layer in enumerate(self.layers):
-            layer.W, layer.b = views[2 * l], views[2 * l + 1]
+            layer.W, layer.b = pieces[2 * l], pieces[2 * l + 1]
         self._theta = theta
         return theta
 
@@ -383,13 +343,21 @@ class Network:
             np.copyto(p, v)
 
     def step(self, grads: BackwardTrace, lr: float) -> None:
-        """One step of gradient descent: W ← W − η ∂L/∂W, b ← b − η ∂L/∂b."""
+        """One step of gradient descent: W ← W − η ∂L/∂W, b ← b − η ∂L/∂b.
+
+        An error, with every parameter left as it was, if a new value would be infinite.
+        """
         lr = float(lr)
         if not np.isfinite(lr) or lr <= 0:
             raise ByhandError(f"the learning rate must be a positive finite number, not {lr}")
-        for layer, gW, gb in zip(self.layers, grads.grad_W, grads.grad_b, strict=True):
-            layer.W -= lr * gW
-            layer.b -= lr * gb
+        with np.errstate(all="ignore"):
+            new = [
+                p - lr * g
+                for layer, gW, gb in zip(self.layers, grads.grad_W, grads.grad_b, strict=True)
+                for p, g in ((layer.W, gW), (layer.b, gb))
+            ]
+        finite(new, "the gradient step")
+        self.set_parameters(new)
 
     def after_step(
         self, fwd: ForwardTrace, grads: BackwardTrace, y, lr: float
@@ -402,7 +370,7 @@ class Network:
         return updated, updated.loss_of(fwd.activations[0], y)
 
 
-def _views(flat: Array, shaped_like: Sequence[Array]) -> list[Array]:
+def views(flat: Array, shaped_like: Sequence[Array]) -> list[Array]:
     """Consecutive pieces of the 1-D array `flat`, shaped like the arrays `shaped_like`."""
     ends = np.cumsum([a.size for a in shaped_like])
     return [
@@ -410,35 +378,9 @@ def _views(flat: Array, shaped_like: Sequence[Array]) -> list[Array]:
     ]
 
 
-class Workspace:
-    """The arrays one training step writes into, made once for a batch size and reused.
-
-    x, y: the mini-batch (gathered into them with np.take); zs, activations, deltas: z⁽ˡ⁾,
-    a⁽ˡ⁾, δ⁽ˡ⁾ (batch × neurons); scratch: f'(z⁽ˡ⁾) on the way; ones: a 1 per sample, to sum
-    δ over the batch as 1ᵀδ; grad: every gradient in one
-    array, laid out as Network.pack() lays out θ, and grad_W, grad_b: its views shaped like
-    the parameters. Reusing them keeps a step free of allocation: fresh temporaries of a few
-    hundred KB per step go through mmap and can halve the speed.
-    """
-
-    def __init__(self, net: Network, batch: int) -> None:
-        self.batch = int(batch)
-        dt = net.dtype
-        widths = net.sizes
-
-        def rows(k: int) -> Array:
-            return np.empty((self.batch, k), dtype=dt)
-
-        self.x = rows(widths[0])
-        self.y = rows(widths[-1])
-        self.zs = [rows(k) for k in widths[1:]]
-        self.activations = [self.x] + [rows(k) for k in widths[1:]]
-        self.deltas = [rows(k) for k in widths[1:]]
-        self.scratch = [rows(k) for k in widths[1:]]
-        self.ones = np.ones(self.batch, dtype=dt)
-        self.grad = np.zeros(net.n_parameters, dtype=dt)
-        views = _views(self.grad, net.parameters())
-        self.grad_W, self.grad_b = views[0::2], views[1::2]
-
-    def __repr__(self) -> str:
-        return f"Workspace(batch={self.batch})"
+def finite(arrays: Sequence[Array], what: str) -> None:
+    """Refuse numbers that overflowed: an error naming `what` if any value is infinite or NaN."""
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise ByhandError(
+            f"{what} overflowed to infinity or NaN; use smaller inputs, weights or learning rate"
+        )

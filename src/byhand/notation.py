@@ -34,10 +34,11 @@ class ParamRef:
         return f"b{self.layer + 1}[{self.row + 1}]"
 
 
-_LAYER_W = re.compile(r"^[Ww](\d+)\[\s*(\d+)\s*,\s*(\d+)\s*\]$")
-_LAYER_B = re.compile(r"^[Bb](\d+)\[\s*(\d+)\s*\]$")
-_LECTURE_W = re.compile(r"^w_?\{?(\d+)(?:[_,](\d+))?\}?$")
-_LECTURE_B = re.compile(r"^b_?\{?(\d+)\}?$")
+# re.ASCII: \d is 0-9 only, so w٣١ (Arabic-Indic digits) is not read as w31
+_LAYER_W = re.compile(r"^[Ww](\d+)\[\s*(\d+)\s*,\s*(\d+)\s*\]$", re.ASCII)
+_LAYER_B = re.compile(r"^[Bb](\d+)\[\s*(\d+)\s*\]$", re.ASCII)
+_LECTURE_W = re.compile(r"^w_?\{?(\d+)(?:[_,](\d+))?\}?$", re.ASCII)
+_LECTURE_B = re.compile(r"^b_?\{?(\d+)\}?$", re.ASCII)
 
 
 def neuron_offsets(sizes: Sequence[int]) -> list[int]:

@@ -18,46 +18,34 @@ import math
 import numpy as np
 
 from byhand.errors import ByhandError
-from byhand.network import Network
+from byhand.network import Network, views
 from byhand.trace import BackwardTrace
 
 Array = np.ndarray
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
-#: the learning rate each optimiser uses when none is given: the lecture's η = 3 for sgd, and
-#: for momentum 0.3, as v settles at −ηg/(1 − μ) = −3g on a steady slope: sgd's step
-DEFAULT_LR = {"sgd": 3.0, "momentum": 0.3, "adam": 0.005}
-#: ... and when the output layer is unbounded (identity, relu: a network predicting numbers).
-#: A sigmoid or softmax output keeps δ = (o − y)·f'(z) small; an identity output passes the
-#: whole error o − y back, and η = 3 makes the first steps overshoot and blow up.
-DEFAULT_LR_UNBOUNDED = {"sgd": 0.1, "momentum": 0.03, "adam": 0.005}
-#: output activations whose values are bounded, so the larger rates suit them
+#: output activations whose values are bounded, so the larger default rates suit them
 BOUNDED_OUTPUTS = ("sigmoid", "softmax", "tanh")
-
-
-def check_name(name: str) -> str:
-    """`name` when it is an optimiser's; otherwise an error listing the optimisers."""
-    if name not in OPTIMIZERS:
-        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    return name
-
-
-def default_lr(name: str, net: Network) -> float:
-    """The learning rate optimiser `name` uses for `net` when none is given."""
-    check_name(name)
-    bounded = net.layers[-1].activation.name in BOUNDED_OUTPUTS
-    return (DEFAULT_LR if bounded else DEFAULT_LR_UNBOUNDED)[name]
 
 
 class Optimizer:
     """Holds the network's parameters, packed into one array θ, and turns each step's gradients
     into one update of θ: a step makes the same few NumPy calls however many layers there are.
 
-    `scale` is the factor the gradients arrive multiplied by: Network.backward folds it into
-    its small (1/N)δ product, so sgd gets η ∂L̄/∂θ without another pass over the weights.
+    Each optimiser declares its name and its default learning rates: `default_lr` for a bounded
+    output layer (sigmoid, softmax, tanh) and `default_lr_unbounded` for one predicting numbers
+    (identity, relu). A sigmoid or softmax output keeps δ = (o − y)·f'(z) small; an identity
+    output passes the whole error o − y back, and the larger rates make the first steps
+    overshoot and blow up.
+
+    `scale` is the factor a training step's gradients arrive multiplied by (byhand.step folds
+    it into its products): η for sgd and momentum, 1 for adam. `fused` says the update is
+    simple enough for the step to write it into W itself (sgd: W ← (1 − ηλ)W − η ∂L̄/∂W).
     """
 
     name = "optimizer"
+    default_lr = 1.0
+    default_lr_unbounded = 1.0
+    fused = False
 
     def __init__(self, net: Network, lr: float, l2: float = 0.0) -> None:
         self.lr = float(lr)
@@ -74,21 +62,21 @@ class Optimizer:
         self.theta = net.pack()
         self.weights = [layer.W for layer in net.layers]
 
-    def add_l2(self, back: BackwardTrace) -> None:
-        """g_W ← g_W + λ·scale·W for every weight matrix (the gradient of (λ/2)ΣW²)."""
+    def apply(self, grad_W: list[Array], g: Array) -> None:
+        """Update θ from g = scale·∂L̄/∂θ laid out as θ (grad_W: its weight matrices' views,
+        which get the L2 term scale·λW added; g may be overwritten)."""
+        self.t += 1
         if self.l2:
-            for W, g, buffer in zip(self.weights, back.grad_W, self._l2_buffers, strict=True):
-                g += np.multiply(W, self.l2 * self.scale, out=buffer)
+            for W, gW, buffer in zip(self.weights, grad_W, self._l2_buffers, strict=True):
+                gW += np.multiply(W, self.l2 * self.scale, out=buffer)
+        self.update(self.theta, g)
 
     def step(self, back: BackwardTrace) -> None:
-        """Update every parameter from the gradients in `back` (which may be overwritten)."""
-        self.t += 1
-        self.add_l2(back)
-        g = back.packed
-        if g is None:  # gradients not written into a Workspace: pack them here
-            pairs = zip(back.grad_W, back.grad_b, strict=True)
-            g = np.concatenate([p.ravel() for pair in pairs for p in pair])
-        self.update(self.theta, g)
+        """One update from the gradients ∂L̄/∂W, ∂L̄/∂b of Network.backward."""
+        grads = [p for pair in zip(back.grad_W, back.grad_b, strict=True) for p in pair]
+        g = np.concatenate([p.ravel() for p in grads]).astype(self.theta.dtype, copy=False)
+        g *= self.scale
+        self.apply(views(g, grads)[0::2], g)
 
     def update(self, theta: Array, g: Array) -> None:
         raise NotImplementedError
@@ -102,6 +90,10 @@ class SGD(Optimizer):
     """θ ← θ − η g, the gradients arriving as η g (scale = η)."""
 
     name = "sgd"
+    #: the lecture's η = 3
+    default_lr = 3.0
+    default_lr_unbounded = 0.1
+    fused = True
 
     def __init__(self, net: Network, lr: float, l2: float = 0.0) -> None:
         super().__init__(net, lr, l2)
@@ -116,6 +108,9 @@ class Momentum(Optimizer):
     (the gradients arrive as η g)."""
 
     name = "momentum"
+    #: v settles at −ηg/(1 − μ) = −3g on a steady slope: sgd's step
+    default_lr = 0.3
+    default_lr_unbounded = 0.03
 
     def __init__(self, net: Network, lr: float, l2: float = 0.0, mu: float = 0.9) -> None:
         super().__init__(net, lr, l2)
@@ -134,6 +129,8 @@ class Adam(Optimizer):
     """θ ← θ − η m̂ / (√v̂ + ε), with running means m of g and v of g²."""
 
     name = "adam"
+    default_lr = 0.005
+    default_lr_unbounded = 0.005
 
     def __init__(
         self,
@@ -169,10 +166,27 @@ class Adam(Optimizer):
         theta -= s
 
 
-CLASSES: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+#: every optimiser, by name: the one table the CLI's choices, the defaults and the API read
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}
+DEFAULT_LR = {name: cls.default_lr for name, cls in OPTIMIZERS.items()}
+DEFAULT_LR_UNBOUNDED = {name: cls.default_lr_unbounded for name, cls in OPTIMIZERS.items()}
+
+
+def check_name(name: str) -> str:
+    """`name` when it is an optimiser's; otherwise an error listing the optimisers."""
+    if name not in OPTIMIZERS:
+        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    return name
+
+
+def default_lr(name: str, net: Network) -> float:
+    """The learning rate optimiser `name` uses for `net` when none is given."""
+    cls = OPTIMIZERS[check_name(name)]
+    bounded = net.layers[-1].activation.name in BOUNDED_OUTPUTS
+    return cls.default_lr if bounded else cls.default_lr_unbounded
 
 
 def make_optimizer(name: str, net: Network, lr: float | None = None, l2: float = 0.0) -> Optimizer:
     """The optimiser called `name` for `net`; lr None means default_lr(name, net)."""
-    rate = default_lr(name, net) if lr is None else lr
-    return CLASSES[check_name(name)](net, rate, l2)
+    cls = OPTIMIZERS[check_name(name)]
+    return cls(net, default_lr(name, net) if lr is None else lr, l2)

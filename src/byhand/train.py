@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from byhand.data import Dataset
 from byhand.errors import ByhandError
-from byhand.network import Network, Workspace
+from byhand.network import Network
 from byhand.optimizers import OPTIMIZERS, check_name, default_lr, make_optimizer
+from byhand.step import TrainingStep, Workspace, forward
 
 Array = np.ndarray
 
@@ -32,6 +34,7 @@ __all__ = [
     "DIVERGENCE_FACTOR",
     "OPTIMIZERS",
     "Diverged",
+    "Progress",
     "Trainer",
     "accuracy",
     "confusion_matrix",
@@ -86,15 +89,36 @@ def predict_in_chunks(net: Network, X: Array) -> tuple[Array, Array]:
 
 
 def evaluate(
-    net: Network, X: Array, Y: Array, labels: Array | None = None
+    net: Network,
+    X: Array,
+    Y: Array,
+    labels: Array | None = None,
+    workspace: Workspace | None = None,
 ) -> tuple[float, float | None]:
-    """(mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ), accuracy or None when there are no labels)."""
+    """(mean loss L̄ = (1/N) Σₙ L(oₙ, yₙ), accuracy or None when there are no labels).
+
+    The data goes through in chunks of `workspace.rows` rows (CHUNK without one), in the
+    network's dtype, into the workspace's arrays; a trainer passes the same workspace every
+    epoch. Overflow is not an error here: it shows as an infinite or NaN loss.
+    """
+    if len(X) == 0:
+        raise ByhandError("there are no samples to evaluate")
+    ws = workspace or Workspace(net, min(len(X), CHUNK))
+    out = net.layers[-1].activation
+    total, right = 0.0, 0
     with np.errstate(all="ignore"):
-        o, z = predict_in_chunks(net, X)
-        y = np.asarray(Y, dtype=o.dtype)
-        loss = float(np.mean(net.loss.value(o, y, z, net.layers[-1].activation), dtype=np.float64))
-    acc = None if labels is None else float(np.mean(np.argmax(o, axis=1) == labels))
-    return loss, acc
+        for start in range(0, len(X), ws.rows):
+            x = np.asarray(X[start : start + ws.rows], dtype=net.dtype)
+            y = np.asarray(Y[start : start + ws.rows], dtype=net.dtype)
+            o = forward(net, ws, x)
+            z = ws.zs[-1][: len(x)]
+            total += float(np.sum(net.loss.value(o, y, z, out), dtype=np.float64))
+            if labels is not None:
+                right += int(
+                    np.count_nonzero(np.argmax(o, axis=1) == labels[start : start + len(x)])
+                )
+    acc = None if labels is None else right / len(X)
+    return total / len(X), acc
 
 
 def accuracy(net: Network, X, labels) -> float:
@@ -111,6 +135,37 @@ def confusion_matrix(net: Network, X, labels, classes: int | None = None) -> Arr
     C = np.zeros((k, k), dtype=np.int64)
     np.add.at(C, (labels, np.argmax(o, axis=1)), 1)
     return C
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where training stands after Trainer.advance: the counts so far, the losses and
+    accuracies measured after the chunk, its computing time, and whether it diverged."""
+
+    steps: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float | None
+    test_loss: float | None
+    test_accuracy: float | None
+    seconds: float
+    #: why training diverged (the network then holds its last good parameters), or None
+    diverged: str | None = None
+
+    def record(self) -> dict:
+        """The epoch record train() and the CLI keep: {"epoch", "train_loss", …, "seconds"}."""
+        return {
+            "epoch": self.epochs,
+            "train_loss": self.train_loss,
+            "train_accuracy": self.train_accuracy,
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "seconds": self.seconds,
+        }
+
+    def to_dict(self) -> dict:
+        """Every field, for a JSON progress event."""
+        return asdict(self)
 
 
 class Trainer:
@@ -169,12 +224,20 @@ class Trainer:
         self.test_Y = None if test is None else np.ascontiguousarray(test.Y, dtype=dt)
         self.batch = min(self.batch, len(self.X))
         self.optimizer = make_optimizer(optimizer, net, self.lr, self.l2)
+        self._step = TrainingStep(net, self.optimizer)
         self.rng = np.random.default_rng(self.seed)
+        #: mini-batch steps and complete passes over the training set done so far
+        self.steps_done = 0
         self.epochs_done = 0
+        #: the current pass's sample order and how far into it training is
+        self._order: Array | None = None
+        self._cursor = 0
         self._workspaces: dict[int, Workspace] = {}
-        self._last_good = [p.copy() for p in net.parameters()]
+        self._last_good = self._snapshot()
+        rows = max(len(self.X), 0 if test is None else len(self.test_X))
+        self._eval_workspace = Workspace(net, min(rows, CHUNK))
         #: the training loss before any step: a loss far above it means training blew up
-        self.start_loss = evaluate(net, self.X, self.Y)[0]
+        self.start_loss = evaluate(net, self.X, self.Y, workspace=self._eval_workspace)[0]
 
     def __repr__(self) -> str:
         return (
@@ -182,84 +245,144 @@ class Trainer:
             f"epochs done={self.epochs_done})"
         )
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """Mini-batch steps in one pass: ⌈samples / batch⌉ (the last batch may be smaller)."""
+        return -(-len(self.X) // self.batch)
+
     def _workspace(self, rows: int) -> Workspace:
         ws = self._workspaces.get(rows)
         if ws is None:
             ws = self._workspaces[rows] = Workspace(self.net, rows)
         return ws
 
-    def steps(self, order: Array | None = None) -> None:
-        """One shuffled pass over the training set: forward, backward and a step per mini-batch.
-
-        `order` gives the sample order instead (a benchmark replays one order in every peer).
-        """
-        net, optimizer, X, Y = self.net, self.optimizer, self.X, self.Y
-        if order is None:
-            order = self.rng.permutation(len(X))
-        else:
-            order = np.asarray(order)
-            whole = order.dtype.kind in "iu" and order.ndim == 1
-            if not whole or (order.size and not 0 <= order.min() <= order.max() < len(X)):
-                raise ByhandError(
-                    f"a sample order must be a list of row numbers from 0 to {len(X) - 1}"
-                )
-            order = order.astype(np.intp, copy=False)
+    def _batches(self, order: Array, begin: int, end: int) -> None:
+        """Forward, backward and an update for each mini-batch of the rows order[begin:end]."""
+        X, Y, step = self.X, self.Y, self._step
         # the parameters as they are now, should a layer's W or b have been replaced
-        optimizer.bind(net)
+        step.bind()
         full = self._workspace(self.batch)
         with np.errstate(all="ignore"):
-            for start in range(0, len(order), self.batch):
-                rows = order[start : start + self.batch]
+            for start in range(begin, end, self.batch):
+                rows = order[start : min(start + self.batch, end)]
                 ws = full if len(rows) == self.batch else self._workspace(len(rows))
                 # every row number is valid (checked above), and with mode="clip" np.take
                 # writes straight into `out`; the default mode gathers into a temporary first
                 X.take(rows, axis=0, out=ws.x, mode="clip")
                 Y.take(rows, axis=0, out=ws.y, mode="clip")
-                back = net.backward(net.forward(ws.x, ws), ws.y, ws, optimizer.scale)
-                optimizer.step(back)
+                step(ws)
+        self.steps_done += -(-(end - begin) // self.batch)
+
+    def steps(self, order: Array | None = None) -> None:
+        """One whole pass over the training set in mini-batches, in a new shuffled order or
+        in `order` (a benchmark replays one order in every peer). No measuring, no checks."""
+        if order is None:
+            order = self.rng.permutation(len(self.X))
+        else:
+            order = np.asarray(order)
+            whole = order.dtype.kind in "iu" and order.ndim == 1
+            if not whole or (order.size and not 0 <= order.min() <= order.max() < len(self.X)):
+                raise ByhandError(
+                    f"a sample order must be a list of row numbers from 0 to {len(self.X) - 1}"
+                )
+            order = order.astype(np.intp, copy=False)
+        self._batches(order, 0, len(order))
+        self.epochs_done += 1
+
+    def _snapshot(self) -> tuple[list[Array], int, int]:
+        return [p.copy() for p in self.net.parameters()], self.steps_done, self.epochs_done
 
     def restore(self) -> None:
-        """Put the network back to its parameters after the last good epoch."""
-        self.net.set_parameters(self._last_good)
+        """Put the network back to its parameters after the last good chunk or epoch (and the
+        step and epoch counts with them)."""
+        params, self.steps_done, self.epochs_done = self._last_good
+        self.net.set_parameters(params)
 
-    def epoch(self) -> dict:
-        """Train one epoch, then measure: {"epoch", "train_loss", "train_accuracy", "test_loss",
-        "test_accuracy", "seconds"} (accuracies None for regression, test values None without
-        a test set). Raises Diverged, with the network restored, if the loss is not finite or
-        has blown up (see `divergence`)."""
-        start = time.perf_counter()
-        number = self.epochs_done + 1
+    def advance(self, steps: int | None = None) -> Progress:
+        """Train `steps` mini-batch steps, or with None to the end of the current pass (a whole
+        epoch when a pass is just beginning); then measure the training and test sets.
+
+        Calls continue one another: a pass goes on where the last call stopped, and each new
+        pass draws a new shuffled order, so advance(k) called repeatedly trains exactly as
+        epoch() does. If the loss is NaN, infinite or has blown up (see `divergence`), or a
+        parameter is not finite, the network goes back to its parameters after the last good
+        call and the Progress says why in `diverged`; training may go on from there (with the
+        same rate it will likely diverge again). Ctrl-C likewise restores, then propagates.
+        """
+        if steps is not None:
+            steps = int(_number(steps, "the number of steps", 1, 10_000_000, whole=True))
+        started = time.perf_counter()
+        epoch = self.epochs_done + 1
         try:
-            self.steps()
+            self._run(steps)
         except BaseException:
             self.restore()
             raise
-        labels = self.train_set.labels
-        train_loss, train_acc = evaluate(self.net, self.X, self.Y, labels)
-        why = divergence(train_loss, self.start_loss)
+        measured = self.measure()
+        why = divergence(measured[0], self.start_loss)
         if why is None and not all(np.all(np.isfinite(p)) for p in self.net.parameters()):
             why = "a parameter became NaN or infinite"
         if why is not None:
+            where = f"in epoch {epoch}" if steps is None else f"by step {self.steps_done}"
             self.restore()
             smaller_l2 = f" or an L2 strength smaller than {self.l2:g}" if self.l2 else ""
-            raise Diverged(
-                f"training diverged in epoch {number}: {why}; "
+            message = (
+                f"training diverged {where}: {why}; "
                 f"try a learning rate smaller than {self.lr:g}{smaller_l2}"
             )
+            return self._progress(started, *self.measure(), diverged=message)
+        # one assignment, so an interruption never leaves half an old, half a new copy
+        self._last_good = self._snapshot()
+        return self._progress(started, *measured)
+
+    def _run(self, steps: int | None) -> None:
+        """`steps` mini-batch steps (None: to the end of this pass), across passes as needed."""
+        n = len(self.X)
+        while True:
+            if self._order is None:
+                self._order, self._cursor = self.rng.permutation(n), 0
+            end = n if steps is None else min(n, self._cursor + steps * self.batch)
+            before = self.steps_done
+            self._batches(self._order, self._cursor, end)
+            self._cursor = end
+            if end == n:
+                self._order = None
+                self.epochs_done += 1
+            if steps is None:
+                return
+            steps -= self.steps_done - before
+            if steps <= 0:
+                return
+
+    def measure(self) -> tuple[float, float | None, float | None, float | None]:
+        """(training loss, training accuracy, test loss, test accuracy) of the network now;
+        accuracies None for regression, test values None without a test set."""
+        ws = self._eval_workspace
+        train_loss, train_acc = evaluate(self.net, self.X, self.Y, self.train_set.labels, ws)
         test_loss = test_acc = None
         if self.test_set is not None:
-            test_loss, test_acc = evaluate(self.net, self.test_X, self.test_Y, self.test_set.labels)
-        # one assignment, so an interruption never leaves half an old, half a new copy
-        self._last_good = [p.copy() for p in self.net.parameters()]
-        self.epochs_done = number
-        return {
-            "epoch": number,
-            "train_loss": train_loss,
-            "train_accuracy": train_acc,
-            "test_loss": test_loss,
-            "test_accuracy": test_acc,
-            "seconds": time.perf_counter() - start,
-        }
+            test = self.test_set
+            test_loss, test_acc = evaluate(self.net, self.test_X, self.test_Y, test.labels, ws)
+        return train_loss, train_acc, test_loss, test_acc
+
+    def _progress(self, started: float, *measured, diverged: str | None = None) -> Progress:
+        return Progress(
+            self.steps_done,
+            self.epochs_done,
+            *measured,
+            seconds=time.perf_counter() - started,
+            diverged=diverged,
+        )
+
+    def epoch(self) -> dict:
+        """Train to the end of the pass (one epoch), then measure: {"epoch", "train_loss",
+        "train_accuracy", "test_loss", "test_accuracy", "seconds"} (accuracies None for
+        regression, test values None without a test set). Raises Diverged, with the network
+        restored, if the loss is not finite or has blown up (see `divergence`)."""
+        progress = self.advance()
+        if progress.diverged:
+            raise Diverged(progress.diverged)
+        return progress.record()
 
 
 def train(

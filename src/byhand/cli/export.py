@@ -6,8 +6,15 @@ import os
 
 import click
 
-from byhand import modelfile
-from byhand.cli.common import app, load_model
+from byhand import lecture, modelfile
+from byhand.cli.common import (
+    app,
+    inputs_option,
+    load_model,
+    resolve_inputs,
+    resolve_target,
+    target_option,
+)
 from byhand.errors import ByhandError
 
 
@@ -32,16 +39,45 @@ def _target(path: str, suffix: str, option: str) -> str:
     show_default=True,
     help="Number type of the ONNX model's weights, inputs and outputs.",
 )
-def export_command(model, onnx_path, npz_path, json_path, dtype):
-    """Write a model as ONNX, as a NumPy archive or as JSON.
+@click.option(
+    "--numpy-script",
+    "numpy_path",
+    metavar="OUT.py",
+    help="Write a NumPy script of the forward pass, backprop and one step, printing every number.",
+)
+@click.option(
+    "--torch-script",
+    "torch_path",
+    metavar="OUT.py",
+    help="Write the same as a PyTorch script (nn.Sequential and autograd).",
+)
+@inputs_option
+@target_option
+@click.option(
+    "--lr",
+    "lr",
+    type=float,
+    default=lecture.LEARNING_RATE,
+    show_default=True,
+    metavar="η",
+    help="Learning rate of the scripts' gradient step.",
+)
+def export_command(
+    model, onnx_path, npz_path, json_path, dtype, numpy_path, torch_path, inputs, target, lr
+):
+    """Write a model as ONNX, as a NumPy archive, as JSON, or as a script that shows the code.
 
     MODEL is a .json or .npz model file (default: the lecture's network). ONNX runs in any ONNX
     runtime: each layer is a Gemm node then its activation, the input is x and the output o.
-    --npz and --json convert between byhand's own two kinds of model file.
+    --npz and --json convert between byhand's own two kinds of model file. --numpy-script and
+    --torch-script write standalone Python that computes, for --inputs and --target, the
+    forward pass, the loss, backpropagation and one gradient step with --lr, and prints the
+    numbers `byhand backprop` shows.
     """
-    if not (onnx_path or npz_path or json_path):
+    if not (onnx_path or npz_path or json_path or numpy_path or torch_path):
         raise click.UsageError(
-            "say where to write: --onnx OUT.onnx, --npz OUT.npz or --json OUT.json"
+            "say where to write: --onnx OUT.onnx, --npz OUT.npz, --json OUT.json, "
+            "--numpy-script OUT.py or --torch-script OUT.py"
         )
     targets = [
         _target(p, s, o)
@@ -49,10 +85,20 @@ def export_command(model, onnx_path, npz_path, json_path, dtype):
             (onnx_path, ".onnx", "onnx"),
             (npz_path, ".npz", "npz"),
             (json_path, ".json", "json"),
+            (numpy_path, ".py", "numpy-script"),
+            (torch_path, ".py", "torch-script"),
         )
         if p
     ]
     net = load_model(model)
+    scripts = {}
+    if numpy_path or torch_path:
+        from byhand.export.script import numpy_script, torch_script
+
+        x, y = resolve_inputs(net, inputs), resolve_target(net, target)
+        for path, write in ((numpy_path, numpy_script), (torch_path, torch_script)):
+            if path:
+                scripts[path] = write(net, x, y, lr)
     if onnx_path:
         from byhand.export.onnx import save_onnx
 
@@ -60,5 +106,10 @@ def export_command(model, onnx_path, npz_path, json_path, dtype):
     for path in (npz_path, json_path):
         if path:
             modelfile.save(net, path)
+    for path, text in scripts.items():
+        try:
+            modelfile.atomic_write(path, text.encode())
+        except OSError as err:
+            raise ByhandError(f"cannot write {path}: {err.strerror or err}") from None
     for path in targets:
         click.echo(f"wrote {path}: {net!r}")

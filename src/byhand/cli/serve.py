@@ -63,8 +63,26 @@ def listen(host: str, port: int) -> socket.socket:
     default=None,
     help="Also serve every Markdown lecture in DIR (see docs/lectures.md).",
 )
+@click.option(
+    "--classroom",
+    is_flag=True,
+    help="Keep classes (join codes, dashboard, gradebook) in byhand-classroom.db here.",
+)
+@click.option(
+    "--database",
+    metavar="PATH|URL",
+    envvar="BYHAND_DATABASE_URL",
+    default=None,
+    help="Keep classes in this SQLite file or database URL (postgresql+psycopg://…).",
+)
 def serve(
-    host: str, port: int, model: str | None, open_browser: bool, lectures: str | None
+    host: str,
+    port: int,
+    model: str | None,
+    open_browser: bool,
+    classroom: bool = False,
+    database: str | None = None,
+    lectures: str | None = None,
 ) -> None:
     """Serve the interactive lecture and its JSON API (/api, documented at /docs)."""
     import uvicorn
@@ -72,7 +90,8 @@ def serve(
     from byhand.web.app import create_app
 
     net = modelfile.load(model) if model else None
-    site = create_app(model=net, lectures=lectures)  # a malformed lecture stops here
+    database = _classroom(classroom, database)
+    site = create_app(model=net, database=database, lectures=lectures)  # bad lectures stop here
     sock = listen(host, port)
     port = sock.getsockname()[1]
     url = address(host, port)
@@ -100,3 +119,19 @@ def serve(
     # training chunk computes is answered within a millisecond or two
     sys.setswitchinterval(0.0005)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _classroom(on: bool, database: str | None) -> str | None:
+    """The classroom's database URL, opened (and migrated) now so a bad one fails at start;
+    exported as $BYHAND_DATABASE_URL for worker processes."""
+    import os
+
+    from byhand.classroom import db
+
+    if not on and not database:
+        return None
+    url = db.resolve(database)
+    db.open_database(url).close()
+    os.environ[db.ENV] = url
+    click.echo(f"byhand: classes are kept in {db.shown(url)}")
+    return url

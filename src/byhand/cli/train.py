@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from byhand import data as datasets
-from byhand import modelfile
+from byhand import features, limits, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.cli.common import (
     INTERRUPTED,
@@ -32,10 +32,10 @@ from byhand.train import Diverged, Trainer, confusion_matrix, evaluate, predict_
 
 #: a confusion matrix with more classes than this is left out of the table
 MAX_MATRIX_CLASSES = 20
-#: the widest hidden layer --layers may ask for (the server's limit too)
-MAX_WIDTH = 1024
-#: the most weights and biases a network may have (10 million: 80 MB, and Adam keeps 2 more copies)
-MAX_PARAMETERS = 10_000_000
+#: the widest hidden layer --layers may ask for (the server's limit too), and the most weights
+#: and biases a network may have: both from the one table of limits
+MAX_WIDTH = limits.MAX_WIDTH
+MAX_PARAMETERS = limits.MAX_TRAIN_PARAMETERS
 
 
 def _layers(text: str | None, ds: datasets.Dataset) -> list[int]:
@@ -216,6 +216,13 @@ def _data_options(f):
     help="Scale each feature, and a numeric target, to mean 0, deviation 1 (folded into "
     "the saved model).",
 )
+@click.option(
+    "--features",
+    "feature_names",
+    metavar="x1,x2,x1x2,…",
+    default=None,
+    help="Input features of 2-D data, from: " + ", ".join(features.FEATURES) + ".",
+)
 @click.option("--samples", type=int, default=None, help="Samples of a synthetic data set.")
 @click.option("--noise", type=float, default=None, help="Noise level of a synthetic data set.")
 @click.option("--out", metavar="FILE", default=None, help="Save the trained model here.")
@@ -228,7 +235,8 @@ def _data_options(f):
 @json_option
 def train_command(
     data_name, target, task, layers, activation, output_activation, loss, optimizer, lr, batch,
-    epochs, l2, seed, test_split, dtype, standardise, samples, noise, out, plot, as_json,
+    epochs, l2, seed, test_split, dtype, standardise, feature_names, samples, noise, out, plot,
+    as_json,
 ):  # fmt: skip
     """Train a network on a data set, epoch by epoch, and show how well it does."""
     # a file that cannot be written is refused now, not after the training it would hold
@@ -237,6 +245,9 @@ def train_command(
     if plot:
         check_writable(plot, "the plot", PLOT_SUFFIXES)
     ds = _load_data(data_name, target, task, samples, noise, seed)
+    chosen = None if feature_names is None else features.parse(feature_names)
+    if chosen is not None:
+        ds = features.expand_dataset(ds, chosen)
     if not (0.0 <= test_split < 1.0):
         raise ByhandError(f"--test-split must be from 0 up to 1, not {test_split}")
     output_activation = _output_activation(output_activation, loss, ds)
@@ -296,7 +307,7 @@ def train_command(
         raise
     seconds = time.perf_counter() - started
 
-    trained = prepared.raw_model(net)
+    trained = features.attach(prepared.raw_model(net), chosen)
     if out:
         modelfile.save(trained, out)
     if plot:
@@ -372,6 +383,8 @@ def _model_data(net: Network, name: str, target: str | None, task: str) -> datas
 
 def _for_model(net: Network, ds: datasets.Dataset) -> datasets.Dataset:
     """`ds` checked against `net`'s inputs and outputs, its classes put in the model's order."""
+    if features.of(net) is not None:
+        ds = features.expand_dataset(ds, features.of(net), "the model's features")
     if ds.n_features != net.sizes[0]:
         raise ByhandError(
             f"the model takes {net.sizes[0]} inputs but {ds.name} has {ds.n_features} features"
@@ -424,10 +437,13 @@ def predict_command(model, inputs, data_name, as_json):
     net = modelfile.load(model)
     if (inputs is None) == (data_name is None):
         raise click.UsageError("give either --inputs or --data")
+    names = features.of(net)
     if inputs is not None:
-        X, _ = net.check_inputs(parse_numbers(inputs, "inputs"))
+        X, _ = net.check_inputs(features.raw_inputs(net, parse_numbers(inputs, "inputs")))
     elif data_name in datasets.DATASETS:
         X = _model_data(net, data_name, None, "auto").X
+    elif names is not None:
+        X = features.expand(datasets.read_features(data_name, list(features.RAW), 2)[0], names)
     else:
         X, _ = datasets.read_features(data_name, net.input_names, net.sizes[0])
     o, _ = predict_in_chunks(net, X)

@@ -9,6 +9,10 @@ byhand's (neurons, inputs) layout), and the next node a⁽ˡ⁾ = f(z⁽ˡ⁾):
 ONNX stores LeakyRelu's alpha as a 32-bit float (0.00999999977…), so a float64 export writes
 leaky_relu as Max(z, z·0.01) with a float64 constant instead, keeping every digit.
 
+A network trained on input features (`byhand.features`) gets them built in the graph: its input
+``x`` is then the raw point (N, 2), split into ``x1`` and ``x2`` (Gather), each feature made from
+them (Mul, Sin) and joined (Concat) into ``features``, which the first Gemm node takes.
+
 The graph's input is ``x`` of shape (N, inputs) and its output ``o`` of shape (N, outputs);
 in between flow ``z1``, ``a1``, ``z2``, … The weights are initializers ``W1``, ``b1``, …
 The network's input and output names and its loss are kept in the model's metadata
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from byhand import features
 from byhand.activations import LEAKY_SLOPE
 from byhand.errors import ByhandError
 from byhand.modelfile import atomic_write
@@ -66,6 +71,9 @@ def to_onnx(net: Network, dtype: str = "float32") -> Any:
     elem = TensorProto.FLOAT if dtype == "float32" else TensorProto.DOUBLE
     initializers, nodes = [], []
     a = "x"
+    names = features.of(net)
+    if names is not None:
+        a = _feature_nodes(names, initializers, nodes, helper, numpy_helper)
     last = len(net.layers)
     for l, layer in enumerate(net.layers, start=1):
         W, b, z = f"W{l}", f"b{l}", f"z{l}"
@@ -89,9 +97,12 @@ def to_onnx(net: Network, dtype: str = "float32") -> Any:
             op, attrs = OPERATORS[name]
             nodes.append(helper.make_node(op, [z], [a], name=f"{name}{l}", **attrs))
     shape = "-".join(str(n) for n in net.sizes)
-    x_info = helper.make_tensor_value_info("x", elem, ["N", net.sizes[0]])
+    width = net.sizes[0] if names is None else len(features.RAW)
+    x_info = helper.make_tensor_value_info("x", elem, ["N", width])
     o_info = helper.make_tensor_value_info("o", elem, ["N", net.sizes[-1]])
-    if net.input_names:
+    if names is not None:
+        x_info.doc_string = "inputs: x1, x2, expanded in the graph to " + ", ".join(names)
+    elif net.input_names:
         x_info.doc_string = "inputs: " + ", ".join(net.input_names)
     if net.output_names:
         o_info.doc_string = "outputs: " + ", ".join(net.output_names)
@@ -115,9 +126,30 @@ def to_onnx(net: Network, dtype: str = "float32") -> Any:
         meta["byhand.inputs"] = json.dumps(net.input_names)
     if net.output_names:
         meta["byhand.outputs"] = json.dumps(net.output_names)
+    if names is not None:
+        meta["byhand.features"] = json.dumps(names)
     helper.set_model_props(model, meta)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def _feature_nodes(names, initializers, nodes, helper, numpy_helper) -> str:
+    """Nodes that turn the raw point x (N, 2) into the feature columns `names`; their output."""
+    for j, raw in enumerate(features.RAW):
+        index = f"{raw}_index"
+        initializers.append(numpy_helper.from_array(np.array([j], dtype=np.int64), index))
+        nodes.append(helper.make_node("Gather", ["x", index], [raw], name=f"take_{raw}", axis=1))
+    columns = []
+    for name in names:
+        recipe = features.FEATURES[name].onnx
+        if recipe is None:  # x1 or x2 itself
+            columns.append(name)
+            continue
+        op, inputs = recipe
+        nodes.append(helper.make_node(op, list(inputs), [f"feature_{name}"], name=name))
+        columns.append(f"feature_{name}")
+    nodes.append(helper.make_node("Concat", columns, ["features"], name="features", axis=1))
+    return "features"
 
 
 def _version() -> str:

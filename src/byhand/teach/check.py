@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from byhand import notation
+from byhand import notation, numbers
 from byhand.errors import ByhandError
-from byhand.teach.solution import SLIPS, Solution, gradient_name, num, step_order, update_name
+from byhand.teach.solution import SLIPS, Solution, gradient_name, step_order, update_name
+from byhand.teach.tolerance import DRIFT, FLOOR, accepts, carried_rounding, tolerance
 
 #: at most this many answers in one file or request
 MAX_ANSWERS = 2000
@@ -49,7 +50,13 @@ class NotANumber:
 
 @dataclass
 class Verdict:
-    """The grade of one answer and what it says to the student."""
+    """The grade of one answer and what it says to the student.
+
+    `expected` is the true value and `tolerance` its tolerance; `own` is the value that
+    follows from the student's own earlier answers and `own_tolerance` its tolerance
+    (`byhand.teach.tolerance`). A `carried` answer follows from the student's own values, and
+    `carried_from` names the wrong answers upstream.
+    """
 
     name: str
     status: str
@@ -60,6 +67,10 @@ class Verdict:
     slip: str | None = None
     slip_at: str | None = None
     depends_on: dict[str, str] = field(default_factory=dict)
+    own: float | None = None
+    own_tolerance: float | None = None
+    carried_from: list[str] = field(default_factory=list)
+    slip_title: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,13 +81,19 @@ class Verdict:
             "name": self.name,
             "status": self.status,
             "answer": self.answer,
+            "answer_text": None if self.answer is None else numbers.written(self.answer),
             "expected": self.expected,
+            "expected_text": numbers.text(self.expected),
             "tolerance": self.tolerance,
+            "own_value": self.own,
+            "own_tolerance": self.own_tolerance,
+            "precision": numbers.PRECISION,
             "message": self.message,
             "slip": self.slip,
-            "slip_title": SLIPS[self.slip].title if self.slip else None,
+            "slip_title": self.slip_title,
             "slip_at": self.slip_at,
             "depends_on": self.depends_on,
+            "carried_from": self.carried_from,
         }
 
 
@@ -252,10 +269,6 @@ def _number(value: object) -> float | NotANumber:
 # --- grading ----------------------------------------------------------------------------------
 
 
-def _close(a: float, b: float, tol: float) -> bool:
-    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= tol
-
-
 def check(
     solution: Solution,
     answers: Mapping[str, Answer],
@@ -263,8 +276,10 @@ def check(
 ) -> Report:
     """Grade `answers` (names → numbers) against `solution`; `asked` adds unanswered questions.
 
-    An answer that is a `NotANumber` is marked so, and the others are graded as if it had been
-    left blank.
+    Every answer is graded against both the true value and the value that follows from the
+    student's own earlier answers (error carried forward), each with the tolerance of
+    `byhand.teach.tolerance`. An answer that is a `NotANumber` is marked so, and the others are
+    graded as if it had been left blank.
     """
     given: dict[str, float] = {}
     invalid: dict[str, NotANumber] = {}
@@ -280,9 +295,7 @@ def check(
     names = [
         s.name for s in solution.steps if s.name in given or s.name in invalid or s.name in wanted
     ]
-    from_student = solution.evaluate(overrides=given)
-    slipped = {key: solution.evaluate(slip=key) for key in SLIPS}
-    status: dict[str, str] = {}
+    ctx = _Context(solution, given)
     verdicts = []
     for name in names:
         step = solution.by_name[name]
@@ -296,11 +309,212 @@ def check(
                 Verdict(name, MISSING, None, step.value, step.tolerance, f"{name}: not answered")
             )
             continue
-        v = _grade(solution, name, given, status, from_student, slipped)
-        status[name] = v.status
+        v = ctx.grade(name)
+        ctx.status[name] = v.status
+        ctx.roots[name] = v.carried_from if v.status == CARRIED else [name]
         verdicts.append(v)
     first = next((v for v in verdicts if v.status == WRONG), None)
     return Report(verdicts, first)
+
+
+def _and(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _is(names: Sequence[str]) -> str:
+    return "is" if len(names) == 1 else "are"
+
+
+class _Context:
+    """What grading one sheet needs: the true values, the student's, and their tolerances."""
+
+    def __init__(self, solution: Solution, given: Mapping[str, float]) -> None:
+        self.solution = solution
+        self.given = given
+        self.status: dict[str, str] = {}
+        #: the wrong answers each graded answer's error comes from
+        self.roots: dict[str, list[str]] = {}
+        steps = solution.steps
+        self.true_env = solution.values
+        self.true_carried = carried_rounding(steps, self.true_env, given)
+        #: each step computed from the student's own answers (their values where they answered)
+        self.own = solution.evaluate(overrides=given)
+        self.own_env = solution.given_values | {k: given.get(k, v) for k, v in self.own.items()}
+        self.own_carried = carried_rounding(steps, self.own_env, given)
+        self.slipped = {key: solution.evaluate(slip=key) for key in SLIPS}
+
+    def accepts(self, name: str, answer: float, reference: float, carried: float) -> bool:
+        step = self.solution.by_name[name]
+        old = self.true_env[step.before] if step.before else None
+        return accepts(answer, reference, carried, old)
+
+    def grade(self, name: str) -> Verdict:
+        solution, given = self.solution, self.given
+        step = solution.by_name[name]
+        answer, expected = given[name], step.value
+        own = self.own[name]
+        carried, own_carried = self.true_carried[name], self.own_carried[name]
+        tol, own_tol = tolerance(expected, carried), tolerance(own, own_carried)
+        deps = _nearest_answered(solution, name, given)
+        dep_status = {d: self.status.get(d, RIGHT) for d in deps}
+        bad = [d for d, s in dep_status.items() if s != RIGHT]
+        wrote = f"{name} = {numbers.written(answer)}"
+
+        def verdict(state: str, message: str, **extra) -> Verdict:
+            return Verdict(
+                name,
+                state,
+                answer,
+                expected,
+                tol,
+                message,
+                depends_on=dep_status,
+                own=own,
+                own_tolerance=own_tol,
+                **extra,
+            )
+
+        if self.accepts(name, answer, expected, carried):
+            return verdict(RIGHT, f"{wrote} is right")
+        if self.accepts(name, answer, own, own_carried):
+            roots = step_order(solution, {r for d in bad for r in self.roots.get(d, [d])})
+            if roots:
+                if set(roots) == set(bad):
+                    why = f"but {_and(bad)} {_is(bad)} wrong"
+                else:
+                    why = f"but the mistake is further up, in {_and(roots)}"
+                return verdict(
+                    CARRIED,
+                    f"{wrote} follows correctly from your {_and(deps)}, {why}: fix {roots[0]} "
+                    "first",
+                    carried_from=roots,
+                )
+            off = abs(answer - expected) / max(abs(expected), FLOOR)
+            if off < DRIFT:
+                worked = f" (worked from your {_and(deps)})" if deps else ""
+                return verdict(RIGHT, f"{wrote} is right{worked}")
+            return verdict(
+                CARRIED,
+                f"{wrote} follows correctly from your {_and(deps)}, but is {off:.1%} from "
+                f"{numbers.text(expected)}: this step magnifies the rounding of its inputs, "
+                "so keep more digits in your working",
+                carried_from=[],
+            )
+        return self._wrong(name, answer, deps, bad, verdict)
+
+    def _wrong(self, name, answer, deps, bad, verdict) -> Verdict:
+        solution, given = self.solution, self.given
+        step = solution.by_name[name]
+        expected, own = step.value, self.own[name]
+        wrote = f"{name} = {numbers.written(answer)}"
+        # what it should be: from the student's own values when those are wrong
+        should = (
+            f"(from your {_and(deps)} it would be {numbers.text(numbers.rounded(own))})"
+            if bad and math.isfinite(own)
+            else f"(expected {numbers.text(numbers.rounded(expected))})"
+        )
+        if step.before and answer == self.true_env[step.before]:
+            change = numbers.text(numbers.rounded(reference_of(self, name, bad) - answer))
+            return verdict(
+                WRONG,
+                f"{wrote} leaves {step.before} unchanged, but the update changes it by {change}: "
+                f"{step.hint}",
+            )
+        found = self._find_slip(name, answer)
+        if found is not None:
+            key, at = found
+            where = "" if at == name else f" in {at}"
+            act = solution.by_name[at].activation
+            title = SLIPS[key].title_for(act)
+            return verdict(
+                WRONG,
+                f"{wrote} is wrong: {SLIPS[key].message_for(act)}{where} ({title}) {should}",
+                slip=key,
+                slip_at=at,
+                slip_title=title,
+            )
+        reference = reference_of(self, name, bad)
+        if self.accepts(name, -answer, reference, self.own_carried[name]):
+            return verdict(
+                WRONG, f"{wrote} has the right size but the wrong sign: {step.hint} {should}"
+            )
+        coarse = _too_coarse(answer, reference)
+        if coarse:
+            return verdict(
+                WRONG,
+                f"{wrote} is rounded too far: give {numbers.PRECISION} "
+                f"({numbers.text(numbers.rounded(reference))})",
+            )
+        skipped = _skipped_between(solution, name, given)
+        if len(skipped) <= 2:
+            check_text = "; then ".join([solution.by_name[s].hint for s in skipped] + [step.hint])
+        else:
+            shown = ", ".join(skipped[:4]) + (", …" if len(skipped) > 4 else "")
+            check_text = f"{step.hint} (fill in {shown} too, to find the step that went wrong)"
+        if not deps:
+            return verdict(WRONG, f"{wrote} is wrong: {check_text} {should}")
+        if not bad:
+            return verdict(
+                WRONG,
+                f"{wrote} is wrong but {_and(deps)} {_is(deps)} right: {check_text} {should}",
+            )
+        return verdict(
+            WRONG,
+            f"{wrote} is wrong, and so {_is(bad)} {_and(bad)}, which it depends on, and it does "
+            f"not follow from them {should}: fix {bad[0]} first",
+        )
+
+    def _find_slip(self, name: str, answer: float) -> tuple[str, str] | None:
+        """(slip, step where it happened) when recomputing with the slip gives the answer.
+
+        The slip is looked for at the step itself and at the steps between it and the answers
+        it depends on (a step the student wrote down shows their working: it is not where
+        this step went wrong), first from the student's own values and then from the true
+        ones; then the slip made at every step it concerns.
+        """
+        solution, given = self.solution, self.given
+        step = solution.by_name[name]
+        own_carried = self.own_carried[name]
+        chain = [
+            at
+            for at in [name, *reversed(solution.ancestors(name))]
+            if at == name or at not in given
+        ]
+
+        def matches(value: float) -> bool:
+            return self.accepts(name, answer, value, own_carried) and not self.accepts(
+                name, value, step.value, self.true_carried[name]
+            )
+
+        for env, keep in ((self.own_env, given), (dict(self.true_env), ())):
+            for at in chain:
+                for key in SLIPS:
+                    if not solution.by_name[at].slip_applies(key):
+                        continue
+                    if matches(solution.recompute(dict(env), name, key, at, keep)):
+                        return key, at
+        for key in SLIPS:
+            applies = [a for a in chain if solution.by_name[a].slip_applies(key)]
+            if applies and matches(self.slipped[key][name]):
+                return key, applies[-1]
+        return None
+
+
+def reference_of(ctx: _Context, name: str, bad: Sequence[str]) -> float:
+    """What a wrong answer is compared with: the value from the student's own answers when some
+    answer it depends on is wrong, else the true value."""
+    return ctx.own[name] if bad else ctx.solution.by_name[name].value
+
+
+def _too_coarse(answer: float, reference: float) -> bool:
+    """Whether `answer` is `reference` rounded to one or two places fewer than asked."""
+    if not (math.isfinite(reference) and answer != 0):
+        return False
+    places = numbers.decimals(reference)
+    return any(
+        abs(answer - round(reference, places - k)) <= 1e-12 * max(1.0, abs(answer)) for k in (1, 2)
+    )
 
 
 def _nearest_answered(solution: Solution, name: str, given: Mapping[str, float]) -> list[str]:
@@ -330,112 +544,3 @@ def _skipped_between(solution: Solution, name: str, given: Mapping[str, float]) 
             out.append(d)
             todo += solution.by_name[d].deps
     return step_order(solution, out)
-
-
-def _and(names: Sequence[str]) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _grade(
-    solution: Solution,
-    name: str,
-    given: Mapping[str, float],
-    status: Mapping[str, str],
-    from_student: Mapping[str, float],
-    slipped: Mapping[str, Mapping[str, float]],
-) -> Verdict:
-    step = solution.by_name[name]
-    answer, expected, tol = given[name], step.value, step.tolerance
-    deps = _nearest_answered(solution, name, given)
-    dep_status = {d: status.get(d, RIGHT) for d in deps}
-    shown = num(expected)
-    if _close(answer, expected, tol):
-        return Verdict(
-            name, RIGHT, answer, expected, tol, f"{name} = {shown} is right", None, None, dep_status
-        )
-
-    def verdict(state: str, message: str, slip: str | None = None, at: str | None = None):
-        return Verdict(name, state, answer, expected, tol, message, slip, at, dep_status)
-
-    bad = [d for d, s in dep_status.items() if s != RIGHT]
-    if bad and _close(answer, from_student[name], tol):
-        return verdict(
-            CARRIED,
-            f"{name} follows correctly from your {_and(deps)}, but {_and(bad)} "
-            f"{'is' if len(bad) == 1 else 'are'} wrong: fix {bad[0]} first",
-        )
-    found = _find_slip(solution, name, answer, given, status, from_student, slipped)
-    if found is not None:
-        key, at = found
-        where = "" if at == name else f" in {at}"
-        return verdict(
-            WRONG, f"{name} is wrong: {SLIPS[key].message}{where} ({SLIPS[key].title})", key, at
-        )
-    if _close(answer, -expected, tol) and not bad:
-        return verdict(
-            WRONG,
-            f"{name} has the right size but the wrong sign: {step.hint}",
-        )
-    skipped = _skipped_between(solution, name, given)
-    if len(skipped) <= 2:
-        check_text = "; then ".join([solution.by_name[s].hint for s in skipped] + [step.hint])
-    else:
-        shown = ", ".join(skipped[:4]) + (", …" if len(skipped) > 4 else "")
-        check_text = f"{step.hint} (fill in {shown} too, to find the step that went wrong)"
-    if not deps:
-        return verdict(WRONG, f"{name} is wrong: {check_text}")
-    if not bad:
-        return verdict(
-            WRONG,
-            f"{name} is wrong but {_and(deps)} {'is' if len(deps) == 1 else 'are'} right: "
-            f"{check_text}",
-        )
-    return verdict(
-        WRONG,
-        f"{name} is wrong, and so {'is' if len(bad) == 1 else 'are'} {_and(bad)}, which it "
-        f"depends on: fix {bad[0]} first",
-    )
-
-
-def _find_slip(
-    solution: Solution,
-    name: str,
-    answer: float,
-    given: Mapping[str, float],
-    status: Mapping[str, str],
-    from_student: Mapping[str, float],
-    slipped: Mapping[str, Mapping[str, float]],
-) -> tuple[str, str] | None:
-    """(slip, step where it happened) when recomputing with the slip gives the answer.
-
-    Nearest steps first, with the student's other answers in place; then the same with the
-    true values around the slip; then the slip made at every step it concerns.
-    """
-    step = solution.by_name[name]
-    tol, expected = step.tolerance, step.value
-    # a step the student answered right cannot be where the slip happened
-    chain = [
-        at
-        for at in [name, *reversed(solution.ancestors(name))]
-        if at == name or status.get(at) != RIGHT
-    ]
-    # the student's values where they answered, else what follows from their answers
-    own_env = solution.given_values | {k: given.get(k, v) for k, v in from_student.items()}
-
-    def matches(value: float) -> bool:
-        return _close(answer, value, tol) and not _close(value, expected, tol)
-
-    for env, keep in ((own_env, given), (dict(solution.values), ())):
-        for at in chain:
-            for key in SLIPS:
-                if not solution.by_name[at].slip_applies(key):
-                    continue
-                if matches(solution.recompute(env, name, key, at, keep)):
-                    return key, at
-    for key in SLIPS:
-        applies = [a for a in chain if solution.by_name[a].slip_applies(key)]
-        # made everywhere it can be, but only where the student did not answer right
-        if applies and matches(slipped[key][name]):
-            return key, applies[-1]
-    return None

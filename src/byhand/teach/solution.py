@@ -25,18 +25,13 @@ import numpy as np
 from byhand import notation
 from byhand.errors import ByhandError
 from byhand.network import Network
+from byhand.teach.tolerance import carried_rounding, tolerance
 from byhand.trace import explain
 
 #: the sections of a solution, in order
 SECTIONS = ("forward", "loss", "gradients", "update")
 #: a worked solution is written out by hand: refuse networks larger than this
 MAX_PARAMETERS = 400
-#: an answer counts as right within max(ATOL, RTOL·|value|) plus what rounding its inputs allows
-RTOL = 0.01
-ATOL = 1e-4
-#: how much a student may round a value they carry into the next step (4 decimals or 3 figures)
-CARRY_ATOL = 5e-5
-CARRY_RTOL = 0.005
 
 Env = Mapping[str, float]
 
@@ -81,6 +76,35 @@ class Slip:
     #: the step kinds the slip changes
     kinds: tuple[str, ...]
 
+    def title_for(self, activation: str | None) -> str:
+        """The title with this sheet's activation: 'tanh instead of tanh'' on a tanh sheet."""
+        if self.key == "f_not_prime" and activation in _F_TEXT:
+            f = _F_TEXT[activation]
+            return f"{f} instead of {f}'"
+        return self.title
+
+    def message_for(self, activation: str | None) -> str:
+        """What the student did, with this sheet's activation: σ' = σ(1 − σ), 1 − a², …"""
+        if self.key == "f_not_prime" and activation in _PRIME_WORDS:
+            f = _F_TEXT.get(activation, "f")
+            return (
+                f"{f}(z) was used where its derivative {f}'(z) = {_PRIME_WORDS[activation]} belongs"
+            )
+        if self.key == "no_activation" and activation in _F_TEXT:
+            return f"the activation {_F_TEXT[activation]} was not applied (a = z)"
+        return self.message
+
+
+_F_TEXT = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "lrelu"}
+_F_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{relu}"}
+_F_TEX["leaky_relu"] = r"\mathrm{lrelu}"
+#: each activation's derivative in words, for the σ-instead-of-σ' slip
+_PRIME_WORDS = {
+    "sigmoid": "σ(1 − σ)",
+    "tanh": "1 − a²",
+    "relu": "1 if z > 0, else 0",
+    "leaky_relu": "1 if z > 0, else 0.01",
+}
 
 SLIPS: dict[str, Slip] = {
     s.key: s
@@ -156,7 +180,16 @@ class Step:
     neuron: int | None = None
     chain: str | None = None
     chain_tex: str | None = None
-    tolerance: float = ATOL
+    #: how far a right answer may be from `value` when every step is written down
+    #: (`byhand.teach.tolerance`)
+    tolerance: float = 0.0
+    #: the activation this step applies or differentiates (activations and δ)
+    activation: str | None = None
+
+    @property
+    def before(self) -> str | None:
+        """For an update, the parameter's name: its value before the update."""
+        return self.names[0] if self.kind == "update" else None
 
     def numbers(self, env: Env, digits: int = 4, tex: bool = False) -> str:
         """The formula with the values of `env` put in."""
@@ -308,27 +341,10 @@ class Solution:
             env.update(saved)
 
     def _set_tolerances(self) -> None:
-        """tolerance = max(ATOL, RTOL·|v|) + Σ_d |∂v/∂d| · (how much d may be rounded).
-
-        For an update w_new = w − η ∂L/∂w the relative part is taken of the change η ∂L/∂w.
-        """
-        env = self.values
+        """Each step's tolerance when every step is written down (see `byhand.teach.tolerance`)."""
+        carried = carried_rounding(self.steps, self.values, self.by_name)
         for step in self.steps:
-            # an update's size is its change: 1% of w itself would accept leaving w as it was
-            size = step.value - env[step.names[0]] if step.kind == "update" else step.value
-            tol = max(ATOL, RTOL * abs(size))
-            for d in step.deps:
-                h = 1e-6 * max(1.0, abs(env[d]))
-                up, down = dict(env), dict(env)
-                up[d] += h
-                down[d] -= h
-                try:
-                    slope = (step.compute(up, None) - step.compute(down, None)) / (2 * h)
-                except (ValueError, OverflowError, ZeroDivisionError):
-                    slope = 0.0
-                carry = max(CARRY_ATOL, CARRY_RTOL * abs(env[d]))
-                tol += abs(slope) * carry if math.isfinite(slope) else 0.0
-            step.tolerance = tol
+            step.tolerance = tolerance(step.value, carried[step.name])
 
     def to_dict(self, digits: int = 4) -> dict:
         env = self.values
@@ -342,10 +358,6 @@ class Solution:
 
 
 # --- building a solution -------------------------------------------------------------------
-
-_F_TEXT = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "lrelu"}
-_F_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{relu}"}
-_F_TEX["leaky_relu"] = r"\mathrm{lrelu}"
 
 
 def _prime(act_name: str) -> tuple[str, str]:
@@ -558,6 +570,7 @@ def _activation_step(net, l, i, a, z, z_names, value, number) -> Step:
         compute=compute,
         hint=f"check the activation of neuron {number}: {a.text} = {formula}",
         neuron=number,
+        activation=act.name,
     )
 
 
@@ -742,6 +755,7 @@ def _output_delta(net: Network, i: int, value: float, y) -> Step:
         compute=compute,
         hint=f"check the output neuron's δ: {d.text} = {hint_formula}",
         neuron=notation.neuron_offsets(sizes)[last] + i + 1,
+        activation=act.name,
     )
 
 
@@ -795,6 +809,7 @@ def _hidden_delta(net: Network, l: int, i: int, value: float) -> Step:
         compute=compute,
         hint=f"check the hidden neuron's δ, back through the weights: {d.text} = {formula}",
         neuron=notation.neuron_offsets(sizes)[l] + i + 1,
+        activation=act.name,
     )
 
 

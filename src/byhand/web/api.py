@@ -7,8 +7,6 @@ alone; this module only checks requests, calls it and shapes the answers.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -16,9 +14,11 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from byhand import data, lecture, modelfile, notation
-from byhand.errors import ByhandError
+from byhand.errors import ByhandError, unknown
+from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.optimizers import OPTIMIZERS, make_optimizer
@@ -41,12 +41,14 @@ from byhand.web.schemas import (
     StepAnswer,
     StepRequest,
     TrainRequest,
+    check_table,
+    check_targets,
     check_work,
+    csv_budget,
     default_every,
     finite,
     sample_count,
 )
-from byhand.web.settings import LIMITS
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorAnswer, "description": "The request is malformed or out of bounds."},
@@ -61,15 +63,11 @@ def answer(data: dict | list) -> JSONResponse:
     return JSONResponse(data)
 
 
-def _network(model) -> Network:
-    return model.network()
-
-
 def _check(net: Network, inputs, target=None) -> None:
     """Inputs (and targets) that fit the network, or an error naming the field."""
     X, _ = _checked(lambda: net.check_inputs(inputs), "inputs")
     if target is not None:
-        _checked(lambda: net.check_targets(target, X.shape[0]), "target")
+        check_targets(net, _checked(lambda: net.check_targets(target, X.shape[0]), "target"))
 
 
 # --- the lecture's passes -----------------------------------------------------------------------
@@ -94,7 +92,7 @@ def lecture_defaults(request: Request) -> JSONResponse:
 
 def _forward(req: ForwardRequest) -> JSONResponse:
     """z⁽ˡ⁾ = a⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾) for every layer; a⁽⁰⁾ = x."""
-    net = _network(req.model)
+    net = req.model
     _check(net, req.inputs)
     check_work(net, sample_count(req.inputs))
     fwd = net.forward(req.inputs)
@@ -122,7 +120,7 @@ def _after_step(net, fwd, back, req) -> tuple:
 def _backprop_answer(req: BackpropRequest) -> JSONResponse:
     """The loss, δ⁽ˡ⁾ and ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ for every layer, and the model after one step
     W ← W − η ∂L/∂W (the same JSON as `byhand backprop --json`)."""
-    net = _network(req.model)
+    net = req.model
     fwd, back = _backprop(net, req.inputs, req.target)
     updated, loss_after = _after_step(net, fwd, back, req)
     return answer(
@@ -132,7 +130,7 @@ def _backprop_answer(req: BackpropRequest) -> JSONResponse:
 
 def _explain(req: ExplainRequest) -> JSONResponse:
     """∂L/∂(name) by the chain rule, each factor named and numbered, with the formula as MathML."""
-    net = _network(req.model)
+    net = req.model
     _check(net, req.inputs, req.target)
     try:
         result = explain(net, req.name, req.inputs, req.target)
@@ -151,7 +149,7 @@ def _field_of(message: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)
 def _parameter_names(sizes: tuple[int, ...]) -> np.ndarray:
     """The lecture's names of every parameter, in the order `_flat` lays the parameters out."""
     return np.array([notation.lecture_name(r, sizes) for r in notation.all_refs(sizes)])
@@ -164,16 +162,20 @@ def _flat(net: Network) -> np.ndarray:
 
 def _step(req: StepRequest) -> JSONResponse:
     """One step of gradient descent, W ← W − η ∂L/∂W, b ← b − η ∂L/∂b, and what it changed."""
-    net = _network(req.model)
+    net = req.model
     fwd, back = _backprop(net, req.inputs, req.target)
     updated, loss_after = _after_step(net, fwd, back, req)
-    changed = _parameter_names(tuple(net.sizes))[_flat(updated) != _flat(net)]
+    moved = _flat(updated) != _flat(net)
+    # names are made one by one in Python: only for a network small enough to draw them
+    named = net.n_parameters <= LIMITS.max_named_parameters
+    changed = _parameter_names(tuple(net.sizes))[moved].tolist() if named else []
     return answer(
         {
             "model": modelfile.to_dict(updated),
             "loss_before": back.loss,
             "loss_after": loss_after,
-            "changed": changed.tolist(),
+            "changed": changed,
+            "changed_count": int(moved.sum()),
         }
     )
 
@@ -181,7 +183,7 @@ def _step(req: StepRequest) -> JSONResponse:
 def _grid(req: GridRequest) -> JSONResponse:
     """The outputs of a 2-input network on a grid of points, and the class at each point
     (argmax o, or o ≥ 0.5 with one output): the decision boundary behind a 2-D data set."""
-    net = _network(req.model)
+    net = req.model
     if net.sizes[0] != 2:
         raise ByhandError(
             f"model: the grid needs a network with 2 inputs (x and y); this one has {net.sizes[0]}"
@@ -212,8 +214,7 @@ INLINE_WORK = 20_000
 
 
 async def _run(call, req, samples: int) -> JSONResponse:
-    weights = sum(len(layer.weights) * len(layer.weights[0]) for layer in req.model.layers)
-    if weights * samples <= INLINE_WORK:
+    if req.model.n_parameters * samples <= INLINE_WORK:
         return _quietly(call, req)
     return await run_in_threadpool(_quietly, call, req)
 
@@ -260,14 +261,12 @@ async def grid(req: GridRequest) -> JSONResponse:
 
 
 def _dataset_json(name: str, ds) -> dict:
+    """A data set as JSON: inputs, and labels with class names (a classification set) or the
+    numbers to predict (a regression set, `target`); never a one-hot table the labels imply."""
     X = np.asarray(ds.X, dtype=float)
-    if X.shape[0] > LIMITS.max_samples:
-        raise ByhandError(
-            f"the data set has {X.shape[0]} samples, more than the {LIMITS.max_samples} "
-            "one request may hold"
-        )
+    check_table(X.shape[0], X.shape[1] + ds.Y.shape[1], "the data set")
     finite([X, np.asarray(ds.Y, dtype=float)], "the data set")
-    return {
+    out = {
         "name": name,
         "description": str(getattr(ds, "description", "") or ""),
         "features": [str(f) for f in ds.feature_names],
@@ -275,8 +274,10 @@ def _dataset_json(name: str, ds) -> dict:
         "classes": [str(c) for c in ds.class_names or []],
         "inputs": X.tolist(),
         "labels": [] if ds.labels is None else np.asarray(ds.labels, dtype=int).tolist(),
-        "target": np.asarray(ds.Y, dtype=float).tolist(),
     }
+    if not ds.is_classification:
+        out["target"] = np.asarray(ds.Y, dtype=float).tolist()
+    return out
 
 
 @router.get("/datasets", response_model=list[DatasetInfo])
@@ -303,22 +304,6 @@ def _listing() -> list[dict]:
     return listing
 
 
-@router.get("/datasets/{name}", response_model=DatasetAnswer)
-def dataset(
-    name: Annotated[str, Path(max_length=60)],
-    samples: Annotated[int | None, Query(ge=1, le=LIMITS.max_samples)] = None,
-    noise: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
-    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
-) -> JSONResponse:
-    """One data set's samples: inputs, class labels and one-hot targets."""
-    if name not in data.DATASETS:
-        raise ByhandError(
-            f"name: unknown data set {name[:60]!r}; choose one of: {', '.join(data.DATASETS)}"
-        )
-    ds = _checked(lambda: data.load(name, samples=samples, noise=noise, seed=seed), "name")
-    return answer(_dataset_json(name, ds))
-
-
 UPLOAD_BODY = {
     "required": True,
     "content": {
@@ -334,58 +319,72 @@ UPLOAD_BODY = {
         }
     },
 }
+_TOO_BIG = f"file: a CSV upload may be at most {LIMITS.max_upload_bytes} bytes"
 
 
-def parse_form(body: bytes, content_type: str) -> dict[str, bytes]:
-    """The fields of a multipart/form-data body, parsed in memory: name → bytes."""
-    if (
-        not content_type.lower().startswith("multipart/form-data")
-        or "boundary=" not in content_type
-    ):
-        raise ByhandError("body: send a multipart/form-data form with fields file and target")
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise ByhandError("body: not a readable multipart/form-data form")
-    fields: dict[str, bytes] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if isinstance(name, str) and name not in fields:
-            payload = part.get_payload(decode=True)
-            fields[name] = payload if isinstance(payload, bytes) else b""
-    return fields
-
-
+# the upload comes before /datasets/{name}: OPTIONS on it then names POST as its method
 @router.post(
     "/datasets/upload", response_model=DatasetAnswer, openapi_extra={"requestBody": UPLOAD_BODY}
 )
 async def upload(request: Request) -> JSONResponse:
-    """A CSV file of the user's own, parsed in memory: every column but `target` is a feature."""
-    body = await request.body()
-    if len(body) > LIMITS.max_upload_bytes + 64 * 1024:
-        raise HTTPException(
-            413, f"file: a CSV upload may be at most {LIMITS.max_upload_bytes} bytes"
+    """A CSV file of the user's own, parsed in memory: every column but `target` is a feature.
+
+    The form is parsed as it arrives, within the limits: one file, at most `max_form_parts`
+    parts, `max_field_bytes` in any other field, `max_upload_bytes` in the file."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise ByhandError("body: send a multipart/form-data form with fields file and target")
+    try:
+        form = await request.form(
+            max_files=1, max_fields=LIMITS.max_form_parts, max_part_size=LIMITS.max_field_bytes
         )
-    return await run_in_threadpool(_parse_upload, body, request.headers.get("content-type", ""))
+    except StarletteHTTPException as err:
+        if err.status_code == 413:
+            raise
+        raise ByhandError(f"body: not a readable multipart/form-data form ({err.detail})") from None
+    try:
+        fields = {}
+        for key in ("file", "target"):
+            value = form.get(key)
+            if value is None:
+                raise ByhandError(f"{key}: missing from the form")
+            if isinstance(value, str):
+                fields[key] = value.encode()
+            else:
+                fields[key] = await value.read(LIMITS.max_upload_bytes + 1)
+        if len(fields["file"]) > LIMITS.max_upload_bytes:
+            raise HTTPException(413, _TOO_BIG)
+    finally:
+        await form.close()
+    return await run_in_threadpool(_quietly, _parse_upload, fields)
 
 
-def _parse_upload(body: bytes, content_type: str) -> JSONResponse:
-    fields = parse_form(body, content_type)
-    for key in ("file", "target"):
-        if key not in fields:
-            raise ByhandError(f"{key}: missing from the form")
-    if len(fields["file"]) > LIMITS.max_upload_bytes:
-        raise HTTPException(
-            413, f"file: a CSV upload may be at most {LIMITS.max_upload_bytes} bytes"
-        )
+def _parse_upload(fields: dict[str, bytes]) -> JSONResponse:
     try:
         target = fields["target"].decode("utf-8").strip()
     except UnicodeDecodeError:
         raise ByhandError("target: must be text (UTF-8)") from None
     if not target or len(target) > 200:
         raise ByhandError("target: give the name of the column to predict")
+    csv_budget(fields["file"], target)
     ds = _checked(lambda: data.from_csv(fields["file"], target), "file")
     return answer(_dataset_json("upload", ds))
+
+
+@router.get("/datasets/{name}", response_model=DatasetAnswer)
+def dataset(
+    name: Annotated[str, Path(max_length=60)],
+    samples: Annotated[int | None, Query(ge=1, le=LIMITS.max_samples)] = None,
+    noise: Annotated[float | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+) -> JSONResponse:
+    """One data set's samples: inputs, and class labels (or the numbers to predict)."""
+    if name == "upload":  # the upload's path, asked with GET
+        raise HTTPException(405, "a CSV file is uploaded with POST", headers={"Allow": "POST"})
+    if name not in data.DATASETS:
+        raise unknown("data set", name, data.DATASETS, "name")
+    ds = _checked(lambda: data.load(name, samples=samples, noise=noise, seed=seed), "name")
+    return answer(_dataset_json(name, ds))
 
 
 # --- training -----------------------------------------------------------------------------------
@@ -412,12 +411,18 @@ TRAIN_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
     """A job from a request: the network, its training (and test) data, the optimiser."""
-    net = _network(req.model)
+    net = req.model
     d = req.data
     if d is None or d.dataset is None:
         source, where = (d, "data.") if d is not None else (req, "")
         X, _ = _checked(lambda: net.check_inputs(source.inputs), f"{where}inputs")
-        Y = _checked(lambda: net.check_targets(source.target, X.shape[0]), f"{where}target")
+        check_table(X.shape[0], X.shape[1] + net.sizes[-1], f"{where}inputs")
+        if d is not None and d.labels:
+            labels = _labels(d.labels, X.shape[0], net, d.class_names)
+        if source.target is None:
+            Y = data.one_hot(labels, net.sizes[-1])
+        else:
+            Y = _checked(lambda: net.check_targets(source.target, X.shape[0]), f"{where}target")
         extra = {}
         if d is not None:
             # an uploaded regression set comes back with labels [] and classes []: none
@@ -429,19 +434,19 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
         ds = _checked(lambda: data.Dataset("data", "", X, Y, **extra), "data")
     else:
         if d.dataset not in data.DATASETS:
-            raise ByhandError(
-                f"data.dataset: unknown data set {d.dataset!r}; choose one of: "
-                + ", ".join(data.DATASETS)
-            )
+            raise unknown("data set", d.dataset, data.DATASETS, "data.dataset")
         ds = _checked(
             lambda: data.load(d.dataset, samples=d.samples, noise=d.noise, seed=d.seed), "data"
         )
         _checked(lambda: net.check_inputs(ds.X[:1]), "data")
         _checked(lambda: net.check_targets(ds.Y[:1], 1), "data")
+        check_table(len(ds), ds.n_features + ds.n_outputs, "data")
     if len(ds) > LIMITS.max_samples:
         raise ByhandError(f"data: at most {LIMITS.max_samples} samples (got {len(ds)})")
     if req.epochs is not None:
         _check_output(net, ds)
+    else:
+        check_targets(net, ds.Y, "data.target" if d is not None else "target")
     prepared = None
     if d is not None:
         # the step `byhand train` takes too: split, then standardise with the training part's
@@ -483,6 +488,23 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
         limits,
         prepared=prepared,
     )
+
+
+def _labels(labels: list[int], samples: int, net: Network, class_names) -> np.ndarray:
+    """Class labels, one per sample, each a class the output layer has: 0 … K−1."""
+    k = len(class_names) if class_names else net.sizes[-1]
+    if len(labels) != samples:
+        raise ByhandError(f"data.labels: {len(labels)} labels for {samples} samples")
+    if k != net.sizes[-1]:
+        raise ByhandError(
+            f"data.class_names: {k} classes but the network has {net.sizes[-1]} outputs"
+        )
+    top = max(labels)
+    if top >= k:
+        raise ByhandError(
+            f"data.labels: label {top} is not a class; with {k} classes labels run from 0 to {k - 1}"
+        )
+    return np.asarray(labels, dtype=np.int64)
 
 
 #: output activations whose outputs lie in [0, 1]

@@ -25,9 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import byhand.web
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS, Limits
 from byhand.network import Network
 from byhand.web import api, pages
-from byhand.web.settings import LIMITS, Limits
 
 log = logging.getLogger("byhand.web")
 
@@ -154,6 +154,14 @@ def describe(error: dict) -> str:
         if at and not at.startswith("["):
             return f"{at}: {ctx.get('message', '')}"
         return f"{field}{at}: {ctx.get('message', '')}"
+    if kind == "model_file":
+        # modelfile's message names the field inside the model file: model.layers[0].weights
+        message = str(ctx.get("message", ""))
+        inner = message.split(": ", 1)[0]
+        joined = "" if inner.startswith("[") else "."
+        if " " not in inner and ": " in message:
+            return f"{field}{joined}{message}"
+        return f"{field}: {message}"
     if kind == "json_invalid":
         return f"body: not valid JSON ({ctx.get('error', 'decode error')})"
     if kind == "missing":
@@ -171,7 +179,10 @@ def describe(error: dict) -> str:
     if kind in ("list_type", "tuple_type"):
         return f"{field}: must be a list"
     if kind == "too_long":
-        return f"{field}: at most {ctx.get('max_length')} allowed (got {ctx.get('actual_length')})"
+        got = ctx.get("actual_length")
+        return f"{field}: at most {ctx.get('max_length')} allowed" + (
+            f" (got {got})" if got is not None else ""
+        )
     if kind == "too_short":
         return f"{field}: at least {ctx.get('min_length')} needed"
     if kind == "string_too_long":
@@ -211,11 +222,15 @@ def site_routers() -> list[tuple[str, APIRouter]]:
 
 
 def create_app(
-    model: Network | None = None, limits: Limits = LIMITS, lectures: str | None = None
+    model: Network | None = None,
+    limits: Limits = LIMITS,
+    database: str | None = None,
+    lectures: str | None = None,
 ) -> FastAPI:
     """The byhand web app: /api (JSON), the pages and /static. `model` replaces the lecture's
-    network as the one /api/lecture hands out; `lectures` is a folder of Markdown lectures
-    served beside the shipped ones (a malformed one is an error here, at start-up)."""
+    network as the one /api/lecture hands out; `database` (a path or URL) keeps classes;
+    `lectures` is a folder of Markdown lectures served beside the shipped ones (a malformed
+    one is an error here, at start-up)."""
     app = FastAPI(
         title="byhand",
         summary="Neural networks, built by hand: the lecture's passes on any network, as JSON.",
@@ -227,6 +242,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.model = model
+    app.state.database = database
     app.state.lectures = pages.series(lectures)
     app.include_router(api.router, prefix="/api")
     for _name, router in site_routers():

@@ -33,10 +33,10 @@ from starlette.types import Receive, Scope, Send
 from byhand import modelfile
 from byhand.data import Dataset, Prepared
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS, Limits
 from byhand.network import Network
 from byhand.optimizers import Optimizer
 from byhand.train import Trainer, divergence, evaluate
-from byhand.web.settings import LIMITS, Limits
 
 Array = np.ndarray
 log = logging.getLogger("byhand.web")
@@ -102,7 +102,7 @@ class Job:
         X, Y = self._next_batch()
         net = self.net
         with np.errstate(all="ignore"):
-            back = net.backward(net.forward(X), Y, None, self.optimizer.scale)
+            back = net.backward(net.forward(X), Y)
         if self._start_loss is None:
             self._start_loss = back.loss
         why = divergence(back.loss, self._start_loss)

@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse
@@ -23,17 +24,16 @@ from byhand import lecture, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.mathml import to_mathml
 from byhand.network import INITS, Network
 from byhand.web import api, content, formulas, view
-from byhand.web.settings import LIMITS
+from byhand.web.schemas import Model, finite
 
 router = APIRouter()
 
 WEB = resources.files("byhand") / "web"
-#: parameters a network drawn or written out by these endpoints may have
-MAX_PARAMETERS = 200_000
 
 
 @lru_cache(maxsize=1)
@@ -64,13 +64,13 @@ WIDGETS = (
 )
 
 
-def _network(model: Any) -> Network:
-    """The request's model file as a Network; a ModelFileError (a 4xx) names what is wrong."""
-    net = modelfile.from_dict(model)
-    if net.n_parameters > MAX_PARAMETERS:
+def _network(net: Network) -> Network:
+    """The request's network, if it is small enough to draw neuron by neuron."""
+    drawn = sum(net.sizes)
+    if drawn > LIMITS.max_drawn_neurons:
         raise ByhandError(
-            f"model: {net.n_parameters} parameters is more than the page draws "
-            f"({MAX_PARAMETERS} at most)"
+            f"model: {drawn} neurons and inputs are more than the page draws "
+            f"({LIMITS.max_drawn_neurons} at most)"
         )
     return net
 
@@ -89,7 +89,7 @@ class DiagramRequest(BaseModel):
     """Draw `model`; with inputs, show its values; with a target too, its gradients."""
 
     model_config = ConfigDict(extra="forbid")
-    model: dict[str, Any]
+    model: Model
     inputs: list[float] | None = None
     target: list[float] | None = None
     forward: bool = Field(True, description="show z and activations (needs inputs)")
@@ -101,7 +101,7 @@ class FormulasRequest(BaseModel):
     """The lecture's formulas for `model` with the numbers of one sample put in."""
 
     model_config = ConfigDict(extra="forbid")
-    model: dict[str, Any]
+    model: Model
     inputs: list[float]
     target: list[float] | None = None
     param: str | None = Field(None, max_length=40)
@@ -129,9 +129,12 @@ def diagram(req: DiagramRequest) -> dict:
     net = _network(req.model)
     fwd = back = None
     if req.inputs is not None and (req.forward or req.backward):
-        fwd = net.forward(_sample(net, req.inputs))
-        if req.backward and req.target is not None:
-            back = net.backward(fwd, req.target)
+        with np.errstate(all="ignore"):
+            fwd = net.forward(_sample(net, req.inputs))
+            finite(fwd.zs + fwd.activations, "the forward pass")
+            if req.backward and req.target is not None:
+                back = net.backward(fwd, req.target)
+                finite([*back.deltas, *back.grad_W], "backpropagation")
         if not req.forward:
             fwd = None
     return {"svg": network_svg(net, fwd, back, selected=req.selected)}
@@ -145,7 +148,13 @@ def lecture_formulas(req: FormulasRequest) -> dict:
     target = None
     if req.target is not None:
         target = net.check_targets(req.target, 1)[0].tolist()
-    return formulas.all_formulas(net, x, target, param=req.param, lr=req.lr)
+    with np.errstate(all="ignore"):
+        fwd = net.forward(x)
+        finite(fwd.zs + fwd.activations, "the forward pass")
+        if target is not None:
+            back = net.backward(fwd, target)
+            finite([back.losses, *back.deltas, *back.grad_W], "backpropagation")
+        return formulas.all_formulas(net, x, target, param=req.param, lr=req.lr)
 
 
 @router.post("/api/architecture")
@@ -164,9 +173,9 @@ def architecture(req: ArchitectureRequest) -> dict:
                 f"{field}: unknown {value!r}; choose one of: {', '.join(ACTIVATIONS)}"
             )
     count = sum((a + 1) * b for a, b in zip(req.sizes[:-1], req.sizes[1:], strict=False))
-    if count > MAX_PARAMETERS:
+    if count > LIMITS.max_parameters:
         raise ByhandError(
-            f"sizes: {count} parameters is more than the page builds ({MAX_PARAMETERS} at most)"
+            f"sizes: {count} parameters is more than the page builds ({LIMITS.max_parameters} at most)"
         )
     if req.loss not in LOSSES:
         raise ByhandError(f"loss: unknown {req.loss!r}; choose one of: {', '.join(LOSSES)}")

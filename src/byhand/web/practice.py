@@ -41,7 +41,7 @@ Rate = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
 class SheetParams(BaseModel):
     """What names a sheet: the same parameters always give the same sheet."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     seed: Seed
     layers: Layers = "3,2,2"

@@ -8,15 +8,17 @@ JSON numbers; lists are bounded by `settings.LIMITS`. A refusal names the field,
 
 from __future__ import annotations
 
+import csv
 import math
 import sys
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     ValidationInfo,
     WithJsonSchema,
@@ -24,12 +26,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from byhand import modelfile
+from byhand import data, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.network import Network
-from byhand.web.settings import LIMITS
 
 #: a finite JSON number (true, "2", NaN and ±Infinity are refused)
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -40,9 +42,10 @@ LearningRate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
-    """Unknown fields are an error, so a typo in a field's name does not pass silently."""
+    """Unknown fields are an error, so a typo in a field's name does not pass silently; and
+    values are taken as their JSON type says (strict): false is not the number 0, "2" not 2."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- samples: inputs and targets ----------------------------------------------------------------
@@ -107,33 +110,71 @@ Samples = Annotated[
 
 # --- the model file -----------------------------------------------------------------------------
 
-Row = Annotated[list[Number], Field(min_length=1, max_length=LIMITS.max_neurons)]
+
+def check_model(value: Any, info: ValidationInfo | None = None) -> Network:
+    """A model file (its parsed JSON) as a Network, within the server's limits.
+
+    modelfile.from_dict is the one checker: a fault is its ModelFileError, which names the
+    field inside the model file; the message handler puts the request's field before it."""
+    if isinstance(value, Network):
+        return value
+    try:
+        return modelfile.from_dict(value, limits=LIMITS)
+    except ByhandError as err:
+        raise PydanticCustomError("model_file", "{message}", {"message": str(err)}) from None
 
 
-class LayerSpec(Strict):
-    """One layer of a model file: its activation, W (one row per neuron) and b."""
+_ROW = {"type": "array", "minItems": 1, "maxItems": LIMITS.max_neurons, "items": {"type": "number"}}
+_NAMES = {
+    "type": "array",
+    "maxItems": LIMITS.max_neurons,
+    "items": {"type": "string", "maxLength": 200},
+}
+#: the model file's JSON schema, for the API's documentation (the checker is modelfile's)
+MODEL_SCHEMA = {
+    "title": "ModelFile",
+    "description": "A network as a model file (byhand.modelfile): layers whose shapes chain.",
+    "type": "object",
+    "required": ["layers"],
+    "additionalProperties": False,
+    "properties": {
+        "format": {"const": modelfile.FORMAT, "default": modelfile.FORMAT},
+        "version": {"const": modelfile.VERSION, "default": modelfile.VERSION},
+        "loss": {"enum": list(LOSSES), "default": "half_sse"},
+        "inputs": {"anyOf": [_NAMES, {"type": "null"}]},
+        "outputs": {"anyOf": [_NAMES, {"type": "null"}]},
+        "layers": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": LIMITS.max_layers,
+            "items": {
+                "type": "object",
+                "required": ["activation", "weights", "biases"],
+                "additionalProperties": False,
+                "properties": {
+                    "activation": {"enum": list(ACTIVATIONS)},
+                    "weights": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": LIMITS.max_neurons,
+                        "items": _ROW,
+                    },
+                    "biases": _ROW,
+                },
+            },
+        },
+    },
+}
 
-    activation: Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
-    weights: Annotated[list[Row], Field(min_length=1, max_length=LIMITS.max_neurons)]
-    biases: Row
-
-
-class ModelFile(Strict):
-    """The model file (`byhand.modelfile`): a network as JSON."""
-
-    format: Literal["byhand.network"] = "byhand.network"
-    version: Literal[1] = 1
-    loss: Literal[tuple(LOSSES)] = "half_sse"  # type: ignore[valid-type]
-    inputs: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
-    outputs: Annotated[list[Name], Field(max_length=LIMITS.max_neurons)] | None = None
-    layers: Annotated[list[LayerSpec], Field(min_length=1, max_length=LIMITS.max_layers)]
-
-    def network(self) -> Network:
-        """The network this file describes; a fault (shapes that do not chain) names its field."""
-        try:
-            return modelfile.from_dict(self.model_dump(exclude_none=True))
-        except ByhandError as err:
-            raise ByhandError(f"model.{err}") from None
+#: a request's network: validated by modelfile's checker, received by the endpoint as a Network
+Model = Annotated[
+    Network,
+    PlainValidator(check_model),
+    PlainSerializer(modelfile.to_dict),
+    WithJsonSchema(MODEL_SCHEMA),
+]
+#: a model file in an answer (a dict, as `modelfile.to_dict` makes it)
+ModelFile = Annotated[dict, WithJsonSchema(MODEL_SCHEMA)]
 
 
 def check_work(net: Network, samples: int) -> None:
@@ -152,6 +193,61 @@ def check_work(net: Network, samples: int) -> None:
         )
 
 
+def check_table(rows: int, columns: int, what: str) -> None:
+    """Refuse a table (a data set: inputs and targets) of more than `max_values` numbers."""
+    if rows > LIMITS.max_samples:
+        raise ByhandError(
+            f"{what} has {rows} samples, more than the {LIMITS.max_samples} one request may hold"
+        )
+    if rows * columns > LIMITS.max_values:
+        raise ByhandError(
+            f"{what}: {rows} samples × {columns} columns make {rows * columns} numbers, more "
+            f"than the {LIMITS.max_values} one request may hold"
+        )
+
+
+def check_targets(net: Network, Y: np.ndarray, where: str = "target") -> None:
+    """Targets the loss is defined for: cross-entropy −Σ y log o needs each y in [0, 1]."""
+    if net.loss.name == "cross_entropy" and Y.size and (Y.min() < 0.0 or Y.max() > 1.0):
+        raise ByhandError(
+            f"{where}: the loss cross_entropy needs targets from 0 to 1 (probabilities), "
+            f"got {Y.min():.4g} to {Y.max():.4g}"
+        )
+
+
+def csv_budget(content: bytes, target: str) -> None:
+    """Refuse an uploaded CSV whose table would be out of bounds, before it is parsed: more
+    samples or numbers than a request may hold, or more classes than its rows × classes allow
+    (the training's one-hot table), counted in one cheap pass over the text."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ByhandError("file: the uploaded file is not a UTF-8 text file") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return  # the parser names what is missing
+    rows = len(lines) - 1
+    header = next(csv.reader([lines[0]], delimiter=data._delimiter(lines[0])), [])
+    columns = max(len(header), 1)
+    check_table(rows, columns, "file: the uploaded file")
+    names = [h.strip() for h in header]
+    if target not in names:
+        return
+    t = names.index(target)
+    classes: set[str] = set()
+    for cells in csv.reader(lines[1:], delimiter=data._delimiter(lines[0])):
+        if len(cells) > t:
+            classes.add(cells[t].strip())
+    if len(classes) > LIMITS.max_classes or rows * (columns - 1 + len(classes)) > LIMITS.max_values:
+        numeric = all(data._number(c) is not None for c in classes)
+        if not numeric:  # numbers (a regression target) make one column, not one per value
+            raise ByhandError(
+                f"file: the column {target!r} holds {len(classes)} different classes; with "
+                f"{rows} samples that is more than one request may hold (at most "
+                f"{min(LIMITS.max_classes, LIMITS.max_values // max(rows, 1))} classes)"
+            )
+
+
 def sample_count(samples: list) -> int:
     """How many samples a validated Samples value holds."""
     return len(samples) if isinstance(samples[0], list) else 1
@@ -161,19 +257,19 @@ def sample_count(samples: list) -> int:
 
 
 class ForwardRequest(Strict):
-    model: ModelFile
+    model: Model
     inputs: Samples
 
 
 class BackpropRequest(Strict):
-    model: ModelFile
+    model: Model
     inputs: Samples
     target: Samples
     lr: LearningRate = 0.5
 
 
 class ExplainRequest(Strict):
-    model: ModelFile
+    model: Model
     inputs: Samples
     target: Samples
     name: Annotated[str, Field(min_length=1, max_length=40)]
@@ -183,13 +279,13 @@ class StepRequest(BackpropRequest):
     pass
 
 
-Range = Annotated[tuple[Number, Number], Field(description="[low, high]")]
+Range = Annotated[list[Number], Field(min_length=2, max_length=2, description="[low, high]")]
 
 
 class GridRequest(Strict):
-    model: ModelFile
-    x_range: Range = (-1.0, 1.0)
-    y_range: Range = (-1.0, 1.0)
+    model: Model
+    x_range: Range = [-1.0, 1.0]
+    y_range: Range = [-1.0, 1.0]
     resolution: Annotated[int, Field(ge=2, le=LIMITS.max_resolution)] = 40
 
     @model_validator(mode="after")
@@ -212,7 +308,9 @@ class TrainData(Strict):
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     test_split: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
     inputs: Samples | None = None
+    #: the numbers to predict, or a one-hot table; with class labels given it may be left out
     target: Samples | None = None
+    #: each sample's class, 0 … K−1 (K the output layer's neurons, or len(class_names))
     labels: (
         Annotated[list[Annotated[int, Field(ge=0)]], Field(max_length=LIMITS.max_samples)] | None
     ) = None
@@ -237,8 +335,8 @@ class TrainData(Strict):
                 "{at}: {message}",
                 {"at": "data", "message": "give a dataset name or inputs and target, not both"},
             )
-        if given and (self.inputs is None or self.target is None):
-            missing = "target" if self.target is None else "inputs"
+        if given and (self.inputs is None or (self.target is None and not self.labels)):
+            missing = "target" if self.inputs is not None else "inputs"
             raise PydanticCustomError(
                 "samples", "{at}: {message}", {"at": f"data.{missing}", "message": "required"}
             )
@@ -248,7 +346,7 @@ class TrainData(Strict):
 class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
-    model: ModelFile
+    model: Model
     #: η; none: the optimiser's usual rate (optimizers.default_lr: sgd 3.0, momentum 0.3,
     #: adam 0.005; sgd 0.1 and momentum 0.03 on an unbounded output)
     lr: LearningRate | None = None
@@ -358,7 +456,9 @@ class StepAnswer(BaseModel):
     model: ModelFile
     loss_before: float
     loss_after: float
+    #: the lecture's names of the parameters that changed ([] past `max_named_parameters`)
     changed: list[str]
+    changed_count: int
 
 
 class GridAnswer(BaseModel):

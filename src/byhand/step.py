@@ -1,0 +1,147 @@
+"""The training step: the lecture's forward pass, backpropagation and update of one mini-batch,
+written into arrays made once.
+
+Network.forward and Network.backward are the lecture's passes, written to be read and checked;
+a training step does the same arithmetic, arranged so that nothing is allocated and as few
+passes as possible go over the arrays:
+
+    forward    z⁽ˡ⁾ = a⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾,  a⁽ˡ⁾ = f(z⁽ˡ⁾)        into the Workspace's z and a
+    backward   δ⁽ᴸ⁾ = ∂L/∂o ⊙ f'(z⁽ᴸ⁾),  δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾W⁽ˡ⁺¹⁾) ⊙ f'(z⁽ˡ⁾)   into its δ
+    update     W⁽ˡ⁾ ← βW⁽ˡ⁾ − c δ⁽ˡ⁾ᵀa⁽ˡ⁻¹⁾,  b⁽ˡ⁾ ← b⁽ˡ⁾ − c 1ᵀδ⁽ˡ⁾
+
+For sgd, c = η/N and β = 1 − ηλ (λ the L2 strength; β = 1 without it), and the update is one
+BLAS call per array: gemm with beta = β writes c δᵀa straight into W, so the gradient is
+never formed. δ⁽ˡ⁾W⁽ˡ⁾ (the next δ down) is taken before W⁽ˡ⁾ changes. The δ stay the
+lecture's δ: the factor c rides in the BLAS calls' α, not in another pass over δ.
+
+For momentum and adam the gradients are formed, scaled: g = (scale/N) δᵀa with the optimiser's
+`scale` (η for momentum, 1 for adam), into one array laid out as θ (Network.pack), which the
+optimiser then turns into its update of θ.
+
+The layout gemm needs: W is a C-ordered (neurons, inputs) array, so W.T is the same memory in
+Fortran order, which is what BLAS writes into without a copy; a⁽ˡ⁻¹⁾ and δ⁽ˡ⁾ (C-ordered,
+samples × width) are passed as their transposes for the same reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg.blas import get_blas_funcs
+
+from byhand.network import Network, views
+
+Array = np.ndarray
+
+
+class Workspace:
+    """The arrays one training step (or an evaluation) writes into, made once for a number of
+    rows and reused.
+
+    x, y: the mini-batch (gathered into them with np.take); zs, activations, deltas: z⁽ˡ⁾, a⁽ˡ⁾
+    and δ⁽ˡ⁾ (rows × neurons), activations[0] being x; scratch: f'(z⁽ˡ⁾) on the way; ones: a 1
+    per row, to sum δ over the batch as 1ᵀδ; grad: every gradient in one array laid out as
+    Network.pack() lays out θ, and grad_W, grad_b its views shaped like the parameters (used by
+    optimisers that need the gradient; sgd never fills them). Reusing them keeps a step free of
+    allocation: fresh temporaries of a few hundred KB per step go through mmap and can halve
+    the speed.
+    """
+
+    def __init__(self, net: Network, rows: int) -> None:
+        self.rows = int(rows)
+        dt = net.dtype
+        widths = net.sizes
+
+        def block(k: int) -> Array:
+            return np.empty((self.rows, k), dtype=dt)
+
+        self.x = block(widths[0])
+        self.y = block(widths[-1])
+        self.zs = [block(k) for k in widths[1:]]
+        self.activations = [self.x] + [block(k) for k in widths[1:]]
+        self.deltas = [block(k) for k in widths[1:]]
+        self.scratch = [block(k) for k in widths[1:]]
+        self.ones = np.ones(self.rows, dtype=dt)
+        self.grad = np.zeros(net.n_parameters, dtype=dt)
+        shaped = views(self.grad, net.parameters())
+        self.grad_W, self.grad_b = shaped[0::2], shaped[1::2]
+
+    @property
+    def output(self) -> Array:
+        return self.activations[-1]
+
+    def __repr__(self) -> str:
+        return f"Workspace(rows={self.rows})"
+
+
+def forward(net: Network, ws: Workspace, x: Array | None = None) -> Array:
+    """z⁽ˡ⁾ = a⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾ and a⁽ˡ⁾ = f(z⁽ˡ⁾), into ws; returns o.
+
+    a⁽⁰⁾ is ws.x, or `x`: rows of the network's dtype, at most ws.rows of them (an evaluation
+    runs a data set through in chunks this way, without copying it into ws.x). The caller
+    silences NumPy's floating-point warnings: the activations run unguarded, as entering
+    NumPy's error state costs about a microsecond a call.
+    """
+    a = ws.x if x is None else x
+    rows = len(a)
+    whole = rows == ws.rows
+    for l, layer in enumerate(net.layers):
+        z, out = ws.zs[l], ws.activations[l + 1]
+        if not whole:
+            z, out = z[:rows], out[:rows]
+        np.dot(a, layer.W.T, out=z)
+        z += layer.b
+        a = layer.activation.unguarded(z, out=out)
+    return a
+
+
+class TrainingStep:
+    """One step of mini-batch gradient descent for `net` with `optimizer`, on a Workspace
+    holding the batch in x and y: forward, backward and update, allocating nothing.
+
+    Call bind() again when a layer's W or b has been replaced by another array.
+    """
+
+    def __init__(self, net: Network, optimizer) -> None:
+        self.net = net
+        self.optimizer = optimizer
+        self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=net.dtype)
+        self.bind()
+
+    def bind(self) -> None:
+        """Work on the network's parameters as they are now."""
+        self.optimizer.bind(self.net)
+
+    def __call__(self, ws: Workspace) -> None:
+        net, optimizer = self.net, self.optimizer
+        layers = net.layers
+        forward(net, ws)
+        o, z = ws.activations[-1], ws.zs[-1]
+        delta = net.loss.delta(
+            o, ws.y, z, layers[-1].activation, out=ws.deltas[-1], scratch=ws.scratch[-1]
+        )
+        c = optimizer.scale / ws.rows
+        fused = optimizer.fused
+        # sgd's weight decay: W − η(g + λW) = (1 − ηλ)W − ηg, the factor 1 − ηλ as gemm's beta
+        beta = 1.0 - optimizer.lr * optimizer.l2 if fused else 0.0
+        for l in reversed(range(len(layers))):
+            layer = layers[l]
+            if l > 0:
+                # δ⁽ˡ⁾W⁽ˡ⁾ with the weights as they were: taken before W⁽ˡ⁾ is updated
+                back = np.dot(delta, layer.W, out=ws.deltas[l - 1])
+            if fused:
+                # W.T ← β W.T − c a⁽ˡ⁻¹⁾ᵀδ: one gemm into W's own memory (Fortran view)
+                self.gemm(-c, ws.activations[l].T, delta.T, beta=beta, c=layer.W.T,
+                          trans_b=1, overwrite_c=1)  # fmt: skip
+                # b ← b − c δᵀ1: one gemv into b
+                self.gemv(-c, delta.T, ws.ones, beta=1.0, y=layer.b, overwrite_y=1)
+            else:
+                self.gemm(c, ws.activations[l].T, delta.T, c=ws.grad_W[l].T,
+                          trans_b=1, overwrite_c=1)  # fmt: skip
+                self.gemv(c, delta.T, ws.ones, y=ws.grad_b[l], overwrite_y=1)
+            if l > 0:
+                below = layers[l - 1].activation
+                delta = below.backward(
+                    ws.zs[l - 1], ws.activations[l], back, out=back, scratch=ws.scratch[l - 1]
+                )
+        if not fused:
+            optimizer.apply(ws.grad_W, ws.grad)
