@@ -33,6 +33,8 @@ from byhand.mathml import to_mathml
 
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$")
+#: inline math and the punctuation right after it, which must not wrap onto a line of its own
+_INLINE_TAIL = re.compile(_INLINE.pattern + r"([.,;:!?)\]]*)")
 _MARKER = re.compile(r"^:::\s*([a-z][a-z0-9-]*)\s*$", re.M)
 _SECTION = re.compile(r"^##\s+(.+?)\s*(?:\{#([A-Za-z][\w-]*)\})?\s*$", re.M)
 _TITLE = re.compile(r"^#\s+(.+?)\s*$", re.M)
@@ -209,6 +211,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
+def _inline(tex: str, tail: str) -> str:
+    """Inline math as MathML; with the punctuation after it, kept on one line together."""
+    math = to_mathml(tex.strip(), display=False)
+    if not tail:
+        return math
+    return f'<span class="nowrap">{math}{escape(tail)}</span>'
+
+
 def render_markdown(text: str, widgets: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
     """Markdown with math and markers → HTML; returns the HTML and the markers it met, in order.
 
@@ -240,7 +250,7 @@ def render_markdown(text: str, widgets: Mapping[str, str] | None = None) -> tupl
         ),
         text,
     )
-    text = _INLINE.sub(lambda m: stash(to_mathml(m.group(1).strip(), display=False)), text)
+    text = _INLINE_TAIL.sub(lambda m: stash(_inline(m.group(1), m.group(2))), text)
     html = MarkdownIt("commonmark", {"html": False, "typographer": True}).render(text)
     # a stashed block sits alone in a paragraph: unwrap it; inline math stays in its sentence
     for k, piece in enumerate(pieces):
