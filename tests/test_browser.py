@@ -630,7 +630,7 @@ def test_the_sigmoid_plot_labels_are_whole_and_apart(lecture: Page):
     assert {"0", "0.5", "1", "−6", "6", "z"} <= set(labels), labels
     for text, (x, y, w, h) in labels.items():
         assert x >= 0 and y >= 0 and x + w <= width and y + h <= height, text
-    (zx, zy, zw, zh), (sx, sy, sw, sh) = labels["z"], labels["6"]
+    (zx, zy, _, _), (sx, sy, sw, sh) = labels["z"], labels["6"]
     assert zx >= sx + sw or zy >= sy + sh  # the axis name clear of the last tick
 
 
