@@ -705,3 +705,61 @@ def test_a_number_too_large_is_named_as_too_large(lecture: Page):
     expect(lecture.locator("#params-editor .box-error")).to_have_text(
         "1e400 is too large: a number must stay below 1.8e308 (not used)"
     )
+
+
+def test_the_diagram_has_a_text_a_screen_reader_can_walk(lecture: Page):
+    text = lecture.locator("#diagram-text")
+    expect(text.locator("ol > li")).to_have_count(3)  # inputs, hidden layer, outputs
+    expect(text).to_contain_text("w31 = 1 from h1")
+    lecture.click("#run-forward")
+    expect(text).to_contain_text(f"o1 = {four(O1)}")
+    lecture.click("#backpropagate")
+    expect(text).to_contain_text(f"∂L/∂w31 = {four(DW31)}")
+
+
+#: every number in parts 2–5 (and every number box) must be on the screen, or inside a box that
+#: scrolls sideways and shows it (class "scrolls": a shadow and a dotted edge, and a tab stop)
+OFF_SCREEN = """(width) => {
+  const out = [];
+  const parts = ['#neurons', '#try', '#learning', '#matrix'].map(s => document.querySelector(s));
+  const hidden = (el) => !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden';
+  const cued = (el) => { const box = el.closest('.scrolls'); return box && box.tabIndex === 0; };
+  for (const part of parts) {
+    const walk = document.createTreeWalker(part, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      if (!/\\d/.test(node.textContent) || hidden(node.parentElement)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects()) {
+        if ((r.left < -0.5 || r.right > width + 0.5) && !cued(node.parentElement))
+          out.push(node.textContent.trim().slice(0, 30));
+      }
+    }
+    for (const inp of part.querySelectorAll('input')) {
+      const r = inp.getBoundingClientRect();
+      if (!hidden(inp) && (r.left < -0.5 || r.right > width + 0.5) && !cued(inp))
+        out.push('input ' + (inp.dataset.param || inp.id));
+    }
+  }
+  return out;
+}"""
+
+
+def test_every_number_is_on_a_phone_screen_or_in_a_box_that_says_it_scrolls(
+    page: Page, live_server: str
+):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(live_server + "/lectures/3")
+    expect(page.locator("body.ready")).to_have_count(1)
+    page.click("#run-forward")
+    page.click("#backpropagate")
+    expect(page.locator("#gradients-table")).to_have_count(1)
+    page.click("#flow-skip")
+    page.locator("#gradients-table tr[data-param='w11']").click()
+    expect(page.locator("#explain")).to_have_attribute("data-param", "w11")
+    page.click("#gradient-step")
+    expect(page.locator("#step-result[data-after]")).to_have_count(1)
+    page.wait_for_timeout(200)
+    assert page.evaluate(OFF_SCREEN, 375) == []
+    # and the cue is there to see: some box does scroll at this width
+    assert page.locator(".scrolls").count() > 0
