@@ -763,3 +763,15 @@ def test_every_number_is_on_a_phone_screen_or_in_a_box_that_says_it_scrolls(
     assert page.evaluate(OFF_SCREEN, 375) == []
     # and the cue is there to see: some box does scroll at this width
     assert page.locator(".scrolls").count() > 0
+
+
+def test_digits_show_sample_pictures_instead_of_an_empty_boundary(lecture: Page):
+    hint = lecture.locator("#ds-boundary-hint")
+    expect(hint).to_be_visible()
+    lecture.select_option("#ds-name", "digits")
+    lecture.fill("#ds-epochs", "3")
+    lecture.click("#ds-train")
+    _train_finished(lecture)
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1")
+    expect(lecture.locator("#ds-boundary-caption")).to_contain_text("8 × 8 pictures")
+    expect(hint).to_be_hidden()
