@@ -26,7 +26,8 @@ def softplus(z: Array) -> Array:
 class LossCode:
     """A loss written out for a generated script (`byhand.export.script`).
 
-    numpy: source defining ``loss(…)``, each sample's L (samples are columns), and, unless
+    numpy: source defining ``loss(…)``, each sample's L (a sample is a vector or a row of a
+    batch, the same operations as `value` and `grad_output`), and, unless
     `delta` is given, ``dL_do(o, y)``; args: what ``loss`` takes ("o, y" or "z, y"); delta: the
     output layer's δ as an expression of o and y when it simplifies, else None (∂L/∂o ⊙ f'(z));
     torch: the batch's mean loss as a PyTorch expression of z, o and y (samples are rows).
@@ -111,7 +112,7 @@ class HalfSSE(Loss):
             '''
 def loss(o, y):
     """L = ½ Σₖ (oₖ − yₖ)²"""
-    return 0.5 * np.sum((o - y) ** 2, axis=0)
+    return 0.5 * np.sum((o - y) ** 2, axis=-1)
 
 
 def dL_do(o, y):
@@ -140,12 +141,12 @@ class MSE(Loss):
             '''
 def loss(o, y):
     """L = (1/K) Σₖ (oₖ − yₖ)²"""
-    return np.mean((o - y) ** 2, axis=0)
+    return np.mean((o - y) ** 2, axis=-1)
 
 
 def dL_do(o, y):
     """∂L/∂o = 2(o − y)/K"""
-    return (o - y) * (2 / len(o))
+    return (o - y) * (2 / o.shape[-1])
 ''',
             "o, y",
             None,
@@ -191,18 +192,20 @@ class CrossEntropy(Loss):
                 '''
 def loss(z, y):
     """L = −Σₖ yₖ log oₖ, with log oₖ = zₖ − log Σⱼ e^(zⱼ): finite however sure o is"""
-    m = np.max(z, axis=0)
-    return -np.sum(y * (z - (m + np.log(np.sum(np.exp(z - m), axis=0)))), axis=0)
+    m = np.max(z, axis=-1, keepdims=True)
+    log_sum = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+    return -np.sum(y * (z - log_sum), axis=-1)
 ''',
                 "z, y",
-                "o * np.sum(y, axis=0) - y",
+                "o * np.sum(y, axis=-1, keepdims=True) - y",
                 "-(y * torch.log_softmax(z, dim=-1)).sum(dim=-1).mean()",
             )
         return LossCode(
             '''
 def loss(z, y):
     """L = −Σₖ [yₖ log oₖ + (1 − yₖ) log(1 − oₖ)] = Σₖ [log(1 + e^zₖ) − yₖ zₖ], from z"""
-    return np.sum(np.logaddexp(0, z) - y * z, axis=0)
+    softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))  # log(1 + e^z), no overflow
+    return np.sum(softplus - y * z, axis=-1)
 ''',
             "z, y",
             "o - y",
