@@ -1,14 +1,22 @@
 """Grading a student's hand calculation step by step, and finding the first wrong step.
 
-An answer is right when it is within the step's tolerance of the engine's value (see
-`Solution`). A wrong answer is then explained, in this order:
+Every answer is graded twice, by the one tolerance policy of `byhand.teach.tolerance`:
+against the true value, and against the value that follows from the student's own earlier
+answers (error carried forward). Its status is then
 
-1. carried: it follows from the student's own earlier answers, one of which is wrong — the
-   working of this step is right and the mistake is further up;
-2. a slip: recomputing the step (or a step it depends on) with a common slip — a forgotten
-   bias, σ instead of σ', (y − o) instead of (o − y), a missing ½, … — gives the answer;
-3. otherwise: which of the values it depends on were right, and what to check, e.g.
-   "o1 is wrong but h1 and h2 are right: check the weighted sum for neuron 3".
+1. right: it matches the true value, or follows from the student's own answers, all right
+   (and has not drifted 2% from the true value through their rounding);
+2. carried: it follows from the student's own answers, one of which is wrong — the working of
+   this step is right and the mistake is further up (`carried_from` names it);
+3. wrong: it does not follow from the student's own answers. A common slip is looked for —
+   recomputing the step (or a step between it and the answers it depends on) with a
+   forgotten bias, σ instead of σ', (y − o) instead of (o − y), a missing ½, … gives the
+   answer — then the wrong sign, too few places, and otherwise which of the values it depends
+   on were right and what to check, e.g. "o1 = 0.9 is wrong but h1 and h2 are right: check
+   the weighted sum for neuron 3 … (expected 0.9481)".
+
+Every message starts with what the student wrote. No step worked correctly from the student's
+own values is ever wrong, so one mistake makes one wrong step.
 """
 
 from __future__ import annotations
