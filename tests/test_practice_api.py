@@ -74,9 +74,10 @@ def test_key_checks_right_and_a_planted_slip_is_named(client):
 
 def test_a_verdict_says_what_was_written_and_what_was_expected(client):
     sheet = generate(8)
-    assert client.get("/api/practice/exercise?seed=8").json()["precision"] == (
-        "4 decimals, or 3 significant figures below 0.1"
-    )
+    sheet_json = client.get("/api/practice/exercise?seed=8").json()
+    assert sheet_json["precision"] == "4 decimals, or 3 significant figures below 0.1"
+    for g in sheet_json["givens"]:  # what an input box can hold and read back
+        assert float(g["value_input"]) == g["value"]
     h1 = sheet.solution.values["h1"]
     report = _post(client, seed=8, answers={"h1": "0.5", "z_h1": "-0.0021"}).json()
     by = {v["name"]: v for v in report["verdicts"]}
