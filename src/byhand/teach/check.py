@@ -32,7 +32,7 @@ import yaml
 from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.teach.solution import SLIPS, Solution, gradient_name, step_order, update_name
-from byhand.teach.tolerance import DRIFT, FLOOR, accepts, carried_rounding, tolerance
+from byhand.teach.tolerance import DRIFT, FLOOR, SLACK, accepts, carried_rounding, tolerance
 
 #: at most this many answers in one file or request
 MAX_ANSWERS = 2000
@@ -403,7 +403,7 @@ class _Context:
                     carried_from=roots,
                 )
             off = abs(answer - expected) / max(abs(expected), FLOOR)
-            if off < DRIFT:
+            if off < DRIFT - SLACK:  # 2% off is never right, rounding or not
                 worked = f" (worked from your {_and(deps)})" if deps else ""
                 return verdict(RIGHT, f"{wrote} is right{worked}")
             return verdict(
