@@ -356,7 +356,7 @@ class _Context:
         self, name: str, answer: float, reference: float, carried: float, own: bool = False
     ) -> bool:
         """`accepts` for step `name`; `own` when the reference comes from the student's values
-        and some answer it depends on is wrong (then their update decides if w moves)."""
+        (then the update worked from their gradient decides whether w moves)."""
         step = self.solution.by_name[name]
         old = self.true_env[step.before] if step.before else None
         return accepts(answer, reference, carried, old, reference if own else step.value)
@@ -389,7 +389,7 @@ class _Context:
 
         if self.accepts(name, answer, expected, carried):
             return verdict(RIGHT, f"{wrote} is right")
-        if self.accepts(name, answer, own, own_carried, own=bool(bad)):
+        if self.accepts(name, answer, own, own_carried, own=True):
             roots = step_order(solution, {r for d in bad for r in self.roots.get(d, [d])})
             if roots:
                 if set(roots) == set(bad):
