@@ -46,7 +46,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from byhand.data import Dataset, load
 from byhand.network import Network
 from byhand.optimizers import make_optimizer
-from byhand.step import TrainingStep, Workspace
+from byhand.step import FUSED_ROWS, TrainingStep, Workspace
 from byhand.train import Trainer
 
 LR = 0.5
@@ -309,6 +309,7 @@ def step_profile(
     Y = np.ascontiguousarray(ds.Y, dtype=net.dtype)
     layers, loss, c = net.layers, net.loss, LR / batch
     L = len(layers)
+    fused = batch <= FUSED_ROWS  # as TrainingStep decides for sgd
     names = ["gather x, y (2× np.take)"]
     for l, layer in enumerate(layers):
         names += [f"layer {l + 1}: z = a Wᵀ (np.dot)", f"layer {l + 1}: z += b",
@@ -317,10 +318,17 @@ def step_profile(
     for l in reversed(range(L)):
         if l > 0:
             names.append(f"layer {l + 1}: δW⁽ˡ⁾ (np.dot)")
-        names += [f"layer {l + 1}: W ← W − c δᵀa (gemm, beta 1)",
-                  f"layer {l + 1}: b ← b − c δᵀ1 (gemv)"]  # fmt: skip
+        if fused:
+            names += [f"layer {l + 1}: W ← W − c δᵀa (gemm, beta 1)",
+                      f"layer {l + 1}: b ← b − c δᵀ1 (gemv)"]  # fmt: skip
+        else:
+            names += [f"layer {l + 1}: scaled δ = c δ (np.multiply)",
+                      f"layer {l + 1}: g_W = (cδ)ᵀa (np.matmul)",
+                      f"layer {l + 1}: g_b = (cδ)ᵀ1 (np.dot)"]  # fmt: skip
         if l > 0:
             names.append(f"layer {l}: δ ⊙ f'(z) ({layers[l - 1].activation.name})")
+    if not fused:
+        names.append("θ ← θ − g (one np.subtract)")
     spent = np.zeros(len(names))
     clock = time.perf_counter
     batches = [order[s : s + batch] for s in range(0, len(order) - batch + 1, batch)]
@@ -349,16 +357,27 @@ def step_profile(
                 if l > 0:
                     back = np.dot(delta, layer.W, out=ws.deltas[l - 1])
                     t.append(clock())
-                step.gemm(-c, ws.activations[l].T, delta.T, beta=1.0, c=layer.W.T,
-                          trans_b=1, overwrite_c=1)  # fmt: skip
-                t.append(clock())
-                step.gemv(-c, delta.T, ws.ones, beta=1.0, y=layer.b, overwrite_y=1)
-                t.append(clock())
+                a = ws.activations[l]
+                if fused:
+                    step.gemm(-c, a.T, delta.T, beta=1.0, c=layer.W.T, trans_b=1, overwrite_c=1)
+                    t.append(clock())
+                    step.gemv(-c, delta.T, ws.ones, beta=1.0, y=layer.b, overwrite_y=1)
+                    t.append(clock())
+                else:
+                    scaled = np.multiply(delta, c, out=ws.scratch[l])
+                    t.append(clock())
+                    np.matmul(scaled.T, a, out=ws.grad_W[l])
+                    t.append(clock())
+                    np.dot(ws.ones, scaled, out=ws.grad_b[l])
+                    t.append(clock())
                 if l > 0:
                     delta = layers[l - 1].activation.backward(
                         ws.zs[l - 1], ws.activations[l], back, out=back, scratch=ws.scratch[l - 1]
                     )
                     t.append(clock())
+            if not fused:
+                np.subtract(step.optimizer.theta, ws.grad, out=step.optimizer.theta)
+                t.append(clock())
             spent += np.diff(t)
     whole = (clock() - started) / len(batches)
     return [(name, s / len(batches)) for name, s in zip(names, spent, strict=True)], whole
@@ -677,8 +696,9 @@ def main(argv: list[str] | None = None) -> int:
             "sigmoid and σ' into the products' loops, which no NumPy or SciPy call offers (a "
             "fused dense-layer kernel, gemm + bias + activation in one call, would be the call "
             "needed). At batch 128 the two products with the 784-wide layer take most of the "
-            "step: there it is OpenBLAS's sgemm at these shapes against XLA's (Eigen) kernels, "
-            "and the update W ← W − cδᵀa already goes straight into W by gemm with beta = 1."
+            "step: there it is OpenBLAS's sgemm at these shapes against XLA's (Eigen) kernels. "
+            "(Up to 32 rows the update goes straight into W by gemm with beta = 1; above, "
+            "NumPy's matmul into the gradient measured faster than SciPy's gemm.)"
         )
     return 0
 
