@@ -35,7 +35,7 @@ class Limits:
     max_classes: int = 1024
     #: numbers one answer or one data set may hold (samples × neurons of a trace, samples ×
     #: columns of a data set): keeps every answer and every table a few MB
-    max_values: int = 500_000
+    max_values: int = 250_000
     #: multiply-adds one forward or backward request may cost (samples × parameters)
     max_work: int = 100_000_000
     #: cells of a decision-boundary grid per side
@@ -84,6 +84,8 @@ class Limits:
     header_seconds: float = 10.0
     #: seconds an answer may wait for a client that does not read it before it is dropped
     send_seconds: float = 15.0
+    #: seconds a stopping server (SIGTERM) gives the requests in hand to finish
+    drain_seconds: float = 10.0
 
     def with_(self, **changes) -> Limits:
         """A copy with some limits changed (tests and `byhand serve` use this)."""

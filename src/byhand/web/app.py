@@ -419,3 +419,18 @@ def _version() -> str:
         return version("byhand")
     except Exception:
         return "0"
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `byhand serve` runs it in each worker process: the Settings it wrote to the
+    environment (`Settings.to_environment`), the model file they name loaded here."""
+    import sys
+
+    from byhand import modelfile
+
+    settings = Settings.from_environment()
+    model = modelfile.load(settings.model) if settings.model else None
+    # hand the interpreter between threads every 0.5 ms (not 5): a click that waits while a
+    # worker thread computes a big request is answered within a millisecond or two
+    sys.setswitchinterval(0.0005)
+    return create_app(model=model, settings=settings)
