@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from byhand import files
 from byhand.errors import ByhandError
 
 if TYPE_CHECKING:
@@ -223,8 +224,6 @@ def check_writable(path: str, what: str, suffixes: tuple[str, ...] = ()) -> None
     if not os.access(folder, os.W_OK):
         raise ByhandError(f"cannot write {what} {path}: the folder {folder} is not writable")
     # a device, a FIFO or a socket is refused, never replaced by a plain file
-    from byhand import files
-
     files.check_writable(path, what)
 
 

@@ -116,6 +116,12 @@ class _OncePerMinute(logging.Filter):
 @model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
 @click.option(
+    "--lectures",
+    metavar="DIR",
+    default=None,
+    help="Also serve every Markdown lecture in DIR (see docs/lectures.md).",
+)
+@click.option(
     "--classroom",
     is_flag=True,
     help="Keep classes (join codes, dashboard, gradebook) in byhand-classroom.db here.",
@@ -149,6 +155,7 @@ def serve(
     open_browser: bool,
     classroom: bool = False,
     database: str | None = None,
+    lectures: str | None = None,
     workers: int = 1,
     allowed: tuple[str, ...] = (),
 ) -> None:
@@ -158,9 +165,12 @@ def serve(
 
     from byhand.web.protocol import Protocol
 
-    if model:
-        modelfile.load(model)  # a bad model file fails here, before any worker starts
+    from byhand.web.app import create_app
+
+    # a bad model file or a malformed lecture fails here, before any worker starts
+    net = modelfile.load(model) if model else None
     database = _classroom(classroom, database)
+    create_app(model=net, database=database, lectures=lectures)
     sock = listen(host, port)
     port = sock.getsockname()[1]
     url = address(host, port)
@@ -176,6 +186,7 @@ def serve(
     settings = Settings(
         limits=limits,
         model=str(Path(model).resolve()) if model else None,
+        lectures=str(Path(lectures).resolve()) if lectures else None,
         allowed_hosts=allowed_hosts(host, allowed),
         per_client=True,
     )

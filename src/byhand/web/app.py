@@ -30,7 +30,7 @@ import byhand.web
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS, Limits
 from byhand.network import Network
-from byhand.web import api
+from byhand.web import api, pages
 from byhand.web.clients import RateLimit
 from byhand.web.settings import Settings
 
@@ -363,11 +363,13 @@ def create_app(
     limits: Limits = LIMITS,
     database: str | None = None,
     settings: Settings | None = None,
+    lectures: str | None = None,
 ) -> FastAPI:
-    """The byhand web app: /api (JSON), the page and /static. `model` replaces the lecture's
+    """The byhand web app: /api (JSON), the pages and /static. `model` replaces the lecture's
     network as the one /api/lecture hands out; `database` (a path or URL) keeps classes;
     `settings` (hosts, per-client limits) are how `byhand serve` runs it, and their limits win
-    over `limits`."""
+    over `limits`; `lectures` is a folder of Markdown lectures served beside the shipped ones
+    (a malformed one is an error here, at start-up)."""
     settings = settings or Settings(limits=limits)
     app = FastAPI(
         title="byhand",
@@ -381,6 +383,7 @@ def create_app(
     )
     app.state.model = model
     app.state.database = database
+    app.state.lectures = pages.series(lectures)
     app.include_router(api.router, prefix="/api")
     for _name, router in site_routers():
         app.include_router(router)
@@ -433,4 +436,4 @@ def app_from_environment() -> FastAPI:
     # hand the interpreter between threads every 0.5 ms (not 5): a click that waits while a
     # worker thread computes a big request is answered within a millisecond or two
     sys.setswitchinterval(0.0005)
-    return create_app(model=model, settings=settings)
+    return create_app(model=model, settings=settings, lectures=settings.lectures)
