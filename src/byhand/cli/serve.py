@@ -163,9 +163,8 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from byhand.web.protocol import Protocol
-
     from byhand.web.app import create_app
+    from byhand.web.protocol import Protocol
 
     # a bad model file or a malformed lecture fails here, before any worker starts
     net = modelfile.load(model) if model else None
