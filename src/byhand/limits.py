@@ -21,12 +21,13 @@ class Limits:
     max_layers: int = 16
     #: neurons in one layer, and inputs to the first
     max_neurons: int = 1024
-    #: weights and biases in one network (a 784-100-10 digits model has 79,510)
-    max_parameters: int = 200_000
-    #: neurons a page endpoint (diagram, formulas) draws or writes a formula for, one by one
-    max_drawn_neurons: int = 2_000
-    #: parameters a step's answer names one by one (w31, b4) when they change
-    max_named_parameters: int = 20_000
+    #: weights and biases in one network (a 784-100-10 digits model has 79,510); a model
+    #: file of this many numbers is about 1 MB of JSON in a request or an answer
+    max_parameters: int = 100_000
+    #: neurons a page endpoint (diagram, formulas, view) draws, one formula each
+    max_drawn_neurons: int = 1_000
+    #: parameters a page endpoint draws (an edge and a name each), and a step's answer names
+    max_drawn_parameters: int = 20_000
 
     # --- samples ------------------------------------------------------------------------------
     #: samples (rows) in one request's inputs or data set
