@@ -98,8 +98,21 @@ class Connection:
     def __init__(self, port: int, local: str) -> None:
         self.port, self.local = port, local
         self.reader = self.writer = None
+        self.retries = 0
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        """Send and read one request. A kept-alive connection the server has closed (or a
+        process that died held) is retried once on a new connection, as browsers do."""
+        reused = self.writer is not None
+        try:
+            return await self._request(method, path, body)
+        except (OSError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            self.retries += 1
+            return await self._request(method, path, body)
+
+    async def _request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(
                 HOST, self.port, local_addr=(self.local, 0)
@@ -148,6 +161,8 @@ class Tally:
         self.errors: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self.busy: dict[str, int] = defaultdict(int)
         self.events = 0
+        #: requests sent again on a new connection after a kept-alive one was closed under them
+        self.retries = 0
 
     @property
     def over(self) -> bool:
@@ -156,11 +171,14 @@ class Tally:
     async def call(self, kind: str, conn: Connection, method: str, path: str, body=b""):
         started = time.time()
         t = time.perf_counter()
+        before = conn.retries
         try:
             status, data = await conn.request(method, path, body)
         except (OSError, asyncio.IncompleteReadError, ValueError) as err:
             self.errors[kind].append((started, type(err).__name__))
             return None
+        finally:
+            self.retries += conn.retries - before
         self.times[kind].append((started, time.perf_counter() - t))
         if status in (429, 503):
             self.busy[kind] += 1
@@ -244,7 +262,9 @@ def client_process(
     asyncio.run(everyone())
     t1 = os.times()
     cpu = (t1.user - t0.user) + (t1.system - t0.system)
-    out.put((dict(tally.times), dict(tally.errors), dict(tally.busy), tally.events, cpu))
+    out.put(
+        (dict(tally.times), dict(tally.errors), dict(tally.busy), tally.events, cpu, tally.retries)
+    )
 
 
 # --- the server's processes -----------------------------------------------------------------------
@@ -378,7 +398,8 @@ def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -
     busy: dict[str, int] = defaultdict(int)
     events = 0
     client_cpu = 0.0
-    for t, e, b, ev, cpu in results:
+    retries = sum(r[5] for r in results)
+    for t, e, b, ev, cpu, _ in results:
         for k, v in t.items():
             times[k] += v
         for k, v in e.items():
@@ -410,7 +431,8 @@ def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -
     print(
         f"{total} requests answered, {total / elapsed:.0f} per second; {n_errors} errors"
         + (f" (+{len(in_kill)} within 3 s of the kill)" if killed_at is not None else "")
-        + f"; {sum(busy.values())} 429/503 answers ({dict(busy)}); {events} training events"
+        + f"; {sum(busy.values())} 429/503 answers ({dict(busy)}); {events} training events; "
+        f"{retries} requests retried on a new connection (a kept-alive one closed under them)"
     )
     print(
         f"server: {server_cpu / elapsed:.2f} cores busy on average; client: "

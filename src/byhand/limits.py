@@ -75,6 +75,12 @@ class Limits:
     client_rate: float = 20.0
     #: ... and in one burst (a page refresh is a handful of requests)
     client_burst: int = 60
+    #: a request body larger than this is heavy (a big network, many samples, an upload): it
+    #: may cost up to a second of a core, so one client may send only a few
+    heavy_bytes: int = 64 * 1024
+    #: heavy requests per second one client may make, on average, and in one burst
+    heavy_rate: float = 0.5
+    heavy_burst: int = 4
 
     # --- connections --------------------------------------------------------------------------
     #: connections one server process holds at once; past it, new ones get 503 at once
