@@ -13,9 +13,9 @@ The script starts `byhand serve --workers W` on a free port of 127.0.0.1 and pla
 - optionally (`--kill-worker-at T`) a SIGKILL to one of the server's worker processes T seconds
   in: errors within 3 s of it are counted apart (what the killed process held in hand).
 
-The client is lean so that it is not the bottleneck: `--clients` processes (default 2), each
-one asyncio loop speaking HTTP/1.1 on raw kept-alive sockets with request bodies made in
-advance; their CPU is reported beside the server's. The run stops by itself after `seconds`
+The client is lean so that it is not the bottleneck: `--clients` processes (default 2, and one
+more for the hostile client), each one asyncio loop speaking HTTP/1.1 on raw kept-alive sockets;
+their CPU is reported beside the server's. The run stops by itself after `seconds`
 (at most 60). Figures: requests per second, p50 and p99 per kind of request, errors; the
 ratio is against forward's median on the idle server, measured at the start of the run.
 
@@ -256,7 +256,11 @@ def client_process(
         tasks = [student(n, port, tally, assets, n in trainers) for n in ids]
         if with_hostile:
             tasks.append(hostile(port, tally))
-        await asyncio.gather(*tasks)
+        # the run ends at its deadline: what is still in flight then is dropped, not counted
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks), max(0.0, deadline - time.time()))
+        except TimeoutError:
+            pass
 
     t0 = os.times()
     asyncio.run(everyone())
@@ -354,8 +358,9 @@ def main() -> None:
         deadline = start + ARRIVAL + args.seconds
         out = multiprocessing.get_context("spawn").Queue()
         clients = []
-        for c in range(args.clients):
-            ids = list(range(c, args.students, args.clients))
+        # the hostile client, if any, gets a process of its own (its bodies are megabytes)
+        for c in range(args.clients + (1 if args.hostile else 0)):
+            ids = list(range(c, args.students, args.clients)) if c < args.clients else []
             p = multiprocessing.get_context("spawn").Process(
                 target=client_process,
                 args=(
@@ -364,7 +369,7 @@ def main() -> None:
                     port,
                     assets,
                     deadline,
-                    args.hostile and c == 0,
+                    c == args.clients,
                     out,
                 ),
             )
