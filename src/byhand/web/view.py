@@ -21,12 +21,19 @@ from pydantic import Field
 from byhand import modelfile, notation
 from byhand.diagram import network_svg
 from byhand.errors import ByhandError
-from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import BackwardTrace, ForwardTrace
 from byhand.web import formulas
-from byhand.web.schemas import LearningRate, Model, Samples, Strict, check_work, finite
+from byhand.web.schemas import (
+    LearningRate,
+    Model,
+    Samples,
+    Strict,
+    check_drawable,
+    check_work,
+    finite,
+)
 
 router = APIRouter(tags=["page"])
 
@@ -117,11 +124,7 @@ def _changed(before: Network, after: Network, params: list[dict]) -> list[str]:
 
 def build_view(net: Network, req: ViewRequest) -> dict:
     """The whole answer for one network and one sample, from one forward/backward pair."""
-    if net.n_parameters > LIMITS.max_parameters:
-        raise ByhandError(
-            f"model: {net.n_parameters} parameters is more than the page draws "
-            f"({LIMITS.max_parameters} at most)"
-        )
+    check_drawable(net)
     x, batched = net.check_inputs(req.inputs)
     if batched:
         raise ByhandError("inputs: give one sample (a list of numbers), not a batch")
