@@ -33,10 +33,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "teach",
         "Grade hand-worked ANSWERS (JSON or YAML: h1: 0.9526, dL/dw31: …) against SHEET.",
     ),
-    "class": (
-        "classes",
-        "Run a class: join codes, a variant per student, a live dashboard, a gradebook.",
-    ),
     "evaluate": (
         "train",
         "Measure a trained model's loss and accuracy on a data set, with its confusion matrix.",
