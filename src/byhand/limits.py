@@ -94,10 +94,13 @@ LIMITS = Limits()
 
 # --- files the CLI reads --------------------------------------------------------------------------
 
-#: a model file (JSON or .npz) larger than this is refused before it is read
+#: a model file (.npz) larger than this is refused before it is read
 MODEL_FILE_BYTES = 256 * 1024 * 1024
-#: a data set (CSV), a worksheet or an answers file larger than this is refused
-DATA_FILE_BYTES = 64 * 1024 * 1024
+#: a JSON model file larger than this is refused before it is read: reading JSON takes about
+#: 4 times the file's size in memory (a 41 MB file: 160 MB, measured), so at most about 256 MB
+JSON_MODEL_FILE_BYTES = 64 * 1024 * 1024
+#: a worksheet or an answers file larger than this is refused
+SHEET_FILE_BYTES = 1024 * 1024
 #: the widest hidden layer `byhand train --layers` may ask for: the server's limit
 MAX_WIDTH = LIMITS.max_neurons
 #: the most weights and biases `byhand train` builds (10 million: 80 MB, Adam keeps 2 more copies)

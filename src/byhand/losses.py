@@ -39,6 +39,16 @@ class LossCode:
     torch: str
 
 
+def lse_minus(z: Array) -> Array:
+    """logsumexp(z) − zₖ = −log softmax(z)ₖ for every k, along the last axis, to full precision:
+    (m − zₖ) + log1p(Σ_{j≠j*} e^(zⱼ − m)) with m = z_{j*} the largest (its own term, 1, kept
+    out of the sum so that a tiny rest is not lost beside it)."""
+    m = np.max(z, axis=-1, keepdims=True)
+    e = np.exp(z - m)
+    np.put_along_axis(e, np.argmax(z, axis=-1)[..., None], 0.0, axis=-1)
+    return (m - z) + np.log1p(np.sum(e, axis=-1, keepdims=True))
+
+
 @dataclass(frozen=True)
 class Loss:
     """A loss: its value per sample, ∂L/∂o, and the output layer's δ = ∂L/∂z."""
@@ -147,17 +157,23 @@ def dL_do(o, y):
 class CrossEntropy(Loss):
     """Softmax outputs: L = −Σₖ yₖ log oₖ. Sigmoid outputs: L = −Σₖ [yₖ log oₖ + (1−yₖ) log(1−oₖ)].
 
-    With z the output pre-activations, log oₖ = zₖ − logsumexp(z) (softmax) and
-    −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y·z (sigmoid). In both cases
-    δ = ∂L/∂z simplifies: o − y for sigmoid, o·Σₖyₖ − y for softmax (o − y when y sums to 1).
+    With z the output pre-activations, both are written so that no digit is lost when an
+    output saturates (z = 40, y = 1 gives 4.25 × 10⁻¹⁸, not 0):
+
+    sigmoid   −[y log σ(z) + (1−y) log(1−σ(z))] = (1−y)·softplus(z) + y·softplus(−z)
+              = (1−y)·max(z, 0) + y·max(−z, 0) + log(1 + e^(−|z|))
+    softmax   −Σₖ yₖ log oₖ = Σₖ yₖ (logsumexp(z) − zₖ), with
+              logsumexp(z) − zₖ = (m − zₖ) + log(1 + Σ_{j≠j*} e^(zⱼ − m)),  m = z_{j*} = max z
+
+    In both cases δ = ∂L/∂z simplifies: o − y for sigmoid, o·Σₖyₖ − y for softmax (o − y when
+    y sums to 1).
     """
 
     def value(self, o, y, z, activation):
         if activation.name == "softmax":
-            m = np.max(z, axis=-1, keepdims=True)
-            logsumexp = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
-            return -np.sum(y * (z - logsumexp), axis=-1)
-        return np.sum(softplus(z) - y * z, axis=-1)
+            return np.sum(y * lse_minus(z), axis=-1)
+        tail = np.log1p(np.exp(-np.abs(z)))
+        return np.sum((1 - y) * np.maximum(z, 0.0) + y * np.maximum(-z, 0.0) + tail, axis=-1)
 
     def grad_output(self, o, y, out=None):
         # only for display: δ below never divides by o(1 − o)

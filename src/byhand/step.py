@@ -25,9 +25,15 @@ samples × width) are passed as their transposes for the same reason.
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.linalg.blas import get_blas_funcs
+import importlib.machinery
+import importlib.util
+import sys
+from functools import cache
+from pathlib import Path
 
+import numpy as np
+
+from byhand.errors import ByhandError
 from byhand.network import Network, views
 
 Array = np.ndarray
@@ -94,6 +100,42 @@ def forward(net: Network, ws: Workspace, x: Array | None = None) -> Array:
     return a
 
 
+@cache
+def fortran_blas():
+    """SciPy's Fortran BLAS wrappers (gemm, gemv, … in s- and d- forms).
+
+    They are loaded on their own, from scipy/linalg/_fblas: importing scipy.linalg, their
+    package, takes about 0.3 s, longer than training a small network on digits.
+    """
+    if (loaded := sys.modules.get("scipy.linalg._fblas")) is not None:
+        return loaded
+    name = "scipy.linalg._fblas"
+    spec = importlib.util.find_spec("scipy")
+    if spec is not None and spec.origin is not None:
+        folder = Path(spec.origin).parent / "linalg"
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = folder / f"_fblas{suffix}"
+            if path.is_file():
+                loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+                module = importlib.util.module_from_spec(
+                    importlib.util.spec_from_loader(name, loader)
+                )
+                loader.exec_module(module)
+                return module
+    from scipy.linalg import _fblas  # laid out otherwise: the slower, ordinary way
+
+    return _fblas
+
+
+def blas(dtype: np.dtype) -> tuple:
+    """(gemm, gemv) for float32 (sgemm, sgemv) or float64 (dgemm, dgemv)."""
+    prefix = {np.float32: "s", np.float64: "d"}.get(np.dtype(dtype).type)
+    if prefix is None:
+        raise ByhandError(f"training needs float32 or float64 parameters, not {dtype}")
+    fblas = fortran_blas()
+    return getattr(fblas, f"{prefix}gemm"), getattr(fblas, f"{prefix}gemv")
+
+
 class TrainingStep:
     """One step of mini-batch gradient descent for `net` with `optimizer`, on a Workspace
     holding the batch in x and y: forward, backward and update, allocating nothing.
@@ -104,7 +146,7 @@ class TrainingStep:
     def __init__(self, net: Network, optimizer) -> None:
         self.net = net
         self.optimizer = optimizer
-        self.gemm, self.gemv = get_blas_funcs(("gemm", "gemv"), dtype=net.dtype)
+        self.gemm, self.gemv = blas(net.dtype)
         self.bind()
 
     def bind(self) -> None:

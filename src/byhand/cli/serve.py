@@ -58,6 +58,12 @@ def listen(host: str, port: int) -> socket.socket:
 @model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
 @click.option(
+    "--lectures",
+    metavar="DIR",
+    default=None,
+    help="Also serve every Markdown lecture in DIR (see docs/lectures.md).",
+)
+@click.option(
     "--classroom",
     is_flag=True,
     help="Keep classes (join codes, dashboard, gradebook) in byhand-classroom.db here.",
@@ -76,6 +82,7 @@ def serve(
     open_browser: bool,
     classroom: bool = False,
     database: str | None = None,
+    lectures: str | None = None,
 ) -> None:
     """Serve the interactive lecture and its JSON API (/api, documented at /docs)."""
     import uvicorn
@@ -84,6 +91,7 @@ def serve(
 
     net = modelfile.load(model) if model else None
     database = _classroom(classroom, database)
+    site = create_app(model=net, database=database, lectures=lectures)  # bad lectures stop here
     sock = listen(host, port)
     port = sock.getsockname()[1]
     url = address(host, port)
@@ -97,7 +105,7 @@ def serve(
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     config = uvicorn.Config(
-        create_app(model=net, database=database),
+        site,
         host=host,
         port=port,
         server_header=False,

@@ -344,10 +344,14 @@ class _Context:
         self.own_carried = carried_rounding(steps, self.own_env, given)
         self.slipped = {key: solution.evaluate(slip=key) for key in SLIPS}
 
-    def accepts(self, name: str, answer: float, reference: float, carried: float) -> bool:
+    def accepts(
+        self, name: str, answer: float, reference: float, carried: float, own: bool = False
+    ) -> bool:
+        """`accepts` for step `name`; `own` when the reference comes from the student's values
+        and some answer it depends on is wrong (then their update decides if w moves)."""
         step = self.solution.by_name[name]
         old = self.true_env[step.before] if step.before else None
-        return accepts(answer, reference, carried, old)
+        return accepts(answer, reference, carried, old, reference if own else step.value)
 
     def grade(self, name: str) -> Verdict:
         solution, given = self.solution, self.given
@@ -377,7 +381,7 @@ class _Context:
 
         if self.accepts(name, answer, expected, carried):
             return verdict(RIGHT, f"{wrote} is right")
-        if self.accepts(name, answer, own, own_carried):
+        if self.accepts(name, answer, own, own_carried, own=bool(bad)):
             roots = step_order(solution, {r for d in bad for r in self.roots.get(d, [d])})
             if roots:
                 if set(roots) == set(bad):
@@ -483,7 +487,7 @@ class _Context:
         ]
 
         def matches(value: float) -> bool:
-            return self.accepts(name, answer, value, own_carried) and not self.accepts(
+            return self.accepts(name, answer, value, own_carried, own=True) and not self.accepts(
                 name, value, step.value, self.true_carried[name]
             )
 

@@ -21,6 +21,7 @@ from pydantic import Field
 from byhand import modelfile, notation
 from byhand.diagram import network_svg
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import BackwardTrace, ForwardTrace
@@ -28,9 +29,6 @@ from byhand.web import formulas
 from byhand.web.schemas import LearningRate, Model, Samples, Strict, check_work, finite
 
 router = APIRouter(tags=["page"])
-
-#: parameters a network drawn by the page may have (the diagram and formulas grow with it)
-MAX_PARAMETERS = 200_000
 
 
 class ViewRequest(Strict):
@@ -119,10 +117,10 @@ def _changed(before: Network, after: Network, params: list[dict]) -> list[str]:
 
 def build_view(net: Network, req: ViewRequest) -> dict:
     """The whole answer for one network and one sample, from one forward/backward pair."""
-    if net.n_parameters > MAX_PARAMETERS:
+    if net.n_parameters > LIMITS.max_parameters:
         raise ByhandError(
             f"model: {net.n_parameters} parameters is more than the page draws "
-            f"({MAX_PARAMETERS} at most)"
+            f"({LIMITS.max_parameters} at most)"
         )
     x, batched = net.check_inputs(req.inputs)
     if batched:

@@ -36,18 +36,18 @@ function describeDiagram(answer) {
     names.forEach((name, i) => {
       const li = document.createElement("li");
       let text = name;
-      if (l === 0) text += ` = ${fmt(state.inputs[i])}`;
+      if (l === 0) text += ` = ${boxValue(state.inputs[i])}`;
       else if (fwd) text += `: z = ${fmt(fwd.pre_activations[l - 1][i])}, ${name} = ${fmt(fwd.activations[l][i])}`;
       if (l > 0) {
         const layer = state.model.layers[l - 1];
         const ws = layer.weights[i].map((w, j) => {
           const p = paramName("W", l - 1, i, j);
           const g = back ? ` (∂L/∂${p} = ${fmt(back.gradients.weights[l - 1][i][j])})` : "";
-          return `${p} = ${fmt(w)} from ${layers[l - 1][j]}${g}`;
+          return `${p} = ${boxValue(w)} from ${layers[l - 1][j]}${g}`;
         });
         const b = paramName("b", l - 1, i, null);
         const gb = back ? ` (∂L/∂${b} = ${fmt(back.gradients.biases[l - 1][i])})` : "";
-        text += `; weights ${ws.slice(0, 12).join(", ")}${ws.length > 12 ? ", …" : ""}; bias ${b} = ${fmt(layer.biases[i])}${gb}`;
+        text += `; weights ${ws.slice(0, 12).join(", ")}${ws.length > 12 ? ", …" : ""}; bias ${b} = ${boxValue(layer.biases[i])}${gb}`;
       }
       li.textContent = text;
       inner.append(li);
@@ -61,6 +61,7 @@ function describeDiagram(answer) {
 function showForward(answer) {
   const host = $("#forward-result");
   const res = answer.forward;
+  if (!host) return;
   if (!res) return host.replaceChildren();
   const rows = [];
   res.pre_activations.forEach((zs, l) => {
@@ -89,6 +90,7 @@ function showForward(answer) {
 function showBackprop(answer) {
   const host = $("#backprop-result");
   const res = answer.backward;
+  if (!host) return;
   if (!res) return host.replaceChildren();
   const rows = [];
   res.gradients.weights.forEach((G, l) => {

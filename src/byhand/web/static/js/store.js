@@ -36,6 +36,7 @@ export const view = {
   boxes: 0, // counter for ids of box notes
   archSizes: null, // the architecture editor's widths, before Build
   step: null, // the last gradient step's losses
+  play: null, // the pass to play along the diagram when the answer comes: forward or backward
 };
 
 /** Training on the lecture's one sample, and on data sets: what runs and what it found. */
