@@ -44,8 +44,21 @@ from byhand.teach.check import MAX_ANSWERS
 from byhand.teach.solution import SECTIONS
 from byhand.web import practice
 from byhand.web.pages import _env
+from byhand.web.schemas import ErrorAnswer
 
-router = APIRouter(tags=["classes"])
+#: the refusals every classroom route may give, each a one-sentence `detail`
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorAnswer, "description": text}
+    for status, text in {
+        401: "No token, or one that is not right for this class.",
+        403: "A student's token on a teacher's route, or the teacher key on a student's.",
+        404: "No class with this code (or the server keeps no classes).",
+        409: "The class is closed, or the request does not fit the class's state.",
+        429: "Too many submissions from one student: see Retry-After.",
+        503: "The database is busy or away: try again.",
+    }.items()
+}
+router = APIRouter(tags=["classes"], responses=REFUSALS)
 
 #: the cookie the teacher page keeps the key in (one per class)
 COOKIE = "byhand_teacher_"
@@ -94,9 +107,17 @@ def bearer(request: Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+def cookie_name(code: str) -> str:
+    """The teacher page's cookie for class `code`; a code that cannot be one is a 404."""
+    code = service.normal_code(code)
+    if not service.is_code(code):
+        raise HTTPException(404, f"no class with the code {code!r}")
+    return COOKIE + code
+
+
 def teacher_key(request: Request, code: str) -> str | None:
     """The teacher key from the Authorization header, else from the teacher page's cookie."""
-    return bearer(request) or request.cookies.get(COOKIE + service.normal_code(code))
+    return bearer(request) or request.cookies.get(cookie_name(code))
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -147,7 +168,7 @@ class TeacherLogin(BaseModel):
 
 def _set_teacher_cookie(response: Response, code: str, key: str) -> None:
     response.set_cookie(
-        COOKIE + code,
+        cookie_name(code),
         key,
         max_age=COOKIE_MAX_AGE_S,
         path="/",
@@ -293,7 +314,16 @@ def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-@router.get("/api/classes/{code}/dashboard/events")
+@router.get(
+    "/api/classes/{code}/dashboard/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-sent events: `dashboard`, with the dashboard's JSON.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def dashboard_events(code: str, request: Request) -> StreamingResponse:
     """The dashboard, sent again within POLL_S of each change (read from the database, so a
     submission any worker process stores shows)."""
@@ -332,7 +362,16 @@ async def dashboard_events(code: str, request: Request) -> StreamingResponse:
     )
 
 
-@router.get("/api/classes/{code}/grades.csv")
+@router.get(
+    "/api/classes/{code}/grades.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per student (UTF-8 with a byte-order mark).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def grades(code: str, request: Request) -> Response:
     """The gradebook as CSV: name, submissions, score, right/total, first wrong step, last
     submission."""
@@ -372,7 +411,7 @@ def teacher_login(code: str, body: TeacherLogin, request: Request) -> Response:
 @router.delete("/api/classes/{code}/teacher/session", status_code=204)
 def teacher_logout(code: str) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE + service.normal_code(code), path="/")
+    response.delete_cookie(cookie_name(code), path="/")
     return response
 
 
