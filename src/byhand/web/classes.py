@@ -37,12 +37,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from byhand.classroom import db as classroom_db
-from byhand.classroom import ratelimit, service
+from byhand.classroom import service
 from byhand.classroom.db import Database, DatabaseUnavailable
 from byhand.diagram import network_svg
 from byhand.teach.check import MAX_ANSWERS
 from byhand.teach.solution import SECTIONS
 from byhand.web import practice
+from byhand.web.clients import RateLimit
 from byhand.web.pages import _env
 from byhand.web.schemas import ErrorAnswer
 
@@ -66,6 +67,10 @@ COOKIE_MAX_AGE_S = 12 * 3600
 #: how often a dashboard stream looks at the database, and sends a comment to keep it open
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
+
+#: how often one student may submit (or draw a fresh variant): 3 at once, 3 a second on
+#: average; counted by each server process on its own
+SUBMISSIONS = RateLimit(per_second=3, burst=3)
 
 _open_lock = threading.Lock()
 
@@ -242,12 +247,13 @@ def _rate_limit(db: Database):
     """A gate for one student: 429 with Retry-After when they send too often."""
 
     def gate(student_id: int) -> None:
-        wait = ratelimit.wait(f"{db.url}#{student_id}")
+        wait = SUBMISSIONS.take(f"student:{db.url}#{student_id}")
         if wait > 0:
             raise HTTPException(
                 429,
-                f"too many submissions: at most {ratelimit.RATE} a second; try again shortly",
-                {"Retry-After": str(max(1, round(wait + 0.5)))},
+                f"too many submissions: at most {SUBMISSIONS.burst} at once and "
+                f"{SUBMISSIONS.per_second:g} a second; try again shortly",
+                {"Retry-After": SUBMISSIONS.retry_after(wait)},
             )
 
     return gate
