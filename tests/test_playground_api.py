@@ -43,6 +43,15 @@ def test_the_script_is_the_one_byhand_export_writes(client):
         assert body["script"] == write(net, lecture.INPUTS, lecture.TARGET, lecture.LEARNING_RATE)
 
 
+def test_a_script_of_too_many_weights_is_refused(client):
+    wide = Network.create([1024, 100], seed=0)  # 102,500 weights and biases
+    body = {"model": modelfile.to_dict(wide), "inputs": [0.0] * 1024, "target": [0.0] * 100}
+    got = client.post("/api/playground/script", json=body)
+    assert got.status_code == 422
+    # the server's own parameter limit (byhand.limits) bounds a script too: ~20 bytes a weight
+    assert "102500 weights and biases, more than the 100000" in got.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("change", "detail"),
     [

@@ -9,6 +9,8 @@ their own order. Scripts are run several to a subprocess to keep imports (torch'
 """
 
 import ast
+import contextlib
+import io
 import json
 import math
 import os
@@ -160,9 +162,16 @@ def test_the_cli_script_matches_byhand_backprop(tmp_path, capsys):
     assert_same(printed, expected(modelfile.load(model), *args_values), NUMPY_TOL, "")
 
 
-#: PyTorch pays about 0.1 s a script: every activation and loss at depth 2, a batch of each
-#: other depth
-TORCH_CASES = [c for c in CASES if c[0] == 2 or (c[1] == "sigmoid" and c[4] is not None)]
+#: PyTorch pays about 0.1 s a script, so it gets a covering set: every output and loss once
+#: at depth 2 (the hidden activation cycling), every hidden activation at depth 3, depth 1
+TORCH_CASES = (
+    [
+        (2, HIDDEN[i % len(HIDDEN)], out, loss, (None, 4)[i % 2])
+        for i, (out, loss) in enumerate(OUTPUTS)
+    ]
+    + [(3, hidden, *OUTPUTS[i], 5) for i, hidden in enumerate(HIDDEN)]
+    + [(1, "sigmoid", *OUTPUTS[0], None), (1, "sigmoid", *OUTPUTS[-1], 5)]
+)
 
 
 def _write(tmp_path: Path, make, cases=CASES) -> tuple[list[Path], list[dict], list[str]]:
@@ -203,13 +212,24 @@ def test_numpy_scripts_match_the_engine_for_every_activation_loss_and_depth(tmp_
         assert_same(got, want, NUMPY_TOL, name)
 
 
-def test_torch_scripts_match_the_engine_for_every_activation_loss_and_depth(tmp_path):
+@pytest.fixture(scope="module")
+def torch_runs(tmp_path_factory, training_runs):
+    """Every PyTorch script of this file, run in one fresh Python (importing torch and its
+    optimisers costs seconds): the one-step scripts' references and names, and what each
+    script printed, the training runs' last."""
     pytest.importorskip(
-        "torch", reason="the PyTorch script needs torch (pip install torch==2.13.0)"
+        "torch", reason="the PyTorch scripts need torch (pip install torch==2.13.0)"
     )
-    paths, references, names = _write(tmp_path, torch_script, TORCH_CASES)
-    for got, want, name in zip(run_scripts(paths), references, names, strict=True):
-        assert_same(got, want, TORCH_TOL, name)
+    paths, references, names = _write(tmp_path_factory.mktemp("torch"), torch_script, TORCH_CASES)
+    texts = outputs(paths + [s["torch"] for *_, s in training_runs])
+    return references, names, texts
+
+
+def test_torch_scripts_match_the_engine_for_every_activation_loss_and_depth(torch_runs):
+    references, names, texts = torch_runs
+    assert len(texts) == len(references) + len(TRAINING_RUNS)
+    for text, want, name in zip(texts, references, names, strict=False):
+        assert_same(parse(text), want, TORCH_TOL, name)
 
 
 def test_the_cli_writes_both_scripts_and_refuses_bad_requests(tmp_path, capsys):
@@ -250,16 +270,28 @@ EPOCH = re.compile(
 )
 
 
-def test_a_training_runs_script_prints_its_epochs_and_model(tmp_path, capsys):
-    paths, runs = [], []
+@pytest.fixture(scope="module")
+def training_runs(tmp_path_factory):
+    """Each run's history and saved model, and its NumPy and PyTorch scripts."""
+    folder = tmp_path_factory.mktemp("runs")
+    runs = []
     for i, args in enumerate(TRAINING_RUNS):
-        model, script = tmp_path / f"m{i}.json", tmp_path / f"train{i}.py"
-        capsys.readouterr()
-        command = ["train", *args, "--out", str(model), "--numpy-script", str(script), "--json"]
-        assert main(command) == 0
-        runs.append((json.loads(capsys.readouterr().out)["history"], json.loads(model.read_text())))
-        paths.append(script)
-    for text, (history, model), args in zip(outputs(paths), runs, TRAINING_RUNS, strict=True):
+        model = folder / f"m{i}.json"
+        scripts = {kind: folder / f"{kind}{i}.py" for kind in ("numpy", "torch")}
+        command = ["train", *args, "--out", str(model), "--json"]
+        for kind, path in scripts.items():
+            command += [f"--{kind}-script", str(path)]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(command) == 0
+        history = json.loads(out.getvalue())["history"]
+        runs.append((history, json.loads(model.read_text()), scripts))
+    return runs
+
+
+def assert_same_run(texts: list[str], runs, tol: float) -> None:
+    """Each script printed its run's epochs (losses, accuracies) and saved model within tol."""
+    for text, (history, model, _), args in zip(texts, runs, TRAINING_RUNS, strict=True):
         lines = text.splitlines()
         epochs = [EPOCH.match(line) for line in lines if line.startswith("epoch ")]
         assert len(epochs) == len(history), args
@@ -270,26 +302,31 @@ def test_a_training_runs_script_prints_its_epochs_and_model(tmp_path, capsys):
             assert [g is None for g in got] == [w is None for w in want], args
             for g, w in zip(got, want, strict=True):
                 if w is not None:
-                    assert g == pytest.approx(w, rel=TRAINING_TOL, abs=1e-15), args
+                    assert g == pytest.approx(w, rel=tol, abs=1e-15), args
         printed = parse("\n".join(line for line in lines if not line.startswith("epoch ")))
         for l, layer in enumerate(model["layers"], start=1):
             for key, name in (("weights", f"W{l}"), ("biases", f"b{l}")):
                 np.testing.assert_allclose(
-                    printed[name],
-                    layer[key],
-                    rtol=TRAINING_TOL,
-                    atol=TRAINING_TOL,
-                    err_msg=str(args),
+                    printed[name], layer[key], rtol=tol, atol=tol, err_msg=str(args)
                 )
+
+
+def test_a_training_runs_numpy_script_prints_its_epochs_and_model(training_runs):
+    assert_same_run(outputs([s["numpy"] for *_, s in training_runs]), training_runs, TRAINING_TOL)
+
+
+def test_a_training_runs_torch_script_prints_its_epochs_and_model(training_runs, torch_runs):
+    references, _, texts = torch_runs
+    assert_same_run(texts[len(references) :], training_runs, TRAINING_TOL)
 
 
 def test_the_training_script_is_refused_before_training_where_it_does_not_apply(tmp_path, capsys):
     script = str(tmp_path / "t.py")
     assert main(["train", "--data", "xor", "--dtype", "float32", "--numpy-script", script]) == 2
-    assert "computes in float64" in capsys.readouterr().err
+    assert "the training scripts compute in float64" in capsys.readouterr().err
     csv = tmp_path / "numbers.csv"
     csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i * 0.37}\n" for i in range(30)))
     args = ["train", "--data", str(csv), "--target", "y", "--task", "regression"]
-    assert main([*args, "--numpy-script", script]) == 2
-    assert "covers class labels" in capsys.readouterr().err
+    assert main([*args, "--torch-script", script]) == 2
+    assert "the training scripts cover class labels" in capsys.readouterr().err
     assert not Path(script).exists()

@@ -379,11 +379,111 @@ def check_training_run(ds, dtype) -> None:
     """Refuse, before any training, a run the training script does not cover."""
     if ds.labels is None:
         raise ByhandError(
-            "--numpy-script: the training script covers class labels; this data set has "
-            "numbers to predict"
+            "the training scripts cover class labels; this data set has numbers to predict"
         )
     if np.dtype(dtype) != np.float64:
-        raise ByhandError("--numpy-script: the training script computes in float64; drop --dtype")
+        raise ByhandError("the training scripts compute in float64; drop --dtype")
+
+
+def _features_function(feature_names: list[str] | None) -> list[str]:
+    """The script's input_features(p), for a run on input features (NumPy; torch reads it)."""
+    if not feature_names:
+        return []
+    formulas = ", ".join(features.FEATURES[n].source.format(lib="np") for n in feature_names)
+    return [
+        "def input_features(p):",
+        f'    """The features {", ".join(features.labels(feature_names))} of points p'
+        ' (one a row)."""',
+        "    x1, x2 = p[..., 0], p[..., 1]",
+        f"    return np.stack([{formulas}], axis=-1)",
+        "",
+        "",
+    ]
+
+
+def _data_lines(ds, train, test, seed: int, test_split: float, feature_names, standardise):
+    """The training (and test) set as NumPy arrays, one sample a row, standardised as byhand
+    standardises them: X_train, Y_train, labels_train (and _test), and mean, std."""
+    what = "points" if feature_names else "samples"
+    held = f", {test_split:g} held out to test" if test else ""
+    lines = [f"# the {what} of {ds.name} as byhand split them (seed {seed}{held}), one a row"]
+    for part, tag in ((train, "train"), (test, "test")):
+        if part is None:
+            continue
+        raw = "P" if feature_names else "X"
+        lines += [
+            _array(f"{raw}_{tag}", part.X),
+            f"labels_{tag} = np.array({part.labels.tolist()})",
+            f"Y_{tag} = np.eye({ds.n_outputs})[labels_{tag}]  # one-hot targets",
+        ]
+        if feature_names:
+            lines.append(f"X_{tag} = input_features(P_{tag})")
+    if standardise:
+        lines += [
+            "",
+            "# standardise each input with the training set's mean μ and deviation s",
+            "mean, std = X_train.mean(axis=0), X_train.std(axis=0)",
+            "std = np.where(std > 0, std, 1.0)",
+            "X_train = (X_train - mean) / std",
+        ]
+        if test:
+            lines.append("X_test = (X_test - mean) / std")
+    return lines
+
+
+def _init_lines(sizes: list[int], seed: int) -> list[str]:
+    """Xavier's initial weights drawn as Network.create draws them, from the seed."""
+    lines = [
+        "# Xavier's initial weights, from the seed: W ~ U(−√(6/(n_in + n_out)), +√…), b = 0",
+        f"init = np.random.default_rng({seed})",
+    ]
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        lines += [
+            f"limit = np.sqrt(6.0 / ({n_in} + {n_out}))",
+            f"W{l}, b{l} = init.uniform(-limit, limit, ({n_out}, {n_in})), np.zeros({n_out})",
+        ]
+    return lines
+
+
+def _report(test) -> str:
+    report = "train loss {train_loss!r}, accuracy {train_acc!r}"
+    if test:
+        report += ", test loss {test_loss!r}, accuracy {test_acc!r}"
+    return f'    print(f"epoch {{epoch}}: {report}")'
+
+
+def _fold_lines(standardise: bool, L: int, lib: str = "np") -> list[str]:
+    """The standardisation folded into the first layer, as the saved model has it; then W, b."""
+    lines = []
+    if standardise:
+        lines += [
+            "# the model byhand saves takes raw inputs: W' = W/s column by column, b' = b − W(μ/s)",
+            "b1 = b1 - W1 @ (mean / std)",
+            "W1 = W1 / std",
+        ]
+    shown = ", ".join(f"{p}={p}.tolist()" for l in range(1, L + 1) for p in (f"W{l}", f"b{l}"))
+    return lines + [
+        f"for name, value in dict({shown}).items():",
+        '    print(f"{name} = {value}")',
+        "",
+    ]
+
+
+def _training_header(ds, trainer, epochs: int, tool: str) -> list[str]:
+    net, opt = trainer.net, trainer.optimizer
+    shape = "-".join(map(str, net.sizes))
+    acts = "/".join(layer.activation.name for layer in net.layers)
+    l2 = f", L2 λ = {trainer.l2:g}" if trainer.l2 else ""
+    return [
+        f'"""Train the network `byhand train` trained on {ds.name}, the same way, in {tool}.',
+        "",
+        f"Network {shape} ({acts}), loss {net.loss.name}; {opt.name} with η = {trainer.lr:g}"
+        f"{l2}, batches of {trainer.batch}, {epochs} epochs, seed {trainer.seed}.",
+        "One sample is a row, so z = x Wᵀ + b is the lecture's z = Wx + b for a whole batch.",
+        "Prints each epoch's losses and accuracies, then the model byhand saves.",
+        '"""',
+        "",
+    ]
 
 
 def training_script(
@@ -408,45 +508,18 @@ def training_script(
     check_training_run(ds, net.dtype)
     seed = trainer.seed
     train, test = ds.split(test_split, seed) if test_split > 0 else (ds, None)
-    sizes = net.sizes
     L = len(net.layers)
     names = activation_names(net)
     out = net.layers[-1].activation
     code = net.loss.code(out)
-    shape = "-".join(map(str, sizes))
-    acts = "/".join(layer.activation.name for layer in net.layers)
     opt = trainer.optimizer
-    l2 = f", L2 λ = {trainer.l2:g}" if trainer.l2 else ""
-    lines = [
-        f'"""Train the network `byhand train` trained on {ds.name}, the same way, in NumPy.',
-        "",
-        f"Network {shape} ({acts}), loss {net.loss.name}; {opt.name} with η = {trainer.lr:g}"
-        f"{l2}, batches of {trainer.batch}, {epochs} epochs, seed {seed}.",
-        "One sample is a row, so z = x Wᵀ + b is the lecture's z = Wx + b for a whole batch.",
-        "Prints each epoch's losses and accuracies, then the model byhand saves.",
-        '"""',
-        "",
-        "import numpy as np",
-        "",
-        "",
-    ]
+    lines = [*_training_header(ds, trainer, epochs, "NumPy"), "import numpy as np", "", ""]
     seen: list[str] = []
     for layer in net.layers:
         if layer.activation.name not in seen:
             seen.append(layer.activation.name)
             lines += [layer.activation.numpy.strip("\n"), "", ""]
-    lines += [code.numpy.strip("\n"), "", ""]
-    if feature_names:
-        formulas = ", ".join(features.FEATURES[n].source.format(lib="np") for n in feature_names)
-        lines += [
-            "def input_features(p):",
-            f'    """The features {", ".join(features.labels(feature_names))} of points p'
-            ' (one a row)."""',
-            "    x1, x2 = p[..., 0], p[..., 1]",
-            f"    return np.stack([{formulas}], axis=-1)",
-            "",
-            "",
-        ]
+    lines += [code.numpy.strip("\n"), "", "", *_features_function(feature_names)]
     sources = ["x"] + names[:-1]
     every = ", ".join(v for l, a in enumerate(names, start=1) for v in (f"z{l}", a))
     loss_args = code.args.replace("z", f"z{L}")
@@ -463,44 +536,14 @@ def training_script(
         "def measure(x, y, labels):",
         '    """The mean loss and the share of samples whose largest output is their class."""',
         f"    {every} = forward(x)",
-        f"    return float(np.mean(loss({loss_args}))), float(np.mean(np.argmax(o, axis=1) == labels))",
+        f"    L = float(np.mean(loss({loss_args})))",
+        "    return L, float(np.mean(np.argmax(o, axis=1) == labels))",
         "",
         "",
+        *_data_lines(ds, train, test, seed, test_split, feature_names, standardise),
+        "",
+        *_init_lines(net.sizes, seed),
     ]
-    what = "points" if feature_names else "samples"
-    held = f", {test_split:g} held out to test" if test else ""
-    lines.append(f"# the {what} of {ds.name} as byhand split them (seed {seed}{held}), one a row")
-    for part, tag in ((train, "train"), (test, "test")):
-        if part is None:
-            continue
-        raw = "P" if feature_names else "X"
-        lines += [
-            _array(f"{raw}_{tag}", part.X),
-            f"labels_{tag} = np.array({part.labels.tolist()})",
-            f"Y_{tag} = np.eye({ds.n_outputs})[labels_{tag}]  # one-hot targets",
-        ]
-        if feature_names:
-            lines.append(f"X_{tag} = input_features(P_{tag})")
-    if standardise:
-        lines += [
-            "",
-            "# standardise each input with the training set's mean μ and deviation s",
-            "mean, std = X_train.mean(axis=0), X_train.std(axis=0)",
-            "std = np.where(std > 0, std, 1.0)",
-            "X_train = (X_train - mean) / std",
-        ]
-        if test:
-            lines.append("X_test = (X_test - mean) / std")
-    lines += [
-        "",
-        "# Xavier's initial weights, from the seed: W ~ U(−√(6/(n_in + n_out)), +√…), b = 0",
-        f"init = np.random.default_rng({seed})",
-    ]
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
-        lines += [
-            f"limit = np.sqrt(6.0 / ({n_in} + {n_out}))",
-            f"W{l}, b{l} = init.uniform(-limit, limit, ({n_out}, {n_in})), np.zeros({n_out})",
-        ]
     params = ", ".join(f"W{l}, b{l}" for l in range(1, L + 1))
     before, update = _step_lines(opt)
     lines += [
@@ -541,17 +584,121 @@ def training_script(
         lines += [f"            {dW},", f"            np.mean(delta{l}, axis=0),"]
     lines += ["        ]", *update]
     lines.append("    train_loss, train_acc = measure(X_train, Y_train, labels_train)")
-    report = "train loss {train_loss!r}, accuracy {train_acc!r}"
     if test:
         lines.append("    test_loss, test_acc = measure(X_test, Y_test, labels_test)")
-        report += ", test loss {test_loss!r}, accuracy {test_acc!r}"
-    lines += [f'    print(f"epoch {{epoch}}: {report}")', ""]
-    if standardise:
-        lines += [
-            "# the model byhand saves takes raw inputs: W' = W/s column by column, b' = b − W(μ/s)",
-            "b1 = b1 - W1 @ (mean / std)",
-            "W1 = W1 / std",
-        ]
-    shown = ", ".join(f"{p}={p}.tolist()" for l in range(1, L + 1) for p in (f"W{l}", f"b{l}"))
-    lines += [f"for name, value in dict({shown}).items():", '    print(f"{name} = {value}")', ""]
+    lines += [_report(test), "", *_fold_lines(standardise, L)]
     return "\n".join(lines)
+
+
+def torch_training_script(
+    ds,
+    trainer,
+    *,
+    epochs: int,
+    test_split: float,
+    standardise: bool,
+    feature_names: list[str] | None = None,
+) -> str:
+    """The same run as `training_script`, trained by PyTorch: nn.Sequential, autograd, and
+    torch.optim's SGD (with momentum) or Adam, L2 as weight decay on the weights alone; the
+    data, initial weights and shuffles drawn with NumPy from the same seed."""
+    net = trainer.net
+    check_training_run(ds, net.dtype)
+    seed = trainer.seed
+    train, test = ds.split(test_split, seed) if test_split > 0 else (ds, None)
+    L = len(net.layers)
+    code = net.loss.code(net.layers[-1].activation)
+    opt = trainer.optimizer
+    lines = [
+        *_training_header(ds, trainer, epochs, "PyTorch"),
+        "import numpy as np",
+        "import torch",
+        "from torch import nn",
+        "",
+        "torch.set_default_dtype(torch.float64)",
+        "",
+        "",
+        "def loss(z, o, y):",
+        f'    """The batch\'s mean loss {net.loss.name}, from the output layer\'s z and o."""',
+        f"    return {code.torch}",
+        "",
+        "",
+        *_features_function(feature_names),
+        *_data_lines(ds, train, test, seed, test_split, feature_names, standardise),
+        "",
+        *_init_lines(net.sizes, seed),
+        "",
+        "# layer l: nn.Linear computes z = a Wᵀ + b (weight: one row per neuron), then f(z)",
+        "net = nn.Sequential(",
+    ]
+    for layer in net.layers:
+        lines.append(f"    nn.Linear({layer.n_in}, {layer.n_out}), {layer.activation.torch},")
+    lines += [")", "with torch.no_grad():"]
+    for l in range(L):
+        lines += [
+            f"    net[{2 * l}].weight.copy_(torch.from_numpy(W{l + 1}))",
+            f"    net[{2 * l}].bias.copy_(torch.from_numpy(b{l + 1}))",
+        ]
+    lines += [
+        "weights = [net[i].weight for i in range(0, len(net), 2)]",
+        "biases = [net[i].bias for i in range(0, len(net), 2)]",
+        f"eta = {trainer.lr!r}  # the learning rate η",
+    ]
+    decay = trainer.l2
+    groups = f'[{{"params": weights, "weight_decay": {decay!r}}}, {{"params": biases}}]'
+    if opt.name == "sgd":
+        lines.append(f"optimizer = torch.optim.SGD({groups}, lr=eta)")
+    elif opt.name == "momentum":
+        lines += [
+            "# torch keeps v' = μv' + g and steps θ ← θ − ηv': byhand's v ← μv − ηg, θ ← θ + v",
+            f"optimizer = torch.optim.SGD({groups}, lr=eta, momentum={opt.mu!r})",
+        ]
+    else:
+        lines.append(
+            f"optimizer = torch.optim.Adam({groups}, lr=eta, betas=({opt.beta1!r}, "
+            f"{opt.beta2!r}), eps={opt.eps!r})"
+        )
+    if decay:
+        lines.append("# L2: weight decay adds λW to ∂L/∂W, as the penalty (λ/2)ΣW² does")
+    lines += [
+        "X, Y = torch.from_numpy(X_train), torch.from_numpy(Y_train)",
+        "",
+        "",
+        "def measure(x, y, labels):",
+        '    """The mean loss and the share of samples whose largest output is their class."""',
+        "    with torch.no_grad():",
+        "        x, y = torch.from_numpy(x), torch.from_numpy(y)",
+        "        z = net[:-1](x)",
+        "        o = net[-1](z)",
+        "        L = float(loss(z, o, y))",
+        "        return L, float(np.mean(o.argmax(dim=1).numpy() == labels))",
+        "",
+        "",
+        f"batch, epochs = {trainer.batch}, {epochs}",
+        f"shuffle = np.random.default_rng({seed})",
+        "for epoch in range(1, epochs + 1):",
+        "    order = torch.from_numpy(shuffle.permutation(len(X)))",
+        "    for start in range(0, len(order), batch):",
+        "        rows = order[start : start + batch]",
+        "        optimizer.zero_grad()",
+        "        z = net[:-1](X[rows])  # the output layer's z, then o = f(z)",
+        "        loss(z, net[-1](z), Y[rows]).backward()",
+        "        optimizer.step()",
+        "    train_loss, train_acc = measure(X_train, Y_train, labels_train)",
+    ]
+    if test:
+        lines.append("    test_loss, test_acc = measure(X_test, Y_test, labels_test)")
+    lines += [_report(test), ""]
+    lines += [
+        "with torch.no_grad():",
+        *[
+            f"    W{l + 1}, b{l + 1} = net[{2 * l}].weight.numpy(), net[{2 * l}].bias.numpy()"
+            for l in range(L)
+        ],
+        *_fold_lines(standardise, L),
+    ]
+    return "\n".join(lines)
+
+
+#: the scripts `byhand train` writes, by kind
+TRAINING_SCRIPTS = {"numpy": training_script, "torch": torch_training_script}
