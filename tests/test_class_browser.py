@@ -13,6 +13,7 @@ import time
 
 import pytest
 import uvicorn
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from byhand.teach import worksheet
@@ -61,6 +62,9 @@ def test_three_students_and_a_live_dashboard(browser, class_server):
     board.goto(f"/class/{code}/teacher")
     board.fill("#teacher-key", key)
     board.click("#teacher-login button[type=submit]")
+    # the board shows once the key is accepted and the dashboard has come
+    expect(board.locator("#teacher-board")).to_be_visible()
+    expect(board.locator("#teacher-login")).to_be_hidden()
     expect(board.locator("#join-code")).to_have_text(code)
     expect(board.locator("#count-joined")).to_have_text("0")
     cookie = next(c for c in teacher.cookies() if c["name"] == f"byhand_teacher_{code}")
@@ -142,5 +146,11 @@ def test_three_students_and_a_live_dashboard(browser, class_server):
     student.click("#class-submit")
     expect(student.locator("#class-status")).to_contain_text("closed")
     assert errors == []
+    # no accessibility violation axe-core finds, on either page
+    for page in (board, contexts[1].pages[0]):
+        found = Axe().run(page).response["violations"]
+        assert found == [], [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in found
+        ]
     for context in [teacher, *contexts]:
         context.close()

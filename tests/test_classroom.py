@@ -92,9 +92,9 @@ def test_at_most_100000_steps(client):
 
 
 def test_answers_that_would_be_too_big_are_refused(client):
-    # 10,000 samples through 1 + 3·300 + 1 neurons is 9 million numbers: more than an answer holds
+    # 10,000 samples through 1 + 2·200 + 1 neurons is 4 million numbers: more than an answer holds
     r = client.post(
-        "/api/forward", json={"model": chain([1, 300, 300, 300, 1]), "inputs": [[0.1]] * 10_000}
+        "/api/forward", json={"model": chain([1, 200, 200, 1]), "inputs": [[0.1]] * 10_000}
     )
     assert r.status_code == 422
     assert "inputs:" in r.json()["detail"] and str(LIMITS.max_values) in r.json()["detail"]

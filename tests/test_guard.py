@@ -93,13 +93,13 @@ def test_a_500_carries_the_security_headers(monkeypatch):
 
 
 def test_one_client_past_its_rate_gets_429_with_retry_after():
-    limits = LIMITS.with_(client_rate=0.5, client_burst=3)
+    limits = LIMITS.with_(client_rate=0.01, client_burst=3)  # no refill within the test
     client = TestClient(create_app(settings=Settings(limits=limits, per_client=True)))
     codes = [client.get("/api/datasets").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     r = client.get("/api/datasets")
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
-    assert "at most 0.5 a second" in r.json()["detail"]
+    assert "at most 0.01 requests a second" in r.json()["detail"]
 
 
 def test_the_rate_limit_is_a_token_bucket_per_client():
@@ -131,3 +131,16 @@ def test_holding_counts_what_each_client_holds():
     for _ in range(3):
         held.release("x")
     assert held.held("x") == 0 and held._held == {"y": 1}
+
+
+def test_heavy_requests_have_a_budget_of_their_own():
+    # a big body may cost up to a second of a core: one client gets a few, then 429
+    limits = LIMITS.with_(heavy_bytes=1000, heavy_rate=0.01, heavy_burst=2)
+    client = TestClient(create_app(settings=Settings(limits=limits, per_client=True)))
+    big = {"model": LECTURE, "inputs": [[1, 0, 1]] * 100}  # about 1.6 KB
+    codes = [client.post("/api/forward", json=big).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    r = client.post("/api/forward", json=big)
+    assert "at most 0.01 requests larger than 0 KB a second" in r.json()["detail"]
+    # small requests still pass: they have their own, larger budget
+    assert client.post("/api/forward", json=FORWARD).status_code == 200

@@ -37,7 +37,7 @@ def practice(page: Page, live_server: str):
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(live_server + f"/?practice={SEED}#practice")
+    page.goto(live_server + f"/lectures/3?practice={SEED}#practice")
     expect(page.locator("#practice-exercise")).to_be_visible()
     yield page
     assert not problems, problems
@@ -101,7 +101,7 @@ def test_small_numbers_are_written_times_ten_to_a_power_never_with_e(page: Page,
     assert 1e-5 < abs(small) < 1e-4  # the sheet this test is about
     mantissa, exponent = f"{small:.2e}".split("e")
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(live_server + f"/?practice={SMALL_SEED}#practice")
+    page.goto(live_server + f"/lectures/3?practice={SMALL_SEED}#practice")
     expect(page.locator("#practice-seed")).to_have_text(f"exercise {SMALL_SEED}")
     page.locator("#practice-all").click()
     step = page.locator(".practice-solution-step[data-name='dL/dw21']")

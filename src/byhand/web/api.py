@@ -167,7 +167,7 @@ def _step(req: StepRequest) -> JSONResponse:
     updated, loss_after = _after_step(net, fwd, back, req)
     moved = _flat(updated) != _flat(net)
     # names are made one by one in Python: only for a network small enough to draw them
-    named = net.n_parameters <= LIMITS.max_named_parameters
+    named = net.n_parameters <= LIMITS.max_drawn_parameters
     changed = _parameter_names(tuple(net.sizes))[moved].tolist() if named else []
     return answer(
         {
@@ -193,7 +193,7 @@ def _grid(req: GridRequest) -> JSONResponse:
     ys = np.linspace(*req.y_range, n)
     gx, gy = np.meshgrid(xs, ys)
     points = np.column_stack([gx.ravel(), gy.ravel()])
-    check_work(net, len(points))
+    check_work(net, len(points), net.sizes[-1] + 1)  # the answer: o and the class per point
     o = net.forward(points).activations[-1]
     finite([o], "the network's outputs on the grid")
     k = o.shape[1]

@@ -89,7 +89,8 @@ class Guard:
       else 403, so a page on another site cannot post to the class server (browsers send
       Origin on every cross-site POST, a form's included); scripts that send neither pass;
     - with per-client limits on, at most `client_rate` requests a second per client address
-      (bursts of `client_burst`): one more gets 429 with Retry-After;
+      (bursts of `client_burst`), and `heavy_rate` of those with a body over `heavy_bytes`
+      (bursts of `heavy_burst`): one more gets 429 with Retry-After;
     - a body announced as too large (Content-Length) is refused before it is read, one that
       grows past the limit while it arrives as soon as it does;
     - an answer goes out in pieces, each within `send_seconds`: a client that does not read
@@ -102,11 +103,9 @@ class Guard:
         self.limits = settings.limits
         hosts = settings.allowed_hosts
         self.hosts = None if hosts is None else {h.lower().strip("[]") for h in hosts}
-        self.rate = (
-            RateLimit(self.limits.client_rate, self.limits.client_burst)
-            if settings.per_client
-            else None
-        )
+        on = settings.per_client
+        self.rate = RateLimit(self.limits.client_rate, self.limits.client_burst) if on else None
+        self.heavy = RateLimit(self.limits.heavy_rate, self.limits.heavy_burst) if on else None
 
     def limit_for(self, path: str) -> int:
         if path == UPLOAD_PATH:
@@ -193,17 +192,27 @@ class Guard:
                     f"origin: a request from {origin[:80]!r} may not change anything here; "
                     "only this server's own pages may",
                 )
-        if self.rate is not None:
+        length = _content_length(scope)
+        if self.rate is not None and self.heavy is not None:
             client = scope.get("client")
-            wait = self.rate.take(client[0] if client else "")
+            key = client[0] if client else ""
+            wait = self.rate.take(key)
+            what = f"{self.limits.client_rate:g} requests"
+            # a body of unknown length (chunked) counts as heavy
+            heavy = (1 << 62 if "transfer-encoding" in headers else 0) if length is None else length
+            if wait == 0 and heavy > self.limits.heavy_bytes:
+                wait = self.heavy.take(key)
+                what = (
+                    f"{self.limits.heavy_rate:g} requests larger than "
+                    f"{self.limits.heavy_bytes // 1024} KB"
+                )
             if wait > 0:
                 return _error(
                     429,
-                    f"too many requests: at most {self.limits.client_rate:g} a second from one "
-                    "client; try again in a moment",
+                    f"too many requests: at most {what} a second from one client; "
+                    "try again in a moment",
                     {"Retry-After": self.rate.retry_after(wait)},
                 )
-        length = _content_length(scope)
         limit = self.limit_for(scope.get("path", ""))
         if length is not None and length > limit:
             return _error(413, str(BodyTooLarge(limit).detail))
@@ -422,3 +431,18 @@ def _version() -> str:
         return version("byhand")
     except Exception:
         return "0"
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `byhand serve` runs it in each worker process: the Settings it wrote to the
+    environment (`Settings.to_environment`), the model file they name loaded here."""
+    import sys
+
+    from byhand import modelfile
+
+    settings = Settings.from_environment()
+    model = modelfile.load(settings.model) if settings.model else None
+    # hand the interpreter between threads every 0.5 ms (not 5): a click that waits while a
+    # worker thread computes a big request is answered within a millisecond or two
+    sys.setswitchinterval(0.0005)
+    return create_app(model=model, settings=settings, lectures=settings.lectures)

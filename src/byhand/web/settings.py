@@ -32,6 +32,8 @@ class Settings:
     limits: Limits = LIMITS
     #: a model file /api/lecture hands out instead of the lecture's network
     model: str | None = None
+    #: a folder of Markdown lectures served beside the shipped ones
+    lectures: str | None = None
     allowed_hosts: tuple[str, ...] | None = None
     per_client: bool = False
 
@@ -50,6 +52,7 @@ class Settings:
         return cls(
             limits=Limits(**data.get("limits", {})),
             model=data.get("model"),
+            lectures=data.get("lectures"),
             allowed_hosts=None if hosts is None else tuple(hosts),
             per_client=bool(data.get("per_client", False)),
         )

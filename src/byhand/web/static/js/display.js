@@ -125,14 +125,21 @@ function showBackprop(answer) {
 function showFormulas(answer) {
   const f = answer.formulas;
   const nf = $("#neuron-formulas");
-  if (nf)
-    nf.replaceChildren(
-      ...Object.entries(f.neurons).map(([sym, m]) => {
-        const d = mathBlock(m.mathml);
-        d.dataset.neuron = sym;
-        return d;
-      }),
-    );
+  if (nf) {
+    const blocks = Object.entries(f.neurons).map(([sym, m]) => {
+      const d = mathBlock(m.mathml);
+      d.dataset.neuron = sym;
+      return d;
+    });
+    const more = f.neurons_total - blocks.length;
+    if (more > 0) {
+      const p = document.createElement("p");
+      p.className = "hint";
+      p.textContent = `…and ${more} more neurons: select one on the diagram to see its formula.`;
+      blocks.push(p);
+    }
+    nf.replaceChildren(...blocks);
+  }
   const lf = $("#loss-formula");
   if (lf && f.loss) lf.replaceChildren(mathBlock(f.loss.mathml, "formula-inner"));
   const mx = $("#matrices");

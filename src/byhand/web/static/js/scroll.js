@@ -11,13 +11,18 @@ function describe(box) {
   return heading ? `scrolls sideways: part of ${heading.textContent.trim()}` : "scrolls sideways";
 }
 
-/** Mark every box that overflows (and unmark those that no longer do). */
+/** Mark every box that overflows (and unmark those that no longer do): all reads first, then
+ * all writes, so the browser lays the page out once. */
 export function markScrollBoxes() {
-  for (const box of $$(BOXES)) {
-    const style = getComputedStyle(box);
-    const scrolls = /auto|scroll/.test(style.overflowX) && box.scrollWidth > box.clientWidth + 1;
-    const nested = scrolls && box.parentElement.closest(".scrolls");
-    if (scrolls && !nested) {
+  const boxes = $$(BOXES).map((box) => {
+    const scrolls = /auto|scroll/.test(getComputedStyle(box).overflowX) && box.scrollWidth > box.clientWidth + 1;
+    return { box, scrolls, atEnd: box.scrollLeft + box.clientWidth >= box.scrollWidth - 1 };
+  });
+  const marked = new Set(boxes.filter((b) => b.scrolls).map((b) => b.box));
+  for (const { box, scrolls, atEnd } of boxes) {
+    let outer = box.parentElement && box.parentElement.closest(BOXES);
+    while (outer && !marked.has(outer)) outer = outer.parentElement && outer.parentElement.closest(BOXES);
+    if (scrolls && !outer) {
       if (!box.classList.contains("scrolls")) {
         box.classList.add("scrolls");
         box.tabIndex = 0;
@@ -27,7 +32,6 @@ export function markScrollBoxes() {
           box.dataset.scrollLabel = "1";
         }
       }
-      const atEnd = box.scrollLeft + box.clientWidth >= box.scrollWidth - 1;
       box.classList.toggle("scrolled-to-end", atEnd);
     } else if (box.classList.contains("scrolls")) {
       box.classList.remove("scrolls", "scrolled-to-end");
