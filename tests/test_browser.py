@@ -775,3 +775,23 @@ def test_digits_show_sample_pictures_instead_of_an_empty_boundary(lecture: Page)
     expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1")
     expect(lecture.locator("#ds-boundary-caption")).to_contain_text("8 × 8 pictures")
     expect(hint).to_be_hidden()
+
+
+def test_the_series_opens_on_its_index_and_leads_to_lecture_three(page: Page, live_server: str):
+    for width, name in ((WIDE, "series"), ({"width": 375, "height": 740}, "series-phone")):
+        page.set_viewport_size(width)
+        page.goto(live_server + "/")
+        expect(page.locator(".card")).to_have_count(1)
+        expect(page.locator(".card")).to_contain_text("Lecture No. 3")
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.click("text=Intro to Neural Networks")
+    expect(page.locator(".kicker")).to_have_text("Lecture No. 3")
+    expect(page.locator(".hero-sigma math")).to_have_count(1)
+    expect(page.locator(".flow-stages")).to_have_text("inputs → hidden layer → outputs")
+    expect(page.locator("h2 .num")).to_have_text(["01", "02", "03", "04", "05"])
+    expect(page.locator("#practice-title")).to_have_text("Practice")
+    page.screenshot(path=str(SHOTS / "lecture-phone.png"))
+    page.set_viewport_size(WIDE)
+    page.click("#run-forward")
+    page.wait_for_timeout(700)  # halfway through the animation: the hidden layer has its values
+    page.screenshot(path=str(SHOTS / "forward-flow.png"))
