@@ -795,3 +795,9 @@ def test_the_series_opens_on_its_index_and_leads_to_lecture_three(page: Page, li
     page.click("#run-forward")
     page.wait_for_timeout(700)  # halfway through the animation: the hidden layer has its values
     page.screenshot(path=str(SHOTS / "forward-flow.png"))
+
+
+def test_selecting_on_the_diagram_moves_focus_to_its_panel(lecture: Page):
+    lecture.locator("#diagram [data-neuron='h2']").click()
+    expect(lecture.locator(":focus")).to_have_text("h2")
+    expect(lecture.locator("#inspector h3:focus")).to_have_count(1)
