@@ -1,26 +1,40 @@
-"""Training speed: byhand against PyTorch on the CPU and against a per-sample loop.
+"""Training speed: byhand against PyTorch, JAX and scikit-learn on the CPU, and a per-sample loop.
 
-All three train the same sigmoid network (half_sse loss, plain gradient descent) from the same
-initial weights on the same data, in the same mini-batch order, and are timed over the same
-steps; the best of several rounds counts. Evaluation is not timed, only the training steps.
+Every peer trains the same sigmoid network (half_sse loss, plain gradient descent) from the
+same initial weights on the same data, in the same mini-batch order, and is timed over the
+same steps; the median of several interleaved rounds counts. Only training steps are timed.
 
-    byhand      byhand.train.Trainer: whole-batch matrix passes in reused buffers
-    pytorch     torch.nn.Sequential(Linear, Sigmoid, Linear, Sigmoid) + torch.optim.SGD
+    byhand      byhand.train.Trainer: byhand.step's passes in reused arrays, fused updates
+    pytorch     torch.nn.Sequential(Linear, Sigmoid, …) + torch.optim.SGD, a Python loop
+    jax-step    jax.jit of one step (grad of the loss, the update), called once per batch
+    jax-scan    the whole epoch as one jitted jax.lax.scan over the batches
+    sklearn     MLPClassifier(solver="sgd", activation="logistic", momentum=0).partial_fit:
+                one pass per call; its output layer is softmax with log-loss, its own
     per-sample  a loop over the samples of each mini-batch, column vectors, in the style of
-                Nielsen's network.py (written afresh here, for Python 3)
-    ceiling     NumPy alone doing the step's matrix products at the same shapes: the time
-                byhand would need if nothing but those products cost anything
+                Nielsen's network.py (written afresh here, for Python 3); a reference only
 
-Run it with OpenBLAS choosing its own kernel:
+Each optional peer is skipped with a note when it is not installed: pip install
+torch==2.13.0, pip install "jax[cpu]" (about 620 MB), pip install scikit-learn. JAX runs
+only in one-thread runs (XLA_FLAGS pins it to one thread before it is imported).
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/train_speed.py [--quick]
+Beside the peers it prints NumPy's floor (the step's products, gather, e^z and one update,
+each a separate NumPy call timed alone), the physical limit (the step's FLOPs at the core's
+measured peak) and, for every target missed, the time of each call of byhand's step.
+
+On a shared machine pin the process to one core and compare only ratios of one run:
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 1 \\
+        python benchmarks/train_speed.py --quick --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +45,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from byhand.data import Dataset, load
 from byhand.network import Network
+from byhand.optimizers import make_optimizer
+from byhand.step import FUSED_ROWS, TrainingStep, Workspace
 from byhand.train import Trainer
 
 LR = 0.5
@@ -97,6 +113,80 @@ def torch_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> Calla
     return run
 
 
+def jax_runs(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> dict[str, Callable]:
+    """JAX, two ways: one jitted step per mini-batch from Python, and a whole epoch in one
+    jitted lax.scan. Both gather each batch's rows inside the compiled step, as byhand does."""
+    import jax
+    import jax.numpy as jnp
+
+    params = [(jnp.asarray(layer.W), jnp.asarray(layer.b)) for layer in net.layers]
+    X = jnp.asarray(np.ascontiguousarray(ds.X, dtype=net.dtype))
+    Y = jnp.asarray(np.ascontiguousarray(ds.Y, dtype=net.dtype))
+    batches = jnp.asarray(order[: len(order) // batch * batch].reshape(-1, batch))
+
+    def loss(params, x, y):
+        a = x
+        for W, b in params:
+            a = jax.nn.sigmoid(a @ W.T + b)
+        return 0.5 * jnp.mean(jnp.sum((a - y) ** 2, axis=1))
+
+    def step(params, rows):
+        grads = jax.grad(loss)(params, X[rows], Y[rows])
+        return [(W - LR * gW, b - LR * gb) for (W, b), (gW, gb) in zip(params, grads, strict=True)]
+
+    jit_step = jax.jit(step)
+    scan_epoch = jax.jit(
+        lambda params: jax.lax.scan(lambda p, r: (step(p, r), None), params, batches)[0]
+    )
+    rows = list(batches)
+    state = {"step": params, "scan": params}
+
+    def per_step() -> None:
+        p = state["step"]
+        for r in rows:
+            p = jit_step(p, r)
+        state["step"] = jax.block_until_ready(p)
+
+    def scan() -> None:
+        state["scan"] = jax.block_until_ready(scan_epoch(state["scan"]))
+
+    per_step()  # compile both before any timing
+    scan()
+    return {"jax-step": per_step, "jax-scan": scan}
+
+
+def sklearn_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> Callable[[], None]:
+    """scikit-learn's MLPClassifier: logistic hidden layers, plain sgd (no momentum), one
+    partial_fit pass over the samples in the same order. Its output layer is softmax with
+    log-loss (MLPClassifier's own), the rest is the same work."""
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(
+        hidden_layer_sizes=tuple(net.sizes[1:-1]),
+        activation="logistic",
+        solver="sgd",
+        learning_rate_init=LR,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        alpha=0.0,
+        batch_size=batch,
+        shuffle=False,
+    )
+    X = np.ascontiguousarray(ds.X[order], dtype=net.dtype)
+    labels = ds.labels[order]
+    classes = np.arange(net.sizes[-1])
+
+    def run() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.partial_fit(X, labels, classes=classes)
+
+    run()  # the first call builds the layers; from the second on every call is one pass
+    return run
+
+
 class PerSampleNetwork:
     """Backprop one sample at a time with column vectors, as the classic from-scratch trainer."""
 
@@ -158,7 +248,7 @@ def loop_run(net: Network, ds: Dataset, batch: int, order: np.ndarray) -> Callab
     return run
 
 
-def ceiling_products(net: Network, batch: int) -> list[tuple[Callable[[], object], int]]:
+def numpy_products(net: Network, batch: int) -> list[tuple[Callable[[], object], int]]:
     """One step's matrix products done by NumPy alone at byhand's shapes, with their FLOPs:
     Z = A Wᵀ per layer, ∂W = δᵀA per layer, δW per layer but the first."""
     rng = np.random.default_rng(1)
@@ -178,13 +268,13 @@ def ceiling_products(net: Network, batch: int) -> list[tuple[Callable[[], object
     return products
 
 
-def floor_work(
+def numpy_rest(
     net: Network, ds: Dataset, batch: int, order: np.ndarray
 ) -> list[tuple[Callable[[], object], int]]:
     """The rest of the work no training step can skip, done by NumPy alone at byhand's shapes,
     with the size of each: gathering the mini-batch's rows of the data set, e^z over every
-    layer's outputs, and one update of every parameter (θ ← θ − g). With ceiling_products it
-    makes the floor: the least time a step can take here, whatever else it does."""
+    layer's outputs, and one update of every parameter (θ ← θ − g). With numpy_products it
+    makes NumPy's floor: the least time a step made of separate NumPy calls takes here."""
     dt = net.dtype
     X = np.ascontiguousarray(ds.X, dtype=dt)
     x = np.empty((batch, X.shape[1]), dt)
@@ -205,15 +295,117 @@ def floor_work(
     return work
 
 
-def time_products(products: list[tuple[Callable[[], object], int]], best: list[float]) -> None:
+def step_profile(
+    net: Network, ds: Dataset, batch: int, order: np.ndarray
+) -> tuple[list[tuple[str, float]], float]:
+    """Where byhand's training step spends its time: the calls byhand.step.TrainingStep makes
+    for sgd, made in the same order on the same arrays over the same batches, with the clock
+    read between them. Returns (call, seconds per step) and the whole step's seconds, the
+    clock's own cost included."""
+    net = net.copy()
+    step = TrainingStep(net, make_optimizer("sgd", net, LR))
+    ws = Workspace(net, batch)
+    X = np.ascontiguousarray(ds.X, dtype=net.dtype)
+    Y = np.ascontiguousarray(ds.Y, dtype=net.dtype)
+    layers, loss, c = net.layers, net.loss, LR / batch
+    L = len(layers)
+    fused = batch <= FUSED_ROWS  # as TrainingStep decides for sgd
+    names = ["gather x, y (2× np.take)"]
+    for l, layer in enumerate(layers):
+        names += [f"layer {l + 1}: z = a Wᵀ (np.dot)", f"layer {l + 1}: z += b",
+                  f"layer {l + 1}: a = f(z) ({layer.activation.name})"]  # fmt: skip
+    names.append("δ of the output layer (loss.delta)")
+    for l in reversed(range(L)):
+        if l > 0:
+            names.append(f"layer {l + 1}: δW⁽ˡ⁾ (np.dot)")
+        if fused:
+            names += [f"layer {l + 1}: W ← W − c δᵀa (gemm, beta 1)",
+                      f"layer {l + 1}: b ← b − c δᵀ1 (gemv)"]  # fmt: skip
+        else:
+            names += [f"layer {l + 1}: scaled δ = c δ (np.multiply)",
+                      f"layer {l + 1}: g_W = (cδ)ᵀa (np.matmul)",
+                      f"layer {l + 1}: g_b = (cδ)ᵀ1 (np.dot)"]  # fmt: skip
+        if l > 0:
+            names.append(f"layer {l}: δ ⊙ f'(z) ({layers[l - 1].activation.name})")
+    if not fused:
+        names.append("θ ← θ − g (one np.subtract)")
+    spent = np.zeros(len(names))
+    clock = time.perf_counter
+    batches = [order[s : s + batch] for s in range(0, len(order) - batch + 1, batch)]
+    started = clock()
+    with np.errstate(all="ignore"):
+        for rows in batches:
+            t = [clock()]
+            X.take(rows, axis=0, out=ws.x, mode="clip")
+            Y.take(rows, axis=0, out=ws.y, mode="clip")
+            t.append(clock())
+            a = ws.x
+            for l, layer in enumerate(layers):
+                z = np.dot(a, layer.W.T, out=ws.zs[l])
+                t.append(clock())
+                z += layer.b
+                t.append(clock())
+                a = layer.activation.unguarded(z, out=ws.activations[l + 1])
+                t.append(clock())
+            delta = loss.delta(
+                a, ws.y, ws.zs[-1], layers[-1].activation, out=ws.deltas[-1],
+                scratch=ws.scratch[-1],
+            )  # fmt: skip
+            t.append(clock())
+            for l in reversed(range(L)):
+                layer = layers[l]
+                if l > 0:
+                    back = np.dot(delta, layer.W, out=ws.deltas[l - 1])
+                    t.append(clock())
+                a = ws.activations[l]
+                if fused:
+                    step.gemm(-c, a.T, delta.T, beta=1.0, c=layer.W.T, trans_b=1, overwrite_c=1)
+                    t.append(clock())
+                    step.gemv(-c, delta.T, ws.ones, beta=1.0, y=layer.b, overwrite_y=1)
+                    t.append(clock())
+                else:
+                    scaled = np.multiply(delta, c, out=ws.scratch[l])
+                    t.append(clock())
+                    np.matmul(scaled.T, a, out=ws.grad_W[l])
+                    t.append(clock())
+                    np.dot(ws.ones, scaled, out=ws.grad_b[l])
+                    t.append(clock())
+                if l > 0:
+                    delta = layers[l - 1].activation.backward(
+                        ws.zs[l - 1], ws.activations[l], back, out=back, scratch=ws.scratch[l - 1]
+                    )
+                    t.append(clock())
+            if not fused:
+                np.subtract(step.optimizer.theta, ws.grad, out=step.optimizer.theta)
+                t.append(clock())
+            spent += np.diff(t)
+    whole = (clock() - started) / len(batches)
+    return [(name, s / len(batches)) for name, s in zip(names, spent, strict=True)], whole
+
+
+def time_calls(work: list[tuple[Callable[[], object], int]], best: list[float]) -> None:
     """Time each piece of work once more (a few ms of calls; its size, in FLOPs or values
     touched, sets how many), keeping each one's best time per call."""
-    for i, (product, size) in enumerate(products):
+    for i, (call, size) in enumerate(work):
         calls = min(5000, max(20, int(1e8 / max(size, 1))))
         start = time.perf_counter()
         for _ in range(calls):
-            product()
+            call()
         best[i] = min(best[i], (time.perf_counter() - start) / calls)
+
+
+def peak_gflops(dtype: str, rounds: int = 5) -> float:
+    """The core's measured peak: GFLOP/s of one large matrix product (1024³) in `dtype`."""
+    rng = np.random.default_rng(3)
+    a = rng.random((1024, 1024)).astype(dtype)
+    b = rng.random((1024, 1024)).astype(dtype)
+    out = np.empty_like(a)
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        np.dot(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 1024**3 / best / 1e9
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -233,12 +425,16 @@ class Result:
     case: Case
     dtype: str
     threads: int
+    #: samples per second of each peer, the median of the rounds
     rates: dict[str, float]
-    gflops: float
-    ceiling_gflops: float
-    ceiling_fraction: float
-    #: seconds a step needs at least: the ceiling's products plus floor_work
-    floor_seconds: float
+    #: FLOPs of one step's matrix products
+    flops: int
+    #: seconds of one step at NumPy's floor: its products and the rest, each timed alone
+    numpy_floor: float
+    #: seconds per step of each of byhand's step calls, timed in place (step_profile)
+    calls: list[tuple[str, float]]
+    #: seconds of a whole step while profiled (the clock readings included)
+    profiled_step: float
 
 
 def settle(threads: int) -> None:
@@ -257,40 +453,48 @@ def measure(
     order = np.random.default_rng(SEED).permutation(len(ds))
     steps = min(case.steps, len(ds) // case.batch)
     order = order[: steps * case.batch]
-    makers = {"byhand": byhand_run, "pytorch": torch_run, "per-sample": loop_run}
-    best = {peer: float("inf") for peer in peers}
+    makers = {
+        "byhand": byhand_run,
+        "pytorch": torch_run,
+        "jax": jax_runs,
+        "sklearn": sklearn_run,
+        "per-sample": loop_run,
+    }
     with threadpool_limits(threads):
         if "pytorch" in peers:
             import torch
 
             torch.set_num_threads(threads)
         # every peer starts from the same weights; each gets a copy to train
-        runs = {peer: makers[peer](net.copy(), ds, case.batch, order) for peer in peers}
-        products = ceiling_products(net, case.batch)
+        runs: dict[str, Callable[[], None]] = {}
+        for peer in peers:
+            made = makers[peer](net.copy(), ds, case.batch, order)
+            runs.update(made if isinstance(made, dict) else {peer: made})
+        times: dict[str, list[float]] = {peer: [] for peer in runs}
+        products = numpy_products(net, case.batch)
+        rest = numpy_rest(net, ds, case.batch, order)
         product_best = [float("inf")] * len(products)
-        floor = floor_work(net, ds, case.batch, order)
-        floor_best = [float("inf")] * len(floor)
+        rest_best = [float("inf")] * len(rest)
         for _ in range(rounds):
             for peer, run in runs.items():
                 settle(threads)
                 start = time.perf_counter()
                 run()
-                best[peer] = min(best[peer], time.perf_counter() - start)
+                times[peer].append(time.perf_counter() - start)
             settle(threads)
-            time_products(products, product_best)
-            time_products(floor, floor_best)
-        seconds, flops = sum(product_best), sum(f for _, f in products)
-    rates = {peer: len(order) / t for peer, t in best.items()}
-    step_seconds = case.batch / rates["byhand"]
+            time_calls(products, product_best)
+            time_calls(rest, rest_best)
+        profile, profiled_step = step_profile(net, ds, case.batch, order)
+    rates = {peer: len(order) / statistics.median(t) for peer, t in times.items()}
     return Result(
         case,
         dtype,
         threads,
         rates,
-        flops / step_seconds / 1e9,
-        flops / seconds / 1e9,
-        seconds / step_seconds,
-        seconds + sum(floor_best),
+        sum(f for _, f in products),
+        sum(product_best) + sum(rest_best),
+        profile,
+        profiled_step,
     )
 
 
@@ -303,47 +507,91 @@ def blas_description() -> str:
     return "unknown BLAS"
 
 
-def machine() -> str:
+def versions(peers: list[str]) -> str:
+    """Python, NumPy and every peer library's version."""
+    text = f"Python {platform.python_version()}, NumPy {np.__version__}"
+    for peer, module, name in [
+        ("pytorch", "torch", "PyTorch"),
+        ("jax", "jax", "JAX"),
+        ("sklearn", "sklearn", "scikit-learn"),
+    ]:
+        if peer in peers:
+            text += f", {name} {importlib.import_module(module).__version__}"
+    import scipy
+
+    return text + f", SciPy {scipy.__version__}"
+
+
+def machine(peers: list[str]) -> str:
     cpu = platform.processor() or "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    versions = f"Python {platform.python_version()}, NumPy {np.__version__}"
-    try:
-        import torch
+    return f"{cpu}, {os.cpu_count()} cores; {versions(peers)}; NumPy BLAS: {blas_description()}"
 
-        versions += f", PyTorch {torch.__version__}"
-    except ImportError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores; {versions}; NumPy BLAS: {blas_description()}"
+
+#: optional peers: the module each needs, and how to install it
+OPTIONAL = {
+    "pytorch": ("torch", "pip install torch==2.13.0"),
+    "jax": ("jax", 'pip install "jax[cpu]"'),
+    "sklearn": ("sklearn", "pip install scikit-learn"),
+}
+#: the issue's targets, float32 on one core: (case name, batch) → least byhand / jax-scan
+JAX_TARGETS = {("784-30-10", 10): 1.0, ("784-100-10", 10): 0.8, ("784-100-10", 128): 1.0}
+#: byhand / PyTorch before this step was rewritten (float32, one core, the same cases)
+TORCH_BEFORE = {("784-30-10", 10): 7.14, ("784-100-10", 10): 4.24, ("784-100-10", 128): 2.07}
+#: peers that are the same algorithm as byhand's (the per-sample loop is a reference, not a peer
+#: to beat, and is left out of "best peer")
+RIVALS = ("pytorch", "jax-step", "jax-scan", "sklearn")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="float32, one thread, fewer steps (about a minute)"
+        "--quick", action="store_true", help="float32, one thread, fewer steps (a few minutes)"
     )
-    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument(
+        "--without", default="", help="peers to leave out, e.g. pytorch,jax,sklearn,per-sample"
+    )
     parser.add_argument("--threads", default=None, help="BLAS thread counts to run, e.g. 1 or 1,2")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per case (median)")
+    parser.add_argument("--cases", default=None, help="only cases whose name contains this")
     args = parser.parse_args(argv)
 
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
             print(f"note: {var}={os.environ[var]} is set; unset it to let OpenBLAS pick its kernel")
-    peers = ["byhand", "per-sample"]
-    if not args.no_torch:
-        try:
-            import torch  # noqa: F401
-
-            peers.insert(1, "pytorch")
-        except ImportError:
-            print(
-                "note: PyTorch is not installed (pip install torch==2.13.0); comparing without it"
-            )
-
     quick = args.quick
+    thread_counts = [1] if quick else [1, 2]
+    if args.threads:
+        thread_counts = [int(t) for t in args.threads.split(",")]
+    without = {w.strip() for w in args.without.split(",") if w.strip()}
+    peers = ["byhand"]
+    for peer in ("pytorch", "jax", "sklearn"):
+        module, how = OPTIONAL[peer]
+        if peer in without:
+            continue
+        if peer == "jax":
+            if thread_counts != [1]:
+                print("note: JAX runs only with --threads 1 (XLA's threads are set at its import)")
+                continue
+            # one XLA thread, set before JAX is imported
+            os.environ.setdefault(
+                "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            )
+        if importlib.util.find_spec(module) is None:
+            print(f"note: {module} is not installed ({how}); comparing without it")
+            continue
+        if peer == "jax":
+            import jax
+
+            jax.config.update("jax_enable_x64", True)  # float64 cases too; float32 stays float32
+        peers.append(peer)
+    if "per-sample" not in without:
+        peers.append("per-sample")
+
     cases = [
         Case("digits 64-30-10", [64, 30, 10], "digits", 10, 180),
         Case("784-30-10", [784, 30, 10], "mnist", 10, 600 if quick else 1500),
@@ -351,20 +599,22 @@ def main(argv: list[str] | None = None) -> int:
         Case("784-100-10", [784, 100, 10], "mnist", 10, 600 if quick else 1500),
         Case("784-100-10", [784, 100, 10], "mnist", 128, 60 if quick else 150),
     ]
+    if args.cases:
+        cases = [c for c in cases if args.cases in c.name]
     dtypes = ["float32"] if quick else ["float32", "float64"]
-    thread_counts = [1] if quick else [1, 2]
-    if args.threads:
-        thread_counts = [int(t) for t in args.threads.split(",")]
-    rounds = 3 if quick else 5
-    print(machine())
+    rounds = args.rounds or (5 if quick else 7)
+    print(machine(peers))
     print(
-        f"training steps timed per measurement, best of {rounds} interleaved rounds; sigmoid, half_sse, sgd η={LR}\n"
+        f"samples/s, the median of {rounds} interleaved rounds; sigmoid, half_sse, sgd η={LR}; "
+        "training steps only (no evaluation)\n"
     )
     data = {"digits": load("digits"), "mnist": mnist_shaped()}
-
+    names = [p for p in ("byhand", "pytorch", "jax-step", "jax-scan", "sklearn", "per-sample")
+             if p in peers or p.split("-")[0] in peers]  # fmt: skip
     header = (
-        f"{'case':<16} {'batch':>5} {'dtype':<7} {'thr':>3} {'byhand/s':>10} {'pytorch/s':>10} "
-        f"{'per-sample/s':>12} {'×pytorch':>9} {'×per-sample':>11} {'GFLOP/s':>8} {'ceiling':>8} {'of ceil':>7}"
+        f"{'case':<16} {'batch':>5} {'dtype':<7} {'thr':>3} "
+        + " ".join(f"{n:>10}" for n in names)
+        + f" {'best peer':>10} {'byhand/best':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -374,53 +624,81 @@ def main(argv: list[str] | None = None) -> int:
             for case in cases:
                 r = measure(case, data[case.data], dtype, threads, rounds, peers)
                 results.append(r)
-                mine = r.rates["byhand"]
-                torch_rate = r.rates.get("pytorch")
-                torch_text = f"{torch_rate:,.0f}" if torch_rate else "—"
-                ratio_text = f"{mine / torch_rate:.2f}" if torch_rate else "—"
+                rivals = {p: v for p, v in r.rates.items() if p in RIVALS}
+                best = max(rivals, key=rivals.get) if rivals else None
+                cells = " ".join(
+                    f"{r.rates[n]:>10,.0f}" if n in r.rates else f"{'—':>10}" for n in names
+                )
+                ratio = f"{r.rates['byhand'] / rivals[best]:>11.2f}" if best else f"{'—':>11}"
                 print(
-                    f"{case.name:<16} {case.batch:>5} {dtype:<7} {threads:>3} {mine:>10,.0f} "
-                    f"{torch_text:>10} {r.rates['per-sample']:>12,.0f} {ratio_text:>9} "
-                    f"{mine / r.rates['per-sample']:>11.1f} {r.gflops:>8.1f} "
-                    f"{r.ceiling_gflops:>8.1f} {100 * r.ceiling_fraction:>6.0f}%"
+                    f"{case.name:<16} {case.batch:>5} {dtype:<7} {threads:>3} {cells} "
+                    f"{best or '—':>10} {ratio}"
                 )
                 sys.stdout.flush()
 
+    peaks = {dtype: peak_gflops(dtype) for dtype in dtypes}
+    print("\nper step, one thread: byhand's time, NumPy's floor, and the physical limit")
+    print(
+        "  NumPy's floor: the step's matrix products, the batch's gather, e^z of every layer "
+        "and one θ − g, each timed alone as separate NumPy calls;\n"
+        "  physical limit: the step's FLOPs at the core's measured peak "
+        + ", ".join(f"{peaks[d]:.0f} GFLOP/s ({d})" for d in dtypes)
+    )
+    for r in results:
+        if r.threads != 1:
+            continue
+        step = r.case.batch / r.rates["byhand"]
+        limit = r.flops / (peaks[r.dtype] * 1e9)
+        scan = r.rates.get("jax-scan")
+        jax_text = f", jax-scan {r.case.batch / scan * 1e6:6.1f} µs" if scan else ""
+        print(
+            f"  {r.case.name:<16} batch {r.case.batch:>3} {r.dtype}: byhand {step * 1e6:6.1f} µs, "
+            f"NumPy's floor {r.numpy_floor * 1e6:6.1f} µs, physical limit {limit * 1e6:5.1f} µs"
+            f"{jax_text}"
+        )
+
     print("\ntargets (float32, 1 thread):")
-    unreachable = False
+    missed = []
     for r in results:
         if r.dtype != "float32" or r.threads != 1:
             continue
+        key = (r.case.name, r.case.batch)
         checks = []
-        if "pytorch" in r.rates:
-            goal = 7.0 if r.case.batch == 10 else 1.8
+        if key in JAX_TARGETS and "jax-scan" in r.rates:
+            ratio = r.rates["byhand"] / r.rates["jax-scan"]
+            checks.append((f"≥ {JAX_TARGETS[key]:g}× jax-scan", ratio >= JAX_TARGETS[key], ratio))
+        if key in TORCH_BEFORE and "pytorch" in r.rates:
             ratio = r.rates["byhand"] / r.rates["pytorch"]
-            budget = r.case.batch / r.rates["pytorch"] / goal
-            checks.append((f"≥ {goal:g}× pytorch", ratio >= goal, f"{ratio:.2f}×", budget))
-        if r.case.name == "784-100-10" and r.case.batch == 10:
-            ratio = r.rates["byhand"] / r.rates["per-sample"]
-            budget = r.case.batch / r.rates["per-sample"] / 15
-            checks.append(("≥ 15× per-sample", ratio >= 15, f"{ratio:.1f}×", budget))
-        if r.case.name == "784-100-10" and r.case.batch == 128:
-            fraction = f"{100 * r.ceiling_fraction:.0f}%"
-            checks.append(("≥ 60% of ceiling", r.ceiling_fraction >= 0.6, fraction, None))
-        for what, ok, value, budget in checks:
-            line = f"  {r.case.name} batch {r.case.batch}: {what}: {value}  {'met' if ok else 'NOT met'}"
-            if budget is not None and not ok:
-                floor = r.floor_seconds
-                line += (
-                    f"; it needs a step in {budget * 1e6:.0f} µs, the floor is {floor * 1e6:.0f} µs"
-                )
-                if floor >= budget:
-                    line += " (out of reach)"
-                    unreachable = True
-            print(line)
-    if unreachable:
+            goal = TORCH_BEFORE[key]
+            checks.append((f"≥ {goal:g}× pytorch (the ratio before)", ratio >= goal, ratio))
+        for what, ok, ratio in checks:
+            print(
+                f"  {r.case.name} batch {r.case.batch}: {what}: {ratio:.2f}×  {'met' if ok else 'NOT met'}"
+            )
+            if not ok:
+                missed.append(r)
+    for r in {id(r): r for r in missed}.values():
+        step = r.case.batch / r.rates["byhand"]
         print(
-            "\nfloor: the step's matrix products (the ceiling), gathering the mini-batch, e^z over "
-            "every layer and one update of the parameters, each timed alone with NumPy: the least "
-            "a training step made of NumPy calls can take on this machine. A target that needs a "
-            "faster step is out of reach for such a step, however few other calls it makes."
+            f"\nwhere a {r.case.name} batch-{r.case.batch} step goes: {step * 1e6:.1f} µs timed "
+            f"above, {r.profiled_step * 1e6:.1f} µs with the clock read between its calls:"
+        )
+        total = 0.0
+        for name, seconds in r.calls:
+            total += seconds
+            print(f"  {seconds * 1e6:7.2f} µs  {name}")
+        print(f"  {(r.profiled_step - total) * 1e6:7.2f} µs  the Python loop and the clock")
+    if missed:
+        print(
+            "\nWhat a missed target would need: at batch 10 most of a step is NumPy's cost per "
+            "call (about a microsecond each, some 25 calls) and the Python between them; JAX's "
+            "lax.scan compiles the whole epoch into one XLA program, fusing the bias add, the "
+            "sigmoid and σ' into the products' loops, which no NumPy or SciPy call offers (a "
+            "fused dense-layer kernel, gemm + bias + activation in one call, would be the call "
+            "needed). At batch 128 the two products with the 784-wide layer take most of the "
+            "step: there it is OpenBLAS's sgemm at these shapes against XLA's (Eigen) kernels. "
+            "(Up to 32 rows the update goes straight into W by gemm with beta = 1; above, "
+            "NumPy's matmul into the gradient measured faster than SciPy's gemm.)"
         )
     return 0
 

@@ -6,7 +6,7 @@ import pytest
 
 from byhand.network import Network
 from byhand.optimizers import make_optimizer
-from byhand.step import TrainingStep, Workspace, forward
+from byhand.step import FUSED_ROWS, TrainingStep, Workspace, forward
 
 PAIRS = [
     ("sigmoid", "sigmoid", "half_sse"),
@@ -43,8 +43,10 @@ def test_the_workspace_forward_pass_is_the_lecture_pass(hidden, out, loss):
 
 @pytest.mark.parametrize("hidden, out, loss", PAIRS)
 @pytest.mark.parametrize("l2", [0.0, 0.1])
-def test_an_sgd_step_is_theta_minus_eta_times_the_gradient(hidden, out, loss, l2):
-    net, x, y, ws = problem(hidden, out, loss)
+# up to FUSED_ROWS rows the update goes into W by gemm, above it through the gradient array
+@pytest.mark.parametrize("rows", [6, FUSED_ROWS + 8])
+def test_an_sgd_step_is_theta_minus_eta_times_the_gradient(hidden, out, loss, l2, rows):
+    net, x, y, ws = problem(hidden, out, loss, rows=rows)
     before = [p.copy() for p in net.parameters()]
     g = net.gradients(x, y)  # the lecture's gradients, from the straight passes
     W_memory = net.layers[0].W

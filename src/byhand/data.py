@@ -16,6 +16,8 @@ trained, fold that scaling into the first layer so the model takes raw inputs.
 from __future__ import annotations
 
 import csv
+import gzip
+import importlib.util
 import io
 import math
 import os
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from byhand import files
 from byhand.errors import ByhandError
 
 Array = np.ndarray
@@ -296,7 +299,30 @@ SYNTHETIC: dict[str, Callable[[int, float, np.random.Generator], Dataset]] = {
 # --- scikit-learn's bundled sets ---------------------------------------------------------------
 
 
+def _bundled_digits() -> tuple[Array, Array] | None:
+    """(pixels, labels) read straight from the digits file scikit-learn ships, or None.
+
+    Importing scikit-learn takes longer than training a small network on digits, so the file
+    is found without importing the package: load_digits reads the same file (a test checks).
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if not path.is_file():
+        return None
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",")
+    return table[:, :-1], table[:, -1].astype(np.int64)
+
+
 def _sklearn(name: str) -> Dataset:
+    if name == "digits" and (bundled := _bundled_digits()) is not None:
+        pixels, labels = bundled
+        # scikit-learn's names for the 8×8 pixels, row by row
+        features = [f"pixel_{row}_{col}" for row in range(8) for col in range(8)]
+        classes = [str(k) for k in range(10)]
+        return _classification(name, pixels / 16.0, labels, features, classes)
     from sklearn import datasets as sk
 
     loader = {
@@ -353,12 +379,8 @@ def _read_text(source: str | os.PathLike | bytes) -> tuple[str, str]:
     else:
         path = Path(source)
         label = str(path)
-        try:
-            if path.stat().st_size > MAX_CSV_BYTES:
-                raise ByhandError(f"{label} is larger than {MAX_CSV_BYTES // 2**20} MB")
-            data = path.read_bytes()
-        except OSError as err:
-            raise ByhandError(f"cannot read {label}: {err.strerror or err}") from None
+        # a regular file only (not /dev/zero, not a FIFO), read to at most the limit + 1 byte
+        data = files.read_bytes(path, MAX_CSV_BYTES, "data file")
     if len(data) > MAX_CSV_BYTES:
         raise ByhandError(f"{label} is larger than {MAX_CSV_BYTES // 2**20} MB")
     try:

@@ -2,28 +2,107 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
+import pkgutil
 import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from byhand import lecture, modelfile
+from byhand import files
 from byhand.errors import ByhandError
-from byhand.network import Network
 
-console = Console(highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from byhand.network import Network
+
 #: the exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use
 INTERRUPTED = 130
 #: the file types a plot can be written as
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def __getattr__(name: str):
+    # `console` is made on first use: `byhand --help` never imports rich
+    if name == "console":
+        return _console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class LazyGroup(click.Group):
+    """The `byhand` command group: a command's module is imported only when the command runs.
+
+    `lazy` maps each command's name to (its module in byhand.cli, its one-line help for
+    `byhand --help`). A module of byhand.cli that the table does not name is still found: it
+    is imported when a command name is not found in the table, and for the help listing.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def _import(self, module: str) -> None:
+        importlib.import_module(f"byhand.cli.{module}")
+
+    def _import_unlisted(self) -> None:
+        """Import every module of byhand.cli the table does not name (each adds its commands)."""
+        from byhand import cli
+
+        listed = {module for module, _ in self.lazy.values()} | {"common"}
+        for found in pkgutil.iter_modules(cli.__path__):
+            if found.name not in listed and not found.name.startswith("_"):
+                self._import(found.name)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy:
+            self._import(self.lazy[name][0])
+        if name not in self.commands:
+            self._import_unlisted()
+        return self.commands.get(name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._import_unlisted()
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help listing, from the table for commands not imported yet."""
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is None:
+                rows.append((name, click.utils.make_default_short_help(self.lazy[name][1], limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        import numpy as np
+
+        # overflow shows in the numbers themselves (inf, or a one-line error), so NumPy's
+        # RuntimeWarning, with its source line, would only add noise for a user
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return super().invoke(ctx)
+
+
 @click.group(
+    cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     no_args_is_help=True,
 )
@@ -65,6 +144,8 @@ def parse_numbers(text: str, what: str) -> list[float] | list[list[float]]:
 
 def load_model(path: str | None) -> Network:
     """The network in `path`, or the lecture's network when no file is given."""
+    from byhand import lecture, modelfile
+
     return lecture.lecture_network() if path is None else modelfile.load(path)
 
 
@@ -107,6 +188,8 @@ def json_option(f: Callable) -> Callable:
 
 def resolve_inputs(net: Network, text: str | None):
     """The inputs typed, or the lecture's when the network has three inputs and none were typed."""
+    from byhand import lecture
+
     if text is not None:
         return parse_numbers(text, "inputs")
     if net.sizes[0] == len(lecture.INPUTS):
@@ -116,6 +199,8 @@ def resolve_inputs(net: Network, text: str | None):
 
 def resolve_target(net: Network, text: str | None):
     """The target typed, or the lecture's when the network has two outputs and none was typed."""
+    from byhand import lecture
+
     if text is not None:
         return parse_numbers(text, "target")
     if net.sizes[-1] == len(lecture.TARGET):
@@ -138,6 +223,8 @@ def check_writable(path: str, what: str, suffixes: tuple[str, ...] = ()) -> None
         raise ByhandError(f"cannot write {what} {path}: there is no folder {folder}")
     if not os.access(folder, os.W_OK):
         raise ByhandError(f"cannot write {what} {path}: the folder {folder} is not writable")
+    # a device, a FIFO or a socket is refused, never replaced by a plain file
+    files.check_writable(path, what)
 
 
 def plural(n: int, noun: str) -> str:

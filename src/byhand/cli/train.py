@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import click
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from byhand import data as datasets
@@ -28,7 +28,7 @@ from byhand.errors import ByhandError
 from byhand.losses import LOSSES
 from byhand.network import DTYPES, Network
 from byhand.optimizers import DEFAULT_LR, DEFAULT_LR_UNBOUNDED, OPTIMIZERS
-from byhand.train import Diverged, Trainer, confusion_matrix, evaluate, predict_in_chunks
+from byhand.train import MAX_EPOCHS, Trainer, confusion_matrix, evaluate, predict_in_chunks
 
 #: a confusion matrix with more classes than this is left out of the table
 MAX_MATRIX_CLASSES = 20
@@ -227,6 +227,20 @@ def _data_options(f):
 @click.option("--noise", type=float, default=None, help="Noise level of a synthetic data set.")
 @click.option("--out", metavar="FILE", default=None, help="Save the trained model here.")
 @click.option(
+    "--numpy-script",
+    "script_path",
+    metavar="OUT.py",
+    default=None,
+    help="Also write a NumPy script that trains the same way (data, seed, settings).",
+)
+@click.option(
+    "--torch-script",
+    "torch_script_path",
+    metavar="OUT.py",
+    default=None,
+    help="Also write a PyTorch script that trains the same way.",
+)
+@click.option(
     "--plot",
     metavar="FILE.png",
     default=None,
@@ -235,8 +249,8 @@ def _data_options(f):
 @json_option
 def train_command(
     data_name, target, task, layers, activation, output_activation, loss, optimizer, lr, batch,
-    epochs, l2, seed, test_split, dtype, standardise, feature_names, samples, noise, out, plot,
-    as_json,
+    epochs, l2, seed, test_split, dtype, standardise, feature_names, samples, noise, out,
+    script_path, torch_script_path, plot, as_json,
 ):  # fmt: skip
     """Train a network on a data set, epoch by epoch, and show how well it does."""
     # a file that cannot be written is refused now, not after the training it would hold
@@ -244,10 +258,61 @@ def train_command(
         check_writable(out, "the model file")
     if plot:
         check_writable(plot, "the plot", PLOT_SUFFIXES)
-    ds = _load_data(data_name, target, task, samples, noise, seed)
+    scripts = {p: k for p, k in ((script_path, "numpy"), (torch_script_path, "torch")) if p}
+    for path in scripts:
+        check_writable(path, "the script", (".py",))
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise ByhandError(f"--epochs must be from 1 to {MAX_EPOCHS}, not {epochs}")
+    ds = raw = _load_data(data_name, target, task, samples, noise, seed)
+    if scripts:
+        from byhand.export.script import check_training_run
+
+        check_training_run(ds, dtype)
     chosen = None if feature_names is None else features.parse(feature_names)
     if chosen is not None:
         ds = features.expand_dataset(ds, chosen)
+    run = _build(
+        ds, target, layers, activation, output_activation, loss, optimizer, lr, batch, l2,
+        seed, test_split, dtype, standardise,
+    )  # fmt: skip
+    run.features = chosen
+    _train(run, epochs, show=console.is_terminal and not as_json)
+    if scripts and not run.stopped:
+        from byhand.export.script import TRAINING_SCRIPTS
+
+        for path, kind in scripts.items():
+            text = TRAINING_SCRIPTS[kind](
+                raw, run.trainer, epochs=epochs, test_split=test_split, standardise=standardise,
+                feature_names=chosen,
+            )  # fmt: skip
+            modelfile.atomic_write(path, text.encode())
+    _report(run, out, plot, as_json)
+    if run.stopped:
+        raise click.exceptions.Exit(INTERRUPTED)
+
+
+@dataclass
+class _Run:
+    """One `byhand train`: the data, its prepared parts, the network and its trainer; then
+    the history, why it stopped early (if it did) and the seconds training took."""
+
+    ds: datasets.Dataset
+    prepared: datasets.Prepared
+    sizes: list[int]
+    net: Network
+    trainer: Trainer
+    history: list[dict] = field(default_factory=list)
+    stopped: str | None = None
+    seconds: float = 0.0
+    #: the input features chosen with --features (None: the data's own)
+    features: list[str] | None = None
+
+
+def _build(
+    ds, target, layers, activation, output_activation, loss, optimizer, lr, batch, l2, seed,
+    test_split, dtype, standardise,
+) -> _Run:  # fmt: skip
+    """The network `byhand train` trains, and its trainer on the prepared data."""
     if not (0.0 <= test_split < 1.0):
         raise ByhandError(f"--test-split must be from 0 up to 1, not {test_split}")
     output_activation = _output_activation(output_activation, loss, ds)
@@ -257,7 +322,6 @@ def train_command(
     prepared = datasets.prepare(
         ds, test_split, seed, standardise=standardise, scale_target=scale_target
     )
-    train_set, test_set = prepared.train, prepared.test
     sizes = _layers(layers, ds)
     _check_size(sizes)
     net = Network.create(
@@ -272,15 +336,34 @@ def train_command(
         output_names=ds.class_names or [target or "y"] * ds.n_outputs,
     )
     trainer = Trainer(
-        net, train_set, test_set, optimizer=optimizer, lr=lr, batch=batch, l2=l2, seed=seed
-    )
-    if not 1 <= epochs <= 100_000:
-        raise ByhandError(f"--epochs must be from 1 to 100000, not {epochs}")
+        net, prepared.train, prepared.test, optimizer=optimizer, lr=lr, batch=batch, l2=l2,
+        seed=seed,
+    )  # fmt: skip
+    return _Run(ds, prepared, sizes, net, trainer)
 
-    history: list[dict] = []
-    stopped = None
+
+def _train(run: _Run, epochs: int, show: bool) -> None:
+    """Train `epochs` epochs, with a progress bar when `show`; Ctrl-C keeps the last epoch."""
     started = time.perf_counter()
-    show = console.is_terminal and not as_json
+    try:
+        if show:
+            _train_with_progress(run, epochs)
+        else:
+            for _ in range(epochs):
+                run.history.append(run.prepared.in_target_units(run.trainer.epoch()))
+    except KeyboardInterrupt:
+        run.trainer.restore()
+        if not run.history:
+            message = "stopped by Ctrl-C before the first epoch ended; no model saved"
+            raise click.exceptions.Exit(fail(message, INTERRUPTED)) from None
+        epoch = len(run.history)
+        run.stopped = f"stopped by Ctrl-C after epoch {epoch}; the model is that epoch's"
+    run.seconds = time.perf_counter() - started
+
+
+def _train_with_progress(run: _Run, epochs: int) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         TextColumn("[bold]epoch"),
         MofNCompleteColumn(),
@@ -288,26 +371,20 @@ def train_command(
         TextColumn("{task.fields[metrics]}"),
         TimeElapsedColumn(),
         console=console,
-        disable=not show,
     )
-    try:
-        with progress:
-            bar = progress.add_task("train", total=epochs, metrics="")
-            for _ in range(epochs):
-                record = prepared.in_target_units(trainer.epoch())
-                history.append(record)
-                progress.update(bar, advance=1, metrics=_metrics(record))
-    except KeyboardInterrupt:
-        trainer.restore()
-        if not history:
-            message = "stopped by Ctrl-C before the first epoch ended; no model saved"
-            raise click.exceptions.Exit(fail(message, INTERRUPTED)) from None
-        stopped = f"stopped by Ctrl-C after epoch {len(history)}; the model is that epoch's"
-    except Diverged:
-        raise
-    seconds = time.perf_counter() - started
+    with progress:
+        bar = progress.add_task("train", total=epochs, metrics="")
+        for _ in range(epochs):
+            record = run.prepared.in_target_units(run.trainer.epoch())
+            run.history.append(record)
+            progress.update(bar, advance=1, metrics=_metrics(record))
 
-    trained = features.attach(prepared.raw_model(net), chosen)
+
+def _report(run: _Run, out: str | None, plot: str | None, as_json: bool) -> None:
+    """Save the model and the plot if asked, then show the results as tables or JSON."""
+    ds, net, history = run.ds, run.net, run.history
+    train_set, test_set = run.prepared.train, run.prepared.test
+    trained = features.attach(run.prepared.raw_model(net), run.features)
     if out:
         modelfile.save(trained, out)
     if plot:
@@ -327,53 +404,49 @@ def train_command(
             "train_accuracy": last["train_accuracy"],
             "test_loss": last["test_loss"],
             "test_accuracy": last["test_accuracy"],
-            "seconds": seconds,
+            "seconds": run.seconds,
             "epochs": len(history),
-            "layers": sizes,
+            "layers": run.sizes,
             "confusion_matrix": None if matrix is None else matrix.tolist(),
             "classes": ds.class_names,
         }
-        if stopped:
-            result["stopped"] = stopped
+        if run.stopped:
+            result["stopped"] = run.stopped
         print_json(result)
-    else:
-        acts = f"{net.layers[0].activation.name}/{net.layers[-1].activation.name}"
-        console.print(
-            f"[bold]{ds.name}[/bold]: {'-'.join(map(str, sizes))} {acts}, {net.loss.name}, "
-            f"{trainer.optimizer!r}, batch {trainer.batch}"
-        )
-        summary = Table()
-        summary.add_column("")
-        summary.add_column("loss", justify="right")
+        return
+    acts = f"{net.layers[0].activation.name}/{net.layers[-1].activation.name}"
+    console.print(
+        f"[bold]{ds.name}[/bold]: {'-'.join(map(str, run.sizes))} {acts}, {net.loss.name}, "
+        f"{run.trainer.optimizer!r}, batch {run.trainer.batch}"
+    )
+    summary = Table()
+    summary.add_column("")
+    summary.add_column("loss", justify="right")
+    if ds.is_classification:
+        summary.add_column("accuracy", justify="right")
+    summary.add_column("samples", justify="right")
+    rows = [("train", last["train_loss"], last["train_accuracy"], len(train_set))]
+    if test_set is not None:
+        rows.append(("test", last["test_loss"], last["test_accuracy"], len(test_set)))
+    for name, loss_value, acc, count in rows:
+        cells = [name, _loss(loss_value)]
         if ds.is_classification:
-            summary.add_column("accuracy", justify="right")
-        summary.add_column("samples", justify="right")
-        rows = [("train", last["train_loss"], last["train_accuracy"], len(train_set))]
-        if test_set is not None:
-            rows.append(("test", last["test_loss"], last["test_accuracy"], len(test_set)))
-        for name, loss_value, acc, count in rows:
-            cells = [name, _loss(loss_value)]
-            if ds.is_classification:
-                cells.append(_percent(acc))
-            summary.add_row(*cells, str(count))
-        console.print(summary)
-        per_second = len(history) * len(train_set) / max(seconds, 1e-9)
-        console.print(
-            f"{plural(len(history), 'epoch')} in {seconds:.2f} s ({per_second:,.0f} samples/s)"
-        )
-        if matrix is not None and ds.n_outputs <= MAX_MATRIX_CLASSES:
-            which = "test set" if test_set is not None else "training set"
-            console.print(
-                _confusion_table(matrix, ds.class_names or [], f"confusion matrix ({which})")
-            )
-        if stopped:
-            console.print(stopped)
-        if out:
-            console.print(f"model saved to {out}")
-        if plot:
-            console.print(f"plot saved to {plot}")
-    if stopped:
-        raise click.exceptions.Exit(INTERRUPTED)
+            cells.append(_percent(acc))
+        summary.add_row(*cells, str(count))
+    console.print(summary)
+    per_second = len(history) * len(train_set) / max(run.seconds, 1e-9)
+    console.print(
+        f"{plural(len(history), 'epoch')} in {run.seconds:.2f} s ({per_second:,.0f} samples/s)"
+    )
+    if matrix is not None and ds.n_outputs <= MAX_MATRIX_CLASSES:
+        which = "test set" if test_set is not None else "training set"
+        console.print(_confusion_table(matrix, ds.class_names or [], f"confusion matrix ({which})"))
+    if run.stopped:
+        console.print(run.stopped)
+    if out:
+        console.print(f"model saved to {out}")
+    if plot:
+        console.print(f"plot saved to {plot}")
 
 
 def _model_data(net: Network, name: str, target: str | None, task: str) -> datasets.Dataset:

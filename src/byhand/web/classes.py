@@ -217,16 +217,19 @@ def _exercise_answer(found: service.Exercise) -> dict:
     }
 
 
-def _rate_limit(db: Database, code: str, token: str | None) -> None:
-    """429 with Retry-After when this student (once known) sends too often."""
-    student = service.check_student(db, code, token)
-    wait = ratelimit.wait(f"{db.url}#{student}")
-    if wait > 0:
-        raise HTTPException(
-            429,
-            f"too many submissions: at most {ratelimit.RATE} a second; try again shortly",
-            {"Retry-After": str(max(1, round(wait + 0.5)))},
-        )
+def _rate_limit(db: Database):
+    """A gate for one student: 429 with Retry-After when they send too often."""
+
+    def gate(student_id: int) -> None:
+        wait = ratelimit.wait(f"{db.url}#{student_id}")
+        if wait > 0:
+            raise HTTPException(
+                429,
+                f"too many submissions: at most {ratelimit.RATE} a second; try again shortly",
+                {"Retry-After": str(max(1, round(wait + 0.5)))},
+            )
+
+    return gate
 
 
 @router.get("/api/classes/{code}/exercise")
@@ -242,7 +245,7 @@ def fresh_exercise(code: str, request: Request) -> dict:
     token = bearer(request)
     db = database(request)
     with answering():
-        _rate_limit(db, code, token)
+        _rate_limit(db)(service.check_student(db, code, token))
         return _exercise_answer(service.fresh_variant(db, code, token))
 
 
@@ -252,8 +255,7 @@ def submit(code: str, body: Submission, request: Request) -> dict:
     token = bearer(request)
     db = database(request)
     with answering():
-        _rate_limit(db, code, token)
-        return service.submit(db, code, token, body.answers)
+        return service.submit(db, code, token, body.answers, _rate_limit(db))
 
 
 @router.get("/api/classes/{code}/submissions")
@@ -268,6 +270,23 @@ def dashboard(code: str, request: Request) -> dict:
     """Per step: right, carried, wrong, missing; the slips with their shares; every student."""
     with answering():
         return service.dashboard(database(request), code, teacher_key(request, code))
+
+
+#: the newest dashboard of each class this process has drawn, with its fingerprint: several
+#: teacher tabs (or a projector and a laptop) share one computation per change
+_boards: dict[tuple[str, str], tuple[tuple, dict]] = {}
+
+
+def _board(db: Database, code: str, key: str | None, mark: tuple) -> dict:
+    """The dashboard for fingerprint `mark` (its teacher key checked by `fingerprint`)."""
+    found = _boards.get((db.url, code))
+    if found is not None and found[0] == mark:
+        return found[1]
+    board = service.dashboard(db, code, key)
+    if len(_boards) > 256:
+        _boards.clear()
+    _boards[(db.url, code)] = (mark, board)
+    return board
 
 
 def _event(name: str, data: Any) -> str:
@@ -289,7 +308,7 @@ async def dashboard_events(code: str, request: Request) -> StreamingResponse:
         quiet = 0.0
         while not await request.is_disconnected():
             if mark != seen:
-                board = await to_thread.run_sync(service.dashboard, db, code, key)
+                board = await to_thread.run_sync(_board, db, code, key, mark)
                 seen = mark
                 quiet = 0.0
                 yield _event("dashboard", board)

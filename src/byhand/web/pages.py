@@ -29,7 +29,7 @@ from byhand.losses import LOSSES
 from byhand.mathml import to_mathml
 from byhand.network import INITS, Network
 from byhand.web import api, content, formulas, view
-from byhand.web.schemas import Model, finite
+from byhand.web.schemas import Model, check_drawable, finite
 
 router = APIRouter()
 
@@ -66,13 +66,7 @@ WIDGETS = (
 
 def _network(net: Network) -> Network:
     """The request's network, if it is small enough to draw neuron by neuron."""
-    drawn = sum(net.sizes)
-    if drawn > LIMITS.max_drawn_neurons:
-        raise ByhandError(
-            f"model: {drawn} neurons and inputs are more than the page draws "
-            f"({LIMITS.max_drawn_neurons} at most)"
-        )
-    return net
+    return check_drawable(net)
 
 
 def _sample(net: Network, inputs: list[float] | None) -> list[float]:

@@ -22,12 +22,19 @@ from pydantic import Field
 from byhand import modelfile, notation
 from byhand.diagram import network_svg
 from byhand.errors import ByhandError
-from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import BackwardTrace, ForwardTrace
 from byhand.web import formulas
-from byhand.web.schemas import LearningRate, Model, Samples, Strict, check_work, finite
+from byhand.web.schemas import (
+    LearningRate,
+    Model,
+    Samples,
+    Strict,
+    check_drawable,
+    check_work,
+    finite,
+)
 
 router = APIRouter(tags=["page"])
 
@@ -122,7 +129,8 @@ def _maths(net: Network, fwd: ForwardTrace, back: BackwardTrace, y, req: ViewReq
             param = formulas.parameter_formulas(
                 net, notation.lecture_name(ref, net.sizes), x1, y, req.lr
             )
-    loss_tex = formulas.loss_tex(net, fwd.activations[-1][0], y) + rf" = {formulas.r(back.loss)}"
+    loss_tex = formulas.loss_tex(net, fwd.activations[-1][0], y, fwd.zs[-1][0])
+    loss_tex += rf" = {formulas.r(back.loss)}"
     return {
         "neurons": _neurons(net, shown, req.selected),
         "neurons_total": sum(net.sizes[1:]),
@@ -145,11 +153,7 @@ def _changed(before: Network, after: Network, params: list[dict]) -> list[str]:
 
 def build_view(net: Network, req: ViewRequest) -> dict:
     """The whole answer for one network and one sample, from one forward/backward pair."""
-    if net.n_parameters > LIMITS.max_parameters:
-        raise ByhandError(
-            f"model: {net.n_parameters} parameters is more than the page draws "
-            f"({LIMITS.max_parameters} at most)"
-        )
+    check_drawable(net)
     x, batched = net.check_inputs(req.inputs)
     if batched:
         raise ByhandError("inputs: give one sample (a list of numbers), not a batch")

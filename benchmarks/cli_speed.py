@@ -1,0 +1,183 @@
+"""What a user waits for: the wall time of byhand's commands, beside the peers they are held to.
+
+    import numpy        python -c "import numpy": the least a NumPy program starts in
+    byhand --help       the command list
+    byhand forward      the lecture's forward pass, every number shown
+    byhand serve        from the command to the first answered request
+    byhand train        --data digits, 30 epochs, with the training time it reports
+    pytorch script      the same training (64-30-10 sigmoid, half the squared error, sgd η = 3,
+                        batch 10, 30 epochs, the same 80/20 split standardised, loss and
+                        accuracy measured each epoch) as a whole PyTorch script: its wall
+                        time, and the training time it measures itself
+
+Every command runs as a fresh process, several times in turn (so a noisy moment hits them
+all); medians count. Children inherit this process's CPU affinity, so on a shared machine:
+
+    taskset -c 1 python benchmarks/cli_speed.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+BYHAND = [sys.executable, "-c", "import sys; from byhand.cli import main; sys.exit(main())"]
+
+TORCH_SCRIPT = r"""
+import time
+started = time.perf_counter()
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+
+torch.set_num_threads(1)
+digits = load_digits()
+X, labels = digits.data / 16.0, digits.target
+rng = np.random.default_rng(0)
+order = rng.permutation(len(X))
+cut = int(0.8 * len(X))
+train, test = order[:cut], order[cut:]
+mean, std = X[train].mean(0), X[train].std(0)
+std[std == 0] = 1.0
+X = torch.tensor((X - mean) / std, dtype=torch.float64)
+Y = torch.nn.functional.one_hot(torch.tensor(labels), 10).double()
+labels = torch.tensor(labels)
+model = torch.nn.Sequential(
+    torch.nn.Linear(64, 30), torch.nn.Sigmoid(), torch.nn.Linear(30, 10), torch.nn.Sigmoid()
+).double()
+optimizer = torch.optim.SGD(model.parameters(), lr=3.0)
+shuffle = torch.Generator().manual_seed(0)
+training = time.perf_counter()
+for epoch in range(30):
+    for rows in torch.randperm(len(train), generator=shuffle).split(10):
+        rows = torch.from_numpy(train)[rows]
+        optimizer.zero_grad()
+        loss = 0.5 * ((model(X[rows]) - Y[rows]) ** 2).sum(1).mean()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        for part in (train, test):
+            o = model(X[part])
+            part_loss = float(0.5 * ((o - Y[part]) ** 2).sum(1).mean())
+            part_acc = float((o.argmax(1) == labels[part]).double().mean())
+seconds = time.perf_counter() - training
+print(f"30 epochs in {seconds:.4f} s, test accuracy {part_acc:.3f}")
+"""
+
+
+def wall(argv: list[str]) -> tuple[float, str]:
+    """(seconds from start to exit, stdout) of one run of `argv`."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, done.stdout
+
+
+def serve_ready() -> float:
+    """Seconds from `byhand serve` to its first answered request."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    server = subprocess.Popen(
+        [*BYHAND, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while time.perf_counter() - start < 60:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/forward", b"{}", timeout=5)
+                break
+            except urllib.error.HTTPError:  # any answer counts: 422 for an empty body
+                break
+            except OSError:
+                time.sleep(0.005)
+        return time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def trained_seconds(output: str) -> float:
+    """The training time a run printed: '30 epochs in 0.13 s'."""
+    return float(re.search(r"epochs in ([0-9.]+) s", output).group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs of each command (median)")
+    parser.add_argument("--no-torch", action="store_true", help="leave the PyTorch script out")
+    args = parser.parse_args(argv)
+    torch = not args.no_torch
+    if torch:
+        try:
+            import torch as _torch  # noqa: F401
+        except ImportError:
+            print("note: PyTorch is not installed (pip install torch==2.13.0); without it")
+            torch = False
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    print(f"Python {platform.python_version()}, {os.cpu_count()} cores, this run on CPUs {cpus}")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    os.environ.update(env)
+
+    times: dict[str, list[float]] = {}
+    trained: dict[str, list[float]] = {"byhand train": [], "pytorch script": []}
+    commands = {
+        "import numpy": [sys.executable, "-c", "import numpy"],
+        "byhand --help": [*BYHAND, "--help"],
+        "byhand forward": [*BYHAND, "forward"],
+        "byhand train": [*BYHAND, "train", "--data", "digits"],
+    }
+    if torch:
+        commands["pytorch script"] = [sys.executable, "-c", TORCH_SCRIPT]
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            seconds, out = wall(command)
+            times.setdefault(name, []).append(seconds)
+            if name in trained:
+                trained[name].append(trained_seconds(out))
+        times.setdefault("byhand serve", []).append(serve_ready())
+
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print(f"\nwall time, median of {args.runs} runs (training time as each run reports it)")
+    for name, seconds in med.items():
+        extra = ""
+        if name in trained and trained[name]:
+            inner = statistics.median(trained[name])
+            extra = f"   training {inner:.3f} s, wall / training {seconds / inner:.2f}×"
+        print(f"  {name:<16} {seconds:7.3f} s{extra}")
+
+    numpy = med["import numpy"]
+    print("\ntargets:")
+    checks = [
+        ("byhand --help ≤ 1.5× import numpy", med["byhand --help"] / numpy, 1.5, "×"),
+        ("byhand forward ≤ 1.5× import numpy", med["byhand forward"] / numpy, 1.5, "×"),
+        ("byhand serve answers within 1.5 s", med["byhand serve"], 1.5, " s"),
+        (
+            "byhand train wall ≤ 1.5× its training time",
+            med["byhand train"] / statistics.median(trained["byhand train"]),
+            1.5,
+            "×",
+        ),
+    ]
+    for what, value, goal, unit in checks:
+        print(f"  {what}: {value:.2f}{unit}  {'met' if value <= goal else 'NOT met'}")
+    if torch:
+        print(
+            f"  byhand train / the PyTorch script, wall: "
+            f"{med['byhand train'] / med['pytorch script']:.2f}×"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
