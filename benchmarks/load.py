@@ -1,41 +1,46 @@
 """A class of students on one server: many clients at once against 127.0.0.1, for a bounded time.
 
-The script starts `byhand serve` on a free port of 127.0.0.1 (or uses --url if it names a
-loopback address) and plays:
+The script starts `byhand serve --workers W` on a free port of 127.0.0.1 and plays
 
-- `students` (default 100) who each load the page and its static files, then, with a short
-  pause to think between clicks, run a forward pass, backpropagate or take a gradient step on
-  their own copy of the lecture's network (weights changed at random, so no two ask the same),
-  and once in their session train it for 100 steps over a stream;
-- of whom `trainers` (default 10) keep a longer training stream (2,000 steps) running the whole
-  time, one after another.
+- `students` (default 1,000) who each load the page and its static files, then, with a pause
+  to think between clicks (0.3 to 1.5 s), run a forward pass, backpropagate or take a gradient
+  step on their own copy of the lecture's network (weights changed at random, so no two ask
+  the same), each from an address of their own (127.0.x.y: the server limits each address);
+- of whom `trainers` (default 10) keep a training stream (2,000 steps) running all the time,
+  one after another;
+- optionally (`--hostile`) one more client that replays every worst case of
+  benchmarks/worst_case.py in a loop, as fast as the server lets it;
+- optionally (`--kill-worker-at T`) a SIGKILL to one of the server's worker processes T seconds
+  in: errors within 3 s of it are counted apart (what the killed process held in hand).
 
-It stops after `seconds` (default 60) or `max_requests`, whichever comes first, and prints
-requests per second, p50 and p99 latency per kind of request, and errors. The peer for the
-latencies is the same server idle, measured at the start of the run: the ratio says how much
-the class slows one click. The client runs on the same machine, so it takes CPU the server
-could use; the figures are what a student would see with both on one small computer.
+The client is lean so that it is not the bottleneck: `--clients` processes (default 2, and one
+more for the hostile client), each one asyncio loop speaking HTTP/1.1 on raw kept-alive sockets;
+their CPU is reported beside the server's. The run stops by itself after `seconds`
+(at most 60). Figures: requests per second, p50 and p99 per kind of request, errors; the
+ratio is against forward's median on the idle server, measured at the start of the run.
 
-    python benchmarks/load.py [--students 100] [--trainers 10] [--seconds 60]
+    python benchmarks/load.py [--students 1000] [--trainers 10] [--workers 2] [--seconds 45]
+                              [--clients 2] [--kill-worker-at 20] [--hostile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
+import json
+import multiprocessing
 import os
 import platform
 import random
 import re
-import statistics
+import resource
+import signal
 import subprocess
 import sys
 import time
 from collections import defaultdict
-from urllib.parse import urlsplit
+from pathlib import Path
 
-import httpx
 from serving import wait_until_up
 
 from byhand import lecture, modelfile
@@ -43,33 +48,31 @@ from byhand import lecture, modelfile
 LECTURE = modelfile.to_dict(lecture.lecture_network())
 #: seconds over which the students arrive and load the page
 ARRIVAL = 10.0
+HOST = "127.0.0.1"
 
 
-def loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(workers: int) -> tuple[subprocess.Popen, int]:
     """`byhand serve` on a free port of 127.0.0.1, as a teacher would start it."""
     code = "import sys; from byhand.cli import main; sys.exit(main())"
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-c", code, "serve", "--host", HOST, "--port", "0"]
+        + ["--workers", str(workers)],
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
-    found = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
+    found = re.search(r"http://127\.0\.0\.1:(\d+)", proc.stdout.readline())
     if not found:
         proc.kill()
         raise SystemExit("the server did not say where it listens")
-    url = found.group(0)
-    wait_until_up(proc, url + "/api/lecture")
-    return proc, url
+    port = int(found.group(1))
+    wait_until_up(proc, f"http://{HOST}:{port}/api/lecture")
+    return proc, port
+
+
+def address(n: int) -> str:
+    """Student n's own loopback address: 127.0.1.1, 127.0.1.2, …"""
+    return f"127.0.{1 + n // 250}.{1 + n % 250}"
 
 
 def my_network(rng: random.Random) -> dict:
@@ -86,128 +89,228 @@ def my_network(rng: random.Random) -> dict:
     return model
 
 
-class Tally:
-    """Latencies and errors per kind of request, and a shared bound on the number of requests."""
+# --- a lean HTTP/1.1 client -----------------------------------------------------------------------
 
-    def __init__(self, deadline: float, max_requests: int) -> None:
+
+class Connection:
+    """One kept-alive connection from one local address; reopened after the server closes it."""
+
+    def __init__(self, port: int, local: str) -> None:
+        self.port, self.local = port, local
+        self.reader = self.writer = None
+        self.retries = 0
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        """Send and read one request. A kept-alive connection the server has closed (or a
+        process that died held) is retried once on a new connection, as browsers do."""
+        reused = self.writer is not None
+        try:
+            return await self._request(method, path, body)
+        except (OSError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            self.retries += 1
+            return await self._request(method, path, body)
+
+    async def _request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(
+                HOST, self.port, local_addr=(self.local, 0)
+            )
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            self.writer.write(head.encode() + body)
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+            lines = raw.decode("latin-1").split("\r\n")
+            status = int(lines[0].split()[1])
+            headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+            if "content-length" in headers:
+                data = await self.reader.readexactly(int(headers["content-length"]))
+            else:  # chunked: a training stream
+                parts = []
+                while True:
+                    size = int((await self.reader.readline()).strip() or b"0", 16)
+                    if size == 0:
+                        await self.reader.readline()
+                        break
+                    parts.append(await self.reader.readexactly(size))
+                    await self.reader.readexactly(2)
+                data = b"".join(parts)
+            if headers.get("connection", "").lower() == "close":
+                self.close()
+            return status, data
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+class Tally:
+    """Latencies and errors per kind of request, with when each happened."""
+
+    def __init__(self, deadline: float) -> None:
         self.deadline = deadline
-        self.max_requests = max_requests
-        self.times: dict[str, list[float]] = defaultdict(list)
-        #: when each request started (time.monotonic), beside its latency
-        self.starts: dict[str, list[float]] = defaultdict(list)
-        #: when the last student finished loading the page
-        self.arrived = 0.0
-        self.errors: dict[str, list[str]] = defaultdict(list)
-        self.busy = 0
-        self.requests = 0
+        self.times: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self.errors: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        self.busy: dict[str, int] = defaultdict(int)
         self.events = 0
+        #: requests sent again on a new connection after a kept-alive one was closed under them
+        self.retries = 0
 
     @property
     def over(self) -> bool:
-        return time.monotonic() >= self.deadline or self.requests >= self.max_requests
+        return time.time() >= self.deadline
 
-    async def call(self, kind: str, request) -> httpx.Response | None:
-        self.requests += 1
+    async def call(self, kind: str, conn: Connection, method: str, path: str, body=b""):
+        started = time.time()
         t = time.perf_counter()
-        started = time.monotonic()
+        before = conn.retries
         try:
-            r = await request
-        except httpx.HTTPError as err:
-            self.errors[kind].append(type(err).__name__)
+            status, data = await conn.request(method, path, body)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as err:
+            self.errors[kind].append((started, type(err).__name__))
             return None
-        self.times[kind].append(time.perf_counter() - t)
-        self.starts[kind].append(started)
-        if r.status_code == 503:
-            self.busy += 1
-        elif r.status_code != 200:
-            self.errors[kind].append(str(r.status_code))
-        return r
+        finally:
+            self.retries += conn.retries - before
+        self.times[kind].append((started, time.perf_counter() - t))
+        if status in (429, 503):
+            self.busy[kind] += 1
+        elif status != 200:
+            self.errors[kind].append((started, str(status)))
+        elif kind.startswith("train"):
+            self.events += data.count(b"event: ")
+            if b"event: done" not in data:
+                self.errors[kind].append((started, "stream ended without done"))
+        return data if status == 200 else None
 
 
-async def train(
-    client: httpx.AsyncClient, tally: Tally, kind: str, model: dict, steps: int
-) -> None:
-    """One training stream read to its end; its time is the whole stream's."""
-    body = {
-        "model": model,
-        "inputs": [list(lecture.INPUTS)],
-        "target": [list(lecture.TARGET)],
-        "lr": 0.5,
-        "steps": steps,
-        "every": max(1, steps // 100),
-    }
-    tally.requests += 1
-    t = time.perf_counter()
-    started = time.monotonic()
-    last = ""
-    try:
-        async with client.stream("POST", "/api/train", json=body) as r:
-            if r.status_code == 503:
-                tally.busy += 1
-                await r.aread()
-                return
-            if r.status_code != 200:
-                tally.errors[kind].append(str(r.status_code))
-                return
-            async for line in r.aiter_lines():
-                if line.startswith("event: "):
-                    last = line[7:]
-                    tally.events += 1
-    except httpx.HTTPError as err:
-        tally.errors[kind].append(type(err).__name__)
-        return
-    tally.times[kind].append(time.perf_counter() - t)
-    tally.starts[kind].append(started)
-    if last != "done":
-        tally.errors[kind].append(f"stream ended with {last or 'nothing'}")
-
-
-async def student(
-    n: int, client: httpx.AsyncClient, tally: Tally, assets: list[str], trainer: bool
-) -> None:
+async def student(n: int, port: int, tally: Tally, assets: list[str], trainer: bool) -> None:
     rng = random.Random(n)
+    conn = Connection(port, address(n))
     await asyncio.sleep(rng.uniform(0, ARRIVAL))  # the class arrives over a few seconds
-    await tally.call("page", client.get("/"))
+    await tally.call("page", conn, "GET", "/")
     for path in assets:
-        await tally.call("static", client.get(path))
-    tally.arrived = max(tally.arrived, time.monotonic())
+        await tally.call("static", conn, "GET", path)
     model = my_network(rng)
     x, y = list(lecture.INPUTS), list(lecture.TARGET)
     if trainer:
+        body = json.dumps(
+            {"model": model, "inputs": [x], "target": [y], "steps": 2000, "every": 20}
+        ).encode()
         while not tally.over:
-            await train(client, tally, "train 2000 steps", model, 2000)
-            await asyncio.sleep(rng.uniform(0.1, 0.5))
+            await tally.call("train 2000 steps", conn, "POST", "/api/train", body)
+            await asyncio.sleep(rng.uniform(0.1, 0.3))
+        conn.close()
         return
-    trained = False
     while not tally.over:
         await asyncio.sleep(rng.uniform(0.3, 1.5))  # reading, thinking, changing a weight
         if tally.over:
             break
         choice = rng.random()
-        if not trained and choice < 0.05:
-            await train(client, tally, "train 100 steps", model, 100)
-            trained = True
-        elif choice < 0.45:
-            await tally.call(
-                "forward", client.post("/api/forward", json={"model": model, "inputs": x})
-            )
+        if choice < 0.45:
+            body = json.dumps({"model": model, "inputs": x}).encode()
+            await tally.call("forward", conn, "POST", "/api/forward", body)
         elif choice < 0.8:
-            body = {"model": model, "inputs": x, "target": y, "lr": 0.5}
-            await tally.call("backprop", client.post("/api/backprop", json=body))
+            body = json.dumps({"model": model, "inputs": x, "target": y, "lr": 0.5}).encode()
+            await tally.call("backprop", conn, "POST", "/api/backprop", body)
         else:
-            body = {"model": model, "inputs": x, "target": y, "lr": 0.5}
-            r = await tally.call("step", client.post("/api/step", json=body))
-            if r is not None and r.status_code == 200:
-                model = r.json()["model"]
+            body = json.dumps({"model": model, "inputs": x, "target": y, "lr": 0.5}).encode()
+            data = await tally.call("step", conn, "POST", "/api/step", body)
+            if data:
+                model = json.loads(data)["model"]
+    conn.close()
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """CPU time (user + system) a process has used so far, from /proc; None where unknown."""
+async def hostile(port: int, tally: Tally) -> None:
+    """Every worst case of worst_case.py, again and again, from one address."""
+    from worst_case import cases
+
+    prepared = [
+        (method, path, json.dumps(body).encode() if body is not None else b"")
+        for _, method, path, body in cases()
+    ]
+    conn = Connection(port, "127.0.250.250")
+    while not tally.over:
+        for method, path, body in prepared:
+            if tally.over:
+                break
+            await tally.call("hostile", conn, method, path, body)
+    conn.close()
+
+
+def client_process(
+    ids: list[int], trainers: set[int], port, assets, deadline, with_hostile, out
+) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * len(ids) + 64)), hard))
+    tally = Tally(deadline)
+
+    async def everyone() -> None:
+        tasks = [student(n, port, tally, assets, n in trainers) for n in ids]
+        if with_hostile:
+            tasks.append(hostile(port, tally))
+        # the run ends at its deadline: what is still in flight then is dropped, not counted
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks), max(0.0, deadline - time.time()))
+        except TimeoutError:
+            pass
+
+    t0 = os.times()
+    asyncio.run(everyone())
+    t1 = os.times()
+    cpu = (t1.user - t0.user) + (t1.system - t0.system)
+    out.put(
+        (dict(tally.times), dict(tally.errors), dict(tally.busy), tally.events, cpu, tally.retries)
+    )
+
+
+# --- the server's processes -----------------------------------------------------------------------
+
+
+def server_pids(parent: int) -> list[int]:
+    """The server's process and its worker and training processes."""
+    found, todo = [parent], [parent]
+    while todo:
+        pid = todo.pop()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+                    todo.append(int(entry.name))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, TypeError):
-        return None
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def web_workers(parent: int) -> list[int]:
+    """The server's uvicorn worker processes (children of the server that serve HTTP)."""
+    kids = []
+    for pid in server_pids(parent):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[1]) == parent and b"spawn_main" in cmd:
+            kids.append(pid)
+    return kids
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -215,112 +318,146 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def idle_median(url: str, n: int = 300) -> float:
+async def idle_median(port: int, n: int = 200) -> float:
     """The peer: forward's median latency with the server otherwise idle."""
-    body = {"model": LECTURE, "inputs": list(lecture.INPUTS)}
+    conn = Connection(port, "127.0.250.1")
+    body = json.dumps({"model": LECTURE, "inputs": list(lecture.INPUTS)}).encode()
     times = []
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        for i in range(n + 30):
-            t = time.perf_counter()
-            (await client.post("/api/forward", json=body)).raise_for_status()
-            if i >= 30:
-                times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
-async def run(
-    url: str, students: int, trainers: int, seconds: float, max_requests: int, pid: int | None
-) -> None:
-    idle = await idle_median(url)
-    page = httpx.get(url + "/", timeout=10).text
-    assets = sorted(set(re.findall(r'(?:src|href)="(/static/[^"]+)"', page)))
-    limits = httpx.Limits(max_connections=students + 10, max_keepalive_connections=students + 10)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-        tally = Tally(time.monotonic() + seconds, max_requests)
-        start = time.monotonic()
-        cpu_start = cpu_seconds(pid)
-        client_start = time.process_time()
-        await asyncio.gather(
-            *(student(n, client, tally, assets, n < trainers) for n in range(students))
-        )
-        elapsed = time.monotonic() - start
-        cpu_end = cpu_seconds(pid)
-        client_cpu = time.process_time() - client_start
-    report(tally, elapsed, idle, students, trainers, len(assets))
-    if cpu_start is not None and cpu_end is not None:
-        print(f"server process: {(cpu_end - cpu_start) / elapsed:.2f} cores busy on average")
-    print(f"client process (this script): {client_cpu / elapsed:.2f} cores busy on average")
-
-
-def report(
-    tally: Tally, elapsed: float, idle: float, students: int, trainers: int, assets: int
-) -> None:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"load average {load:.1f} at the end"
-    )
-    print(
-        f"{students} students ({trainers} of them training all the time) for {elapsed:.1f} s; "
-        f"page + {assets} static files each, arriving over {ARRIVAL:g} s"
-    )
-    total = sum(len(v) for v in tally.times.values())
-    errors = sum(len(v) for v in tally.errors.values())
-    print(
-        f"{total} requests answered, {total / elapsed:.1f} per second; {errors} errors; "
-        f"{tally.busy} 'busy' answers; {tally.events} training events streamed"
-    )
-    kinds = ["forward", "backprop", "step", "page", "static", "train 100 steps", "train 2000 steps"]
-    for title, after in (("whole run", 0.0), ("after the last arrival (steady)", tally.arrived)):
-        print(f"\n{title}")
-        print(f"{'request':<18}{'count':>7}{'p50':>10}{'p99':>10}{'p99/idle':>10}{'errors':>8}")
-        for kind in kinds:
-            times = [
-                t
-                for t, s in zip(tally.times.get(kind, []), tally.starts.get(kind, []), strict=True)
-                if s >= after
-            ]
-            if not times:
-                continue
-            p50, p99 = percentile(times, 0.5) * 1000, percentile(times, 0.99) * 1000
-            errs = len(tally.errors.get(kind, [])) if not after else ""
-            print(
-                f"{kind:<18}{len(times):>7}{p50:>8.1f}ms{p99:>8.1f}ms{p99 / (idle * 1000):>9.1f}×"
-                f"{errs:>8}"
-            )
-    print(f"\nidle peer: forward's median with the server otherwise idle, {idle * 1000:.2f} ms")
-    for kind, errs in tally.errors.items():
-        print(f"errors in {kind}: {sorted(set(errs))[:5]}")
+    for i in range(n + 20):
+        t = time.perf_counter()
+        await conn.request("POST", "/api/forward", body)
+        if i >= 20:
+            times.append(time.perf_counter() - t)
+        await asyncio.sleep(0.005)  # within the per-address rate
+    conn.close()
+    return sorted(times)[len(times) // 2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--trainers", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--max-requests", type=int, default=200_000)
-    parser.add_argument(
-        "--url", default=None, help="a running server on 127.0.0.1 (default: start one)"
-    )
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--seconds", type=float, default=45.0)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--kill-worker-at", type=float, default=None, metavar="SECONDS")
+    parser.add_argument("--hostile", action="store_true", help="one client replays worst cases")
     args = parser.parse_args()
-    if not (1 <= args.students <= 500 and 0 <= args.trainers <= args.students):
-        raise SystemExit("give 1 to 500 students and at most as many trainers")
-    if not (0 < args.seconds <= 600):
-        raise SystemExit("--seconds: from 0 to 600")
-    proc = None
-    if args.url is None:
-        proc, url = start_server()
-    elif loopback(args.url):
-        url = args.url.rstrip("/")
-    else:
-        raise SystemExit("--url must be a loopback address (127.0.0.1, ::1 or localhost)")
+    if not (1 <= args.students <= 5000 and 0 <= args.trainers <= args.students):
+        raise SystemExit("give 1 to 5000 students and at most as many trainers")
+    if not (0 < args.seconds <= 60):
+        raise SystemExit("--seconds: more than 0, at most 60")
+    proc, port = start_server(args.workers)
     try:
-        pid = proc.pid if proc is not None else None
-        asyncio.run(run(url, args.students, args.trainers, args.seconds, args.max_requests, pid))
+        idle = asyncio.run(idle_median(port))
+        page = __import__("urllib.request").request.urlopen(f"http://{HOST}:{port}/").read()
+        assets = sorted(set(re.findall(r'(?:src|href)="(/static/[^"]+)"', page.decode())))
+        pids = server_pids(proc.pid)
+        cpu_start = {p: cpu_seconds(p) for p in pids}
+        start = time.time()
+        deadline = start + ARRIVAL + args.seconds
+        out = multiprocessing.get_context("spawn").Queue()
+        clients = []
+        # the hostile client, if any, gets a process of its own (its bodies are megabytes)
+        for c in range(args.clients + (1 if args.hostile else 0)):
+            ids = list(range(c, args.students, args.clients)) if c < args.clients else []
+            p = multiprocessing.get_context("spawn").Process(
+                target=client_process,
+                args=(
+                    ids,
+                    set(range(args.trainers)),
+                    port,
+                    assets,
+                    deadline,
+                    c == args.clients,
+                    out,
+                ),
+            )
+            p.start()
+            clients.append(p)
+        killed_at = None
+        if args.kill_worker_at is not None:
+            time.sleep(max(0.0, start + args.kill_worker_at - time.time()))
+            victim = web_workers(proc.pid)[0]
+            os.kill(victim, signal.SIGKILL)
+            killed_at = time.time()
+            print(f"killed worker process {victim} at {killed_at - start:.1f} s")
+        results = [out.get(timeout=ARRIVAL + args.seconds + 60) for _ in clients]
+        for p in clients:
+            p.join(10)
+        elapsed = time.time() - start
+        pids = server_pids(proc.pid)
+        server_cpu = sum(cpu_seconds(p) - cpu_start.get(p, 0.0) for p in pids)
+        report(args, results, elapsed, idle, len(assets), server_cpu, killed_at, start)
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -> None:
+    times: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    errors: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    busy: dict[str, int] = defaultdict(int)
+    events = 0
+    client_cpu = 0.0
+    retries = sum(r[5] for r in results)
+    for t, e, b, ev, cpu, _ in results:
+        for k, v in t.items():
+            times[k] += v
+        for k, v in e.items():
+            errors[k] += v
+        for k, v in b.items():
+            busy[k] += v
+        events += ev
+        client_cpu += cpu
+    load = os.getloadavg()[0]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {load:.1f} at the end (1 min)"
+    )
+    print(
+        f"{args.students} students ({args.trainers} training all the time), server --workers "
+        f"{args.workers}, {args.clients} client processes, {elapsed:.1f} s (arrivals over "
+        f"{ARRIVAL:g} s, page + {assets} static files each)"
+        + ("; a hostile client replaying the worst cases" if args.hostile else "")
+    )
+    total = sum(len(v) for v in times.values())
+    in_kill = []
+    if killed_at is not None:
+        in_kill = [
+            (k, w) for k, v in errors.items() for s, w in v if killed_at - 1 <= s <= killed_at + 3
+        ]
+    n_errors = sum(len(v) for k, v in errors.items() if k != "hostile") - len(
+        [k for k, _ in in_kill if k != "hostile"]
+    )
+    print(
+        f"{total} requests answered, {total / elapsed:.0f} per second; {n_errors} errors"
+        + (f" (+{len(in_kill)} within 3 s of the kill)" if killed_at is not None else "")
+        + f"; {sum(busy.values())} 429/503 answers ({dict(busy)}); {events} training events; "
+        f"{retries} requests retried on a new connection (a kept-alive one closed under them)"
+    )
+    print(
+        f"server: {server_cpu / elapsed:.2f} cores busy on average; client: "
+        f"{client_cpu / elapsed:.2f} cores"
+    )
+    kinds = ["forward", "backprop", "step", "page", "static", "train 2000 steps", "hostile"]
+    steady = start + ARRIVAL
+    print(f"\nafter the arrivals (steady), idle forward median {idle * 1e3:.2f} ms")
+    print(f"{'request':<18}{'count':>7}{'p50':>10}{'p99':>10}{'p99/idle':>10}{'errors':>8}")
+    for kind in kinds:
+        ts = [d for s, d in times.get(kind, []) if s >= steady]
+        if not ts:
+            continue
+        p50, p99 = percentile(ts, 0.5) * 1e3, percentile(ts, 0.99) * 1e3
+        errs = len(errors.get(kind, []))
+        print(
+            f"{kind:<18}{len(ts):>7}{p50:>8.1f}ms{p99:>8.1f}ms{p99 / (idle * 1e3):>9.1f}×{errs:>8}"
+        )
+    for kind, errs in errors.items():
+        print(f"errors in {kind}: {sorted({w for _, w in errs})[:5]}")
 
 
 if __name__ == "__main__":

@@ -81,12 +81,14 @@ def slipped_answers(sheet: worksheet.Worksheet, slip: str) -> dict[str, float]:
 
 
 @contextmanager
-def served(database: str, *extra: str, cwd: str | None = None) -> Iterator[tuple[str, Popen]]:
-    """`byhand serve --database …` in its own process on a free port; yields (base URL,
-    process) once it answers, and stops it (if the test has not killed it) at the end."""
+def served(database: str | None, *extra: str, cwd=None) -> Iterator[tuple[str, Popen]]:
+    """`byhand serve --database …` (`--classroom` when `database` is None) in its own process
+    on a free port; yields (base URL, process) once it answers, and stops it (if the test has
+    not killed it) at the end."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("BYHAND_DATABASE_URL", None)
-    args = [sys.executable, "-c", CLI, "serve", "--port", "0", "--database", database]
+    where = ["--classroom"] if database is None else ["--database", database]
+    args = [sys.executable, "-c", CLI, "serve", "--port", "0", *where]
     proc = Popen([*args, *extra], stdout=PIPE, stderr=STDOUT, text=True, env=env, cwd=cwd)
     try:
         base = None

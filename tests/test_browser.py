@@ -56,7 +56,7 @@ def lecture(page: Page, live_server: str) -> Page:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_viewport_size(WIDE)
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     expect(page.locator("#diagram [data-param='w31']")).to_have_count(1)
     yield page
@@ -245,7 +245,7 @@ def test_a_two_dimensional_data_set_trains_to_a_boundary(lecture: Page):
 
 def test_phone_width_has_no_sideways_scrolling(page: Page, live_server: str):
     page.set_viewport_size({"width": 375, "height": 740})
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     page.click("#run-forward")
     expect(page.locator("#forward-table tr[data-neuron='o1'] td.a")).to_have_text(four(O1))
@@ -364,9 +364,8 @@ def test_a_csv_with_numbers_to_predict_trains_as_regression(lecture: Page):
     # the trained model, read back from the link, predicts y better than its mean does
     from byhand import modelfile
 
-    packed = lecture.url.split("#s=")[1]
-    state = json.loads(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)))
-    net = modelfile.from_dict(state["m"])
+    # the address is written once the page is idle
+    net = modelfile.from_dict(link_state(lecture)["m"])
     xs = np.array([[a, b] for a in range(6) for b in (0.25, 0.5, 1.5)], float)
     ys = 2 * xs[:, 0] - xs[:, 1] + 0.5
     mse = float(np.mean((net.forward(xs).output[:, 0] - ys) ** 2))
@@ -395,7 +394,7 @@ def test_fixed_sets_are_asked_for_without_samples_or_noise(lecture: Page):
 
 def test_a_weight_clicked_on_a_phone_keeps_the_page_still(page: Page, live_server: str):
     page.set_viewport_size({"width": 375, "height": 740})
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     page.click("#backpropagate")
     expect(page.locator("#gradients-table")).to_have_count(1)
@@ -520,8 +519,284 @@ def test_the_first_drawing_asks_for_nothing(page: Page, live_server: str):
     """The server drew the lecture: the page shows that answer (data-set list and practice aside)."""
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if "/api/" in r.url else None)
-    page.goto(live_server + "/")
+    page.goto(live_server + "/lectures/3")
     expect(page.locator("body.ready")).to_have_count(1)
     expect(page.locator("#params-editor input[data-param='w31']")).to_have_count(1)
     page.wait_for_timeout(300)
     assert [u for u in sent if "/api/datasets" not in u and "/api/practice" not in u] == []
+
+
+def test_the_forward_pass_flows_layer_by_layer_and_can_be_skipped(lecture: Page):
+    svg = lecture.locator("#diagram svg")
+    hidden = lecture.locator("#diagram g.neurons[data-layer='1']")
+    outputs = lecture.locator("#diagram g.neurons[data-layer='2']")
+    lecture.click("#run-forward")
+    expect(svg).to_have_class(re.compile(r"\bflowing\b"))
+    # the hidden layer's values arrive first, the outputs' one layer later
+    expect(hidden).not_to_have_class(re.compile("waiting-forward"), timeout=2000)
+    assert "waiting-forward" in (outputs.get_attribute("class") or "")
+    expect(lecture.locator(".flow-stages [data-stage='1']")).to_have_class("active")
+    expect(outputs).not_to_have_class(re.compile("waiting-forward"), timeout=2000)
+    expect(svg).not_to_have_class(re.compile(r"\bflowing\b"), timeout=2000)
+    # the gradients flow back from the outputs, and Skip shows them all at once
+    lecture.click("#backpropagate")
+    expect(svg).to_have_class(re.compile(r"\bbackward\b"))
+    expect(lecture.locator("#diagram g.edges[data-layer='1']")).to_have_class(
+        re.compile("waiting-backward")
+    )
+    lecture.click("#flow-skip")
+    expect(svg).not_to_have_class(re.compile(r"\bflowing\b"))
+    expect(lecture.locator(".waiting-backward")).to_have_count(0)
+    expect(lecture.locator("#flow-skip")).to_be_hidden()
+
+
+def test_reduced_motion_shows_the_pass_at_once(browser, live_server: str):
+    context = browser.new_context(reduced_motion="reduce", viewport=WIDE)
+    page = context.new_page()
+    page.goto(live_server + "/lectures/3")
+    expect(page.locator("body.ready")).to_have_count(1)
+    page.click("#run-forward")
+    expect(page.locator("#forward-table tr[data-neuron='o1'] td.a")).to_have_text(four(O1))
+    expect(page.locator("#diagram svg")).not_to_have_class(re.compile(r"\bflowing\b"))
+    expect(page.locator(".waiting-forward")).to_have_count(0)
+    context.close()
+
+
+def test_backpropagate_explains_w31_without_selecting_it(lecture: Page):
+    lecture.click("#backpropagate")
+    expect(lecture.locator("#explain")).to_have_attribute("data-param", "w31")
+    expect(lecture.locator("#diagram .selected")).to_have_count(0)
+    # so the first tap on w31 selects it (it used to clear a silent selection)
+    lecture.click("#flow-skip")
+    lecture.locator("#diagram [data-param='w31']").click()
+    expect(lecture.locator("#inspector h3")).to_have_text("w31")
+    expect(lecture.locator("#diagram [data-param='w31']")).to_have_class(re.compile("selected"))
+
+
+# --- what a new student ran into -------------------------------------------------------------
+
+
+def link_state(page: Page) -> dict:
+    packed = settled_url(page).split("#s=")[1]
+    return json.loads(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)))
+
+
+def test_the_steps_box_keeps_the_students_number(lecture: Page):
+    steps = lecture.locator("#train-steps")
+    steps.fill("57")
+    steps.dispatch_event("change")
+    lecture.click("#run-forward")
+    lecture.locator("#diagram [data-param='w21']").click()
+    expect(lecture.locator("#inspector h3")).to_have_text("w21")
+    lecture.click("#backpropagate")
+    expect(lecture.locator("#gradients-table")).to_have_count(1)
+    w11 = param_input(lecture, "w11")
+    w11.fill("2")
+    w11.dispatch_event("change")
+    expect(lecture.locator("#diagram [data-param='w11']")).to_have_attribute("data-value", "2.0")
+    expect(steps).to_have_value("57")
+    assert link_state(lecture)["n"] == 57
+
+
+def test_reset_during_training_stops_it_and_says_so(lecture: Page):
+    cdp = lecture.context.new_cdp_session(lecture)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 100, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    lecture.fill("#train-steps", "2000")
+    lecture.click("#train")
+    status = lecture.locator("#train-status")
+    expect(status).to_contain_text("training…", timeout=20_000)
+    lecture.click("#reset")
+    expect(lecture.locator("#train")).to_be_enabled()
+    expect(lecture.locator("#train")).to_have_text("Train")
+    expect(lecture.locator("#train-pause")).to_be_disabled()
+    lecture.wait_for_timeout(1500)  # a chunk still streaming when Reset came must not write back
+    expect(status).not_to_contain_text("training…")
+    expect(lecture.locator("#train-chart path")).to_have_count(0)
+    expect(param_input(lecture, "w11")).to_have_value("1")
+
+
+def test_the_sigmoid_plot_labels_are_whole_and_apart(lecture: Page):
+    boxes = lecture.locator("#task .sigmoid-plot svg").evaluate(
+        """svg => [...svg.querySelectorAll('text')].map(t => {
+            const b = t.getBBox(); return [t.textContent, b.x, b.y, b.width, b.height]; })"""
+    )
+    width, height = 320, 180  # the plot's viewBox
+    labels = {text: (x, y, w, h) for text, x, y, w, h in boxes}
+    assert {"0", "0.5", "1", "−6", "6", "z"} <= set(labels), labels
+    for text, (x, y, w, h) in labels.items():
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height, text
+    (zx, zy, _, _), (sx, sy, sw, sh) = labels["z"], labels["6"]
+    assert zx >= sx + sw or zy >= sy + sh  # the axis name clear of the last tick
+
+
+def test_math_is_set_in_a_math_font(lecture: Page):
+    family = lecture.locator("#task math").first.evaluate("m => getComputedStyle(m).fontFamily")
+    assert family.startswith('"DejaVu Math TeX Gyre"')
+    assert lecture.evaluate("document.fonts.check('16px \"DejaVu Math TeX Gyre\"')")
+
+
+def test_samples_and_noise_look_disabled_where_they_do_not_apply(lecture: Page):
+    samples = lecture.locator("#ds-samples")
+    enabled = samples.evaluate("e => getComputedStyle(e).backgroundColor")
+    lecture.select_option("#ds-name", "digits")
+    expect(samples).to_be_disabled()
+    assert samples.evaluate("e => getComputedStyle(e).backgroundColor") != enabled
+    expect(lecture.locator("label:has(#ds-noise)")).to_have_class(re.compile("disabled"))
+    # each kind of set starts from settings that suit it (the CLI's lecture settings for digits)
+    expect(lecture.locator("#ds-hidden")).to_have_value("30")
+    expect(lecture.locator("#ds-optimizer")).to_have_value("sgd")
+
+
+def test_no_line_starts_with_the_punctuation_after_math(page: Page, live_server: str):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(live_server + "/lectures/3")
+    tails = page.locator("main .nowrap:has(math)")
+    assert tails.count() > 3
+    lines = tails.evaluate_all("els => els.map(e => [e.textContent, e.getClientRects().length])")
+    assert all(n == 1 for _, n in lines), lines
+
+
+def test_the_data_set_menu_and_results_follow_what_is_used(lecture: Page):
+    good = b"a,b,label\n1,2,x\n3,4,y\n0,1,x\n2,2,y\n"
+    lecture.set_input_files(
+        "#ds-file", files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": good}]
+    )
+    lecture.click("#ds-upload")
+    expect(lecture.locator("#ds-name")).to_have_value("upload")
+    expect(lecture.locator("#ds-name option:checked")).to_have_text("your file: mine.csv")
+    bad = {"name": "broken.csv", "mimeType": "text/csv", "buffer": b"a,b,label\n1,2,x\n3,,y\n"}
+    lecture.set_input_files("#ds-file", files=[bad])
+    lecture.click("#ds-upload")
+    expect(lecture.locator("#ds-error")).to_contain_text("line 3")
+    expect(lecture.locator("#ds-info")).to_have_text("")  # not the old file's line
+    expect(lecture.locator("#ds-name")).not_to_have_value("upload")
+    lecture.fill("#ds-epochs", "3")
+    lecture.click("#ds-train")
+    _train_finished(lecture)
+    expect(lecture.locator("#ds-loss-hint")).to_be_hidden()
+    lecture.select_option("#ds-name", "circles")
+    expect(lecture.locator("#ds-info")).to_have_text("")
+    expect(lecture.locator("#ds-loss-hint")).to_be_visible()
+    expect(lecture.locator("#ds-loss path")).to_have_count(0)
+
+
+def test_reset_puts_the_architecture_editor_back(lecture: Page):
+    lecture.select_option("#arch-activation", "tanh")
+    lecture.select_option("#arch-init", "xavier")
+    lecture.click("#arch-add")
+    lecture.click("#arch-build")
+    expect(lecture.locator("#diagram svg")).to_have_attribute("data-sizes", "3,2,2,2")
+    lecture.click("#reset")
+    expect(lecture.locator("#diagram svg")).to_have_attribute("data-sizes", "3,2,2")
+    expect(lecture.locator("#arch-activation")).to_have_value("sigmoid")
+    expect(lecture.locator("#arch-init")).to_have_value("constant")
+    expect(lecture.locator("#arch-layers input")).to_have_count(3)
+
+
+def test_a_number_too_large_is_named_as_too_large(lecture: Page):
+    w11 = param_input(lecture, "w11")
+    w11.fill("1e400")
+    w11.dispatch_event("change")
+    expect(lecture.locator("#params-editor .box-error")).to_have_text(
+        "1e400 is too large: a number must stay below 1.8e308 (not used)"
+    )
+
+
+def test_the_diagram_has_a_text_a_screen_reader_can_walk(lecture: Page):
+    text = lecture.locator("#diagram-text")
+    expect(text.locator("ol > li")).to_have_count(3)  # inputs, hidden layer, outputs
+    expect(text).to_contain_text("w31 = 1 from h1")
+    lecture.click("#run-forward")
+    expect(text).to_contain_text(f"o1 = {four(O1)}")
+    lecture.click("#backpropagate")
+    expect(text).to_contain_text(f"∂L/∂w31 = {four(DW31)}")
+
+
+#: every number in parts 2–5 (and every number box) must be on the screen, or inside a box that
+#: scrolls sideways and shows it (class "scrolls": a shadow and a dotted edge, and a tab stop)
+OFF_SCREEN = """(width) => {
+  const out = [];
+  const parts = ['#neurons', '#try', '#learning', '#matrix'].map(s => document.querySelector(s));
+  const hidden = (el) => !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden';
+  const cued = (el) => { const box = el.closest('.scrolls'); return box && box.tabIndex === 0; };
+  for (const part of parts) {
+    const walk = document.createTreeWalker(part, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      if (!/\\d/.test(node.textContent) || hidden(node.parentElement)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects()) {
+        if ((r.left < -0.5 || r.right > width + 0.5) && !cued(node.parentElement))
+          out.push(node.textContent.trim().slice(0, 30));
+      }
+    }
+    for (const inp of part.querySelectorAll('input')) {
+      const r = inp.getBoundingClientRect();
+      if (!hidden(inp) && (r.left < -0.5 || r.right > width + 0.5) && !cued(inp))
+        out.push('input ' + (inp.dataset.param || inp.id));
+    }
+  }
+  return out;
+}"""
+
+
+def test_every_number_is_on_a_phone_screen_or_in_a_box_that_says_it_scrolls(
+    page: Page, live_server: str
+):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(live_server + "/lectures/3")
+    expect(page.locator("body.ready")).to_have_count(1)
+    page.click("#run-forward")
+    page.click("#backpropagate")
+    expect(page.locator("#gradients-table")).to_have_count(1)
+    page.click("#flow-skip")
+    page.locator("#gradients-table tr[data-param='w11']").click()
+    expect(page.locator("#explain")).to_have_attribute("data-param", "w11")
+    page.click("#gradient-step")
+    expect(page.locator("#step-result[data-after]")).to_have_count(1)
+    page.wait_for_timeout(200)
+    assert page.evaluate(OFF_SCREEN, 375) == []
+    # and the cue is there to see: some box does scroll at this width
+    assert page.locator(".scrolls").count() > 0
+
+
+def test_digits_show_sample_pictures_instead_of_an_empty_boundary(lecture: Page):
+    hint = lecture.locator("#ds-boundary-hint")
+    expect(hint).to_be_visible()
+    lecture.select_option("#ds-name", "digits")
+    lecture.fill("#ds-epochs", "3")
+    lecture.click("#ds-train")
+    _train_finished(lecture)
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1")
+    expect(lecture.locator("#ds-boundary-caption")).to_contain_text("8 × 8 pictures")
+    expect(hint).to_be_hidden()
+
+
+def test_the_series_opens_on_its_index_and_leads_to_lecture_three(page: Page, live_server: str):
+    for width, name in ((WIDE, "series"), ({"width": 375, "height": 740}, "series-phone")):
+        page.set_viewport_size(width)
+        page.goto(live_server + "/")
+        expect(page.locator(".card")).to_have_count(1)
+        expect(page.locator(".card")).to_contain_text("Lecture No. 3")
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.click("text=Intro to Neural Networks")
+    expect(page.locator(".kicker")).to_have_text("Lecture No. 3")
+    expect(page.locator(".hero-sigma math")).to_have_count(1)
+    expect(page.locator(".flow-stages")).to_have_text("inputs → hidden layer → outputs")
+    expect(page.locator("h2 .num")).to_have_text(["01", "02", "03", "04", "05"])
+    expect(page.locator("#practice-title")).to_have_text("Practice")
+    page.screenshot(path=str(SHOTS / "lecture-phone.png"))
+    page.set_viewport_size(WIDE)
+    page.click("#run-forward")
+    page.wait_for_timeout(700)  # halfway through the animation: the hidden layer has its values
+    page.screenshot(path=str(SHOTS / "forward-flow.png"))
+
+
+def test_selecting_on_the_diagram_moves_focus_to_its_panel(lecture: Page):
+    lecture.locator("#diagram [data-neuron='h2']").click()
+    expect(lecture.locator(":focus")).to_have_text("h2")
+    expect(lecture.locator("#inspector h3:focus")).to_have_count(1)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +18,13 @@ from byhand.classroom import service
 from byhand.classroom.grading import grade
 from byhand.teach import worksheet
 from byhand.teach.check import check as checker
-from class_support import database_url, postgresql_url, right_answers, slipped_answers  # noqa: F401 - fixtures
+from class_support import (  # noqa: F401 - fixtures
+    database_url,
+    postgresql_base,
+    postgresql_url,
+    right_answers,
+    slipped_answers,
+)
 
 
 @pytest.fixture
@@ -27,7 +35,7 @@ def db(database_url):  # noqa: F811
 
 
 def test_opening_migrates_to_the_newest_schema_and_sqlite_is_in_wal_mode(db):
-    assert db.revision() == classroom_db.head() == "0001"
+    assert db.revision() == classroom_db.head() == "0002"
     tables = set(sa.inspect(db.engine).get_table_names())
     assert {"classes", "students", "exercises", "submissions", "alembic_version"} <= tables
     if db.backend == "sqlite":
@@ -37,8 +45,79 @@ def test_opening_migrates_to_the_newest_schema_and_sqlite_is_in_wal_mode(db):
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     # opening again (a second worker, a restart) finds nothing to do
     again = classroom_db.open_database(db.url)
-    assert again.revision() == "0001"
+    assert again.revision() == "0002"
     again.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_workers_opening_a_new_database_together_take_turns_migrating(backend, tmp_path):
+    """Four engines (as four worker processes would) migrate one empty database at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if backend == "sqlite":
+        url, cleanup = str(tmp_path / "together.db"), None
+    else:
+        base = postgresql_base()
+        schema = f"byhand_together_{secrets.token_hex(3)}"
+        admin = sa.create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{base}?options={quote(f'-csearch_path={schema}')}"
+
+        def cleanup():
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            opened = list(pool.map(lambda _: classroom_db.open_database(url), range(4)))
+        assert [d.revision() for d in opened] == ["0002"] * 4
+        for d in opened:
+            d.close()
+    finally:
+        if cleanup:
+            cleanup()
+
+
+def test_a_database_made_by_the_first_schema_is_migrated_with_its_data(tmp_path):
+    from alembic import command
+
+    url = classroom_db.resolve(str(tmp_path / "old.db"))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(classroom_db._alembic(conn), "0001")
+    old = classroom_db.Database(url, engine)
+    made = service.create_class(old, "Old")
+    service.join(old, made.code, "Ana")
+    with engine.begin() as conn:
+        sheet = service.sheet_from(conn.execute(sa.text("SELECT sheet FROM exercises")).scalar())
+    report = grade(sheet, slipped_answers(sheet, "sign"))
+    row = {
+        "class_id": 1,
+        "student_id": 1,
+        "exercise_id": 1,
+        "try_number": 1,
+        "answers": "{}",
+        "report": json.dumps(report),
+        "right": report["right"],
+        "total": report["total"],
+        "first_wrong": report["first_wrong"],
+        "slip": "sign",
+        "points": 0.0,
+        "created_at": service.now(),
+    }
+    with engine.begin() as conn:
+        # the first schema's columns only
+        conn.execute(sa.table("submissions", *map(sa.column, row)).insert().values(**row))
+    engine.dispose()
+    db = classroom_db.open_database(url)
+    assert db.revision() == "0002"
+    board = service.dashboard(db, made.code, made.teacher_key)
+    assert board["slips"][0]["slip"] == "sign" and board["submitted"] == 1
+    wrong = {s["name"]: s["wrong"] for s in board["steps"]}
+    assert wrong["δ_o1"] == 1 and wrong["h1"] == 0
+    db.close()
 
 
 def test_the_default_file_is_in_the_working_directory(tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ def test_solve_writes_the_lectures_step(capsys):
     assert f"h1 = σ(z_h1) = σ(3) = {h:.7f}" in out
     assert f"o1 = σ(z_o1) = σ({2 * h + 1:.7f}) = {o:.7f}" in out
     grad = (o - 1) * o * (1 - o) * h
-    assert "dL/dw31 = δ_o1·h1 = " in out and f"= −{abs(grad):.7f}" in out
+    assert "∂L/∂w31 = δ_o1·h1 = " in out and f"= −{abs(grad):.7f}" in out
     assert f"w31_new = w31 − η·∂L/∂w31 = 1 − 0.5·(−{abs(grad):.7f}) = {1 - 0.5 * grad:.7f}" in out
 
 

@@ -85,6 +85,8 @@ def test_the_tolerance_is_the_asked_rounding_and_never_above_one_percent(lecture
     # of o1 (5e-5) through the slope ∂δ/∂o1 = o(1 − o) + (o − y)(1 − 2o) ≈ 0.0957
     o = exact["o1"]
     slope = float(o * (1 - o) + (o - 1) * (1 - 2 * o))
+    # relatively, δ_o1 moves 35 times as much as o1 (docs/practice.md)
+    assert float(o) * slope / float(exact["δ_o1"]) == pytest.approx(-35.5, abs=0.1)
     assert lecture.by_name["δ_o1"].tolerance == pytest.approx(5e-6 + slope * 5e-5, rel=1e-4)
 
 
@@ -131,3 +133,35 @@ def test_carried_names_where_the_mistake_is(lecture):
     assert "fix h1 first" in by["z_o1"].message
     assert "the mistake is further up, in h1" in by["o1"].message
     assert by["o1"].carried_from == ["h1"] and report.first_wrong.name == "h1"
+
+
+def test_the_documented_tolerances_and_messages(lecture):
+    """docs/practice.md quotes these; each tolerance worked out here from the rule."""
+    tol = {s.name: s.tolerance for s in lecture.steps}
+    sig_prime_3 = float(mpmath.exp(-3) / (1 + mpmath.exp(-3)) ** 2)  # σ'(3) = 0.0451767
+    assert tol["z_h1"] == pytest.approx(5e-5)  # z_h1 = 3 from the givens: rounding alone
+    assert tol["h1"] == pytest.approx(5e-5 + sig_prime_3 * 5e-5, rel=1e-6)  # 0.000052
+    for name, documented, percent in (
+        ("δ_o1", 9.8e-6, 0.38),
+        ("dL/dw31", 9.9e-6, 0.41),
+        ("δ_h1", 9.5e-6, 0.48),
+    ):
+        value = lecture.values[name]
+        assert tol[name] == pytest.approx(documented, abs=0.05e-6), name
+        assert 100 * tol[name] / abs(value) == pytest.approx(percent, abs=0.005), name
+    by = {
+        v.name: v for v in check(lecture, {"o1": 0.9481, "z_o1": 2.9051, "δ_o1": 0.00255}).verdicts
+    }
+    assert by["δ_o1"].message == (
+        "δ_o1 = 0.00255 is wrong: the sign is flipped: (y − o) was used instead of (o − y) "
+        "(sign error in (o − y)) (expected −0.00255)"
+    )
+    unchanged = check(lecture, {"w31_new": 1}).verdicts[0].message
+    assert "leaves w31 unchanged, but the update changes it by 0.00122" in unchanged
+
+
+def test_the_documented_answers_file_is_all_right(lecture):
+    # docs/practice.md's example answers for the lecture's network
+    answers = {"z_h1": 3, "h1": 0.9526, "o1": 0.9481, "L": 0.4508, "δ_o1": -0.00255}
+    answers |= {"dL/dw31": -0.00243, "w31_new": 1.0012}
+    assert check(lecture, answers).all_right

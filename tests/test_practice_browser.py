@@ -37,7 +37,7 @@ def practice(page: Page, live_server: str):
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(live_server + f"/?practice={SEED}#practice")
+    page.goto(live_server + f"/lectures/3?practice={SEED}#practice")
     expect(page.locator("#practice-exercise")).to_be_visible()
     yield page
     assert not problems, problems
@@ -88,6 +88,33 @@ def test_solution_is_revealed_step_by_step(practice: Page):
     page.locator("#practice-new").click()
     expect(page.locator(".practice-solution-step")).to_have_count(0)
     expect(box(page, "h1").locator("input")).to_have_value("")
+
+
+#: a 3-2-2 sigmoid sheet whose ∂L/∂w21 is −5.21 × 10⁻⁵ (found by drawing seeds until one was
+#: below 10⁻⁴)
+SMALL_SEED = 29
+
+
+def test_small_numbers_are_written_times_ten_to_a_power_never_with_e(page: Page, live_server):
+    sol = generate(SMALL_SEED).solution
+    small = sol.values["dL/dw21"]
+    assert 1e-5 < abs(small) < 1e-4  # the sheet this test is about
+    mantissa, exponent = f"{small:.2e}".split("e")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + f"/lectures/3?practice={SMALL_SEED}#practice")
+    expect(page.locator("#practice-seed")).to_have_text(f"exercise {SMALL_SEED}")
+    page.locator("#practice-all").click()
+    step = page.locator(".practice-solution-step[data-name='dL/dw21']")
+    expect(step.locator("math").first).to_be_visible()
+    # … = −5.21 × 10⁻⁵, laid out as MathML: 5.21, ×, then 10 with a superscript −5
+    shown = step.locator("math").first.text_content()
+    assert f"{abs(float(mantissa)):g}" in shown and "×" in shown, shown
+    power = step.locator("math").first.locator("msup").last
+    expect(power.locator("mn").first).to_have_text("10")
+    assert power.text_content().replace("\n", "").replace("−", "-").endswith(str(int(exponent)))
+    # nowhere in the section does a formula write 5.2e−6
+    texts = page.locator("#practice-app math").all_text_contents()
+    assert texts and not [t for t in texts if re.search(r"\d\s*[eE]\s*[−+-]?\s*\d", t)]
 
 
 def test_api_docs_page_works_offline_under_the_sites_policy(page: Page, live_server: str):

@@ -12,6 +12,7 @@ import pytest
 
 from byhand import ByhandError, lecture_network
 from byhand.mathml import to_mathml
+from byhand.numbers import text as num
 from byhand.teach import SLIPS, check, generate, read_answers, solve
 from byhand.teach.check import canonical
 from byhand.teach.render import (
@@ -21,7 +22,6 @@ from byhand.teach.render import (
     step_equation,
     write,
 )
-from byhand.teach.solution import num
 from byhand.teach.worksheet import loads
 
 ACTS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
@@ -103,8 +103,10 @@ def test_gradients_agree_with_finite_differences(seed):
 def test_rendered_solution_shows_every_engine_value(lecture_solution):
     text = render_solution(lecture_solution, "text", digits=7)
     for step in lecture_solution.steps:
-        assert f"{step.name} = " in text
+        assert f"{step.text} = " in text
         assert "= " + num(step.value, 7) in text
+    # one symbol for one quantity: the gradient is ∂L/∂w31 throughout, never dL/dw31
+    assert "dL/d" not in text
     assert "z_o1 = w31·h1 + w32·h2 + b3 = 1·0.9525741 + 1·0.9525741 + 1 = 2.9051483" in text
     assert "∂L/∂w31 = (o1 − y1) · σ'(z_o1) · h1" in text
 

@@ -168,17 +168,17 @@ def softmax(z: Array, out: Array | None = None) -> Array:
 
 
 #: softmax mixes a layer's neurons, so instead of a derivative it has a backward step: the
-#: Jacobian product a ⊙ (g − Σₖ aₖgₖ) for g = ∂L/∂a (samples are columns, so sums run down)
+#: Jacobian product a ⊙ (g − Σₖ aₖgₖ) for g = ∂L/∂a (a sample is a row: sums run along it)
 SOFTMAX_NUMPY = '''
 def softmax(z):
     """softmax(z)ₖ = e^(zₖ − m) / Σⱼ e^(zⱼ − m), m = maxⱼ zⱼ"""
-    e = np.exp(z - np.max(z, axis=0))
-    return e / np.sum(e, axis=0)
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def softmax_backward(a, g):
     """∂L/∂z = a ⊙ (g − Σₖ aₖ gₖ) for g = ∂L/∂a, a = softmax(z)"""
-    return a * (g - np.sum(g * a, axis=0))
+    return a * (g - np.sum(g * a, axis=-1, keepdims=True))
 '''
 
 
@@ -199,10 +199,12 @@ class Activation:
     #: f without the floating-point guard it carries (sigmoid's), or None when f has none
     f_unguarded: Callable[..., Array] | None = None
     #: f and f' (softmax: its backward step) as plain NumPy source, for a generated script;
-    #: a sample is a column there, so a layer's neurons run down axis 0
+    #: a sample is a vector or a row of a batch, so a layer's neurons run along the last axis
     numpy: str = ""
     #: the torch.nn module that computes f, as source (``nn.Sigmoid()``)
     torch: str = ""
+    #: the interval f's values fill, (low, high), or None when f is unbounded
+    bounds: tuple[float, float] | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -253,6 +255,7 @@ ACTIVATIONS: dict[str, Activation] = {
             sigmoid_unguarded,
             SIGMOID_NUMPY,
             "nn.Sigmoid()",
+            (0.0, 1.0),
         ),
         Activation(
             "tanh",
@@ -263,6 +266,7 @@ ACTIVATIONS: dict[str, Activation] = {
             "tanh",
             numpy=TANH_NUMPY,
             torch="nn.Tanh()",
+            bounds=(-1.0, 1.0),
         ),
         Activation(
             "relu",
@@ -303,6 +307,7 @@ ACTIVATIONS: dict[str, Activation] = {
             "softmax",
             numpy=SOFTMAX_NUMPY,
             torch="nn.Softmax(dim=-1)",
+            bounds=(0.0, 1.0),
         ),
     )
 }

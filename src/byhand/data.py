@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from byhand import files
 from byhand.errors import ByhandError
 
 Array = np.ndarray
@@ -378,12 +379,8 @@ def _read_text(source: str | os.PathLike | bytes) -> tuple[str, str]:
     else:
         path = Path(source)
         label = str(path)
-        try:
-            if path.stat().st_size > MAX_CSV_BYTES:
-                raise ByhandError(f"{label} is larger than {MAX_CSV_BYTES // 2**20} MB")
-            data = path.read_bytes()
-        except OSError as err:
-            raise ByhandError(f"cannot read {label}: {err.strerror or err}") from None
+        # a regular file only (not /dev/zero, not a FIFO), read to at most the limit + 1 byte
+        data = files.read_bytes(path, MAX_CSV_BYTES, "data file")
     if len(data) > MAX_CSV_BYTES:
         raise ByhandError(f"{label} is larger than {MAX_CSV_BYTES // 2**20} MB")
     try:

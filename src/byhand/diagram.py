@@ -15,7 +15,7 @@ import re
 from html import escape
 from typing import TYPE_CHECKING
 
-from byhand import notation
+from byhand import notation, numbers
 from byhand.errors import ByhandError
 
 if TYPE_CHECKING:
@@ -379,39 +379,45 @@ def activation_svg(name: str = "sigmoid", z_range: float = 6.0) -> str:
     act = get_activation(name)
     if not act.elementwise:
         raise ByhandError(f"{name} acts on a whole layer at once and has no curve to plot")
-    w, h, pad = 320, 180, 28
+    # room on the left for the y labels (0.5), on the right for the axis name after the last tick
+    w, h = 320, 180
+    left, right, top, bottom = 40, 28, 16, 28
     z = np.linspace(-z_range, z_range, 121)
     a = act(z.copy())
     lo, hi = min(0.0, float(a.min())), max(1.0, float(a.max()))
 
     def px(zv: float) -> float:
-        return pad + (zv + z_range) / (2 * z_range) * (w - 2 * pad)
+        return left + (zv + z_range) / (2 * z_range) * (w - left - right)
 
     def py(av: float) -> float:
-        return h - pad - (av - lo) / (hi - lo) * (h - 2 * pad)
+        return h - bottom - (av - lo) / (hi - lo) * (h - top - bottom)
 
     points = " ".join(f"{px(zv):.1f},{py(av):.1f}" for zv, av in zip(z, a, strict=True))
     grid = "".join(
-        f'<line x1="{pad}" y1="{py(v):.1f}" x2="{w - pad}" y2="{py(v):.1f}" stroke="#e3e8ee"/>'
-        f'<text x="{pad - 6}" y="{py(v) + 4:.1f}" text-anchor="end" fill="{MUTED}" '
-        f'font-size="11">{num(v)}</text>'
+        f'<line x1="{left}" y1="{py(v):.1f}" x2="{w - right}" y2="{py(v):.1f}" stroke="#e3e8ee"/>'
+        f'<text class="tick" x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end" '
+        f'fill="{MUTED}" font-size="11">{numbers.text(v)}</text>'
         for v in (lo, (lo + hi) / 2, hi)
     )
     ticks = "".join(
-        f'<text x="{px(v):.1f}" y="{h - pad + 16}" text-anchor="middle" fill="{MUTED}" '
-        f'font-size="11">{num(v)}</text>'
+        f'<text class="tick" x="{px(v):.1f}" y="{h - bottom + 16}" text-anchor="middle" '
+        f'fill="{MUTED}" font-size="11">{numbers.text(v)}</text>'
         for v in (-z_range, -z_range / 2, 0.0, z_range / 2, z_range)
     )
-    label = f"{act.name}(z) for z from {num(-z_range)} to {num(z_range)}"
+    symbol = "σ" if act.name == "sigmoid" else act.name
+    label = f"{act.name}(z) for z from {numbers.text(-z_range)} to {numbers.text(z_range)}"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="byhand-activation" '
         f'viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
         f'aria-label="{escape(label)}" font-family="{FONT}">'
         f"<title>{escape(label)}</title>{grid}"
-        f'<line x1="{px(0):.1f}" y1="{pad - 6}" x2="{px(0):.1f}" y2="{h - pad}" stroke="#c9d1da"/>'
+        f'<line x1="{px(0):.1f}" y1="{top - 4}" x2="{px(0):.1f}" y2="{h - bottom}" '
+        f'stroke="#c9d1da"/>'
         f'<polyline points="{points}" fill="none" stroke="{POSITIVE}" stroke-width="2.5"/>'
         f'<circle cx="{px(0):.1f}" cy="{py(float(act(np.zeros(1))[0])):.1f}" r="3.5" '
         f'fill="{INK}"/>{ticks}'
-        f'<text x="{w - pad}" y="{h - 4}" text-anchor="end" fill="{MUTED}" font-size="11" '
-        f'font-style="italic">z</text></svg>'
+        f'<text class="axis" x="{px(0) + 6:.1f}" y="{top + 2}" fill="{MUTED}" font-size="11" '
+        f'font-style="italic">{escape(symbol)}(z)</text>'
+        f'<text class="axis" x="{w - 4}" y="{h - bottom + 16}" text-anchor="end" '
+        f'fill="{MUTED}" font-size="11" font-style="italic">z</text></svg>'
     )

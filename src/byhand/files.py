@@ -43,6 +43,8 @@ def read_bytes(path: str | os.PathLike, limit: int, what: str = "file") -> bytes
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ByhandError(f"cannot read {what} {path}: no such file") from None
     except OSError as err:
         raise ByhandError(f"cannot read {what} {path}: {err.strerror or err}") from None
     try:

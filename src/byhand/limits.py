@@ -21,12 +21,13 @@ class Limits:
     max_layers: int = 16
     #: neurons in one layer, and inputs to the first
     max_neurons: int = 1024
-    #: weights and biases in one network (a 784-100-10 digits model has 79,510)
-    max_parameters: int = 200_000
-    #: neurons a page endpoint (diagram, formulas) draws or writes a formula for, one by one
-    max_drawn_neurons: int = 2_000
-    #: parameters a step's answer names one by one (w31, b4) when they change
-    max_named_parameters: int = 20_000
+    #: weights and biases in one network (a 784-100-10 digits model has 79,510); a model
+    #: file of this many numbers is about 1 MB of JSON in a request or an answer
+    max_parameters: int = 100_000
+    #: neurons a page endpoint (diagram, formulas, view) draws, one formula each
+    max_drawn_neurons: int = 1_000
+    #: parameters a page endpoint draws (an edge and a name each), and a step's answer names
+    max_drawn_parameters: int = 20_000
 
     # --- samples ------------------------------------------------------------------------------
     #: samples (rows) in one request's inputs or data set
@@ -35,7 +36,7 @@ class Limits:
     max_classes: int = 1024
     #: numbers one answer or one data set may hold (samples × neurons of a trace, samples ×
     #: columns of a data set): keeps every answer and every table a few MB
-    max_values: int = 500_000
+    max_values: int = 250_000
     #: multiply-adds one forward or backward request may cost (samples × parameters)
     max_work: int = 100_000_000
     #: cells of a decision-boundary grid per side
@@ -74,6 +75,12 @@ class Limits:
     client_rate: float = 20.0
     #: ... and in one burst (a page refresh is a handful of requests)
     client_burst: int = 60
+    #: a request body larger than this is heavy (a big network, many samples, an upload): it
+    #: may cost up to a second of a core, so one client may send only a few
+    heavy_bytes: int = 64 * 1024
+    #: heavy requests per second one client may make, on average, and in one burst
+    heavy_rate: float = 0.5
+    heavy_burst: int = 4
 
     # --- connections --------------------------------------------------------------------------
     #: connections one server process holds at once; past it, new ones get 503 at once
@@ -84,6 +91,8 @@ class Limits:
     header_seconds: float = 10.0
     #: seconds an answer may wait for a client that does not read it before it is dropped
     send_seconds: float = 15.0
+    #: seconds a stopping server (SIGTERM) gives the requests in hand to finish
+    drain_seconds: float = 10.0
 
     def with_(self, **changes) -> Limits:
         """A copy with some limits changed (tests and `byhand serve` use this)."""
@@ -94,10 +103,13 @@ LIMITS = Limits()
 
 # --- files the CLI reads --------------------------------------------------------------------------
 
-#: a model file (JSON or .npz) larger than this is refused before it is read
+#: a model file (.npz) larger than this is refused before it is read
 MODEL_FILE_BYTES = 256 * 1024 * 1024
-#: a data set (CSV), a worksheet or an answers file larger than this is refused
-DATA_FILE_BYTES = 64 * 1024 * 1024
+#: a JSON model file larger than this is refused before it is read: reading JSON takes about
+#: 4 times the file's size in memory (a 41 MB file: 160 MB, measured), so at most about 256 MB
+JSON_MODEL_FILE_BYTES = 64 * 1024 * 1024
+#: a worksheet or an answers file larger than this is refused
+SHEET_FILE_BYTES = 1024 * 1024
 #: the widest hidden layer `byhand train --layers` may ask for: the server's limit
 MAX_WIDTH = LIMITS.max_neurons
 #: the most weights and biases `byhand train` builds (10 million: 80 MB, Adam keeps 2 more copies)

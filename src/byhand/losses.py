@@ -26,7 +26,8 @@ def softplus(z: Array) -> Array:
 class LossCode:
     """A loss written out for a generated script (`byhand.export.script`).
 
-    numpy: source defining ``loss(…)``, each sample's L (samples are columns), and, unless
+    numpy: source defining ``loss(…)``, each sample's L (a sample is a vector or a row of a
+    batch, the same operations as `value` and `grad_output`), and, unless
     `delta` is given, ``dL_do(o, y)``; args: what ``loss`` takes ("o, y" or "z, y"); delta: the
     output layer's δ as an expression of o and y when it simplifies, else None (∂L/∂o ⊙ f'(z));
     torch: the batch's mean loss as a PyTorch expression of z, o and y (samples are rows).
@@ -36,6 +37,16 @@ class LossCode:
     args: str
     delta: str | None
     torch: str
+
+
+def lse_minus(z: Array) -> Array:
+    """logsumexp(z) − zₖ = −log softmax(z)ₖ for every k, along the last axis, to full precision:
+    (m − zₖ) + log1p(Σ_{j≠j*} e^(zⱼ − m)) with m = z_{j*} the largest (its own term, 1, kept
+    out of the sum so that a tiny rest is not lost beside it)."""
+    m = np.max(z, axis=-1, keepdims=True)
+    e = np.exp(z - m)
+    np.put_along_axis(e, np.argmax(z, axis=-1)[..., None], 0.0, axis=-1)
+    return (m - z) + np.log1p(np.sum(e, axis=-1, keepdims=True))
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,7 @@ class HalfSSE(Loss):
             '''
 def loss(o, y):
     """L = ½ Σₖ (oₖ − yₖ)²"""
-    return 0.5 * np.sum((o - y) ** 2, axis=0)
+    return 0.5 * np.sum((o - y) ** 2, axis=-1)
 
 
 def dL_do(o, y):
@@ -130,12 +141,12 @@ class MSE(Loss):
             '''
 def loss(o, y):
     """L = (1/K) Σₖ (oₖ − yₖ)²"""
-    return np.mean((o - y) ** 2, axis=0)
+    return np.mean((o - y) ** 2, axis=-1)
 
 
 def dL_do(o, y):
     """∂L/∂o = 2(o − y)/K"""
-    return (o - y) * (2 / len(o))
+    return (o - y) * (2 / o.shape[-1])
 ''',
             "o, y",
             None,
@@ -146,17 +157,23 @@ def dL_do(o, y):
 class CrossEntropy(Loss):
     """Softmax outputs: L = −Σₖ yₖ log oₖ. Sigmoid outputs: L = −Σₖ [yₖ log oₖ + (1−yₖ) log(1−oₖ)].
 
-    With z the output pre-activations, log oₖ = zₖ − logsumexp(z) (softmax) and
-    −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y·z (sigmoid). In both cases
-    δ = ∂L/∂z simplifies: o − y for sigmoid, o·Σₖyₖ − y for softmax (o − y when y sums to 1).
+    With z the output pre-activations, both are written so that no digit is lost when an
+    output saturates (z = 40, y = 1 gives 4.25 × 10⁻¹⁸, not 0):
+
+    sigmoid   −[y log σ(z) + (1−y) log(1−σ(z))] = (1−y)·softplus(z) + y·softplus(−z)
+              = (1−y)·max(z, 0) + y·max(−z, 0) + log(1 + e^(−|z|))
+    softmax   −Σₖ yₖ log oₖ = Σₖ yₖ (logsumexp(z) − zₖ), with
+              logsumexp(z) − zₖ = (m − zₖ) + log(1 + Σ_{j≠j*} e^(zⱼ − m)),  m = z_{j*} = max z
+
+    In both cases δ = ∂L/∂z simplifies: o − y for sigmoid, o·Σₖyₖ − y for softmax (o − y when
+    y sums to 1).
     """
 
     def value(self, o, y, z, activation):
         if activation.name == "softmax":
-            m = np.max(z, axis=-1, keepdims=True)
-            logsumexp = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
-            return -np.sum(y * (z - logsumexp), axis=-1)
-        return np.sum(softplus(z) - y * z, axis=-1)
+            return np.sum(y * lse_minus(z), axis=-1)
+        tail = np.log1p(np.exp(-np.abs(z)))
+        return np.sum((1 - y) * np.maximum(z, 0.0) + y * np.maximum(-z, 0.0) + tail, axis=-1)
 
     def grad_output(self, o, y, out=None):
         # only for display: δ below never divides by o(1 − o)
@@ -175,18 +192,20 @@ class CrossEntropy(Loss):
                 '''
 def loss(z, y):
     """L = −Σₖ yₖ log oₖ, with log oₖ = zₖ − log Σⱼ e^(zⱼ): finite however sure o is"""
-    m = np.max(z, axis=0)
-    return -np.sum(y * (z - (m + np.log(np.sum(np.exp(z - m), axis=0)))), axis=0)
+    m = np.max(z, axis=-1, keepdims=True)
+    log_sum = m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+    return -np.sum(y * (z - log_sum), axis=-1)
 ''',
                 "z, y",
-                "o * np.sum(y, axis=0) - y",
+                "o * np.sum(y, axis=-1, keepdims=True) - y",
                 "-(y * torch.log_softmax(z, dim=-1)).sum(dim=-1).mean()",
             )
         return LossCode(
             '''
 def loss(z, y):
     """L = −Σₖ [yₖ log oₖ + (1 − yₖ) log(1 − oₖ)] = Σₖ [log(1 + e^zₖ) − yₖ zₖ], from z"""
-    return np.sum(np.logaddexp(0, z) - y * z, axis=0)
+    softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))  # log(1 + e^z), no overflow
+    return np.sum(softplus - y * z, axis=-1)
 ''',
             "z, y",
             "o - y",

@@ -37,7 +37,7 @@ from byhand import features, files
 from byhand.activations import ACTIVATIONS
 from byhand.errors import ByhandError, ModelFileError, unknown
 from byhand.files import atomic_write
-from byhand.limits import MODEL_FILE_BYTES, Limits
+from byhand.limits import JSON_MODEL_FILE_BYTES, MODEL_FILE_BYTES, Limits
 from byhand.losses import LOSSES
 from byhand.network import Layer, Network
 
@@ -45,8 +45,9 @@ __all__ = ["atomic_write", "dumps", "from_dict", "load", "loads", "save", "to_di
 
 FORMAT = "byhand.network"
 VERSION = 1
-#: a model file larger than this is refused before it is read
+#: a model file larger than this is refused before it is read (a JSON one past MAX_JSON_BYTES)
 MAX_BYTES = MODEL_FILE_BYTES
+MAX_JSON_BYTES = JSON_MODEL_FILE_BYTES
 #: the file name suffix that selects the NumPy archive
 NPZ_SUFFIX = ".npz"
 
@@ -282,10 +283,12 @@ def load(path: str | os.PathLike, dtype=None) -> Network:
     """Read a model file, JSON or .npz by its name; a missing, unreadable or malformed file is a
     ModelFileError. dtype None keeps the file's own (float64 for JSON)."""
     path = Path(path)
+    limit = MAX_BYTES if is_npz(path) else min(MAX_BYTES, MAX_JSON_BYTES)
     try:
-        data = files.read_bytes(path, MAX_BYTES, "model file")
+        data = files.read_bytes(path, limit, "model file")
     except ByhandError as err:
-        raise ModelFileError(str(err)) from None
+        hint = "" if is_npz(path) else "; save a model this large as .npz"
+        raise ModelFileError(f"{err}{hint}" if "at most" in str(err) else str(err)) from None
     try:
         if is_npz(path):
             return loads_npz(data, dtype)

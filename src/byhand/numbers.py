@@ -11,7 +11,8 @@ and one way to write what those places show:
     input   0.9526   -0.00255   5.2e-6       (what an HTML number box and float() read)
 
 A number is written in scientific notation when it is smaller than SMALL (more than three
-zeros after the point) or at least LARGE, with three significant figures.
+zeros after the point) or at least LARGE, with the significant figures its decimals would
+show (three at least).
 """
 
 from __future__ import annotations
@@ -50,27 +51,34 @@ def half_unit(value: float, digits: int = DECIMALS) -> float:
     return 0.5 * 10.0 ** -decimals(value, digits)
 
 
-def _parts(value: float, digits: int) -> tuple[str, int | None]:
-    """(mantissa or fixed text with '-' signs, exponent or None), trailing zeros removed."""
+def _parts(value: float, digits: int, zeros: bool = False) -> tuple[str, int | None]:
+    """(mantissa or fixed text with '-' signs, exponent or None), trailing zeros removed unless
+    `zeros` (a table's column: 3.2500000; a whole number stays whole)."""
     v = float(value)
     if v == 0:
         return "0", None
+    if zeros and v.is_integer() and abs(v) < LARGE:
+        return str(int(v)), None
     if abs(v) < SMALL or abs(v) >= LARGE:
-        mantissa, exponent = f"{v:.{FIGURES - 1}e}".split("e")
+        # as many significant figures as `digits` decimals would show, at least FIGURES
+        e = math.floor(math.log10(abs(v)))
+        figures = max(FIGURES, min(17, decimals(v, digits) + e + 1))
+        mantissa, exponent = f"{v:.{figures - 1}e}".split("e")
         mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
         return mantissa, int(exponent)
     text = f"{v:.{decimals(v, digits)}f}"
-    if "." in text:
+    if "." in text and not zeros:
         text = text.rstrip("0").rstrip(".")
     return ("0" if text in ("-0", "") else text), None
 
 
-def text(value: float, digits: int = DECIMALS) -> str:
-    """A number as text: 0.9526, −0.00255, 5.2 × 10⁻⁶ (real minus signs, no trailing zeros)."""
+def text(value: float, digits: int = DECIMALS, zeros: bool = False) -> str:
+    """A number as text: 0.9526, −0.00255, 5.2 × 10⁻⁶ (real minus signs, no trailing zeros
+    unless `zeros`, for a table's column)."""
     v = float(value)
     if not math.isfinite(v):
         return str(v)
-    body, exponent = _parts(v, digits)
+    body, exponent = _parts(v, digits, zeros)
     if exponent is not None:
         body = f"{body} × 10{str(exponent).translate(_SUPERSCRIPT)}"
     return body.replace("-", MINUS)
@@ -91,19 +99,22 @@ def written(value: float) -> str:
     return shown.replace("-", MINUS)
 
 
-def tex(value: float, digits: int = DECIMALS) -> str:
-    r"""A number inside a LaTeX formula: 0.9526, -0.00255, 5.2 \times 10^{-6}."""
+def tex(value: float, digits: int = DECIMALS, zeros: bool = False) -> str:
+    r"""A number inside a LaTeX formula: 0.9526, -0.00255, 5.2 \times 10^{-6} (trailing zeros
+    kept with `zeros`, for a matrix's column)."""
     v = float(value)
     if not math.isfinite(v):
         return r"\infty" if v > 0 else (r"-\infty" if v < 0 else r"\mathrm{NaN}")
-    body, exponent = _parts(v, digits)
+    body, exponent = _parts(v, digits, zeros)
     return body if exponent is None else rf"{body} \times 10^{{{exponent}}}"
 
 
 def term(value: float, digits: int = DECIMALS, latex: bool = False) -> str:
-    """A number as a term of a formula: negative numbers in parentheses, (−0.00255)."""
+    """A number as a term of a formula: negative numbers and powers of ten in parentheses,
+    (−0.00255), (5.2 × 10⁻⁶)."""
     shown = tex(value, digits) if latex else text(value, digits)
-    return f"({shown})" if shown.startswith(("-", MINUS)) else shown
+    wrap = shown.startswith(("-", MINUS)) or "10" in shown and ("×" in shown or "times" in shown)
+    return f"({shown})" if wrap else shown
 
 
 def signed(value: float, digits: int = DECIMALS, latex: bool = False) -> str:

@@ -6,10 +6,13 @@ switch), so plotting works on a server or in a terminal without a display.
 
 from __future__ import annotations
 
+import io
 import os
+from pathlib import Path
 
 import numpy as np
 
+from byhand import files
 from byhand.data import Dataset
 from byhand.errors import ByhandError
 from byhand.network import Network
@@ -88,7 +91,10 @@ def save_training_plot(
 ) -> None:
     """Write the training figure to `path` (PNG, SVG or PDF, by its extension)."""
     fig = training_figure(history, net, data)
+    # drawn into memory, then written whole: an interrupted or failed save leaves no half file
+    buffer = io.BytesIO()
     try:
-        fig.savefig(path, dpi=120)
+        fig.savefig(buffer, dpi=120, format=Path(path).suffix.lstrip(".").lower() or "png")
+        files.atomic_write(path, buffer.getvalue(), "plot")
     except (OSError, ValueError) as err:
         raise ByhandError(f"cannot write the plot {path}: {err}") from None

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from byhand import notation
+from byhand import notation, numbers
 from byhand.errors import ByhandError
+from byhand.numbers import signed
 
 if TYPE_CHECKING:
     from byhand.network import Network
@@ -92,15 +93,9 @@ class BackwardTrace:
 
 
 def fmt(value: float) -> str:
-    """A number the way the lecture prints it: 7 decimals, a real minus sign, e-notation if tiny."""
-    v = float(value)
-    if v.is_integer() and abs(v) < 1e7:
-        text = str(int(v))
-    elif 1e-4 <= abs(v) < 1e7:
-        text = f"{v:.7f}"
-    else:
-        text = f"{v:.4e}"
-    return text.replace("-", "−")
+    """A number the way the lecture's tables print it: 7 decimals (3 significant figures at
+    least), a real minus sign, 5.2 × 10⁻⁶ when tiny (`byhand.numbers.text`)."""
+    return numbers.text(value, 7, zeros=True)
 
 
 @dataclass
@@ -166,7 +161,9 @@ class Explanation:
         parts = [[f"({fmt(f.value)})" for f in p.factors] for p in self.paths]
         text = self._combine(parts, f"({fmt(self.source.value)})" if self.source else None)
         if len(self.paths) > 1:
-            sums = " + ".join(fmt(p.value) for p in self.paths)
+            sums = " ".join(
+                [fmt(self.paths[0].value)] + [signed(p.value, 7) for p in self.paths[1:]]
+            )
             tail = f" · {fmt(self.source.value)}" if self.source else ""
             text += f" = ({sums}){tail}"
         return f"{text} = {fmt(self.gradient)}"

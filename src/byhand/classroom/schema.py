@@ -81,6 +81,8 @@ submissions = Table(
     Column("answers", Text, nullable=False),
     #: the report as `byhand check --json` prints it (JSON)
     Column("report", Text, nullable=False),
+    #: what the dashboard reads of it: [[name, status, slip, slip title], …] (JSON)
+    Column("tally", Text, nullable=True),
     Column("right", Integer, nullable=False),
     Column("total", Integer, nullable=False),
     Column("first_wrong", String(40), nullable=True),

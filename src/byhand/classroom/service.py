@@ -22,7 +22,7 @@ import json
 import secrets
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -30,7 +30,7 @@ from functools import lru_cache
 from sqlalchemy import Connection, func, select
 
 from byhand.classroom.db import Database
-from byhand.classroom.grading import grade, slip_of
+from byhand.classroom.grading import grade, slip_of, tally_of
 from byhand.classroom.schema import classes, exercises, students, submissions
 from byhand.errors import ByhandError
 from byhand.teach import worksheet
@@ -104,6 +104,11 @@ def digest(secret: str) -> str:
 
 def normal_code(code: str) -> str:
     return str(code).strip().upper()
+
+
+def is_code(code: str) -> bool:
+    """Whether `code` (as normal_code gives it) could be a join code."""
+    return len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
 
 
 def check_name(name: str, what: str = "name", limit: int = NAME_MAX) -> str:
@@ -195,6 +200,8 @@ def create_class(
 
 
 def _class(conn: Connection, code: str):
+    if not is_code(normal_code(code)):
+        raise NotFound(f"no class with the code {normal_code(code)!r}")
     row = conn.execute(select(classes).where(classes.c.code == normal_code(code))).one_or_none()
     if row is None:
         raise NotFound(f"no class with the code {normal_code(code)!r}")
@@ -272,6 +279,26 @@ def close_by_code(db: Database, code: str, closed: bool = True) -> None:
     with db.write() as conn:
         row = _class(conn, code)
         conn.execute(classes.update().where(classes.c.id == row.id).values(closed=closed))
+
+
+def delete_class(db: Database, code: str) -> dict:
+    """Delete a class and everything kept about its students; returns what was deleted."""
+    with db.write() as conn:
+        row = _class(conn, code)
+        mine = select(students.c.id).where(students.c.class_id == row.id)
+        counts = {
+            "submissions": conn.execute(
+                submissions.delete().where(submissions.c.class_id == row.id)
+            ).rowcount,
+            "exercises": conn.execute(
+                exercises.delete().where(exercises.c.student_id.in_(mine))
+            ).rowcount,
+            "students": conn.execute(
+                students.delete().where(students.c.class_id == row.id)
+            ).rowcount,
+        }
+        conn.execute(classes.delete().where(classes.c.id == row.id))
+    return counts
 
 
 def list_classes(db: Database) -> list[dict]:
@@ -473,11 +500,20 @@ def points_for(points: Sequence[float], try_number: int, right: int, total: int)
     return round(points[min(try_number, len(points)) - 1] * right / total, 4)
 
 
-def submit(db: Database, code: str, token: str | None, answers: Mapping) -> dict:
+def submit(
+    db: Database,
+    code: str,
+    token: str | None,
+    answers: Mapping,
+    gate: Callable[[int], None] | None = None,
+) -> dict:
     """Grade `answers` on the student's current variant and store them (committed) with the
-    verdicts; returns the report with the try's number and points."""
+    verdicts; returns the report with the try's number and points. `gate(student_id)`, once
+    the student is known, may refuse (the web layer's rate limit)."""
     with db.read() as conn:
         row, student = _student(conn, code, token)
+        if gate is not None:
+            gate(student.id)
         _open(row)
         current = _current(conn, student.id)
     report = grade(sheet_from(current.sheet), answers)
@@ -506,6 +542,7 @@ def submit(db: Database, code: str, token: str | None, answers: Mapping) -> dict
                 try_number=number,
                 answers=json.dumps(dict(answers), default=str),
                 report=json.dumps(report),
+                tally=json.dumps(tally_of(report)),
                 right=report["right"],
                 total=report["total"],
                 first_wrong=report["first_wrong"],
@@ -587,7 +624,16 @@ def _roster(conn: Connection, row) -> list[tuple]:
         .subquery()
     )
     rows = conn.execute(
-        select(students, per_student.c.n, per_student.c.best, submissions)
+        select(
+            students.c.id,
+            students.c.name,
+            per_student.c.n,
+            per_student.c.best,
+            *(
+                submissions.c[k]
+                for k in ("id", "tally", "right", "total", "first_wrong", "slip", "created_at")
+            ),
+        )
         .outerjoin(per_student, per_student.c.student_id == students.c.id)
         .outerjoin(submissions, submissions.c.id == per_student.c.last_id)
         .where(students.c.class_id == row.id)
@@ -600,7 +646,7 @@ def _roster(conn: Connection, row) -> list[tuple]:
         last = None
         if m[submissions.c.id] is not None:
             last = {
-                "report": json.loads(m[submissions.c.report]),
+                "tally": json.loads(m[submissions.c.tally]),
                 "right": m[submissions.c.right],
                 "total": m[submissions.c.total],
                 "first_wrong": m[submissions.c.first_wrong],
@@ -640,15 +686,14 @@ def dashboard(db: Database, code: str, key: str | None) -> dict:
             continue
         submitted += 1
         seen = set()
-        for v in last["report"]["verdicts"]:
-            status = v["status"]
-            if v["name"] in tally:
+        for name, status, slip, title in last["tally"]:
+            if name in tally:
                 # an answer that is not a number counts as wrong
-                tally[v["name"]][status if status in (RIGHT, CARRIED, MISSING) else WRONG] += 1
-            if v.get("slip") and v["slip"] not in seen:
-                seen.add(v["slip"])
-                slips[v["slip"]] += 1
-                titles[v["slip"]] = v.get("slip_title") or v["slip"]
+                tally[name][status if status in (RIGHT, CARRIED, MISSING) else WRONG] += 1
+            if slip and slip not in seen:
+                seen.add(slip)
+                slips[slip] += 1
+                titles[slip] = title or slip
     return {
         "class": class_info(row),
         "joined": len(table),

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "engine",
         "Backpropagate: the loss, every δ and gradient, and the loss after one gradient step.",
     ),
+    "class": (
+        "classes",
+        "Run a class: join codes, a variant per student, a live dashboard, a gradebook.",
+    ),
     "check": (
         "teach",
         "Grade hand-worked ANSWERS (JSON or YAML: h1: 0.9526, dL/dw31: …) against SHEET.",
@@ -39,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Write a model as ONNX, as a NumPy archive, as JSON, or as a script that shows the code.",
     ),
     "forward": ("engine", "Run a forward pass and show z and the activation of every neuron."),
+    "new-lecture": (
+        "lecture",
+        "Write a starter lecture NUMBER with TITLE as NN-title.md, to edit and serve.",
+    ),
     "predict": ("train", "Give a trained model's outputs and predicted class for new inputs."),
     "serve": (
         "serve",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from byhand import files
 from byhand.errors import ByhandError
 
 if TYPE_CHECKING:
@@ -222,6 +223,8 @@ def check_writable(path: str, what: str, suffixes: tuple[str, ...] = ()) -> None
         raise ByhandError(f"cannot write {what} {path}: there is no folder {folder}")
     if not os.access(folder, os.W_OK):
         raise ByhandError(f"cannot write {what} {path}: the folder {folder} is not writable")
+    # a device, a FIFO or a socket is refused, never replaced by a plain file
+    files.check_writable(path, what)
 
 
 def plural(n: int, noun: str) -> str:

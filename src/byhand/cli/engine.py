@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from byhand import modelfile, notation
+from byhand import features, modelfile, notation
 from byhand.cli.common import (
     app,
     console,
@@ -71,7 +71,7 @@ def _sample_tables(net, fwd, sample: int) -> list[Table]:
 def forward(model, inputs, as_json):
     """Run a forward pass and show z and the activation of every neuron."""
     net = load_model(model)
-    fwd = net.forward(resolve_inputs(net, inputs))
+    fwd = net.forward(features.raw_inputs(net, resolve_inputs(net, inputs)))
     if as_json:
         print_json(fwd.to_dict())
         return
@@ -100,12 +100,12 @@ def forward(model, inputs, as_json):
 def backprop(model, inputs, target, lr, out, as_json):
     """Backpropagate: the loss, every δ and gradient, and the loss after one gradient step."""
     net = load_model(model)
-    fwd = net.forward(resolve_inputs(net, inputs))
+    fwd = net.forward(features.raw_inputs(net, resolve_inputs(net, inputs)))
     y = resolve_target(net, target)
     back = net.backward(fwd, y)
     updated, loss_after = net.after_step(fwd, back, y, lr)
     if out:
-        modelfile.save(updated, out)
+        modelfile.save(features.attach(updated, features.of(net)), out)
     if as_json:
         print_json(
             {
@@ -174,7 +174,7 @@ def explain_command(name, model, inputs, target, as_json):
     x = resolve_inputs(net, inputs)
     if x and isinstance(x[0], list):
         raise click.UsageError("explain works on one sample: give one list of --inputs")
-    result = explain(net, name, x, resolve_target(net, target))
+    result = explain(net, name, features.raw_inputs(net, x), resolve_target(net, target))
     if as_json:
         print_json(result.to_dict())
     else:

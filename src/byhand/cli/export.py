@@ -6,7 +6,7 @@ import os
 
 import click
 
-from byhand import lecture, modelfile
+from byhand import features, lecture, modelfile
 from byhand.cli.common import (
     app,
     inputs_option,
@@ -95,6 +95,11 @@ def export_command(
     if numpy_path or torch_path:
         from byhand.export.script import numpy_script, torch_script
 
+        if inputs is None and features.of(net) is not None:
+            raise ByhandError(
+                "--inputs: this model takes points x1,x2 (its features are "
+                f"{', '.join(features.of(net))}); give them"
+            )
         x, y = resolve_inputs(net, inputs), resolve_target(net, target)
         for path, write in ((numpy_path, numpy_script), (torch_path, torch_script)):
             if path:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
+import os
 import socket
-import sys
 import threading
+import time
 import webbrowser
+from pathlib import Path
 
 import click
 
 from byhand import modelfile
 from byhand.cli.common import app, model_option
 from byhand.errors import ByhandError
+from byhand.limits import LIMITS
+from byhand.web.settings import ENVIRONMENT, Settings
 
 
 def is_loopback(host: str) -> bool:
@@ -45,6 +50,59 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def raise_open_files(wanted: int) -> int:
+    """Raise this process's soft limit on open files towards `wanted` (at most the hard limit);
+    the soft limit now. Each connection is a file: the usual 1,024 (macOS: 256) is too few for
+    a class with kept-alive connections."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else soft
+
+
+def allowed_hosts(host: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names a request's Host may carry: localhost, --host when it is a name, and every
+    --allowed-host (an IP address is always accepted: see Settings)."""
+    hosts = ["localhost", *names]
+    if host not in ("0.0.0.0", "::") and not _is_address(host):
+        hosts.append(host)
+    return tuple(dict.fromkeys(h.lower() for h in hosts))
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class _OncePerMinute(logging.Filter):
+    """Let a repeating log message through once a minute: when the process runs out of files,
+    asyncio logs a traceback for every failed accept, megabytes a second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)[:60]
+        now = time.monotonic()
+        if now - self._last.get(key, -1e9) < 60.0:
+            return False
+        self._last[key] = now
+        return True
+
+
 @app.command()
 @click.option(
     "--host",
@@ -58,6 +116,12 @@ def listen(host: str, port: int) -> socket.socket:
 @model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
 @click.option(
+    "--lectures",
+    metavar="DIR",
+    default=None,
+    help="Also serve every Markdown lecture in DIR (see docs/lectures.md).",
+)
+@click.option(
     "--classroom",
     is_flag=True,
     help="Keep classes (join codes, dashboard, gradebook) in byhand-classroom.db here.",
@@ -69,6 +133,21 @@ def listen(host: str, port: int) -> socket.socket:
     default=None,
     help="Keep classes in this SQLite file or database URL (postgresql+psycopg://…).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes. A class of hundreds wants one per core; a killed one is replaced.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed",
+    metavar="NAME",
+    multiple=True,
+    help="A name students reach the server by (e.g. byhand.school.example); repeat for more. "
+    "Addresses (192.168.1.20) are always accepted.",
+)
 def serve(
     host: str,
     port: int,
@@ -76,14 +155,21 @@ def serve(
     open_browser: bool,
     classroom: bool = False,
     database: str | None = None,
+    lectures: str | None = None,
+    workers: int = 1,
+    allowed: tuple[str, ...] = (),
 ) -> None:
     """Serve the interactive lecture and its JSON API (/api, documented at /docs)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from byhand.web.app import create_app
+    from byhand.web.protocol import Protocol
 
+    # a bad model file or a malformed lecture fails here, before any worker starts
     net = modelfile.load(model) if model else None
     database = _classroom(classroom, database)
+    create_app(model=net, database=database, lectures=lectures)
     sock = listen(host, port)
     port = sock.getsockname()[1]
     url = address(host, port)
@@ -93,24 +179,43 @@ def serve(
             "can use the server. Use --host 127.0.0.1 to keep it to this machine.",
             err=True,
         )
-    click.echo(f"byhand: serving the lecture at {url}  (Ctrl+C stops it)")
+    limits = LIMITS
+    files = raise_open_files(limits.max_connections + 256)
+    connections = max(64, min(limits.max_connections, files - 256))
+    settings = Settings(
+        limits=limits,
+        model=str(Path(model).resolve()) if model else None,
+        lectures=str(Path(lectures).resolve()) if lectures else None,
+        allowed_hosts=allowed_hosts(host, allowed),
+        per_client=True,
+    )
+    # every worker process reads its settings from here (they are started with this environment)
+    os.environ[ENVIRONMENT] = settings.to_environment()
+    logging.getLogger("asyncio").addFilter(_OncePerMinute())
+    shown = f" in {workers} processes" if workers > 1 else ""
+    click.echo(f"byhand: serving the lecture at {url}{shown}  (Ctrl+C stops it)")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     config = uvicorn.Config(
-        create_app(model=net, database=database),
+        "byhand.web.app:app_from_environment",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
+        http=Protocol,
         server_header=False,
         date_header=False,
         log_level="warning",
-        # longer than a browser's pause between clicks: a POST never meets a closing connection
-        timeout_keep_alive=75,
-        timeout_graceful_shutdown=3,
+        # past this many connections (or requests in hand) a process answers 503 at once
+        limit_concurrency=connections,
+        timeout_keep_alive=limits.keep_alive_seconds,
+        # SIGTERM: stop accepting, let requests in hand finish (training streams are cut after)
+        timeout_graceful_shutdown=limits.drain_seconds,
     )
-    # hand the interpreter between threads every 0.5 ms (not 5): a click waiting while a
-    # training chunk computes is answered within a millisecond or two
-    sys.setswitchinterval(0.0005)
-    uvicorn.Server(config).run(sockets=[sock])
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def _classroom(on: bool, database: str | None) -> str | None:

@@ -8,8 +8,9 @@ import secrets
 from pathlib import Path
 
 import click
+import yaml
 
-from byhand import lecture, modelfile
+from byhand import files, lecture, limits, modelfile
 from byhand.cli.common import (
     app,
     inputs_option,
@@ -26,7 +27,7 @@ from byhand.teach.check import check as grade
 from byhand.teach.check import read_answers
 
 #: the largest answers or sheet file read, in bytes
-MAX_FILE_BYTES = 1024 * 1024
+MAX_FILE_BYTES = limits.SHEET_FILE_BYTES
 MARKS = {"right": "✓", "wrong": "✗", "carried": "→", "missing": "·", "invalid": "?"}
 EXTENSIONS = {"text": "txt", "md": "md", "tex": "tex", "html": "html"}
 
@@ -44,19 +45,22 @@ def _learning_rate(text: str | None) -> float:
 
 
 def _read(path: str, what: str) -> str:
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_FILE_BYTES:
-            raise ByhandError(f"{what} {path}: larger than {MAX_FILE_BYTES // 1024} KB")
-        return p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ByhandError(f"{what} {path}: no such file") from None
-    except IsADirectoryError:
-        raise ByhandError(f"{what} {path}: is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise ByhandError(f"{what} {path}: not a UTF-8 text file") from None
-    except OSError as err:
-        raise ByhandError(f"{what} {path}: cannot be read ({err.strerror})") from None
+    """A sheet's or an answers file's text: a regular file of at most MAX_FILE_BYTES."""
+    return files.read_text(path, MAX_FILE_BYTES, what)
+
+
+def _without_aliases(text: str, source: str) -> str:
+    """Refuse YAML anchors and aliases (&a … *a): a few hundred bytes of them can stand for
+    gigabytes once expanded, and an answers file never needs them."""
+    if "*" in text:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            for event in yaml.parse(text, Loader=loader):
+                if isinstance(event, yaml.AliasEvent):
+                    raise ByhandError(f"{source}: YAML aliases (*name) are not allowed")
+        except yaml.YAMLError:
+            pass  # not YAML: read_answers says what is wrong
+    return text
 
 
 def _write(path: Path, text: str) -> None:
@@ -225,7 +229,9 @@ def check_command(sheet, answers, inputs, target, lr, as_json):
     a file or option cannot be used.
     """
     sol, asked = _load_sheet(sheet, inputs, target, lr)
-    given = read_answers(_read(answers, "answers"), f"answers {answers}", keep_invalid=True)
+    source = f"answers {answers}"
+    text = _without_aliases(_read(answers, "answers"), source)
+    given = read_answers(text, source, keep_invalid=True)
     report = grade(sol, given, asked)
     if as_json:
         print_json(report.to_dict())

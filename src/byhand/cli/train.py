@@ -227,6 +227,20 @@ def _data_options(f):
 @click.option("--noise", type=float, default=None, help="Noise level of a synthetic data set.")
 @click.option("--out", metavar="FILE", default=None, help="Save the trained model here.")
 @click.option(
+    "--numpy-script",
+    "script_path",
+    metavar="OUT.py",
+    default=None,
+    help="Also write a NumPy script that trains the same way (data, seed, settings).",
+)
+@click.option(
+    "--torch-script",
+    "torch_script_path",
+    metavar="OUT.py",
+    default=None,
+    help="Also write a PyTorch script that trains the same way.",
+)
+@click.option(
     "--plot",
     metavar="FILE.png",
     default=None,
@@ -235,8 +249,8 @@ def _data_options(f):
 @json_option
 def train_command(
     data_name, target, task, layers, activation, output_activation, loss, optimizer, lr, batch,
-    epochs, l2, seed, test_split, dtype, standardise, feature_names, samples, noise, out, plot,
-    as_json,
+    epochs, l2, seed, test_split, dtype, standardise, feature_names, samples, noise, out,
+    script_path, torch_script_path, plot, as_json,
 ):  # fmt: skip
     """Train a network on a data set, epoch by epoch, and show how well it does."""
     # a file that cannot be written is refused now, not after the training it would hold
@@ -244,9 +258,16 @@ def train_command(
         check_writable(out, "the model file")
     if plot:
         check_writable(plot, "the plot", PLOT_SUFFIXES)
+    scripts = {p: k for p, k in ((script_path, "numpy"), (torch_script_path, "torch")) if p}
+    for path in scripts:
+        check_writable(path, "the script", (".py",))
     if not 1 <= epochs <= MAX_EPOCHS:
         raise ByhandError(f"--epochs must be from 1 to {MAX_EPOCHS}, not {epochs}")
-    ds = _load_data(data_name, target, task, samples, noise, seed)
+    ds = raw = _load_data(data_name, target, task, samples, noise, seed)
+    if scripts:
+        from byhand.export.script import check_training_run
+
+        check_training_run(ds, dtype)
     chosen = None if feature_names is None else features.parse(feature_names)
     if chosen is not None:
         ds = features.expand_dataset(ds, chosen)
@@ -256,6 +277,15 @@ def train_command(
     )  # fmt: skip
     run.features = chosen
     _train(run, epochs, show=console.is_terminal and not as_json)
+    if scripts and not run.stopped:
+        from byhand.export.script import TRAINING_SCRIPTS
+
+        for path, kind in scripts.items():
+            text = TRAINING_SCRIPTS[kind](
+                raw, run.trainer, epochs=epochs, test_split=test_split, standardise=standardise,
+                feature_names=chosen,
+            )  # fmt: skip
+            modelfile.atomic_write(path, text.encode())
     _report(run, out, plot, as_json)
     if run.stopped:
         raise click.exceptions.Exit(INTERRUPTED)

@@ -165,3 +165,60 @@ def save_onnx(net: Network, path: str | os.PathLike, dtype: str = "float32") -> 
         atomic_write(path, data)
     except OSError as err:
         raise ByhandError(f"cannot write ONNX file {path}: {err.strerror or err}") from None
+
+
+#: float32's unit roundoff u = 2⁻²⁴ (half its machine epsilon 1.19e-7)
+UNIT_ROUNDOFF = float(np.finfo(np.float32).eps) / 2
+#: the rounding errors one activation may make, in units of u relative to |a| (exp, add,
+#: divide; a runtime's vectorised approximation of σ or tanh is allowed a few more)
+ACTIVATION_ROUNDINGS = 16
+#: activations a runtime approximates to an absolute few u (onnxruntime's σ(−17) is 8.9e-8,
+#: not 4.1e-8): their error is taken of max(|a|, 1)
+BOUNDED = ("sigmoid", "tanh")
+
+
+def float32_bound(net: Network, x) -> np.ndarray:
+    """How far a float32 evaluation of `net` on x may be from the exact outputs: e(o), one per
+    output, from the standard forward error analysis of each layer (u = 2⁻²⁴, γₙ = nu/(1 − nu)):
+
+        e(z) = |W| e(a⁽ˡ⁻¹⁾) + γ_{n+1} (|W| |a⁽ˡ⁻¹⁾| + |b|)      n inputs summed, plus the bias
+                                                               (γ_{n+3}, and e(x) = u|x|, for a
+                                                               float64 net rounded to float32)
+        e(a) = |f'(z)| e(z) + 16u·|a|                          relu, identity, … (|f'| ≤ 1 near
+                                                               a kink of relu within e(z))
+        e(a) = |f'(z)| e(z) + 16u·max(|a|, 1)                  σ and tanh, which runtimes
+                                                               approximate to an absolute few u
+        e(a) = a ⊙ (e(z) + aᵀe(z)) + (K + 16)u·a               softmax over K outputs
+
+    byhand in float32 and any float32 runtime each stay within it, so they agree within 2·e(o).
+    The bound grows with depth, width and the size of the sums, as the rounding itself does.
+    """
+    u = UNIT_ROUNDOFF
+    a = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    # a float64 network's inputs and parameters are rounded to float32 on the way in
+    rounded = 0 if net.dtype == np.float32 else 2
+    err = rounded / 2 * u * np.abs(a)
+    names = features.of(net)
+    if names is not None:  # x1·x2, sin x1, …: a few roundings each
+        a = features.expand(a, names)
+        err = ACTIVATION_ROUNDINGS * u * np.abs(a)
+    for layer in net.layers:
+        W = np.abs(layer.W.astype(np.float64))
+        n = layer.W.shape[1] + 1 + rounded
+        gamma = n * u / (1 - n * u)
+        z = a @ layer.W.astype(np.float64).T + layer.b.astype(np.float64)
+        ez = err @ W.T + gamma * (np.abs(a) @ W.T + np.abs(layer.b.astype(np.float64)))
+        act = layer.activation
+        out = act(z.copy())
+        if act.elementwise:
+            slope = np.abs(act.prime(z, out))
+            if act.name in ("relu", "leaky_relu"):
+                slope = np.where(np.abs(z) <= ez, 1.0, slope)
+            size = np.maximum(np.abs(out), 1.0) if act.name in BOUNDED else np.abs(out)
+            err = slope * ez + ACTIVATION_ROUNDINGS * u * size
+        else:
+            k = out.shape[-1]
+            spread = np.sum(out * ez, axis=-1, keepdims=True)
+            err = out * (ez + spread) + (k + ACTIVATION_ROUNDINGS) * u * out
+        a = out
+    return err

@@ -7,9 +7,14 @@ Both print every number under the name `expected(...)` gives it, so a test (or a
 hold them against the engine's. Each activation's and each loss's source comes from its own
 table entry (`Activation.numpy`, `Activation.torch`, `Loss.code`), never from a copy here.
 
-One sample is a vector; a batch is a matrix with one sample per column in the NumPy script (so
-W @ x still reads as Wx) and one per row in the PyTorch script, as torch lays batches out. The
-scripts compute in float64 whatever the model's dtype.
+One sample is a vector, and the lecture's z = Wx + b reads as W @ x + b; a batch is a matrix
+with one sample per row, as the engine and torch lay batches out, and z = x Wᵀ + b computes
+the same for every row at once. The scripts compute in float64 whatever the model's dtype.
+
+`training_script(ds, trainer, …)` writes a whole `byhand train` run (data, split,
+standardisation, initial weights from the seed, shuffles, mini-batches, optimiser, L2); it
+prints the engine's losses and model to rounding (tests/test_script_export.py measures how
+close).
 """
 
 from __future__ import annotations
@@ -69,17 +74,16 @@ def _points(x) -> Array:
     return np.atleast_2d(np.asarray(x, dtype=np.float64))
 
 
-def _feature_lines(names: list[str], lib: str, rows: bool) -> list[str]:
-    """Script lines making the features x from the point p, columns (NumPy) or rows (torch)."""
+def _feature_lines(names: list[str], lib: str) -> list[str]:
+    """Script lines making the features x from the point p (a vector, or one point a row)."""
     formulas = ", ".join(features.FEATURES[n].source.format(lib=lib) for n in names)
     shown = ", ".join(features.labels(names))
-    if rows:
-        split = "x1, x2 = p[:, 0], p[:, 1]"
-        join = f"x = torch.stack([{formulas}], dim=1)"
-    else:
-        split = "x1, x2 = p"
-        join = f"x = np.array([{formulas}])"
-    return [f"# the input features the network takes: {shown}", split, join]
+    axis = "axis" if lib == "np" else "dim"
+    return [
+        f"# the input features the network takes: {shown}",
+        "x1, x2 = p[..., 0], p[..., 1]",
+        f"x = {lib}.stack([{formulas}], {axis}=-1)",
+    ]
 
 
 def _checked(net: Network, x, y, lr: float) -> tuple[Network, Array, Array, bool]:
@@ -188,20 +192,20 @@ def numpy_script(net: Network, x, y, lr: float) -> str:
         inputs = "the point x1, x2"
     if batched:
         lines += [
-            "# one sample per column, so that W @ x reads as Wx",
-            _array(given, known) + ".T" + (f"  # {inputs}" if inputs else ""),
-            _array("y", Y) + ".T" + (f"  # {outputs}" if outputs else ""),
+            "# one sample per row: z = x Wᵀ + b is the lecture's z = Wx + b for every row",
+            _array(given, known, inputs),
+            _array("y", Y, outputs),
         ]
     else:
         lines += [_array(given, known[0], inputs), _array("y", Y[0], outputs)]
     if names_in:
-        lines += _feature_lines(names_in, "np", rows=False)
+        lines += _feature_lines(names_in, "np")
     if batched:
-        lines.append("N = x.shape[1]")
+        lines.append("N = len(x)")
     lines += [f"eta = {float(lr)!r}  # the learning rate η", ""]
 
-    def bias(l: int) -> str:
-        return f"b{l}[:, None]" if batched else f"b{l}"
+    def weighted(l: int, s: str) -> str:
+        return f"{s} @ W{l}.T + b{l}" if batched else f"W{l} @ {s} + b{l}"
 
     formula = ", ".join(
         f"{a} = {layer.activation.symbol}(W{_sup(l)}{s} + b{_sup(l)})"
@@ -209,7 +213,7 @@ def numpy_script(net: Network, x, y, lr: float) -> str:
     )
     lines.append(f"# forward pass: {formula}")
     for l, (a, s, layer) in enumerate(zip(names, sources, net.layers, strict=True), start=1):
-        lines += [f"z{l} = W{l} @ {s} + {bias(l)}", f"{a} = {layer.activation.name}(z{l})"]
+        lines += [f"z{l} = {weighted(l, s)}", f"{a} = {layer.activation.name}(z{l})"]
     loss_args = code.args.replace("z", f"z{L}")
     mean_loss = f"np.mean(loss({loss_args}))" if batched else f"loss({loss_args})"
     lines += [f"L = {mean_loss}", ""]
@@ -225,13 +229,12 @@ def numpy_script(net: Network, x, y, lr: float) -> str:
         lines.append(f"delta{L} = {out.name}_backward(o, dL_do(o, y))")
     for l in reversed(range(1, L)):
         act = net.layers[l - 1].activation
-        lines.append(
-            f"delta{l} = (W{l + 1}.T @ delta{l + 1}) * {act.name}_prime(z{l}, {names[l - 1]})"
-        )
+        back = f"delta{l + 1} @ W{l + 1}" if batched else f"W{l + 1}.T @ delta{l + 1}"
+        lines.append(f"delta{l} = ({back}) * {act.name}_prime(z{l}, {names[l - 1]})")
     for l in reversed(range(1, L + 1)):
         s = sources[l - 1]
         if batched:
-            lines += [f"dW{l} = delta{l} @ {s}.T / N", f"db{l} = np.mean(delta{l}, axis=1)"]
+            lines += [f"dW{l} = delta{l}.T @ {s} / N", f"db{l} = np.mean(delta{l}, axis=0)"]
         else:
             lines += [f"dW{l} = np.outer(delta{l}, {s})", f"db{l} = delta{l}"]
     deltas = ", ".join(f"delta{l}=delta{l}" for l in reversed(range(1, L + 1)))
@@ -244,7 +247,7 @@ def numpy_script(net: Network, x, y, lr: float) -> str:
     params = ", ".join(f"W{l}=W{l}, b{l}=b{l}" for l in range(1, L + 1))
     lines += [f"show({params})", "", "# the same forward pass with the new parameters"]
     for l, (a, s, layer) in enumerate(zip(names, sources, net.layers, strict=True), start=1):
-        lines += [f"z{l} = W{l} @ {s} + {bias(l)}", f"{a} = {layer.activation.name}(z{l})"]
+        lines += [f"z{l} = {weighted(l, s)}", f"{a} = {layer.activation.name}(z{l})"]
     lines += [f"show(L_after={mean_loss})", ""]
     return "\n".join(lines)
 
@@ -282,7 +285,7 @@ def torch_script(net: Network, x, y, lr: float) -> str:
         _array("y", Y, call="torch.tensor"),
     ]
     if names_in:
-        lines += _feature_lines(names_in, "torch", rows=True)
+        lines += _feature_lines(names_in, "torch")
     lines += [f"eta = {float(lr)!r}  # the learning rate η", ""]
     L = len(net.layers)
     names = activation_names(net)
@@ -332,3 +335,373 @@ def torch_script(net: Network, x, y, lr: float) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# --- a whole training run ---------------------------------------------------------------------
+
+
+def _step_lines(optimizer) -> tuple[list[str], list[str]]:
+    """(lines before training, lines of one update) for `optimizer`, its constants read from it."""
+    name = optimizer.name
+    if name == "sgd":
+        return [], [
+            "        for p, g in zip(params, grads):",
+            "            p -= eta * g  # θ ← θ − η ∂L̄/∂θ",
+        ]
+    if name == "momentum":
+        return [
+            f"mu = {optimizer.mu!r}  # momentum μ",
+            "velocity = [np.zeros_like(p) for p in params]",
+        ], [
+            "        for p, g, v in zip(params, grads, velocity):",
+            "            v *= mu  # v ← μv − η ∂L̄/∂θ",
+            "            v -= eta * g",
+            "            p += v  # θ ← θ + v",
+        ]
+    return [
+        f"beta1, beta2, eps = {optimizer.beta1!r}, {optimizer.beta2!r}, {optimizer.eps!r}",
+        "m = [np.zeros_like(p) for p in params]",
+        "v = [np.zeros_like(p) for p in params]",
+        "t = 0",
+    ], [
+        "        t += 1",
+        "        for p, g, m_p, v_p in zip(params, grads, m, v):",
+        "            m_p *= beta1  # m ← β₁m + (1 − β₁)g",
+        "            m_p += (1 - beta1) * g",
+        "            v_p *= beta2  # v ← β₂v + (1 − β₂)g²",
+        "            v_p += (1 - beta2) * g * g",
+        "            # θ ← θ − η m̂/(√v̂ + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)",
+        "            p -= eta * (m_p / (1 - beta1**t)) / (np.sqrt(v_p / (1 - beta2**t)) + eps)",
+    ]
+
+
+def check_training_run(ds, dtype) -> None:
+    """Refuse, before any training, a run the training script does not cover."""
+    if ds.labels is None:
+        raise ByhandError(
+            "the training scripts cover class labels; this data set has numbers to predict"
+        )
+    if np.dtype(dtype) != np.float64:
+        raise ByhandError("the training scripts compute in float64; drop --dtype")
+
+
+def _features_function(feature_names: list[str] | None) -> list[str]:
+    """The script's input_features(p), for a run on input features (NumPy; torch reads it)."""
+    if not feature_names:
+        return []
+    formulas = ", ".join(features.FEATURES[n].source.format(lib="np") for n in feature_names)
+    return [
+        "def input_features(p):",
+        f'    """The features {", ".join(features.labels(feature_names))} of points p'
+        ' (one a row)."""',
+        "    x1, x2 = p[..., 0], p[..., 1]",
+        f"    return np.stack([{formulas}], axis=-1)",
+        "",
+        "",
+    ]
+
+
+def _data_lines(ds, train, test, seed: int, test_split: float, feature_names, standardise):
+    """The training (and test) set as NumPy arrays, one sample a row, standardised as byhand
+    standardises them: X_train, Y_train, labels_train (and _test), and mean, std."""
+    what = "points" if feature_names else "samples"
+    held = f", {test_split:g} held out to test" if test else ""
+    lines = [f"# the {what} of {ds.name} as byhand split them (seed {seed}{held}), one a row"]
+    for part, tag in ((train, "train"), (test, "test")):
+        if part is None:
+            continue
+        raw = "P" if feature_names else "X"
+        lines += [
+            _array(f"{raw}_{tag}", part.X),
+            f"labels_{tag} = np.array({part.labels.tolist()})",
+            f"Y_{tag} = np.eye({ds.n_outputs})[labels_{tag}]  # one-hot targets",
+        ]
+        if feature_names:
+            lines.append(f"X_{tag} = input_features(P_{tag})")
+    if standardise:
+        lines += [
+            "",
+            "# standardise each input with the training set's mean μ and deviation s",
+            "mean, std = X_train.mean(axis=0), X_train.std(axis=0)",
+            "std = np.where(std > 0, std, 1.0)",
+            "X_train = (X_train - mean) / std",
+        ]
+        if test:
+            lines.append("X_test = (X_test - mean) / std")
+    return lines
+
+
+def _init_lines(sizes: list[int], seed: int) -> list[str]:
+    """Xavier's initial weights drawn as Network.create draws them, from the seed."""
+    lines = [
+        "# Xavier's initial weights, from the seed: W ~ U(−√(6/(n_in + n_out)), +√…), b = 0",
+        f"init = np.random.default_rng({seed})",
+    ]
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        lines += [
+            f"limit = np.sqrt(6.0 / ({n_in} + {n_out}))",
+            f"W{l}, b{l} = init.uniform(-limit, limit, ({n_out}, {n_in})), np.zeros({n_out})",
+        ]
+    return lines
+
+
+def _report(test) -> str:
+    report = "train loss {train_loss!r}, accuracy {train_acc!r}"
+    if test:
+        report += ", test loss {test_loss!r}, accuracy {test_acc!r}"
+    return f'    print(f"epoch {{epoch}}: {report}")'
+
+
+def _fold_lines(standardise: bool, L: int, lib: str = "np") -> list[str]:
+    """The standardisation folded into the first layer, as the saved model has it; then W, b."""
+    lines = []
+    if standardise:
+        lines += [
+            "# the model byhand saves takes raw inputs: W' = W/s column by column, b' = b − W(μ/s)",
+            "b1 = b1 - W1 @ (mean / std)",
+            "W1 = W1 / std",
+        ]
+    shown = ", ".join(f"{p}={p}.tolist()" for l in range(1, L + 1) for p in (f"W{l}", f"b{l}"))
+    return lines + [
+        f"for name, value in dict({shown}).items():",
+        '    print(f"{name} = {value}")',
+        "",
+    ]
+
+
+def _training_header(ds, trainer, epochs: int, tool: str) -> list[str]:
+    net, opt = trainer.net, trainer.optimizer
+    shape = "-".join(map(str, net.sizes))
+    acts = "/".join(layer.activation.name for layer in net.layers)
+    l2 = f", L2 λ = {trainer.l2:g}" if trainer.l2 else ""
+    return [
+        f'"""Train the network `byhand train` trained on {ds.name}, the same way, in {tool}.',
+        "",
+        f"Network {shape} ({acts}), loss {net.loss.name}.",
+        f"{opt.name} with η = {trainer.lr:g}{l2}, batches of {trainer.batch}, {epochs} epochs, "
+        f"seed {trainer.seed}.",
+        "One sample is a row, so z = x Wᵀ + b is the lecture's z = Wx + b for a whole batch.",
+        "Prints each epoch's losses and accuracies, then the model byhand saves.",
+        '"""',
+        "",
+    ]
+
+
+def training_script(
+    ds,
+    trainer,
+    *,
+    epochs: int,
+    test_split: float,
+    standardise: bool,
+    feature_names: list[str] | None = None,
+) -> str:
+    """A NumPy script that trains `trainer`'s network as `byhand train` did: the same data and
+    split, the same initial weights (Xavier, from the seed), the same shuffles, mini-batches,
+    optimiser and L2; it prints each epoch's losses and accuracies and the saved model's W, b.
+
+    `ds` is the data set as loaded (its raw points when `feature_names` are given), with class
+    labels; only the trainer's settings are read. The script writes each step the lecture's
+    way; the engine computes the same in fewer passes (its update fused into one BLAS call), so
+    the numbers agree to rounding, which training may amplify over many steps.
+    """
+    net = trainer.net
+    check_training_run(ds, net.dtype)
+    seed = trainer.seed
+    train, test = ds.split(test_split, seed) if test_split > 0 else (ds, None)
+    L = len(net.layers)
+    names = activation_names(net)
+    out = net.layers[-1].activation
+    code = net.loss.code(out)
+    opt = trainer.optimizer
+    lines = [*_training_header(ds, trainer, epochs, "NumPy"), "import numpy as np", "", ""]
+    seen: list[str] = []
+    for layer in net.layers:
+        if layer.activation.name not in seen:
+            seen.append(layer.activation.name)
+            lines += [layer.activation.numpy.strip("\n"), "", ""]
+    lines += [code.numpy.strip("\n"), "", "", *_features_function(feature_names)]
+    sources = ["x"] + names[:-1]
+    every = ", ".join(v for l, a in enumerate(names, start=1) for v in (f"z{l}", a))
+    loss_args = code.args.replace("z", f"z{L}")
+    lines += [
+        "def forward(x):",
+        '    """Every layer\'s z and activation for the samples x (one a row)."""',
+    ]
+    for l, (a, s, layer) in enumerate(zip(names, sources, net.layers, strict=True), start=1):
+        lines += [f"    z{l} = {s} @ W{l}.T + b{l}", f"    {a} = {layer.activation.name}(z{l})"]
+    lines += [
+        f"    return {every}",
+        "",
+        "",
+        "def measure(x, y, labels):",
+        '    """The mean loss and the share of samples whose largest output is their class."""',
+        f"    {every} = forward(x)",
+        f"    L = float(np.mean(loss({loss_args})))",
+        "    return L, float(np.mean(np.argmax(o, axis=1) == labels))",
+        "",
+        "",
+        *_data_lines(ds, train, test, seed, test_split, feature_names, standardise),
+        "",
+        *_init_lines(net.sizes, seed),
+    ]
+    params = ", ".join(f"W{l}, b{l}" for l in range(1, L + 1))
+    before, update = _step_lines(opt)
+    lines += [
+        f"params = [{params}]  # updated in place",
+        f"eta = {trainer.lr!r}  # the learning rate η",
+    ]
+    if trainer.l2:
+        lines.append(f"lam = {trainer.l2!r}  # L2: (λ/2)ΣW² added to the loss, λW to ∂L/∂W")
+    lines += [
+        f"batch, epochs = {trainer.batch}, {epochs}",
+        *before,
+        f"shuffle = np.random.default_rng({seed})",
+        "",
+        "for epoch in range(1, epochs + 1):",
+        "    order = shuffle.permutation(len(X_train))",
+        "    for start in range(0, len(order), batch):",
+        "        rows = order[start : start + batch]",
+        "        x, y = X_train[rows], Y_train[rows]",
+        "        n = len(x)",
+        f"        {every} = forward(x)",
+        "        # backpropagation, then the gradients of the batch's mean loss L̄",
+    ]
+    if code.delta is not None:
+        first = code.delta
+    elif out.elementwise:
+        first = f"dL_do(o, y) * {out.name}_prime(z{L}, o)"
+    else:
+        first = f"{out.name}_backward(o, dL_do(o, y))"
+    lines.append(f"        delta{L} = {first}")
+    for l in reversed(range(1, L)):
+        act = net.layers[l - 1].activation
+        lines.append(
+            f"        delta{l} = (delta{l + 1} @ W{l + 1}) * {act.name}_prime(z{l}, {names[l - 1]})"
+        )
+    lines.append("        grads = [")
+    for l in range(1, L + 1):
+        dW = f"delta{l}.T @ {sources[l - 1]} / n" + (f" + lam * W{l}" if trainer.l2 else "")
+        lines += [f"            {dW},", f"            np.mean(delta{l}, axis=0),"]
+    lines += ["        ]", *update]
+    lines.append("    train_loss, train_acc = measure(X_train, Y_train, labels_train)")
+    if test:
+        lines.append("    test_loss, test_acc = measure(X_test, Y_test, labels_test)")
+    lines += [_report(test), "", *_fold_lines(standardise, L)]
+    return "\n".join(lines)
+
+
+def torch_training_script(
+    ds,
+    trainer,
+    *,
+    epochs: int,
+    test_split: float,
+    standardise: bool,
+    feature_names: list[str] | None = None,
+) -> str:
+    """The same run as `training_script`, trained by PyTorch: nn.Sequential, autograd, and
+    torch.optim's SGD (with momentum) or Adam, L2 as weight decay on the weights alone; the
+    data, initial weights and shuffles drawn with NumPy from the same seed."""
+    net = trainer.net
+    check_training_run(ds, net.dtype)
+    seed = trainer.seed
+    train, test = ds.split(test_split, seed) if test_split > 0 else (ds, None)
+    L = len(net.layers)
+    code = net.loss.code(net.layers[-1].activation)
+    opt = trainer.optimizer
+    lines = [
+        *_training_header(ds, trainer, epochs, "PyTorch"),
+        "import numpy as np",
+        "import torch",
+        "from torch import nn",
+        "",
+        "torch.set_default_dtype(torch.float64)",
+        "",
+        "",
+        "def loss(z, o, y):",
+        f'    """The batch\'s mean loss {net.loss.name}, from the output layer\'s z and o."""',
+        f"    return {code.torch}",
+        "",
+        "",
+        *_features_function(feature_names),
+        *_data_lines(ds, train, test, seed, test_split, feature_names, standardise),
+        "",
+        *_init_lines(net.sizes, seed),
+        "",
+        "# layer l: nn.Linear computes z = a Wᵀ + b (weight: one row per neuron), then f(z)",
+        "net = nn.Sequential(",
+    ]
+    for layer in net.layers:
+        lines.append(f"    nn.Linear({layer.n_in}, {layer.n_out}), {layer.activation.torch},")
+    lines += [")", "with torch.no_grad():"]
+    for l in range(L):
+        lines += [
+            f"    net[{2 * l}].weight.copy_(torch.from_numpy(W{l + 1}))",
+            f"    net[{2 * l}].bias.copy_(torch.from_numpy(b{l + 1}))",
+        ]
+    lines += [
+        "weights = [net[i].weight for i in range(0, len(net), 2)]",
+        "biases = [net[i].bias for i in range(0, len(net), 2)]",
+        f"eta = {trainer.lr!r}  # the learning rate η",
+    ]
+    decay = trainer.l2
+    if decay:
+        lines.append("# L2: weight decay adds λW to ∂L/∂W, as the penalty (λ/2)ΣW² does")
+    lines.append(
+        f'groups = [{{"params": weights, "weight_decay": {decay!r}}}, {{"params": biases}}]'
+    )
+    if opt.name == "sgd":
+        lines.append("optimizer = torch.optim.SGD(groups, lr=eta)")
+    elif opt.name == "momentum":
+        lines += [
+            "# torch keeps v' = μv' + g and steps θ ← θ − ηv': byhand's v ← μv − ηg, θ ← θ + v",
+            f"optimizer = torch.optim.SGD(groups, lr=eta, momentum={opt.mu!r})",
+        ]
+    else:
+        lines.append(
+            f"optimizer = torch.optim.Adam(groups, lr=eta, betas=({opt.beta1!r}, {opt.beta2!r}), "
+            f"eps={opt.eps!r})"
+        )
+    lines += [
+        "X, Y = torch.from_numpy(X_train), torch.from_numpy(Y_train)",
+        "",
+        "",
+        "def measure(x, y, labels):",
+        '    """The mean loss and the share of samples whose largest output is their class."""',
+        "    with torch.no_grad():",
+        "        x, y = torch.from_numpy(x), torch.from_numpy(y)",
+        "        z = net[:-1](x)",
+        "        o = net[-1](z)",
+        "        L = float(loss(z, o, y))",
+        "        return L, float(np.mean(o.argmax(dim=1).numpy() == labels))",
+        "",
+        "",
+        f"batch, epochs = {trainer.batch}, {epochs}",
+        f"shuffle = np.random.default_rng({seed})",
+        "for epoch in range(1, epochs + 1):",
+        "    order = torch.from_numpy(shuffle.permutation(len(X)))",
+        "    for start in range(0, len(order), batch):",
+        "        rows = order[start : start + batch]",
+        "        optimizer.zero_grad()",
+        "        z = net[:-1](X[rows])  # the output layer's z, then o = f(z)",
+        "        loss(z, net[-1](z), Y[rows]).backward()",
+        "        optimizer.step()",
+        "    train_loss, train_acc = measure(X_train, Y_train, labels_train)",
+    ]
+    if test:
+        lines.append("    test_loss, test_acc = measure(X_test, Y_test, labels_test)")
+    lines += [_report(test), ""]
+    lines += [
+        "with torch.no_grad():",
+        *[
+            f"    W{l + 1}, b{l + 1} = net[{2 * l}].weight.numpy(), net[{2 * l}].bias.numpy()"
+            for l in range(L)
+        ],
+        *_fold_lines(standardise, L),
+    ]
+    return "\n".join(lines)
+
+
+#: the scripts `byhand train` writes, by kind
+TRAINING_SCRIPTS = {"numpy": training_script, "torch": torch_training_script}

@@ -1,14 +1,22 @@
 """Grading a student's hand calculation step by step, and finding the first wrong step.
 
-An answer is right when it is within the step's tolerance of the engine's value (see
-`Solution`). A wrong answer is then explained, in this order:
+Every answer is graded twice, by the one tolerance policy of `byhand.teach.tolerance`:
+against the true value, and against the value that follows from the student's own earlier
+answers (error carried forward). Its status is then
 
-1. carried: it follows from the student's own earlier answers, one of which is wrong — the
-   working of this step is right and the mistake is further up;
-2. a slip: recomputing the step (or a step it depends on) with a common slip — a forgotten
-   bias, σ instead of σ', (y − o) instead of (o − y), a missing ½, … — gives the answer;
-3. otherwise: which of the values it depends on were right, and what to check, e.g.
-   "o1 is wrong but h1 and h2 are right: check the weighted sum for neuron 3".
+1. right: it matches the true value, or follows from the student's own answers, all right
+   (and has not drifted 2% from the true value through their rounding);
+2. carried: it follows from the student's own answers, one of which is wrong — the working of
+   this step is right and the mistake is further up (`carried_from` names it);
+3. wrong: it does not follow from the student's own answers. A common slip is looked for —
+   recomputing the step (or a step between it and the answers it depends on) with a
+   forgotten bias, σ instead of σ', (y − o) instead of (o − y), a missing ½, … gives the
+   answer — then the wrong sign, too few places, and otherwise which of the values it depends
+   on were right and what to check, e.g. "o1 = 0.9 is wrong but h1 and h2 are right: check
+   the weighted sum for neuron 3 … (expected 0.9481)".
+
+Every message starts with what the student wrote. No step worked correctly from the student's
+own values is ever wrong, so one mistake makes one wrong step.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import yaml
 from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.teach.solution import SLIPS, Solution, gradient_name, step_order, update_name
-from byhand.teach.tolerance import DRIFT, FLOOR, accepts, carried_rounding, tolerance
+from byhand.teach.tolerance import DRIFT, FLOOR, SLACK, accepts, carried_rounding, tolerance
 
 #: at most this many answers in one file or request
 MAX_ANSWERS = 2000
@@ -83,7 +91,7 @@ class Verdict:
             "answer": self.answer,
             "answer_text": None if self.answer is None else numbers.written(self.answer),
             "expected": self.expected,
-            "expected_text": numbers.text(self.expected),
+            "expected_text": _asked(self.expected),
             "tolerance": self.tolerance,
             "own_value": self.own,
             "own_tolerance": self.own_tolerance,
@@ -344,10 +352,14 @@ class _Context:
         self.own_carried = carried_rounding(steps, self.own_env, given)
         self.slipped = {key: solution.evaluate(slip=key) for key in SLIPS}
 
-    def accepts(self, name: str, answer: float, reference: float, carried: float) -> bool:
+    def accepts(
+        self, name: str, answer: float, reference: float, carried: float, own: bool = False
+    ) -> bool:
+        """`accepts` for step `name`; `own` when the reference comes from the student's values
+        (then the update worked from their gradient decides whether w moves)."""
         step = self.solution.by_name[name]
         old = self.true_env[step.before] if step.before else None
-        return accepts(answer, reference, carried, old)
+        return accepts(answer, reference, carried, old, reference if own else step.value)
 
     def grade(self, name: str) -> Verdict:
         solution, given = self.solution, self.given
@@ -377,7 +389,7 @@ class _Context:
 
         if self.accepts(name, answer, expected, carried):
             return verdict(RIGHT, f"{wrote} is right")
-        if self.accepts(name, answer, own, own_carried):
+        if self.accepts(name, answer, own, own_carried, own=True):
             roots = step_order(solution, {r for d in bad for r in self.roots.get(d, [d])})
             if roots:
                 if set(roots) == set(bad):
@@ -391,7 +403,7 @@ class _Context:
                     carried_from=roots,
                 )
             off = abs(answer - expected) / max(abs(expected), FLOOR)
-            if off < DRIFT:
+            if off < DRIFT - SLACK:  # 2% off is never right, rounding or not
                 worked = f" (worked from your {_and(deps)})" if deps else ""
                 return verdict(RIGHT, f"{wrote} is right{worked}")
             return verdict(
@@ -410,9 +422,9 @@ class _Context:
         wrote = f"{name} = {numbers.written(answer)}"
         # what it should be: from the student's own values when those are wrong
         should = (
-            f"(from your {_and(deps)} it would be {numbers.text(numbers.rounded(own))})"
+            f"(from your {_and(deps)} it would be {_asked(own)})"
             if bad and math.isfinite(own)
-            else f"(expected {numbers.text(numbers.rounded(expected))})"
+            else f"(expected {_asked(expected)})"
         )
         if step.before and answer == self.true_env[step.before]:
             change = numbers.text(numbers.rounded(reference_of(self, name, bad) - answer))
@@ -443,8 +455,7 @@ class _Context:
         if coarse:
             return verdict(
                 WRONG,
-                f"{wrote} is rounded too far: give {numbers.PRECISION} "
-                f"({numbers.text(numbers.rounded(reference))})",
+                f"{wrote} is rounded too far: give {numbers.PRECISION} ({_asked(reference)})",
             )
         skipped = _skipped_between(solution, name, given)
         if len(skipped) <= 2:
@@ -459,10 +470,16 @@ class _Context:
                 WRONG,
                 f"{wrote} is wrong but {_and(deps)} {_is(deps)} right: {check_text} {should}",
             )
+        roots = step_order(solution, {r for d in bad for r in self.roots.get(d, [d])}) or bad
+        if math.isfinite(own):
+            return verdict(
+                WRONG,
+                f"{wrote} is wrong: from your {_and(deps)} it would be "
+                f"{_asked(own)}, and {_and(bad)} {_is(bad)} wrong too: "
+                f"fix {roots[0]} first",
+            )
         return verdict(
-            WRONG,
-            f"{wrote} is wrong, and so {_is(bad)} {_and(bad)}, which it depends on, and it does "
-            f"not follow from them {should}: fix {bad[0]} first",
+            WRONG, f"{wrote} is wrong, and so {_is(bad)} {_and(bad)}: fix {roots[0]} first"
         )
 
     def _find_slip(self, name: str, answer: float) -> tuple[str, str] | None:
@@ -483,22 +500,28 @@ class _Context:
         ]
 
         def matches(value: float) -> bool:
-            return self.accepts(name, answer, value, own_carried) and not self.accepts(
+            return self.accepts(name, answer, value, own_carried, own=True) and not self.accepts(
                 name, value, step.value, self.true_carried[name]
             )
 
-        for env, keep in ((self.own_env, given), (dict(self.true_env), ())):
+        # recompute changes an env while it works and restores it before returning
+        for env, keep in ((dict(self.own_env), given), (dict(self.true_env), ())):
             for at in chain:
                 for key in SLIPS:
                     if not solution.by_name[at].slip_applies(key):
                         continue
-                    if matches(solution.recompute(dict(env), name, key, at, keep)):
+                    if matches(solution.recompute(env, name, key, at, keep)):
                         return key, at
         for key in SLIPS:
             applies = [a for a in chain if solution.by_name[a].slip_applies(key)]
             if applies and matches(self.slipped[key][name]):
                 return key, applies[-1]
         return None
+
+
+def _asked(value: float) -> str:
+    """A value as the sheet asks for it, trailing zeros kept: −0.00200, 0.2700."""
+    return numbers.text(numbers.rounded(value), zeros=True)
 
 
 def reference_of(ctx: _Context, name: str, bad: Sequence[str]) -> float:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import PurePath
 
-from byhand import notation
+from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.mathml import to_mathml
-from byhand.teach.solution import SECTIONS, Solution, Step, num, slot
+from byhand.teach.solution import SECTIONS, Solution, Step, slot
 from byhand.teach.worksheet import Worksheet
 
 FORMATS = ("text", "md", "tex", "html")
@@ -298,12 +298,12 @@ def _html(doc: Document) -> str:
 
 def step_equation(step: Step, env, digits: int = 4) -> Equation:
     """name = formula = the numbers put in = value."""
-    value = num(step.value, digits)
-    tex, text = [step.tex, step.formula_tex], [step.name, step.formula]
+    value = numbers.text(step.value, digits)
+    tex, text = [step.tex, step.formula_tex], [step.text, step.formula]
     if step.template != slot(0):
         tex.append(step.numbers(env, digits, tex=True))
         text.append(step.numbers(env, digits))
-    tex.append(num(step.value, digits, tex=True))
+    tex.append(numbers.tex(step.value, digits))
     text.append(value)
     return Equation(tex, text)
 
@@ -320,7 +320,7 @@ def solution_blocks(
             continue
         title = SECTION_TITLES[section]
         if section == "update":
-            title += f" (η = {num(env['η'], digits)})"
+            title += f" (η = {numbers.text(env['η'], digits)})"
         blocks.append(Heading(level, title))
         for step in steps:
             blocks.append(step_equation(step, env, digits))
@@ -351,8 +351,8 @@ def given_blocks(solution: Solution, digits: int = 4) -> list:
     g = {x.name: x for x in solution.givens}
 
     def listing(names: Sequence[str]) -> Equation:
-        tex = r",\quad ".join(f"{g[n].tex} = {num(g[n].value, digits, tex=True)}" for n in names)
-        text = ",  ".join(f"{n} = {num(g[n].value, digits)}" for n in names)
+        tex = r",\quad ".join(f"{g[n].tex} = {numbers.tex(g[n].value, digits)}" for n in names)
+        text = ",  ".join(f"{n} = {numbers.text(g[n].value, digits)}" for n in names)
         return Equation([tex], [text])
 
     blocks: list = [Para([f"A network with {network_words(net)}."])]
@@ -466,8 +466,8 @@ def exercise_document(sheet: Worksheet, folder: str | PurePath = ".") -> Documen
     doc.blocks.append(
         Para(
             [
-                "Write each answer with 4 decimals (3 significant figures below 0.1) and keep "
-                "more digits in your working. Put your answers in ",
+                f"Give each answer to {numbers.PRECISION}, and keep more digits in your "
+                "working. Put your answers in ",
                 f"{sheet.name}-answers.yaml and check them with: {check_command(sheet, folder)}",
             ]
         )

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from byhand import notation
+from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.network import Network
+from byhand.numbers import SMALL
 from byhand.teach.tolerance import carried_rounding, tolerance
 from byhand.trace import explain
 
@@ -36,33 +37,9 @@ MAX_PARAMETERS = 400
 Env = Mapping[str, float]
 
 
-def num(value: float, digits: int = 4, tex: bool = False) -> str:
-    """A number as a worked solution writes it: `digits` decimals (three significant figures at
-    least), no trailing zeros, a real minus sign in text."""
-    v = float(value)
-    if not math.isfinite(v):
-        return str(v)
-    if v != 0 and abs(v) < 0.1:
-        # at least three significant figures: 0.00255, not 0.0026
-        digits = max(digits, 2 - math.floor(math.log10(abs(v))))
-    text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
-    if text in ("-0", "0", ""):
-        text = "0" if v == 0 else f"{v:.2e}"
-    if "e" in text and tex:
-        mantissa, exponent = text.split("e")
-        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return text if tex else text.replace("-", "−")
-
-
 def slot(k: int) -> str:
     """The place of the k-th value in a step's template."""
     return f"⟨{k}⟩"
-
-
-def term(value: float, digits: int = 4, tex: bool = False) -> str:
-    """A number inside a formula: negative numbers in parentheses."""
-    text = num(value, digits, tex)
-    return f"({text})" if text.startswith(("−", "-")) else text
 
 
 @dataclass(frozen=True)
@@ -185,6 +162,13 @@ class Step:
     tolerance: float = 0.0
     #: the activation this step applies or differentiates (activations and δ)
     activation: str | None = None
+    #: how a worked solution writes the quantity in text, when not as its name (∂L/∂w31 for
+    #: dL/dw31): one symbol for one quantity on one line
+    symbol: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.symbol or self.name
 
     @property
     def before(self) -> str | None:
@@ -196,8 +180,9 @@ class Step:
         out = self.template_tex if tex else self.template
         for k, n in enumerate(self.names):
             # a value already in parentheses, as in σ(z), needs no second pair
-            out = out.replace(f"({slot(k)})", f"({num(env[n], digits, tex)})")
-            out = out.replace(slot(k), term(env[n], digits, tex))
+            shown = numbers.tex(env[n], digits) if tex else numbers.text(env[n], digits)
+            out = out.replace(f"({slot(k)})", f"({shown})")
+            out = out.replace(slot(k), numbers.term(env[n], digits, latex=tex))
         return out
 
     def slip_applies(self, slip: str) -> bool:
@@ -207,11 +192,12 @@ class Step:
     def to_dict(self, env: Env, digits: int = 4) -> dict:
         return {
             "name": self.name,
+            "symbol": self.text,
             "tex": self.tex,
             "kind": self.kind,
             "section": self.section,
             "value": self.value,
-            "value_text": num(self.value, digits),
+            "value_text": numbers.text(self.value, digits),
             "tolerance": self.tolerance,
             "deps": list(self.deps),
             "formula": self.formula,
@@ -430,7 +416,11 @@ def solve(net: Network, inputs, target, learning_rate: float) -> Solution:
 
     steps: list[Step] = []
     steps += _forward_steps(net, fwd)
-    steps.append(_loss_step(net, back.loss))
+    saturated = np.any(np.minimum(fwd.activations[-1][0], 1 - fwd.activations[-1][0]) < SMALL)
+    if net.loss.name == "cross_entropy" and saturated:
+        steps.append(_stable_loss_step(net, back.loss, y))
+    else:
+        steps.append(_loss_step(net, back.loss))
     for l in reversed(range(len(net.layers))):
         for i in range(sizes[l + 1]):
             if l == last:
@@ -574,6 +564,107 @@ def _activation_step(net, l, i, a, z, z_names, value, number) -> Step:
     )
 
 
+def _softplus(x: float) -> float:
+    """softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|))."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _stable_loss_step(net: Network, value: float, y) -> Step:
+    """The cross-entropy of saturated outputs, written as the engine computes it (from z), so
+    that no log 0 appears: softplus for sigmoid outputs, log-sum-exp for softmax."""
+    sizes = net.sizes
+    last = len(net.layers) - 1
+    K = sizes[-1]
+    o = [notation.activation_symbol(last, k, sizes) for k in range(K)]
+    z = [notation.z_symbol(last, k, sizes) for k in range(K)]
+    ys = [(f"y{k + 1}", f"y_{{{k + 1}}}") for k in range(K)]
+    names: list[str] = []
+    for zk, (yt, _) in zip(z, ys, strict=True):
+        names += [zk.text, yt]
+    pairs = [(zk.text, yt) for zk, (yt, _) in zip(z, ys, strict=True)]
+    if net.layers[-1].activation.name == "softmax":
+        logs = " + ".join(f"{yt}·log {s.text}" for s, (yt, _) in zip(o, ys, strict=True))
+        logs_tex = " + ".join(rf"{yt} \log {s.tex}" for s, (_, yt) in zip(o, ys, strict=True))
+        lse = "log(" + " + ".join(f"e^{zk.text}" for zk in z) + ")"
+        lse_tex = r"\log\left(" + " + ".join(f"e^{{{zk.tex}}}" for zk in z) + r"\right)"
+        dot = " + ".join(f"{yt}·{zk.text}" for zk, (yt, _) in zip(z, ys, strict=True))
+        dot_tex = " + ".join(rf"{yt} {zk.tex}" for zk, (_, yt) in zip(z, ys, strict=True))
+        # Σₖ yₖ (logsumexp(z) − zₖ) = (Σₖ yₖ)·logsumexp(z) − Σₖ yₖ zₖ
+        ysum = float(np.sum(y))
+        lead = "" if ysum == 1 else f"{numbers.text(ysum)}·"
+        lead_tex = "" if ysum == 1 else rf"{numbers.tex(ysum)} \cdot "
+        formula = f"−[{logs}] = {lead}{lse} − ({dot})"
+        formula_tex = rf"-\left[{logs_tex}\right] = {lead_tex}{lse_tex} - ({dot_tex})"
+        tpl_lse = "log(" + " + ".join(f"e^{slot(2 * k)}" for k in range(K)) + ")"
+        tpl_lse_tex = (
+            r"\log\left(" + " + ".join(f"e^{{{slot(2 * k)}}}" for k in range(K)) + r"\right)"
+        )
+        tpl_dot = " + ".join(f"{slot(2 * k + 1)}·{slot(2 * k)}" for k in range(K))
+        tpl_dot_tex = " + ".join(rf"{slot(2 * k + 1)} \cdot {slot(2 * k)}" for k in range(K))
+        template = f"{lead}{tpl_lse} − ({tpl_dot})"
+        template_tex = rf"{lead_tex}{tpl_lse_tex} - ({tpl_dot_tex})"
+
+        def compute(env: Env, slip: str | None) -> float:
+            zs = [env[a] for a, _ in pairs]
+            m = max(zs)
+            top = zs.index(m)
+            rest = math.log1p(sum(math.exp(v - m) for k, v in enumerate(zs) if k != top))
+            return sum(env[b] * ((m - env[a]) + rest) for a, b in pairs)
+
+        hint = f"check the loss: L = {formula}"
+    else:
+        logs = " + ".join(
+            f"{yt}·log {s.text} + (1 − {yt})·log(1 − {s.text})"
+            for s, (yt, _) in zip(o, ys, strict=True)
+        )
+        logs_tex = " + ".join(
+            rf"{yt} \log {s.tex} + (1 - {yt}) \log(1 - {s.tex})"
+            for s, (_, yt) in zip(o, ys, strict=True)
+        )
+        stable = " + ".join(
+            f"(1 − {yt})·softplus({zk.text}) + {yt}·softplus(−{zk.text})"
+            for zk, (yt, _) in zip(z, ys, strict=True)
+        )
+        stable_tex = " + ".join(
+            rf"(1 - {yt})\,\mathrm{{softplus}}({zk.tex}) + {yt}\,\mathrm{{softplus}}(-{zk.tex})"
+            for zk, (_, yt) in zip(z, ys, strict=True)
+        )
+        formula = f"−[{logs}] = {stable}"
+        formula_tex = rf"-\left[{logs_tex}\right] = {stable_tex}"
+        template = " + ".join(
+            f"(1 − {slot(2 * k + 1)})·softplus({slot(2 * k)}) + "
+            f"{slot(2 * k + 1)}·softplus(−{slot(2 * k)})"
+            for k in range(K)
+        )
+        template_tex = " + ".join(
+            rf"(1 - {slot(2 * k + 1)})\,\mathrm{{softplus}}({slot(2 * k)}) + "
+            rf"{slot(2 * k + 1)}\,\mathrm{{softplus}}(-{slot(2 * k)})"
+            for k in range(K)
+        )
+
+        def compute(env: Env, slip: str | None) -> float:
+            return sum(
+                (1 - env[b]) * _softplus(env[a]) + env[b] * _softplus(-env[a]) for a, b in pairs
+            )
+
+        hint = f"check the loss: L = {formula}, softplus(z) = log(1 + eᶻ)"
+    return Step(
+        name="L",
+        tex="L",
+        kind="loss",
+        section="loss",
+        value=float(value),
+        deps=tuple(zk.text for zk in z),
+        formula=formula,
+        formula_tex=formula_tex,
+        template=template,
+        template_tex=template_tex,
+        names=tuple(names),
+        compute=compute,
+        hint=hint,
+    )
+
+
 def _loss_step(net: Network, value: float) -> Step:
     sizes = net.sizes
     last = len(net.layers) - 1
@@ -702,8 +793,8 @@ def _output_delta(net: Network, i: int, value: float, y) -> Step:
         ysum = float(np.sum(y))
         if act.name == "softmax" and abs(ysum - 1.0) > 1e-12:
             formula, formula_tex = f"{o.text}·Σy − {yt}", rf"{o.tex} \sum_k y_k - {ytex}"
-            template = f"{slot(0)}·{num(ysum)} − {slot(1)}"
-            template_tex = rf"{slot(0)} \cdot {num(ysum, tex=True)} - {slot(1)}"
+            template = f"{slot(0)}·{numbers.text(ysum)} − {slot(1)}"
+            template_tex = rf"{slot(0)} \cdot {numbers.tex(ysum)} - {slot(1)}"
         else:
             formula, formula_tex = f"{o.text} − {yt}", f"{o.tex} - {ytex}"
             template, template_tex = f"{slot(0)} − {slot(1)}", f"{slot(0)} - {slot(1)}"
@@ -863,7 +954,8 @@ def _gradient(net: Network, ref: notation.ParamRef, value: float, x, y) -> Step:
         template_tex=template_tex,
         names=names,
         compute=compute,
-        hint=f"check ∂L/∂{p.text} = {formula}: {what}",
+        hint=f"check {gradient_name(p.text)} = {formula}: {what}",
+        symbol=f"∂L/∂{p.text}",
         chain=chain.formula,
         chain_tex=chain.formula_tex,
     )
@@ -895,7 +987,7 @@ def _update(net: Network, ref: notation.ParamRef, value: float) -> Step:
         template_tex=rf"{slot(0)} - {slot(1)} \cdot {slot(2)}",
         names=(p.text, "η", g),
         compute=compute,
-        hint=f"check the update: {p.text}_new = {p.text} − η·∂L/∂{p.text}",
+        hint=f"check the update: {update_name(p.text)} = {p.text} − η·{g}",
     )
 
 

@@ -16,8 +16,9 @@ And three rules no tolerance overrides:
 
 * 0 is right only for a value that is 0 (no non-zero value is 0 at 3 significant figures);
 * a non-zero answer has the reference's sign;
-* for an update w_new = w − η·∂L/∂w, the unchanged weight w is right only when the update
-  rounds to w at the asked precision.
+* for an update w_new = w − η·∂L/∂w, the unchanged weight w is right only when the update it
+  is checked against rounds to w at the asked precision: the true update, or the one worked
+  from the student's own ∂L/∂w (when that rounds to w, writing w is what they should write).
 
 The cap keeps the tolerance within 1% of the value for |value| ≥ FLOOR, and within
 1% of FLOOR (1e-5) below it. An answer that matches the value recomputed from the student's
@@ -105,9 +106,16 @@ def carried_rounding(
     return out
 
 
-def accepts(answer: float, reference: float, carried: float, old: float | None = None) -> bool:
+def accepts(
+    answer: float,
+    reference: float,
+    carried: float,
+    old: float | None = None,
+    update: float | None = None,
+) -> bool:
     """Whether `answer` is right for `reference`: within tolerance(reference, carried), and by
-    the policy's three rules. `old` is the parameter before the update, for an update step.
+    the policy's three rules. For an update step, `old` is the parameter before it and `update`
+    the value whose rounding says whether it moves (default: `reference`).
     """
     if not (math.isfinite(answer) and math.isfinite(reference)):
         return False
@@ -116,6 +124,7 @@ def accepts(answer: float, reference: float, carried: float, old: float | None =
         return False
     if reference != 0 and (answer == 0 or (answer > 0) != (reference > 0)):
         return False
-    if old is not None and answer == old and rounded(reference) != rounded(old):
+    update = reference if update is None else update
+    if old is not None and answer == old and rounded(update) != rounded(old):
         return False
     return True

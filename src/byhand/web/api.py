@@ -21,7 +21,7 @@ from byhand.errors import ByhandError, unknown
 from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
-from byhand.optimizers import OPTIMIZERS, make_optimizer
+from byhand.optimizers import OPTIMIZERS
 from byhand.trace import explain
 from byhand.train import Trainer
 from byhand.web import jobs
@@ -167,7 +167,7 @@ def _step(req: StepRequest) -> JSONResponse:
     updated, loss_after = _after_step(net, fwd, back, req)
     moved = _flat(updated) != _flat(net)
     # names are made one by one in Python: only for a network small enough to draw them
-    named = net.n_parameters <= LIMITS.max_named_parameters
+    named = net.n_parameters <= LIMITS.max_drawn_parameters
     changed = _parameter_names(tuple(net.sizes))[moved].tolist() if named else []
     return answer(
         {
@@ -193,7 +193,7 @@ def _grid(req: GridRequest) -> JSONResponse:
     ys = np.linspace(*req.y_range, n)
     gx, gy = np.meshgrid(xs, ys)
     points = np.column_stack([gx.ravel(), gy.ravel()])
-    check_work(net, len(points))
+    check_work(net, len(points), net.sizes[-1] + 1)  # the answer: o and the class per point
     o = net.forward(points).activations[-1]
     finite([o], "the network's outputs on the grid")
     k = o.shape[1]
@@ -405,11 +405,15 @@ TRAIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     413: {"description": "The request body is too large.", "content": _JSON_ERROR},
     422: {"description": "The request is malformed or out of bounds.", "content": _JSON_ERROR},
+    429: {
+        "description": "This client runs as many trainings as one may; wait for one to end.",
+        "content": _JSON_ERROR,
+    },
     503: {"description": "Every training slot is taken; try again soon.", "content": _JSON_ERROR},
 }
 
 
-def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
+def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
     """A job from a request: the network, its training (and test) data, the optimiser."""
     net = req.model
     d = req.data
@@ -461,32 +465,31 @@ def build_job(req: TrainRequest, limits=LIMITS) -> jobs.Job:
     check_work(net, len(ds))
     total = req.steps or req.epochs or 1
     every = req.every or default_every(total)
-    lr = req.lr
-    optimizer = trainer = None
-    if req.epochs is None:
-        optimizer = _checked(lambda: make_optimizer(req.optimizer, net, lr, req.l2), "optimizer")
-    else:
-        options = {} if req.batch is None else {"batch": req.batch}
-        trainer = _checked(
-            lambda: Trainer(
-                net, ds, test, optimizer=req.optimizer, lr=lr, l2=req.l2, seed=req.seed, **options
-            ),
-            "optimizer" if req.optimizer not in OPTIMIZERS else "data",
-        )
-    unit = "epoch" if trainer is not None else "step"
+    # steps: a gradient step on every sample unless a batch is given; epochs: batches of 10
+    batch = req.batch if req.batch is not None else (len(ds) if req.epochs is None else 10)
+    # the Trainer checks the options here, so a bad one is a 422 before the stream starts;
+    # the job itself is trained by another one, in a worker process
+    _checked(
+        lambda: Trainer(
+            net, ds, test, optimizer=req.optimizer, lr=req.lr, l2=req.l2, seed=req.seed, batch=batch
+        ),
+        "optimizer" if req.optimizer not in OPTIMIZERS else "data",
+    )
     return jobs.Job(
-        net,
-        ds,
-        test,
-        optimizer,
-        total,
-        every,
-        unit,
-        req.batch,
-        req.seed,
-        trainer,
-        limits,
+        model=modelfile.npz_bytes(net),
+        train=ds,
+        test=test,
+        optimizer=req.optimizer,
+        lr=req.lr,
+        l2=req.l2,
+        batch=batch,
+        seed=req.seed,
+        total=total,
+        every=every,
+        unit="epoch" if req.epochs is not None else "step",
+        limits=limits,
         prepared=prepared,
+        client=client,
     )
 
 
@@ -541,12 +544,13 @@ def _checked(call, where: str):
 @router.post(
     "/train", response_class=jobs.TrainingStream, status_code=200, responses=TRAIN_RESPONSES
 )
-async def train(req: TrainRequest) -> jobs.TrainingStream:
+async def train(req: TrainRequest, request: Request) -> jobs.TrainingStream:
     """Train and stream progress as server-sent events: `progress` every `every` steps or
     epochs, then `done` with the trained model and its history, or `error`."""
-    job = await run_in_threadpool(build_job, req, jobs.POOL.limits)
+    client = request.client.host if request.client else ""
+    job = await run_in_threadpool(build_job, req, jobs.POOL.limits, client)
     try:
         jobs.POOL.admit(job)
     except jobs.Busy as err:
-        raise HTTPException(503, str(err), headers={"Retry-After": "2"}) from None
+        raise HTTPException(err.status, str(err), headers={"Retry-After": "2"}) from None
     return jobs.TrainingStream(job, jobs.POOL)

@@ -10,11 +10,14 @@ error a user can cause is a 4xx whose `detail` is one sentence naming the field.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
 import pkgutil
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,7 +30,9 @@ import byhand.web
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS, Limits
 from byhand.network import Network
-from byhand.web import api
+from byhand.web import api, pages
+from byhand.web.clients import RateLimit
+from byhand.web.settings import Settings
 
 log = logging.getLogger("byhand.web")
 
@@ -67,41 +72,84 @@ class BodyTooLarge(HTTPException):
         )
 
 
-class Guard:
-    """ASGI middleware: security headers on every answer, and a bound on every request body.
+#: methods that change nothing: a cross-site request with one of them cannot act for a student
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: an answer's body goes out in pieces of this many bytes, each within the send timeout
+SEND_PIECE = 64 * 1024
 
-    A body announced as too large (Content-Length) is refused before it is read; a body that
-    grows past the limit while it arrives is refused as soon as it does.
+
+class Guard:
+    """ASGI middleware around the whole app: what every request passes and every answer carries.
+
+    - security headers on every answer, a 500 included (an unexpected error is answered here,
+      inside the headers, and logged once);
+    - Host: one the server was told it serves (`Settings.allowed_hosts`), or an IP address;
+      anything else (a name pointing at this machine from another site) gets 400;
+    - Origin (or Referer) on a request that may change something (POST …): the server's own,
+      else 403, so a page on another site cannot post to the class server (browsers send
+      Origin on every cross-site POST, a form's included); scripts that send neither pass;
+    - with per-client limits on, at most `client_rate` requests a second per client address
+      (bursts of `client_burst`), and `heavy_rate` of those with a body over `heavy_bytes`
+      (bursts of `heavy_burst`): one more gets 429 with Retry-After;
+    - a body announced as too large (Content-Length) is refused before it is read, one that
+      grows past the limit while it arrives as soon as it does;
+    - an answer goes out in pieces, each within `send_seconds`: a client that does not read
+      is dropped, and the answer's memory with it.
     """
 
-    def __init__(self, app: ASGIApp, limits: Limits = LIMITS) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.limits = limits
+        self.settings = settings
+        self.limits = settings.limits
+        hosts = settings.allowed_hosts
+        self.hosts = None if hosts is None else {h.lower().strip("[]") for h in hosts}
+        on = settings.per_client
+        self.rate = RateLimit(self.limits.client_rate, self.limits.client_burst) if on else None
+        self.heavy = RateLimit(self.limits.heavy_rate, self.limits.heavy_burst) if on else None
 
     def limit_for(self, path: str) -> int:
         if path == UPLOAD_PATH:
-            return self.limits.max_upload_bytes + 64 * 1024
+            return self.limits.max_upload_bytes + self.limits.max_form_parts * (
+                self.limits.max_field_bytes + 1024
+            )
         return self.limits.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        limit = self.limit_for(path)
+        started = False
+        timeout = self.limits.send_seconds
 
-        async def send_with_headers(message: Message) -> None:
+        async def send_guarded(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 headers += [(b"content-security-policy", CSP.encode()), *SECURITY_HEADERS]
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                more = message.get("more_body", False)
+                for start in range(0, len(body) - SEND_PIECE, SEND_PIECE):
+                    piece = {"type": "http.response.body", "body": body[start : start + SEND_PIECE]}
+                    with anyio.fail_after(timeout):
+                        await send({**piece, "more_body": True})
+                if len(body) > SEND_PIECE:
+                    message = {
+                        **message,
+                        "body": body[(len(body) - 1) // SEND_PIECE * SEND_PIECE :],
+                    }
+                with anyio.fail_after(timeout):
+                    await send({**message, "more_body": more})
+                return
             await send(message)
 
-        length = _content_length(scope)
-        if length is not None and length > limit:
-            response = _error(413, str(BodyTooLarge(limit).detail))
-            await response(scope, receive, send_with_headers)
+        refusal = self.refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send_guarded)
             return
+        limit = self.limit_for(scope.get("path", ""))
         received = 0
 
         async def receive_bounded() -> Message:
@@ -113,7 +161,105 @@ class Guard:
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, receive_bounded, send_with_headers)
+        try:
+            await self.app(scope, receive_bounded, send_guarded)
+        except TimeoutError:
+            # the client stopped reading: end here; the server closes the connection
+            log.warning("dropped a client that did not read its answer for %g s", timeout)
+        except Exception:
+            log.exception("unexpected error answering %s %s", scope.get("method"), scope["path"])
+            if not started:
+                response = _error(
+                    500, "something went wrong inside the server; the error is in its log"
+                )
+                await response(scope, receive, send_guarded)
+
+    def refusal(self, scope: Scope) -> JSONResponse | None:
+        """The answer to a request refused before the app sees it, or None."""
+        headers = _headers(scope)
+        host = headers.get("host", "")
+        if self.hosts is not None and not self.serves(host):
+            return _error(
+                400,
+                f"host: this server does not serve {host[:80]!r}; a classroom that reaches it "
+                "by a name starts it with --allowed-host NAME",
+            )
+        if scope.get("method", "GET") not in SAFE_METHODS:
+            origin = headers.get("origin") or _origin_of(headers.get("referer"))
+            if origin is not None and not _same_origin(origin, host):
+                return _error(
+                    403,
+                    f"origin: a request from {origin[:80]!r} may not change anything here; "
+                    "only this server's own pages may",
+                )
+        length = _content_length(scope)
+        if self.rate is not None and self.heavy is not None:
+            client = scope.get("client")
+            key = client[0] if client else ""
+            wait = self.rate.take(key)
+            what = f"{self.limits.client_rate:g} requests"
+            # a body of unknown length (chunked) counts as heavy
+            heavy = (1 << 62 if "transfer-encoding" in headers else 0) if length is None else length
+            if wait == 0 and heavy > self.limits.heavy_bytes:
+                wait = self.heavy.take(key)
+                what = (
+                    f"{self.limits.heavy_rate:g} requests larger than "
+                    f"{self.limits.heavy_bytes // 1024} KB"
+                )
+            if wait > 0:
+                return _error(
+                    429,
+                    f"too many requests: at most {what} a second from one client; "
+                    "try again in a moment",
+                    {"Retry-After": self.rate.retry_after(wait)},
+                )
+        limit = self.limit_for(scope.get("path", ""))
+        if length is not None and length > limit:
+            return _error(413, str(BodyTooLarge(limit).detail))
+        return None
+
+    def serves(self, host: str) -> bool:
+        """Whether a request's Host header names this server: an allowed name, or an address."""
+        name = _host_name(host)
+        if self.hosts is None or name in self.hosts:
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers, first of each name, as text."""
+    found: dict[str, str] = {}
+    for key, value in scope.get("headers", []):
+        found.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
+    return found
+
+
+def _host_name(host: str) -> str:
+    """The name or address in a Host header, without its port: [::1]:8000 → ::1."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _origin_of(referer: str | None) -> str | None:
+    """scheme://host[:port] of a Referer, or None."""
+    if not referer:
+        return None
+    parts = urlsplit(referer)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "null"
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    """Whether an Origin (http://host:port) is the server's own, as the request's Host says."""
+    if origin == "null":
+        return False
+    netloc = urlsplit(origin).netloc.lower()
+    return bool(netloc) and netloc == host.strip().lower()
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -222,10 +368,18 @@ def site_routers() -> list[tuple[str, APIRouter]]:
 
 
 def create_app(
-    model: Network | None = None, limits: Limits = LIMITS, database: str | None = None
+    model: Network | None = None,
+    limits: Limits = LIMITS,
+    database: str | None = None,
+    settings: Settings | None = None,
+    lectures: str | None = None,
 ) -> FastAPI:
-    """The byhand web app: /api (JSON), the page and /static. `model` replaces the lecture's
-    network as the one /api/lecture hands out; `database` (a path or URL) keeps classes."""
+    """The byhand web app: /api (JSON), the pages and /static. `model` replaces the lecture's
+    network as the one /api/lecture hands out; `database` (a path or URL) keeps classes;
+    `settings` (hosts, per-client limits) are how `byhand serve` runs it, and their limits win
+    over `limits`; `lectures` is a folder of Markdown lectures served beside the shipped ones
+    (a malformed one is an error here, at start-up)."""
+    settings = settings or Settings(limits=limits)
     app = FastAPI(
         title="byhand",
         summary="Neural networks, built by hand: the lecture's passes on any network, as JSON.",
@@ -238,12 +392,14 @@ def create_app(
     )
     app.state.model = model
     app.state.database = database
+    app.state.lectures = pages.series(lectures)
     app.include_router(api.router, prefix="/api")
     for _name, router in site_routers():
         app.include_router(router)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(Guard, limits=limits)
+    app.state.settings = settings
+    app.add_middleware(Guard, settings=settings)
 
     @app.exception_handler(ByhandError)
     async def _byhand_error(request: Request, err: ByhandError) -> JSONResponse:
@@ -265,11 +421,6 @@ def create_app(
             )
         return _error(err.status_code, detail, getattr(err, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, err: Exception) -> JSONResponse:
-        log.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return _error(500, "something went wrong inside the server; the error is in its log")
-
     return app
 
 
@@ -280,3 +431,18 @@ def _version() -> str:
         return version("byhand")
     except Exception:
         return "0"
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `byhand serve` runs it in each worker process: the Settings it wrote to the
+    environment (`Settings.to_environment`), the model file they name loaded here."""
+    import sys
+
+    from byhand import modelfile
+
+    settings = Settings.from_environment()
+    model = modelfile.load(settings.model) if settings.model else None
+    # hand the interpreter between threads every 0.5 ms (not 5): a click that waits while a
+    # worker thread computes a big request is answered within a millisecond or two
+    sys.setswitchinterval(0.0005)
+    return create_app(model=model, settings=settings, lectures=settings.lectures)

@@ -37,15 +37,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from byhand.classroom import db as classroom_db
-from byhand.classroom import ratelimit, service
+from byhand.classroom import service
 from byhand.classroom.db import Database, DatabaseUnavailable
 from byhand.diagram import network_svg
 from byhand.teach.check import MAX_ANSWERS
 from byhand.teach.solution import SECTIONS
 from byhand.web import practice
+from byhand.web.clients import RateLimit
 from byhand.web.pages import _env
+from byhand.web.schemas import ErrorAnswer
 
-router = APIRouter(tags=["classes"])
+#: the refusals every classroom route may give, each a one-sentence `detail`
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorAnswer, "description": text}
+    for status, text in {
+        401: "No token, or one that is not right for this class.",
+        403: "A student's token on a teacher's route, or the teacher key on a student's.",
+        404: "No class with this code (or the server keeps no classes).",
+        409: "The class is closed, or the request does not fit the class's state.",
+        429: "Too many submissions from one student: see Retry-After.",
+        503: "The database is busy or away: try again.",
+    }.items()
+}
+router = APIRouter(tags=["classes"], responses=REFUSALS)
 
 #: the cookie the teacher page keeps the key in (one per class)
 COOKIE = "byhand_teacher_"
@@ -53,6 +67,10 @@ COOKIE_MAX_AGE_S = 12 * 3600
 #: how often a dashboard stream looks at the database, and sends a comment to keep it open
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
+
+#: how often one student may submit (or draw a fresh variant): 3 at once, 3 a second on
+#: average; counted by each server process on its own
+SUBMISSIONS = RateLimit(per_second=3, burst=3)
 
 _open_lock = threading.Lock()
 
@@ -94,9 +112,17 @@ def bearer(request: Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+def cookie_name(code: str) -> str:
+    """The teacher page's cookie for class `code`; a code that cannot be one is a 404."""
+    code = service.normal_code(code)
+    if not service.is_code(code):
+        raise HTTPException(404, f"no class with the code {code!r}")
+    return COOKIE + code
+
+
 def teacher_key(request: Request, code: str) -> str | None:
     """The teacher key from the Authorization header, else from the teacher page's cookie."""
-    return bearer(request) or request.cookies.get(COOKIE + service.normal_code(code))
+    return bearer(request) or request.cookies.get(cookie_name(code))
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -147,7 +173,7 @@ class TeacherLogin(BaseModel):
 
 def _set_teacher_cookie(response: Response, code: str, key: str) -> None:
     response.set_cookie(
-        COOKIE + code,
+        cookie_name(code),
         key,
         max_age=COOKIE_MAX_AGE_S,
         path="/",
@@ -217,16 +243,20 @@ def _exercise_answer(found: service.Exercise) -> dict:
     }
 
 
-def _rate_limit(db: Database, code: str, token: str | None) -> None:
-    """429 with Retry-After when this student (once known) sends too often."""
-    student = service.check_student(db, code, token)
-    wait = ratelimit.wait(f"{db.url}#{student}")
-    if wait > 0:
-        raise HTTPException(
-            429,
-            f"too many submissions: at most {ratelimit.RATE} a second; try again shortly",
-            {"Retry-After": str(max(1, round(wait + 0.5)))},
-        )
+def _rate_limit(db: Database):
+    """A gate for one student: 429 with Retry-After when they send too often."""
+
+    def gate(student_id: int) -> None:
+        wait = SUBMISSIONS.take(f"student:{db.url}#{student_id}")
+        if wait > 0:
+            raise HTTPException(
+                429,
+                f"too many submissions: at most {SUBMISSIONS.burst} at once and "
+                f"{SUBMISSIONS.per_second:g} a second; try again shortly",
+                {"Retry-After": SUBMISSIONS.retry_after(wait)},
+            )
+
+    return gate
 
 
 @router.get("/api/classes/{code}/exercise")
@@ -242,7 +272,7 @@ def fresh_exercise(code: str, request: Request) -> dict:
     token = bearer(request)
     db = database(request)
     with answering():
-        _rate_limit(db, code, token)
+        _rate_limit(db)(service.check_student(db, code, token))
         return _exercise_answer(service.fresh_variant(db, code, token))
 
 
@@ -252,8 +282,7 @@ def submit(code: str, body: Submission, request: Request) -> dict:
     token = bearer(request)
     db = database(request)
     with answering():
-        _rate_limit(db, code, token)
-        return service.submit(db, code, token, body.answers)
+        return service.submit(db, code, token, body.answers, _rate_limit(db))
 
 
 @router.get("/api/classes/{code}/submissions")
@@ -270,11 +299,37 @@ def dashboard(code: str, request: Request) -> dict:
         return service.dashboard(database(request), code, teacher_key(request, code))
 
 
+#: the newest dashboard of each class this process has drawn, with its fingerprint: several
+#: teacher tabs (or a projector and a laptop) share one computation per change
+_boards: dict[tuple[str, str], tuple[tuple, dict]] = {}
+
+
+def _board(db: Database, code: str, key: str | None, mark: tuple) -> dict:
+    """The dashboard for fingerprint `mark` (its teacher key checked by `fingerprint`)."""
+    found = _boards.get((db.url, code))
+    if found is not None and found[0] == mark:
+        return found[1]
+    board = service.dashboard(db, code, key)
+    if len(_boards) > 256:
+        _boards.clear()
+    _boards[(db.url, code)] = (mark, board)
+    return board
+
+
 def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-@router.get("/api/classes/{code}/dashboard/events")
+@router.get(
+    "/api/classes/{code}/dashboard/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-sent events: `dashboard`, with the dashboard's JSON.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def dashboard_events(code: str, request: Request) -> StreamingResponse:
     """The dashboard, sent again within POLL_S of each change (read from the database, so a
     submission any worker process stores shows)."""
@@ -289,7 +344,7 @@ async def dashboard_events(code: str, request: Request) -> StreamingResponse:
         quiet = 0.0
         while not await request.is_disconnected():
             if mark != seen:
-                board = await to_thread.run_sync(service.dashboard, db, code, key)
+                board = await to_thread.run_sync(_board, db, code, key, mark)
                 seen = mark
                 quiet = 0.0
                 yield _event("dashboard", board)
@@ -313,7 +368,16 @@ async def dashboard_events(code: str, request: Request) -> StreamingResponse:
     )
 
 
-@router.get("/api/classes/{code}/grades.csv")
+@router.get(
+    "/api/classes/{code}/grades.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per student (UTF-8 with a byte-order mark).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def grades(code: str, request: Request) -> Response:
     """The gradebook as CSV: name, submissions, score, right/total, first wrong step, last
     submission."""
@@ -353,7 +417,7 @@ def teacher_login(code: str, body: TeacherLogin, request: Request) -> Response:
 @router.delete("/api/classes/{code}/teacher/session", status_code=204)
 def teacher_logout(code: str) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE + service.normal_code(code), path="/")
+    response.delete_cookie(cookie_name(code), path="/")
     return response
 
 

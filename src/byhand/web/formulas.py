@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from byhand import notation
-from byhand.diagram import num
+from byhand import notation, numbers
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import ForwardTrace, explain
@@ -28,14 +27,14 @@ MAX_NEURONS = 48
 
 
 def n(value: float) -> str:
-    """A number for a formula: 4 decimals at most, negative numbers in parentheses."""
-    text = num(value).replace("−", "-")
-    return f"({text})" if text.startswith("-") else text
+    """A number for a formula: 4 decimals (3 significant figures below 0.1), negative numbers in
+    parentheses, 5.2 \times 10^{-6} when tiny (`byhand.numbers`)."""
+    return numbers.term(value, latex=True)
 
 
 def r(value: float) -> str:
-    """A result at the end of a formula: 4 decimals at most, no parentheses."""
-    return num(value).replace("−", "-")
+    """A result at the end of a formula: as `n`, without parentheses."""
+    return numbers.tex(value)
 
 
 def f_tex(activation: str) -> str:
@@ -128,8 +127,18 @@ def neuron_formulas(net: Network, fwd: ForwardTrace | None = None) -> dict[str, 
     return out
 
 
-def loss_tex(net: Network, output: Sequence[float], target: Sequence[float]) -> str:
-    """The loss with numbers put in: L = ½[(o₁ − y₁)² + (o₂ − y₂)²] = ½[(0.9481 − 1)² + …]."""
+def loss_tex(
+    net: Network,
+    output: Sequence[float],
+    target: Sequence[float],
+    z: Sequence[float] | None = None,
+) -> str:
+    """The loss with numbers put in: L = ½[(o₁ − y₁)² + (o₂ − y₂)²] = ½[(0.9481 − 1)² + …].
+
+    A cross-entropy of saturated outputs (an o within 10⁻⁴ of 0 or 1) is written as the engine
+    computes it, from the output layer's z (`z`): softplus for sigmoid, log-sum-exp for
+    softmax; never log 0 beside a finite loss (without `z`, the numbers are left out).
+    """
     o = np.asarray(output, dtype=float)
     y = np.asarray(target, dtype=float)
     K = o.size
@@ -142,6 +151,8 @@ def loss_tex(net: Network, output: Sequence[float], target: Sequence[float]) -> 
         nums = _terms([rf"({n(o[k])} - {n(y[k])})^2" for k in range(K)])
         front = r"\frac{1}{2}" if name == "half_sse" else rf"\frac{{1}}{{{K}}}"
         return rf"L = {front}\left[{sym}\right] = {front}\left[{nums}\right]"
+    if np.any(np.minimum(o, 1 - o) < numbers.SMALL):
+        return _stable_loss_tex(net, os_, ys, y, z)
     if act == "softmax":
         sym = _terms([rf"{yk} \log {ok}" for ok, yk in zip(os_, ys, strict=True)])
         nums = _terms([rf"{n(y[k])} \log {n(o[k])}" for k in range(K)])
@@ -155,11 +166,47 @@ def loss_tex(net: Network, output: Sequence[float], target: Sequence[float]) -> 
     return rf"L = -\left[{sym}\right] = -\left[{nums}\right]"
 
 
+def _stable_loss_tex(net: Network, os_, ys, y, z) -> str:
+    """Cross-entropy from z: Σ[(1 − y)·softplus(z) + y·softplus(−z)], or logsumexp(z) − Σ y z."""
+    K = len(os_)
+    last = len(net.layers) - 1
+    zs = [notation.z_symbol(last, k, net.sizes).tex for k in range(K)]
+    if net.layers[-1].activation.name == "softmax":
+        logs = _terms([rf"{yk} \log {ok}" for ok, yk in zip(os_, ys, strict=True)])
+        lse = r"\log\left(" + " + ".join(f"e^{{{zk}}}" for zk in zs) + r"\right)"
+        dot = _terms([rf"{yk} {zk}" for zk, yk in zip(zs, ys, strict=True)])
+        lead = "" if float(np.sum(y)) == 1 else rf"{r(float(np.sum(y)))} \cdot "
+        out = rf"L = -\left[{logs}\right] = {lead}{lse} - \left({dot}\right)"
+        if z is None:
+            return out
+        lse_n = r"\log\left(" + " + ".join(f"e^{{{r(v)}}}" for v in z) + r"\right)"
+        dot_n = _terms([rf"{n(y[k])} \cdot {n(z[k])}" for k in range(K)])
+        return rf"{out} = {lead}{lse_n} - \left({dot_n}\right)"
+    sp = r"\mathrm{softplus}"
+    logs = _terms(
+        [rf"{yk} \log {ok} + (1 - {yk}) \log(1 - {ok})" for ok, yk in zip(os_, ys, strict=True)]
+    )
+    stable = _terms(
+        [rf"(1 - {yk})\,{sp}({zk}) + {yk}\,{sp}(-{zk})" for zk, yk in zip(zs, ys, strict=True)]
+    )
+    out = rf"L = -\left[{logs}\right] = {stable}"
+    if z is None:
+        return out
+    nums = _terms(
+        [
+            rf"{n(1 - y[k])} \cdot {sp}({r(z[k])}) + {n(y[k])} \cdot {sp}({r(-z[k])})"
+            for k in range(K)
+        ]
+    )
+    return rf"{out} = {nums}"
+
+
 def loss_value_tex(net: Network, x: Sequence[float], target: Sequence[float]) -> str:
     """The loss formula with the numbers of a forward pass on x, ending in the engine's L."""
     fwd = net.forward(x)
     y = net.check_targets(target, 1)[0]
-    return loss_tex(net, fwd.activations[-1][0], y) + rf" = {r(net.loss_of(x, y))}"
+    tex = loss_tex(net, fwd.activations[-1][0], y, fwd.zs[-1][0])
+    return tex + rf" = {r(net.loss_of(x, y))}"
 
 
 def _matrix(values: np.ndarray) -> str:
@@ -175,7 +222,7 @@ def _matrix(values: np.ndarray) -> str:
             if r is None:
                 cells.append(r"\vdots" if c is not None else r"\ddots")
             else:
-                cells.append(r"\cdots" if c is None else num(values[r, c]).replace("−", "-"))
+                cells.append(r"\cdots" if c is None else numbers.tex(values[r, c], zeros=True))
         lines.append(" & ".join(cells))
     return r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}"
 

@@ -1,32 +1,41 @@
-"""Training jobs: gradient descent streamed to the browser as server-sent events.
+"""Training jobs: train.py's Trainer in worker processes, streamed as server-sent events.
 
-A job never runs on the event loop. The stream asks a worker thread for one chunk of work at a
-time (a few steps, at most `chunk_seconds` of computing), sends the progress it returns, and
-asks again. So
+This module only schedules and streams; the training itself is `Trainer.advance` (its
+workspaces, divergence check and last-good-parameters rollback), run in a bounded pool of
+worker processes with BLAS pinned to one thread, so a click never waits behind a training
+step and the CPU share of trainings is what the limits say:
 
-- at most `train_workers` chunks compute at once, whatever the number of streams, and after
-  each chunk its worker rests a while (`train_share` = 0.4), so trainings never take more
-  than 40% of the server's time: forward and backprop requests are answered at once;
-- at most `max_jobs` streams are open at once; one more is refused with 503 "busy";
-- when the client goes away, the stream sets the job's stop flag, waits for the chunk in hand
-  (its thread returns within one chunk) and frees the job's slot: nothing outlives the request.
+- `train_workers` processes; each advances one job at a time by one chunk (at most about
+  `chunk_seconds` of computing), then rests (`train_share` = 0.4: each process trains at most
+  40% of the time); the streams take turns on their process between chunks;
+- at most `max_jobs` streams at once (one more: 503 with Retry-After) and at most
+  `max_jobs_per_client` for one client (one more: 429 with Retry-After);
+- a job stops when its client leaves (the stream tells the process to drop it) and when it
+  reaches its own bound: `max_job_seconds` of computing, after which `done` says so;
+- a process that dies (killed, out of memory) is replaced; each stream it held ends with an
+  `error` event saying so, and the student may start again;
+- the `done` event (the model and its history) is serialised in the worker process, never on
+  the event loop.
 
 Events: ``progress`` {"step" or "epoch", "loss", "accuracy", "test_loss", "test_accuracy"},
-then ``done`` {"model", "history", "stopped"} or ``error`` {"detail"}.
+then ``done`` {"model", "history", "steps" or "epochs", "stopped"} or ``error`` {"detail"}.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import multiprocessing
+import os
 import threading
 import time
+import traceback
 import weakref
 from dataclasses import dataclass, field
 
 import anyio
-import numpy as np
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -34,188 +43,323 @@ from byhand import modelfile
 from byhand.data import Dataset, Prepared
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS, Limits
-from byhand.network import Network
-from byhand.optimizers import Optimizer
-from byhand.train import Trainer, divergence, evaluate
+from byhand.web.clients import Holding
 
-Array = np.ndarray
 log = logging.getLogger("byhand.web")
 #: why a job stopped when its client went away
 LEFT = "the client left"
+#: what a stream says when the process computing its job died
+WORKER_DIED = (
+    "the training stopped: the process computing it ended unexpectedly; start the training again"
+)
+#: BLAS and OpenMP thread counts a worker process is started with
+ONE_THREAD = {
+    name: "1"
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+}
 
 
 @dataclass(eq=False)
 class Job:
-    """One training run, advanced a chunk at a time by `advance` (called from a worker thread).
+    """One training run as the request asked for it: checked, not yet started.
 
-    Steps: each step takes the gradient of the mean loss over a batch (all samples unless
-    `batch` is given) and lets the optimiser move the parameters (sgd: W ← W − η ∂L/∂W).
-    Epochs: `trainer.epoch()`, a shuffled pass in mini-batches.
-    """
+    The network travels as a .npz archive (exact, any dtype); the rest as plain data.
+    `unit` is "step" (gradient steps on a batch, all samples unless `batch`) or "epoch"."""
 
-    net: Network
+    model: bytes
     train: Dataset
     test: Dataset | None
-    optimizer: Optimizer | None
+    optimizer: str
+    lr: float | None
+    l2: float
+    batch: int | None
+    seed: int
     total: int
     every: int
     unit: str = "step"
-    batch: int | None = None
-    seed: int = 0
-    trainer: Trainer | None = None
     limits: Limits = LIMITS
+    #: how the data was split and scaled: the returned model folds the scaling in
+    prepared: Prepared | None = None
+    #: who asked: an address, or a student's token
+    client: str = ""
+    id: int = field(default_factory=itertools.count(1).__next__)
+    # where it stands, as the stream saw it
     done: int = 0
     finished: bool = False
     stopped: str | None = None
-    history: list[dict] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    #: how the data was split and scaled: the returned model folds the scaling in
-    prepared: Prepared | None = None
-    _order: Array | None = None
-    _cursor: int = 0
-    _seconds: float = 0.0
 
-    def __post_init__(self) -> None:
-        self._rng = np.random.default_rng(self.seed)
-        #: the loss of the first step's batch before that step: far above it means a blow-up
-        self._start_loss: float | None = None
 
-    def stop(self) -> None:
-        """Ask the job to stop; the chunk in hand returns after its current step."""
-        self._stop.set()
+# --- inside a worker process ---------------------------------------------------------------------
 
-    # --- one step or epoch ---------------------------------------------------------------------
 
-    def _next_batch(self) -> tuple[Array, Array]:
-        n = len(self.train)
-        if self.batch is None or self.batch >= n:
-            return self.train.X, self.train.Y
-        if self._order is None or self._cursor + self.batch > n:
-            self._order = self._rng.permutation(n)
-            self._cursor = 0
-        rows = self._order[self._cursor : self._cursor + self.batch]
-        self._cursor += self.batch
-        return self.train.X[rows], self.train.Y[rows]
+class Run:
+    """A job being trained in a worker process: a Trainer advanced a chunk per call."""
 
-    def _step(self) -> None:
-        """One step: forward, backward (gradients scaled as the optimiser wants), update."""
-        X, Y = self._next_batch()
-        net = self.net
-        with np.errstate(all="ignore"):
-            back = net.backward(net.forward(X), Y)
-        if self._start_loss is None:
-            self._start_loss = back.loss
-        why = divergence(back.loss, self._start_loss)
-        if why is not None:
-            raise ByhandError(
-                f"training diverged at step {self.done + 1}: {why}; lower the learning rate"
-            )
-        self.optimizer.step(back)
+    def __init__(self, job: Job) -> None:
+        from byhand.train import Trainer
 
-    def _progress(self, epoch_result: dict | None = None) -> dict:
-        if epoch_result is not None:
-            event = {
-                "epoch": self.done,
-                "loss": epoch_result["train_loss"],
-                "accuracy": epoch_result["train_accuracy"],
-                "test_loss": epoch_result["test_loss"],
-                "test_accuracy": epoch_result["test_accuracy"],
-            }
-        else:
-            train, test = self.train, self.test
-            loss, acc = evaluate(self.net, train.X, train.Y, train.labels)
-            test_loss, test_acc = (
-                evaluate(self.net, test.X, test.Y, test.labels) if test else (None, None)
-            )
-            event = {
-                self.unit: self.done,
-                "loss": loss,
-                "accuracy": acc,
-                "test_loss": test_loss,
-                "test_accuracy": test_acc,
-            }
-        numbers = [v for v in event.values() if v is not None]
-        if not np.all(np.isfinite(numbers)):
-            raise ByhandError(
-                f"training diverged by {self.unit} {self.done}: the loss became infinite or NaN; "
-                "lower the learning rate"
-            )
+        self.job = job
+        net = modelfile.loads_npz(job.model)
+        batch = job.batch if job.batch is not None else len(job.train)
+        if job.unit == "step" and job.batch is None:
+            batch = len(job.train)  # a gradient step on every sample
+        self.trainer = Trainer(
+            net,
+            job.train,
+            job.test,
+            optimizer=job.optimizer,
+            lr=job.lr,
+            l2=job.l2,
+            seed=job.seed,
+            batch=batch,
+        )
+        self.done = 0
+        self.seconds = 0.0
+        self.history: list[dict] = []
+        #: steps per Trainer.advance call: grows while calls are short, shrinks when long
+        self._steps = 1
+
+    def _event(self, train_loss, train_acc, test_loss, test_acc) -> dict:
+        event = {
+            self.job.unit: self.done,
+            "loss": train_loss,
+            "accuracy": train_acc,
+            "test_loss": test_loss,
+            "test_accuracy": test_acc,
+        }
         self.history.append(event)
         return event
 
-    # --- a chunk --------------------------------------------------------------------------------
+    def advance(self, chunk_seconds: float) -> tuple[list[dict], bool, str | None]:
+        """Train for about `chunk_seconds`: (progress events, finished, why it stopped early).
 
-    def advance(self) -> list[dict]:
-        """Work for `chunk_seconds` (or to the end); return the progress events made meanwhile.
-
-        The first call reports the loss before training (step 0); the last sets `finished`.
-        """
+        Raises ByhandError when training diverged (the network then holds its last good
+        parameters, as Trainer.advance leaves it)."""
+        job, trainer = self.job, self.trainer
         start = time.perf_counter()
         events: list[dict] = []
-        if self.done == 0 and not self.history:
-            events.append(self._progress())
-        while not self.finished:
-            if self._stop.is_set():
-                self.stopped = self.stopped or LEFT
-                self.finished = True
-                break
-            if self._seconds + time.perf_counter() - start > self.limits.max_job_seconds:
-                self.stopped = (
-                    f"time limit: a job may compute for {self.limits.max_job_seconds:g} s; "
-                    f"stopped after {self.done} {self.unit}s"
+        if not self.history:
+            events.append(self._event(*trainer.measure()))
+        while self.done < job.total:
+            if self.seconds + time.perf_counter() - start > job.limits.max_job_seconds:
+                self.seconds += time.perf_counter() - start
+                if self.history[-1][job.unit] != self.done:
+                    events.append(self._event(*trainer.measure()))
+                return (
+                    events,
+                    True,
+                    (
+                        f"time limit: a job may compute for {job.limits.max_job_seconds:g} s; "
+                        f"stopped after {self.done} {job.unit}s"
+                    ),
                 )
-                self.finished = True
-                if not self.history or self.history[-1].get(self.unit) != self.done:
-                    events.append(self._progress())
-                break
-            if self.trainer is not None:
-                result = self.trainer.epoch()
-                self.done += 1
+            if job.unit == "epoch":
+                progress = trainer.advance()
+                self.done = progress.epochs
             else:
-                self._step()
-                self.done += 1
-                result = None
-            last = self.done >= self.total
-            if self.done % self.every == 0 or last:
-                events.append(self._progress(result))
-            if last:
-                self.finished = True
-            if time.perf_counter() - start >= self.limits.chunk_seconds:
-                break
-        self._seconds += time.perf_counter() - start
-        return events
-
-    def result(self) -> dict:
-        """The `done` event: the trained model, its history, and why it stopped early if it did."""
-        for layer in self.net.layers:
-            if not (np.all(np.isfinite(layer.W)) and np.all(np.isfinite(layer.b))):
-                raise ByhandError(
-                    "training overflowed: a weight became infinite; lower the learning rate"
+                to_event = job.every - self.done % job.every
+                k = min(to_event, job.total - self.done, self._steps)
+                progress = trainer.advance(k)
+                self.done = progress.steps
+                spent = progress.seconds
+                if spent < chunk_seconds / 4:
+                    self._steps = min(self._steps * 2, 1 << 20)
+                elif spent > chunk_seconds and self._steps > 1:
+                    self._steps //= 2
+            if progress.diverged is not None:
+                raise ByhandError(progress.diverged)
+            if self.done % job.every == 0 or self.done >= job.total:
+                events.append(
+                    self._event(
+                        progress.train_loss,
+                        progress.train_accuracy,
+                        progress.test_loss,
+                        progress.test_accuracy,
+                    )
                 )
-        net = self.net if self.prepared is None else self.prepared.raw_model(self.net)
-        return {
-            "model": modelfile.to_dict(net),
-            "history": self.history,
-            self.unit + "s": self.done,
-            "stopped": self.stopped,
-        }
+            if time.perf_counter() - start >= chunk_seconds:
+                break
+        self.seconds += time.perf_counter() - start
+        return events, self.done >= job.total, None
+
+    def result(self, stopped: str | None) -> bytes:
+        """The `done` event, serialised here: the trained model (on raw inputs), its history."""
+        net = self.trainer.net
+        if self.job.prepared is not None:
+            net = self.job.prepared.raw_model(net)
+        return sse(
+            "done",
+            {
+                "model": modelfile.to_dict(net),
+                "history": self.history,
+                self.job.unit + "s": self.done,
+                "stopped": stopped,
+            },
+        )
 
 
-# --- admission: how many jobs at once ----------------------------------------------------------
+def _pin_blas() -> None:
+    """One BLAS thread in this process, whatever the library read from the environment."""
+    os.environ.update(ONE_THREAD)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # the environment the process started with pins it already
+        pass
+
+
+def _blas_threads() -> int:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return -1
+    return max((int(i.get("num_threads", 1)) for i in threadpool_info()), default=1)
+
+
+def serve_jobs(conn) -> None:
+    """A worker process's loop: requests from the server, one answer each, until EOF.
+
+    ("start", job) → ("ok",); ("advance", id, chunk_seconds) → ("events", events, finished,
+    done_bytes or None); ("drop", id) → ("ok",); ("threads",) → ("ok", BLAS threads).
+    A refusal or a divergence → ("error", message); a bug → ("bug", traceback)."""
+    _pin_blas()
+    import numpy as np
+
+    runs: dict[int, Run] = {}
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        op, args = request[0], request[1:]
+        try:
+            with np.errstate(all="ignore"):
+                if op == "start":
+                    (job,) = args
+                    runs[job.id] = Run(job)
+                    answer: tuple = ("ok",)
+                elif op == "advance":
+                    job_id, chunk = args
+                    run = runs[job_id]
+                    try:
+                        events, finished, stopped = run.advance(chunk)
+                    except ByhandError:
+                        del runs[job_id]
+                        raise
+                    final = None
+                    if finished:
+                        final = run.result(stopped)
+                        del runs[job_id]
+                    answer = ("events", events, finished, final)
+                elif op == "drop":
+                    runs.pop(args[0], None)
+                    answer = ("ok", len(runs))
+                elif op == "threads":
+                    answer = ("ok", _blas_threads(), len(runs))
+                else:
+                    answer = ("bug", f"unknown request {op!r}")
+        except ByhandError as err:
+            answer = ("error", str(err))
+        except Exception:
+            answer = ("bug", traceback.format_exc())
+        try:
+            conn.send(answer)
+        except (OSError, ValueError):
+            return
+
+
+# --- in the server: the pool --------------------------------------------------------------------
+
+
+class WorkerDied(ByhandError):
+    """The worker process ended while it held the job."""
 
 
 class Busy(ByhandError):
-    """Every training slot is taken."""
+    """Every training slot is taken (503), or this client holds all of its own (429)."""
+
+    def __init__(self, message: str, status: int = 503) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Worker:
+    """One worker process and the pipe to it; one request at a time (a thread lock)."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        saved = {k: os.environ.get(k) for k in ONE_THREAD}
+        os.environ.update(ONE_THREAD)  # the child's BLAS starts with one thread
+        try:
+            self.process = ctx.Process(
+                target=serve_jobs, args=(child,), name="byhand-training", daemon=True
+            )
+            self.process.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        child.close()
+        self.lock = threading.Lock()
+        self.jobs: set[int] = set()
+        self._turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def call(self, *request):
+        """Send one request and wait for its answer (in a worker thread, not the event loop)."""
+        with self.lock:
+            try:
+                self.conn.send(request)
+                answer = self.conn.recv()
+            except (EOFError, OSError, BrokenPipeError):
+                raise WorkerDied(WORKER_DIED) from None
+        kind = answer[0]
+        if kind == "error":
+            raise ByhandError(answer[1])
+        if kind == "bug":
+            log.error("training worker failed:\n%s", answer[1])
+            raise RuntimeError("training failed inside the server")
+        return answer[1:]
+
+    def turn(self) -> anyio.Lock:
+        """The lock streams take turns with on this process (one per event loop)."""
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = anyio.Lock()
+        return lock
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join(2)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(2)
 
 
 class JobPool:
-    """Counts the open training streams and lends worker threads to their chunks."""
+    """Admits training streams and lends them the worker processes, started when first needed."""
 
     def __init__(self, limits: Limits = LIMITS) -> None:
         self.limits = limits
         self._lock = threading.Lock()
         self._open: set[Job] = set()
-        self._limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._workers: list[Worker] = []
+        self._clients = Holding(limits.max_jobs_per_client)
 
     @property
     def running(self) -> int:
@@ -224,26 +368,51 @@ class JobPool:
             return len(self._open)
 
     def admit(self, job: Job) -> None:
-        """Take a slot for `job`, or raise Busy if all `max_jobs` are taken."""
+        """Take a slot for `job`, or raise Busy: 503 if all `max_jobs` are taken, 429 if its
+        client holds `max_jobs_per_client` already."""
         with self._lock:
             if len(self._open) >= self.limits.max_jobs:
                 raise Busy(
                     f"the server is busy: {self.limits.max_jobs} trainings are running, the most "
                     "it runs at once; try again in a few seconds"
                 )
+            if self._clients.most != self.limits.max_jobs_per_client:
+                self._clients = Holding(self.limits.max_jobs_per_client)
+            if not self._clients.acquire(job.client):
+                raise Busy(
+                    f"too many trainings: one client may run {self.limits.max_jobs_per_client} "
+                    "at once; stop one or wait for it to finish",
+                    status=429,
+                )
             self._open.add(job)
 
     def release(self, job: Job) -> None:
         with self._lock:
-            self._open.discard(job)
+            if job in self._open:
+                self._open.discard(job)
+                self._clients.release(job.client)
 
-    def limiter(self) -> anyio.CapacityLimiter:
-        """The worker-thread limiter of the running event loop (one per loop)."""
-        loop = asyncio.get_running_loop()
-        limiter = self._limiters.get(loop)
-        if limiter is None:
-            limiter = self._limiters[loop] = anyio.CapacityLimiter(self.limits.train_workers)
-        return limiter
+    def worker(self) -> Worker:
+        """The live worker process holding the fewest jobs (dead ones are replaced first)."""
+        with self._lock:
+            for i, w in enumerate(self._workers):
+                if not w.alive():
+                    log.warning("training worker %s died; starting another", w.pid)
+                    w.close()
+                    self._workers[i] = Worker()
+            while len(self._workers) < max(1, self.limits.train_workers):
+                self._workers.append(Worker())
+            return min(self._workers, key=lambda w: len(w.jobs))
+
+    def workers(self) -> list[Worker]:
+        with self._lock:
+            return list(self._workers)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for w in workers:
+            w.close()
 
 
 def sse(event: str, data: dict) -> bytes:
@@ -253,7 +422,7 @@ def sse(event: str, data: dict) -> bytes:
 
 
 class TrainingStream(Response):
-    """Streams a job's events; stops the job when the client disconnects; frees its slot."""
+    """Streams a job's events; drops the job when the client disconnects; frees its slot."""
 
     media_type = "text/event-stream"
 
@@ -271,51 +440,70 @@ class TrainingStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         job = self.job
+        worker: Worker | None = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            # in a thread: starting (or replacing) a process takes a while, the loop may not wait
+            worker = await anyio.to_thread.run_sync(self.pool.worker)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch, receive, tg.cancel_scope)
-                await self._stream(send)
+                await self._stream(send, worker)
                 tg.cancel_scope.cancel()
         except OSError:
-            job.stop()
+            pass
         finally:
-            job.stop()  # no chunk is running now: each was awaited to its end
             if not job.finished:
                 job.finished, job.stopped = True, LEFT
+            if worker is not None and job.id in worker.jobs:
+                worker.jobs.discard(job.id)
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await anyio.to_thread.run_sync(worker.call, "drop", job.id)
+                    except (ByhandError, RuntimeError):
+                        pass
             self.pool.release(job)
 
     async def _watch(self, receive: Receive, scope: anyio.CancelScope) -> None:
-        """Wait for the client to go away; then stop the job and end the stream."""
+        """Wait for the client to go away; then end the stream (the job is dropped after)."""
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                self.job.stop()
                 scope.cancel()
                 return
 
-    async def _stream(self, send: Send) -> None:
+    async def _stream(self, send: Send, worker: Worker) -> None:
         job = self.job
-        limiter = self.pool.limiter()
+        limits = self.pool.limits
 
         async def body(chunk: bytes, more: bool = True) -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": more})
 
-        rest = 1.0 / self.pool.limits.train_share - 1.0
+        rest = 1.0 / limits.train_share - 1.0
+        final = None
         try:
-            while not job.finished:
-                async with limiter:
+            await anyio.to_thread.run_sync(worker.call, "start", job)
+            worker.jobs.add(job.id)
+            while final is None:
+                async with worker.turn():
                     start = time.perf_counter()
-                    events = await anyio.to_thread.run_sync(job.advance)
-                    # keep the token a while, idle: trainings never take more than their share
+                    events, finished, final = await anyio.to_thread.run_sync(
+                        worker.call, "advance", job.id, limits.chunk_seconds
+                    )
+                    # keep the turn a while, idle: trainings never take more than their share
                     await anyio.sleep((time.perf_counter() - start) * rest)
                 for event in events:
+                    job.done = event.get(job.unit, job.done)
                     await body(sse("progress", event))
-            final = sse("done", job.result())
+                if finished:
+                    worker.jobs.discard(job.id)
+                    job.finished = True
         except ByhandError as err:
+            worker.jobs.discard(job.id)
+            job.finished = True
             final = sse("error", {"detail": str(err)})
-        except Exception:  # a bug, not the user's fault: say so without a traceback
-            log.exception("training job failed")
+        except RuntimeError:  # a bug, not the user's fault: say so without a traceback
+            worker.jobs.discard(job.id)
+            job.finished = True
             final = sse("error", {"detail": "training failed inside the server; see its log"})
         await body(final, more=False)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,12 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from byhand import lecture, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.diagram import activation_svg, network_svg
-from byhand.errors import ByhandError
+from byhand.errors import ByhandError, unknown
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
+from byhand.mathml import to_mathml
 from byhand.network import INITS, Network
 from byhand.web import api, content, formulas, view
-from byhand.web.schemas import Model, finite
+from byhand.web.schemas import Model, check_drawable, finite
 
 router = APIRouter()
 
@@ -43,6 +45,9 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
 
+
+#: the lecture whose network the interactive parts start from and whose exercises Practice draws
+NETWORK_LECTURE = 3
 
 #: every interactive part a lecture's ``::: name`` marker may place
 WIDGETS = (
@@ -61,13 +66,7 @@ WIDGETS = (
 
 def _network(net: Network) -> Network:
     """The request's network, if it is small enough to draw neuron by neuron."""
-    drawn = sum(net.sizes)
-    if drawn > LIMITS.max_drawn_neurons:
-        raise ByhandError(
-            f"model: {drawn} neurons and inputs are more than the page draws "
-            f"({LIMITS.max_drawn_neurons} at most)"
-        )
-    return net
+    return check_drawable(net)
 
 
 def _sample(net: Network, inputs: list[float] | None) -> list[float]:
@@ -164,18 +163,16 @@ def architecture(req: ArchitectureRequest) -> dict:
         ("output_activation", req.output_activation),
     ):
         if value is not None and value not in ACTIVATIONS:
-            raise ByhandError(
-                f"{field}: unknown {value!r}; choose one of: {', '.join(ACTIVATIONS)}"
-            )
+            raise unknown("", value, ACTIVATIONS, field)
     count = sum((a + 1) * b for a, b in zip(req.sizes[:-1], req.sizes[1:], strict=False))
     if count > LIMITS.max_parameters:
         raise ByhandError(
             f"sizes: {count} parameters is more than the page builds ({LIMITS.max_parameters} at most)"
         )
     if req.loss not in LOSSES:
-        raise ByhandError(f"loss: unknown {req.loss!r}; choose one of: {', '.join(LOSSES)}")
+        raise unknown("", req.loss, LOSSES, "loss")
     if req.init not in INITS:
-        raise ByhandError(f"init: unknown {req.init!r}; choose one of: {', '.join(INITS)}")
+        raise unknown("", req.init, INITS, "init")
     net = Network.create(
         req.sizes,
         activation=req.activation,
@@ -218,21 +215,40 @@ def _start(request: Request | None) -> dict:
     return {**defaults(), **served}
 
 
-def render_page(request: Request | None = None) -> str:
-    """The whole lecture page as HTML, drawn for its starting point: the same answer /api/view
+def series(directory: str | None = None) -> dict[int, content.LectureFile]:
+    """The lecture series the site serves (shipped, plus `byhand serve --lectures DIR`), checked
+    whole at start-up: a malformed lecture is a LectureError naming its file and line."""
+    return content.load_series(directory, WIDGETS)
+
+
+def _series_of(request: Request | None) -> dict[int, content.LectureFile]:
+    found = getattr(request.app.state, "lectures", None) if request is not None else None
+    return found if found is not None else _shipped()
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[int, content.LectureFile]:
+    return series(None)
+
+
+def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -> str:
+    """One lecture's page as HTML, drawn for its starting point: the same answer /api/view
     gives, so the first drawing needs no request."""
     env = _env()
+    lectures = _series_of(request)
+    if number not in lectures:
+        raise HTTPException(404, f"no lecture number {number}; see the series at /")
+    lec = lectures[number]
     start = _start(request)
     net = modelfile.from_dict(start["model"])
     x, y = start["inputs"], start["target"]
     first = view.build_view(
         net, view.ViewRequest(model=start["model"], inputs=x, target=y, lr=start["lr"])
     )
-    maths = first["formulas"]
     context = {
         "net": net,
         "start": start,
-        "maths": maths,
+        "maths": first["formulas"],
         "inputs": x,
         "target": y,
         "lr": start["lr"],
@@ -241,25 +257,57 @@ def render_page(request: Request | None = None) -> str:
         "inits": list(INITS),
         "sigmoid_svg": activation_svg("sigmoid"),
     }
-    widgets = {name: env.get_template(f"widgets/{name}.html").render(context) for name in WIDGETS}
-    page = content.render_lecture(content.lecture_text(), widgets)
-    practice_js = (WEB / "static" / "practice.js").is_file()
-    practice_html = (WEB / "templates" / "practice.html").is_file()
+    used = set(lec.widgets)
+    widgets = {
+        name: env.get_template(f"widgets/{name}.html").render(context)
+        for name in WIDGETS
+        if name in used
+    }
+    page = content.render_lecture(lec.body, widgets)
+    interactive = bool(used - {"sigmoid-plot"})
+    practice = number == NETWORK_LECTURE and (WEB / "templates" / "practice.html").is_file()
     return env.get_template("page.html").render(
         lecture=page,
+        meta=lec,
+        interactive=interactive,
+        hero_sigma=to_mathml(r"\sigma(z) = \frac{1}{1 + e^{-z}}"),
         diagram_svg=first["svg"],
         start_json=_json_for_html(
             {**start, "view": first, "limits": {"max_layers": LIMITS.max_layers}}
         ),
-        practice_js=practice_js,
-        practice_html=practice_html,
+        practice_js=practice and (WEB / "static" / "practice.js").is_file(),
+        modules=_modules(),
+        practice_html=practice,
         **context,
     )
+
+
+@lru_cache(maxsize=1)
+def _modules() -> list[str]:
+    """The page script's modules, named in the page so the browser fetches them all at once
+    instead of one import level after another."""
+    return sorted(f.name for f in (WEB / "static" / "js").iterdir() if f.name.endswith(".js"))
+
+
+def render_index(request: Request | None = None) -> str:
+    """The Lecture Series: one card per lecture with its number, title and summary."""
+    return _env().get_template("series.html").render(lectures=list(_series_of(request).values()))
 
 
 @router.api_route(
     "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
 )
-def page(request: Request) -> HTMLResponse:
-    """The interactive lecture."""
-    return HTMLResponse(render_page(request))
+def index(request: Request) -> HTMLResponse:
+    """The Lecture Series."""
+    return HTMLResponse(render_index(request))
+
+
+@router.api_route(
+    "/lectures/{number}",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
+def page(request: Request, number: Annotated[int, FastPath(ge=1, le=10_000)]) -> HTMLResponse:
+    """One interactive lecture."""
+    return HTMLResponse(render_page(request, number))

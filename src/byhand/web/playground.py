@@ -5,7 +5,8 @@
                                   (or --torch-script) writes for the same network and numbers
     POST /api/playground/maps     {"model", "x_range", "y_range", "resolution"}
                                   → every neuron's activation over the input plane (byhand.maps)
-    POST /api/playground/state/encode  {"state": {…}} → {"code", "bytes"}  (byhand.shortstate)
+    POST /api/playground/state/encode  {"state": {…}, "precision"} → {"code", "chars",
+                                  "fits_link", "precision"}: a short code (byhand.shortstate)
     POST /api/playground/state/decode  {"code": "…"} → {"state": {…}}
 
 The numbers come from the engine; this module checks requests and shapes the answers, as
@@ -14,17 +15,18 @@ The numbers come from the engine; this module checks requests and shapes the ans
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from byhand.errors import ByhandError
+from byhand import features, shortstate
 from byhand.export.script import numpy_script, torch_script
+from byhand.maps import neuron_maps
 from byhand.web.api import ERRORS, _check, answer
-from byhand.web.schemas import BackpropRequest, check_work, sample_count
+from byhand.web.schemas import BackpropRequest, GridRequest, check_work, sample_count
 
 router = APIRouter(prefix="/api/playground", responses=ERRORS, tags=["playground"])
 
@@ -42,19 +44,10 @@ class ScriptAnswer(BaseModel):
     script: str
 
 
-#: the most weights a script may spell out (its text grows about 20 bytes a weight)
-MAX_SCRIPT_PARAMETERS = 100_000
-
-
 def _script(req: ScriptRequest) -> JSONResponse:
     net = req.model
     _check(net, req.inputs, req.target)
     check_work(net, sample_count(req.inputs))
-    if net.n_parameters > MAX_SCRIPT_PARAMETERS:
-        raise ByhandError(
-            f"model: {net.n_parameters} weights and biases are more than a script spells out "
-            f"here ({MAX_SCRIPT_PARAMETERS}); use byhand export on your own machine"
-        )
     text = SCRIPTS[req.kind](net, req.inputs, req.target, req.lr)
     shape = "-".join(map(str, net.sizes))
     return answer({"filename": f"byhand-{shape}-{req.kind}.py", "script": text})
@@ -65,3 +58,107 @@ async def script(req: ScriptRequest) -> JSONResponse:
     """A standalone NumPy (or PyTorch) script of the forward pass, the loss, backpropagation and
     one gradient step for the request's network, inputs, target and η, printing every number."""
     return await run_in_threadpool(_script, req)
+
+
+# --- neuron maps ----------------------------------------------------------------------------------
+
+FeatureName = Annotated[str, Field(max_length=20)]
+FeatureNames = Annotated[list[FeatureName], Field(max_length=len(features.FEATURES))]
+
+
+class MapsRequest(GridRequest):
+    """A network of 2 inputs, or of input features made from (x1, x2), and the grid to map."""
+
+    #: the input features the network takes (byhand.features), none for x1, x2 themselves
+    features: FeatureNames | None = None
+
+
+class NeuronMap(BaseModel):
+    low: float
+    high: float
+    levels: str
+
+
+class LayerMaps(BaseModel):
+    name: str
+    neurons: list[NeuronMap]
+
+
+class MapsAnswer(BaseModel):
+    x_range: list[float]
+    y_range: list[float]
+    resolution: int
+    levels: int
+    layers: list[LayerMaps]
+
+
+def _maps(req: MapsRequest) -> JSONResponse:
+    net = req.model
+    if req.features is not None:
+        features.attach(net, req.features)
+    check_work(net, req.resolution**2)
+    return answer(neuron_maps(net, req.x_range, req.y_range, req.resolution).to_dict())
+
+
+@router.post("/maps", response_model=MapsAnswer)
+async def maps(req: MapsRequest) -> JSONResponse:
+    """Every input's and neuron's activation over a resolution × resolution grid of the plane of
+    (x1, x2), from one batched forward pass: per neuron, base64 levels 0…255 (one byte a cell,
+    rows from the lowest y) along the boundary's colour scale, and the low and high they span."""
+    return await run_in_threadpool(_maps, req)
+
+
+# --- short states for lesson links ----------------------------------------------------------------
+
+
+class EncodeRequest(BaseModel):
+    """A page state (any JSON object; a model under m or model) and what its numbers keep."""
+
+    model_config = {"extra": "forbid"}
+
+    state: dict[str, Any]
+    precision: Literal[shortstate.PRECISIONS] = "shown"  # type: ignore[valid-type]
+
+
+class EncodeAnswer(BaseModel):
+    code: str
+    chars: int
+    #: whether the code fits a shared link (shortstate.LINK_CHARS); otherwise offer a file
+    fits_link: bool
+    precision: str
+
+
+class DecodeRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    code: Annotated[str, Field(min_length=1, max_length=shortstate.MAX_CODE_CHARS)]
+
+
+class DecodeAnswer(BaseModel):
+    state: dict[str, Any]
+
+
+def _encode(req: EncodeRequest) -> JSONResponse:
+    code = shortstate.encode(req.state, req.precision)
+    return answer(
+        {
+            "code": code,
+            "chars": len(code),
+            "fits_link": len(code) <= shortstate.LINK_CHARS,
+            "precision": req.precision,
+        }
+    )
+
+
+@router.post("/state/encode", response_model=EncodeAnswer)
+async def encode_state(req: EncodeRequest) -> JSONResponse:
+    """A short code for a page state: its numbers packed (exact, float32, or the 4 decimals the
+    page shows), deflated, in base64url; fits_link says whether it is short enough to share."""
+    return await run_in_threadpool(_encode, req)
+
+
+@router.post("/state/decode", response_model=DecodeAnswer)
+async def decode_state(req: DecodeRequest) -> JSONResponse:
+    """The page state a short code holds; a code byhand did not write is a 422 saying why."""
+    state = await run_in_threadpool(shortstate.decode, req.code)
+    return answer({"state": state})

@@ -18,12 +18,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from byhand import notation
+from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.mathml import to_mathml
 from byhand.teach import render
 from byhand.teach.check import MAX_ANSWERS, check, parse_answers
-from byhand.teach.solution import SECTIONS, num
+from byhand.teach.solution import SECTIONS
 from byhand.teach.worksheet import ACTIVATIONS, MAX_SEED, Worksheet, generate
 
 router = APIRouter(prefix="/api/practice", tags=["practice"])
@@ -138,8 +138,9 @@ def exercise(
             "kind": g.kind,
             "group": group(g),
             "value": g.value,
-            "value_text": num(g.value),
-            "mathml": _inline(f"{g.tex} = {num(g.value, tex=True)}"),
+            "value_text": numbers.text(g.value),
+            "value_input": numbers.input_value(g.value),
+            "mathml": _inline(f"{g.tex} = {numbers.tex(g.value)}"),
         }
         for g in sol.givens
     ]
@@ -163,6 +164,7 @@ def exercise(
         **_params(sheet, p),
         "learning_rate": sheet.learning_rate,
         "description": f"A network with {render.network_words(sheet.net)}.",
+        "precision": numbers.PRECISION,
         "givens": givens,
         "formulas": formulas,
         "sections": sections,
@@ -201,7 +203,7 @@ def solution(
                 "section": step.section,
                 "title": render.SECTION_TITLES[step.section],
                 "value": step.value,
-                "value_text": num(step.value),
+                "value_text": numbers.text(step.value),
                 "text": " = ".join(eq.text),
                 "tex": " = ".join(eq.tex),
                 "mathml": to_mathml(" = ".join(eq.tex)),

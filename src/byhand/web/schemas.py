@@ -177,12 +177,14 @@ Model = Annotated[
 ModelFile = Annotated[dict, WithJsonSchema(MODEL_SCHEMA)]
 
 
-def check_work(net: Network, samples: int) -> None:
-    """Refuse a request whose answer or cost is out of bounds: samples × neurons, samples × weights."""
-    values = samples * sum(net.sizes)
+def check_work(net: Network, samples: int, per_sample: int | None = None) -> None:
+    """Refuse a request whose answer or cost is out of bounds: samples × the numbers answered
+    per sample (every neuron's, for a trace), samples × parameters (multiply-adds)."""
+    per_sample = sum(net.sizes) if per_sample is None else per_sample
+    values = samples * per_sample
     if values > LIMITS.max_values:
         raise ByhandError(
-            f"inputs: {samples} samples through {sum(net.sizes)} neurons make {values} numbers, "
+            f"inputs: {samples} samples × {per_sample} numbers each make {values} numbers, "
             f"more than the {LIMITS.max_values} one answer may hold; send fewer samples"
         )
     work = samples * net.n_parameters
@@ -191,6 +193,22 @@ def check_work(net: Network, samples: int) -> None:
             f"inputs: {samples} samples × {net.n_parameters} parameters is more work than one "
             f"request may ask ({LIMITS.max_work} multiply-adds); send fewer samples"
         )
+
+
+def check_drawable(net: Network) -> Network:
+    """Refuse a network larger than the page draws one neuron and one edge at a time."""
+    drawn = sum(net.sizes)
+    if drawn > LIMITS.max_drawn_neurons:
+        raise ByhandError(
+            f"model: {drawn} neurons and inputs are more than the page draws "
+            f"({LIMITS.max_drawn_neurons} at most)"
+        )
+    if net.n_parameters > LIMITS.max_drawn_parameters:
+        raise ByhandError(
+            f"model: {net.n_parameters} parameters is more than the page draws "
+            f"({LIMITS.max_drawn_parameters} at most)"
+        )
+    return net
 
 
 def check_table(rows: int, columns: int, what: str) -> None:
@@ -456,7 +474,7 @@ class StepAnswer(BaseModel):
     model: ModelFile
     loss_before: float
     loss_after: float
-    #: the lecture's names of the parameters that changed ([] past `max_named_parameters`)
+    #: the lecture's names of the parameters that changed ([] past `max_drawn_parameters`)
     changed: list[str]
     changed_count: int
 

@@ -11,6 +11,7 @@ answers for the network after it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 import numpy as np
@@ -25,12 +26,17 @@ from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import BackwardTrace, ForwardTrace
 from byhand.web import formulas
-from byhand.web.schemas import LearningRate, Model, Samples, Strict, check_work, finite
+from byhand.web.schemas import (
+    LearningRate,
+    Model,
+    Samples,
+    Strict,
+    check_drawable,
+    check_work,
+    finite,
+)
 
 router = APIRouter(tags=["page"])
-
-#: parameters a network drawn by the page may have (the diagram and formulas grow with it)
-MAX_PARAMETERS = 200_000
 
 
 class ViewRequest(Strict):
@@ -52,11 +58,15 @@ class ViewRequest(Strict):
 def names(net: Network) -> dict:
     """The lecture's names: neurons per layer (x1 … o2) and every parameter (w31, b3) in the
     order of `notation.all_refs`, with its layer name (W2[1,1]) and place."""
-    sizes = net.sizes
+    return _names(tuple(net.sizes))
+
+
+@lru_cache(maxsize=64)
+def _names(sizes: tuple[int, ...]) -> dict:
     neurons = [[notation.input_symbol(j).text for j in range(sizes[0])]]
     neurons += [
         [notation.activation_symbol(l, i, sizes).text for i in range(sizes[l + 1])]
-        for l in range(len(net.layers))
+        for l in range(len(sizes) - 1)
     ]
     params = [
         {
@@ -81,6 +91,28 @@ def _lines(lines: list[str]) -> dict:
     }
 
 
+#: neurons whose formulas part 2 writes out, with the selected one; a tap on the diagram shows
+#: any other (a wide network's 40 formulas would cost more than the rest of a refresh)
+SHOWN_NEURONS = 8
+
+
+def _neurons(net: Network, fwd: ForwardTrace | None, selected: str | None) -> dict[str, dict]:
+    """The first SHOWN_NEURONS neurons' formulas (and the selected neuron's), by symbol."""
+    places = [(l, i) for l in range(len(net.layers)) for i in range(net.sizes[l + 1])]
+    symbols = {place: notation.activation_symbol(*place, net.sizes).text for place in places}
+    wanted = places[:SHOWN_NEURONS]
+    wanted += [p for p in places[SHOWN_NEURONS:] if symbols[p] == selected]
+    out = {}
+    for layer, i in wanted:
+        lines = formulas.neuron_lines(net, layer, i, fwd)
+        out[symbols[(layer, i)]] = {
+            "tex": formulas.neuron_tex(net, layer, i, fwd),
+            "lines": lines,
+            "mathml": "".join(to_mathml(t) for t in lines),
+        }
+    return out
+
+
 def _maths(net: Network, fwd: ForwardTrace, back: BackwardTrace, y, req: ViewRequest) -> dict:
     """The formulas of parts 2–5; a neuron's numbers only once the forward pass has run (the
     lecture asks the student to find them first)."""
@@ -97,9 +129,11 @@ def _maths(net: Network, fwd: ForwardTrace, back: BackwardTrace, y, req: ViewReq
             param = formulas.parameter_formulas(
                 net, notation.lecture_name(ref, net.sizes), x1, y, req.lr
             )
-    loss_tex = formulas.loss_tex(net, fwd.activations[-1][0], y) + rf" = {formulas.r(back.loss)}"
+    loss_tex = formulas.loss_tex(net, fwd.activations[-1][0], y, fwd.zs[-1][0])
+    loss_tex += rf" = {formulas.r(back.loss)}"
     return {
-        "neurons": formulas.neuron_formulas(net, shown),
+        "neurons": _neurons(net, shown, req.selected),
+        "neurons_total": sum(net.sizes[1:]),
         "matrix": [_lines(lines) for lines in formulas.matrix_lines(net, shown)],
         "loss": formulas.math(loss_tex),
         "param": param,
@@ -119,11 +153,7 @@ def _changed(before: Network, after: Network, params: list[dict]) -> list[str]:
 
 def build_view(net: Network, req: ViewRequest) -> dict:
     """The whole answer for one network and one sample, from one forward/backward pair."""
-    if net.n_parameters > MAX_PARAMETERS:
-        raise ByhandError(
-            f"model: {net.n_parameters} parameters is more than the page draws "
-            f"({MAX_PARAMETERS} at most)"
-        )
+    check_drawable(net)
     x, batched = net.check_inputs(req.inputs)
     if batched:
         raise ByhandError("inputs: give one sample (a list of numbers), not a batch")

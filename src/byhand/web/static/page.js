@@ -2,8 +2,8 @@
 // in ./js/ (editors, display, lecture, training, architecture, data sets, toolbar); the store
 // there owns the state, asks /api/view once per action, and hands the answer to each part.
 
-import { $, clone } from "./js/dom.js";
-import { defaults, refresh, show, state, url, view } from "./js/store.js";
+import { $, clone, on } from "./js/dom.js";
+import { defaults, onView, refresh, show, state, url, view } from "./js/store.js";
 import { showPanelToggle, wireDisplay } from "./js/display.js";
 import { wireEditors } from "./js/editors.js";
 import { wireLecture } from "./js/lecture.js";
@@ -11,6 +11,8 @@ import { wireTraining } from "./js/training.js";
 import { drawArchitecture, resetArchitecture, wireArchitecture } from "./js/architecture.js";
 import { applyDatasetControls, loadDatasetList, wireDatasets } from "./js/datasets.js";
 import { wireToolbar } from "./js/toolbar.js";
+import { wireHero } from "./js/hero.js";
+import { markScrollBoxes, watchScrollBoxes } from "./js/scroll.js";
 
 function fromLink() {
   const s = url.decode(location.hash);
@@ -26,7 +28,9 @@ function wire() {
   wireTraining();
   wireArchitecture();
   wireDatasets();
-  $("#panel-toggle").addEventListener("click", () => {
+  wireHero();
+  onView(markScrollBoxes); // last: once every part has drawn
+  on("#panel-toggle", "click", () => {
     $(".bench").classList.toggle("panel-open");
     showPanelToggle();
   });
@@ -50,6 +54,7 @@ function main() {
   // the server drew the page for the lecture's start: draw that answer, ask only for a link's state
   if (link) refresh();
   else show(view.answer);
+  watchScrollBoxes();
   document.body.classList.add("ready");
   loadDatasetList();
 }

@@ -1,7 +1,7 @@
 // The architecture editor: widths from inputs to outputs, activations, loss and start.
 
 import { ApiError, postJSON } from "./api.js";
-import { $, resize, setError } from "./dom.js";
+import { $, on, resize, setError } from "./dom.js";
 import { MAX_LAYERS, refresh, sizesOf, state, view } from "./store.js";
 
 const CHOICES = ["activation", "output", "loss", "init"];
@@ -49,7 +49,7 @@ export function drawArchitecture() {
 /** The editor shows the network in the state again (its widths; with `choices`, the lecture's). */
 export function resetArchitecture(choices = false) {
   view.archSizes = null;
-  if (choices) for (const k of CHOICES) $(`#arch-${k}`).value = firstChoices[k];
+  if (choices && $("#architecture")) for (const k of CHOICES) $(`#arch-${k}`).value = firstChoices[k];
   setError("#arch-error", null);
   drawArchitecture();
 }
@@ -86,20 +86,21 @@ async function buildArchitecture(ev) {
 }
 
 export function wireArchitecture() {
+  if (!$("#architecture")) return;
   for (const k of CHOICES) firstChoices[k] = $(`#arch-${k}`).value;
-  $("#architecture").addEventListener("submit", buildArchitecture);
-  $("#arch-add").addEventListener("click", () => {
+  on("#architecture", "submit", buildArchitecture);
+  on("#arch-add", "click", () => {
     if (view.archSizes.length - 1 >= MAX_LAYERS) return;
     view.archSizes.splice(view.archSizes.length - 1, 0, 2);
     drawArchitecture();
   });
-  $("#arch-layers").addEventListener("click", (ev) => {
+  on("#arch-layers", "click", (ev) => {
     const k = ev.target.dataset && ev.target.dataset.remove;
     if (k === undefined) return;
     view.archSizes.splice(Number(k), 1);
     drawArchitecture();
   });
-  $("#arch-layers").addEventListener("change", (ev) => {
+  on("#arch-layers", "change", (ev) => {
     if (ev.target.dataset.arch !== undefined) view.archSizes[Number(ev.target.dataset.arch)] = Number(ev.target.value);
   });
 }

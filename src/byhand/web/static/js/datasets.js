@@ -1,7 +1,7 @@
 // Data sets: choose or upload one, train a network on it, see its loss, accuracy and boundary.
 
 import { ApiError, getJSON, postForm, postJSON, stream } from "./api.js";
-import { $, resize, setError } from "./dom.js";
+import { $, on, resize, setError } from "./dom.js";
 import { boundary, classColour, fmt, lineChart } from "./plots.js";
 import { data as ds, refresh, save, sizesOf, state, view } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
@@ -16,7 +16,7 @@ function readDatasetControls() {
 }
 
 export function applyDatasetControls(values) {
-  if (!values) return;
+  if (!values || !$("#datasets")) return;
   for (const k of DS_FIELDS) {
     const node = $(`#ds-${k}`);
     if (node && typeof values[k] === "string") {
@@ -127,7 +127,8 @@ export function clearResults() {
 function showChartHints() {
   $("#ds-loss-hint").hidden = $("#ds-loss").childElementCount > 0;
   $("#ds-acc-hint").hidden = $("#ds-acc").childElementCount > 0;
-  $("#ds-boundary-hint").hidden = !!$("#ds-boundary").dataset.drawn;
+  // the hint stands until a run says what goes there: a picture, or why there is none
+  $("#ds-boundary-hint").hidden = !!$("#ds-boundary").dataset.drawn || $("#ds-boundary-caption").textContent.startsWith("no picture");
 }
 
 /** A set with numbers to predict instead of class labels: the server lists no classes for it. */
@@ -230,7 +231,9 @@ async function trainDataset() {
       info.dataset.last = String(last ? last[1] : "");
       if (regression) clearBoundary("no picture: a decision boundary is drawn for class labels, and this set has numbers to predict");
       else if (nf === 2) await drawBoundary(data);
+      else if (isSquareImage(nf)) await drawSamples(data, Math.round(Math.sqrt(nf)));
       else clearBoundary(`no picture: this data set has ${nf} features (the boundary is drawn for two)`);
+      showChartHints();
     }
   } catch (err) {
     if (err.name !== "AbortError") setError("#ds-error", err);
@@ -242,6 +245,52 @@ async function trainDataset() {
     $("#ds-train").disabled = false;
     $("#ds-stop").disabled = true;
   }
+}
+
+/** A set whose features are the pixels of a small square image (digits: 8 × 8). */
+function isSquareImage(n) {
+  const side = Math.round(Math.sqrt(n));
+  return n >= 16 && side * side === n;
+}
+
+/** Instead of a boundary: some samples as pictures, each with the class the network gives it. */
+async function drawSamples(data, side) {
+  const COLS = 6;
+  const ROWS = 4;
+  const take = data.inputs.slice(0, COLS * ROWS);
+  const res = await postJSON("/api/forward", { model: ds.model, inputs: take });
+  const labels = data.labels || [];
+  const names = Array.isArray(data.classes) ? data.classes : [];
+  const canvas = $("#ds-boundary");
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const cw = canvas.width / COLS;
+  const ch = canvas.height / ROWS;
+  const px = Math.floor(Math.min(cw, ch - 18) / side);
+  const lo = Math.min(...take.flat());
+  const hi = Math.max(...take.flat());
+  let right = 0;
+  take.forEach((pixels, k) => {
+    const x0 = (k % COLS) * cw + (cw - px * side) / 2;
+    const y0 = Math.floor(k / COLS) * ch + 2;
+    pixels.forEach((v, p) => {
+      const shade = Math.round(255 * (1 - (v - lo) / (hi - lo || 1)));
+      ctx.fillStyle = `rgb(${shade}, ${shade}, ${shade})`;
+      ctx.fillRect(x0 + (p % side) * px, y0 + Math.floor(p / side) * px, px, px);
+    });
+    const out = res.output[k];
+    const guess = out.indexOf(Math.max(...out));
+    const ok = labels.length ? guess === Number(labels[k]) : true;
+    if (ok) right++;
+    ctx.fillStyle = ok ? "#3d7a3a" : "#a8322d";
+    ctx.font = "bold 13px DejaVu Sans, sans-serif";
+    ctx.textAlign = "center";
+    ctx.fillText(`${ok ? "✓" : "✗"} ${names[guess] ?? guess}`, (k % COLS) * cw + cw / 2, y0 + px * side + 14);
+  });
+  canvas.dataset.drawn = "1";
+  canvas.setAttribute("aria-label", `${take.length} samples as pictures with the class the network predicts: ${right} of ${take.length} right`);
+  $("#ds-boundary-caption").textContent = `The first ${take.length} samples as ${side} × ${side} pictures, each with the class the trained network predicts (✓ right, ✗ wrong): ${right} of ${take.length} right.`;
+  showChartHints();
 }
 
 async function drawBoundary(data) {
@@ -301,6 +350,7 @@ function applyPreset() {
 
 /** Back to the page's first choices: xor, its settings, no results. */
 export function resetDatasets() {
+  if (!$("#datasets")) return;
   if (ds.controller) ds.controller.abort();
   ds.upload = null;
   showUploadInMenu(null);
@@ -316,6 +366,7 @@ export function resetDatasets() {
 }
 
 export async function loadDatasetList() {
+  if (!$("#datasets")) return;
   try {
     const list = await getJSON("/api/datasets");
     if (Array.isArray(list) && list.length) {
@@ -337,10 +388,11 @@ export async function loadDatasetList() {
 }
 
 export function wireDatasets() {
-  $("#ds-train").addEventListener("click", trainDataset);
-  $("#ds-stop").addEventListener("click", () => ds.controller && ds.controller.abort());
-  $("#ds-upload").addEventListener("click", uploadCsv);
-  $("#ds-name").addEventListener("change", () => {
+  if (!$("#datasets")) return;
+  on("#ds-train", "click", trainDataset);
+  on("#ds-stop", "click", () => ds.controller && ds.controller.abort());
+  on("#ds-upload", "click", uploadCsv);
+  on("#ds-name", "change", () => {
     if ($("#ds-name").value === "upload") return;
     ds.upload = null;
     showUploadInMenu(null);
@@ -349,8 +401,8 @@ export function wireDatasets() {
     clearResults();
     readDatasetControls();
   });
-  $("#ds-log").addEventListener("change", () => ds.redraw && ds.redraw());
-  for (const k of DS_FIELDS) $(`#ds-${k}`).addEventListener("change", readDatasetControls);
-  $("#ds-show").addEventListener("click", showDatasetNetwork);
+  on("#ds-log", "change", () => ds.redraw && ds.redraw());
+  for (const k of DS_FIELDS) on(`#ds-${k}`, "change", readDatasetControls);
+  on("#ds-show", "click", showDatasetNetwork);
   showChartHints();
 }

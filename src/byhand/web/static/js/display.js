@@ -36,18 +36,18 @@ function describeDiagram(answer) {
     names.forEach((name, i) => {
       const li = document.createElement("li");
       let text = name;
-      if (l === 0) text += ` = ${fmt(state.inputs[i])}`;
+      if (l === 0) text += ` = ${boxValue(state.inputs[i])}`;
       else if (fwd) text += `: z = ${fmt(fwd.pre_activations[l - 1][i])}, ${name} = ${fmt(fwd.activations[l][i])}`;
       if (l > 0) {
         const layer = state.model.layers[l - 1];
         const ws = layer.weights[i].map((w, j) => {
           const p = paramName("W", l - 1, i, j);
           const g = back ? ` (∂L/∂${p} = ${fmt(back.gradients.weights[l - 1][i][j])})` : "";
-          return `${p} = ${fmt(w)} from ${layers[l - 1][j]}${g}`;
+          return `${p} = ${boxValue(w)} from ${layers[l - 1][j]}${g}`;
         });
         const b = paramName("b", l - 1, i, null);
         const gb = back ? ` (∂L/∂${b} = ${fmt(back.gradients.biases[l - 1][i])})` : "";
-        text += `; weights ${ws.slice(0, 12).join(", ")}${ws.length > 12 ? ", …" : ""}; bias ${b} = ${fmt(layer.biases[i])}${gb}`;
+        text += `; weights ${ws.slice(0, 12).join(", ")}${ws.length > 12 ? ", …" : ""}; bias ${b} = ${boxValue(layer.biases[i])}${gb}`;
       }
       li.textContent = text;
       inner.append(li);
@@ -61,6 +61,7 @@ function describeDiagram(answer) {
 function showForward(answer) {
   const host = $("#forward-result");
   const res = answer.forward;
+  if (!host) return;
   if (!res) return host.replaceChildren();
   const rows = [];
   res.pre_activations.forEach((zs, l) => {
@@ -89,6 +90,7 @@ function showForward(answer) {
 function showBackprop(answer) {
   const host = $("#backprop-result");
   const res = answer.backward;
+  if (!host) return;
   if (!res) return host.replaceChildren();
   const rows = [];
   res.gradients.weights.forEach((G, l) => {
@@ -123,14 +125,21 @@ function showBackprop(answer) {
 function showFormulas(answer) {
   const f = answer.formulas;
   const nf = $("#neuron-formulas");
-  if (nf)
-    nf.replaceChildren(
-      ...Object.entries(f.neurons).map(([sym, m]) => {
-        const d = mathBlock(m.mathml);
-        d.dataset.neuron = sym;
-        return d;
-      }),
-    );
+  if (nf) {
+    const blocks = Object.entries(f.neurons).map(([sym, m]) => {
+      const d = mathBlock(m.mathml);
+      d.dataset.neuron = sym;
+      return d;
+    });
+    const more = f.neurons_total - blocks.length;
+    if (more > 0) {
+      const p = document.createElement("p");
+      p.className = "hint";
+      p.textContent = `…and ${more} more neurons: select one on the diagram to see its formula.`;
+      blocks.push(p);
+    }
+    nf.replaceChildren(...blocks);
+  }
   const lf = $("#loss-formula");
   if (lf && f.loss) lf.replaceChildren(mathBlock(f.loss.mathml, "formula-inner"));
   const mx = $("#matrices");
@@ -198,6 +207,7 @@ function showInspector(answer) {
   const where = locate(sel);
   if (!where) {
     const h = document.createElement("h3");
+    h.tabIndex = -1; // focus comes here after a selection on the diagram
     h.textContent = sel;
     const f = answer.formulas.neurons[sel];
     const body = f ? mathBlock(f.mathml) : document.createElement("p");
@@ -216,6 +226,7 @@ function showInspector(answer) {
   }
   const [kind, l, i, j] = where;
   const h = document.createElement("h3");
+  h.tabIndex = -1; // focus comes here after a selection on the diagram
   h.textContent = sel;
   const label = document.createElement("label");
   label.textContent = "Value ";

@@ -52,3 +52,15 @@ export function mathBlock(html, cls = "formula") {
 export function resize(values, n) {
   return Array.from({ length: n }, (_, k) => values[k] ?? 0);
 }
+
+/** Listen on the element `sel` when the lecture has it (a lecture uses only some widgets). */
+export function on(sel, type, fn) {
+  const node = $(sel);
+  if (node) node.addEventListener(type, fn);
+}
+
+/** Set a property of the element `sel` when the lecture has it. */
+export function put(sel, key, value) {
+  const node = $(sel);
+  if (node) node[key] = value;
+}

@@ -1,6 +1,6 @@
 // Editors: the inputs x, the target y, and every weight and bias, as number boxes.
 
-import { $, $$ } from "./dom.js";
+import { $, $$, on, put } from "./dom.js";
 import { onView, paramName, readParam, refresh, sizesOf, state, view, writeParam } from "./store.js";
 
 /** A number as an input box shows it: whole numbers whole, else 4 decimals, tiny ones in e-notation. */
@@ -168,10 +168,12 @@ function paramsEditor(answer) {
 /** The boxes show the state: called before each request, and with each answer. */
 export function showEditors() {
   const sizes = sizesOf(state.model);
-  vectorEditor($("#inputs-editor"), state.inputs.slice(0, sizes[0]), "input", state.model.inputs, "x");
-  vectorEditor($("#target-editor"), state.target.slice(0, sizes[sizes.length - 1]), "target", state.model.outputs, "y");
-  $("#lr").value = state.lr;
-  $("#train-steps").value = state.steps;
+  const inputs = $("#inputs-editor");
+  const target = $("#target-editor");
+  if (inputs) vectorEditor(inputs, state.inputs.slice(0, sizes[0]), "input", state.model.inputs, "x");
+  if (target) vectorEditor(target, state.target.slice(0, sizes[sizes.length - 1]), "target", state.model.outputs, "y");
+  put("#lr", "value", state.lr);
+  put("#train-steps", "value", state.steps);
 }
 
 export function onParamInput(ev) {
@@ -197,10 +199,10 @@ function onVectorInput(ev, key, target) {
 }
 
 export function wireEditors() {
-  $("#params-editor").addEventListener("change", onParamInput);
-  $("#inspector").addEventListener("change", onParamInput);
-  $("#inputs-editor").addEventListener("change", (ev) => onVectorInput(ev, "input", () => state.inputs));
-  $("#target-editor").addEventListener("change", (ev) => onVectorInput(ev, "target", () => state.target));
+  on("#params-editor", "change", onParamInput);
+  on("#inspector", "change", onParamInput);
+  on("#inputs-editor", "change", (ev) => onVectorInput(ev, "input", () => state.inputs));
+  on("#target-editor", "change", (ev) => onVectorInput(ev, "target", () => state.target));
   onView((answer) => {
     showEditors();
     paramsEditor(answer);

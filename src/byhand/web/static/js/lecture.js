@@ -2,7 +2,7 @@
 // take a gradient step. Each is one change to the state and one refresh.
 
 import { ApiError } from "./api.js";
-import { $, setError } from "./dom.js";
+import { $, on, setError } from "./dom.js";
 import { fmt } from "./plots.js";
 import { onView, refresh, save, state, view } from "./store.js";
 
@@ -42,7 +42,7 @@ function gradientStep() {
 function showStep() {
   const out = $("#step-result");
   const s = view.step;
-  if (!s) return;
+  if (!s || !out) return;
   out.dataset.before = String(s.loss_before);
   out.dataset.after = String(s.loss_after);
   out.textContent = `Loss ${fmt(s.loss_before)} → ${fmt(s.loss_after)} (${fmt(s.loss_after - s.loss_before)}); ${s.changed.length} parameters changed, marked on the diagram.`;
@@ -63,16 +63,18 @@ export function wireLecture() {
   const diagram = $("#diagram");
   diagram.addEventListener("click", onDiagramActivate);
   diagram.addEventListener("keydown", onDiagramActivate);
-  $("#run-forward").addEventListener("click", () => {
+  on("#run-forward", "click", () => {
     state.ran = true;
+    view.play = "forward";
     refresh();
   });
-  $("#backpropagate").addEventListener("click", () => {
+  on("#backpropagate", "click", () => {
     state.ran = true;
     state.backprop = true;
+    view.play = "backward";
     refresh();
   });
-  $("#explain-select").addEventListener("change", (ev) => {
+  on("#explain-select", "change", (ev) => {
     if (!ev.target.value) return;
     state.selected = ev.target.value;
     state.ran = true;
@@ -85,21 +87,21 @@ export function wireLecture() {
     state.selected = row.dataset.param;
     refresh();
   };
-  $("#backprop-result").addEventListener("click", pick);
-  $("#backprop-result").addEventListener("keydown", pick);
-  $("#lr").addEventListener("change", () => {
+  on("#backprop-result", "click", pick);
+  on("#backprop-result", "keydown", pick);
+  on("#lr", "change", () => {
     const v = readRate();
     if (v !== null) {
       state.lr = v;
       refresh();
     }
   });
-  $("#train-steps").addEventListener("change", (ev) => {
+  on("#train-steps", "change", (ev) => {
     const n = Math.floor(Number(ev.target.value));
     if (n >= 1 && n <= 100000) {
       state.steps = n;
       save();
     }
   });
-  $("#gradient-step").addEventListener("click", gradientStep);
+  on("#gradient-step", "click", gradientStep);
 }

@@ -45,8 +45,7 @@ export function lineChart(svg, series, { yMin, yMax, xLabel = "step", yLabel = "
   if (yMin === undefined && !log) y0 = Math.max(0, y0 - 0.05 * (y1 - y0));
   const px = (x) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
   const py = (y) => H - pad.b - ((y - y0) / (y1 - y0)) * (H - pad.t - pad.b);
-  for (let k = 0; k <= 4; k++) {
-    const v = y0 + ((y1 - y0) * k) / 4;
+  for (const v of niceTicks(y0, y1)) {
     svg.append(el("line", { x1: pad.l, x2: W - pad.r, y1: py(v), y2: py(v), class: "grid" }));
     const label = log ? 10 ** v : v;
     svg.append(el("text", { x: pad.l - 6, y: py(v) + 4, "text-anchor": "end", class: "tick" }, tick(label)));
@@ -73,6 +72,16 @@ export function lineChart(svg, series, { yMin, yMax, xLabel = "step", yLabel = "
       lx -= 30;
     }
   }
+}
+
+/** Round values (1, 2 or 5 × 10ᵏ apart) from lo to hi, about four of them. */
+function niceTicks(lo, hi) {
+  const raw = (hi - lo) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
+  const out = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
 }
 
 /** A tick label: 3 significant figures, e-notation when tiny. */

@@ -36,6 +36,7 @@ export const view = {
   boxes: 0, // counter for ids of box notes
   archSizes: null, // the architecture editor's widths, before Build
   step: null, // the last gradient step's losses
+  play: null, // the pass to play along the diagram when the answer comes: forward or backward
 };
 
 /** Training on the lecture's one sample, and on data sets: what runs and what it found. */
@@ -92,19 +93,23 @@ export function explained() {
 }
 
 let pending = null;
+const waiting = []; // the callers of refresh() the next run answers
 let asked = {};
 let seq = 0;
 
 /**
- * Ask for a new view of the state (one request, after a 60 ms pause that gathers a burst of
- * edits into one); `options.step` takes a gradient step first. Resolves when it is drawn.
+ * Ask for a new view of the state: one request, sent as soon as the handler that asked has
+ * finished (changes made together go as one); `options.step` takes a gradient step first.
+ * Resolves when the answer is drawn.
  */
 export function refresh(options = {}) {
   asked = { ...asked, ...options };
   clearTimeout(pending);
-  return new Promise((resolve) => {
-    pending = setTimeout(() => run().then(resolve), 60);
-  });
+  pending = setTimeout(() => {
+    const done = waiting.splice(0);
+    run().then(() => done.forEach((resolve) => resolve()));
+  }, 0);
+  return new Promise((resolve) => waiting.push(resolve));
 }
 
 /** Draw an answer the page already holds (the server's first drawing) without asking again. */
@@ -117,7 +122,7 @@ async function run() {
   const options = asked;
   asked = {};
   const mine = ++seq;
-  url.save(state);
+  save();
   try {
     const answer = await postJSON("/api/view", {
       model: state.model,
@@ -135,7 +140,7 @@ async function run() {
       state.model = answer.model;
       view.changed = new Set(answer.step.changed || []);
       view.step = answer.step;
-      url.save(state);
+      save();
     } else view.step = null;
     show(answer);
   } catch (err) {
@@ -144,9 +149,13 @@ async function run() {
   }
 }
 
-/** Put the state back as a link carries it. */
+let saving = null;
+
+/** Put the state in the address bar, as a link carries it: once the page is idle, since a
+ * large network makes a long address and writing it is slow. */
 export function save() {
-  url.save(state);
+  clearTimeout(saving);
+  saving = setTimeout(() => url.save(state), 250);
 }
 
 export { url };

@@ -1,7 +1,7 @@
 // The toolbar: Reset, Download model, Load model, Copy link; and old messages cleared.
 
 import { ApiError, postJSON } from "./api.js";
-import { $, $$, clone, resize } from "./dom.js";
+import { $, $$, clone, on, put, resize } from "./dom.js";
 import { flagBox } from "./editors.js";
 import { defaults, refresh, save, show, sizesOf, state, url, view } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
@@ -15,7 +15,7 @@ function resetAll() {
   view.step = null;
   resetArchitecture(true);
   resetDatasets();
-  $("#step-result").textContent = "";
+  put("#step-result", "textContent", "");
   for (const inp of $$("[aria-invalid='true']")) flagBox(inp, null);
   $("#toolbar-status").textContent = "Back to the lecture's network.";
   refresh();
@@ -93,8 +93,8 @@ function clearAlerts(ev) {
 export function wireToolbar() {
   document.addEventListener("click", clearAlerts, true);
   document.addEventListener("change", clearAlerts, true);
-  $("#reset").addEventListener("click", resetAll);
-  $("#download").addEventListener("click", download);
-  $("#load-file").addEventListener("change", loadModel);
-  $("#copy-link").addEventListener("click", copyLink);
+  on("#reset", "click", resetAll);
+  on("#download", "click", download);
+  on("#load-file", "change", loadModel);
+  on("#copy-link", "click", copyLink);
 }

@@ -1,7 +1,7 @@
 // Training on the lecture's one sample: chunks of gradient steps streamed from /api/train.
 
 import { ApiError, stream } from "./api.js";
-import { $, clone, setError } from "./dom.js";
+import { $, clone, on, setError } from "./dom.js";
 import { fmt, lineChart } from "./plots.js";
 import { refresh, save, state, training, view } from "./store.js";
 
@@ -23,7 +23,7 @@ function drawTrainChart() {
 async function train() {
   setError("#train-error", null);
   const total = Math.floor(Number($("#train-steps").value));
-  const lr = Number($("#lr").value);
+  const lr = $("#lr") ? Number($("#lr").value) : state.lr;
   if (!(total >= 1 && total <= 100000)) return setError("#train-error", new ApiError("steps: give a whole number from 1 to 100000"));
   if (!(lr > 0)) return setError("#train-error", new ApiError("η: the learning rate must be a positive number"));
   state.steps = total;
@@ -86,6 +86,7 @@ function pauseTraining() {
 
 /** Stop any run at once and forget it: chart, status and buttons say so. */
 export function clearTraining(message) {
+  if (!$("#train")) return;
   training.run = (training.run || 0) + 1; // a run still streaming ends without touching the page
   training.running = false;
   training.paused = false;
@@ -111,7 +112,8 @@ function resetTraining() {
 }
 
 export function wireTraining() {
-  $("#train").addEventListener("click", train);
-  $("#train-pause").addEventListener("click", pauseTraining);
-  $("#train-reset").addEventListener("click", resetTraining);
+  if (!$("#train")) return;
+  on("#train", "click", train);
+  on("#train-pause", "click", pauseTraining);
+  on("#train-reset", "click", resetTraining);
 }

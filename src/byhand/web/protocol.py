@@ -1,0 +1,55 @@
+"""The HTTP/1.1 protocol `byhand serve` runs: uvicorn's, with a deadline for each request's head."""
+
+from __future__ import annotations
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from byhand.limits import LIMITS
+
+
+class Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's head.
+
+    uvicorn closes a kept-alive connection that stays silent for `timeout_keep_alive`, but a
+    connection that never sends a byte, or sends its headers a byte at a time, it keeps
+    forever: enough of them use up the process's files. Here each connection must deliver a
+    whole request head within keep-alive + `header_seconds` of waiting for one, or is closed.
+    """
+
+    def __init__(self, config, server_state, app_state, _loop=None) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._head_timer = None
+        self._deadline = config.timeout_keep_alive + LIMITS.header_seconds
+        app = self.app
+
+        async def app_with_head(scope, receive, send):
+            self._disarm()  # the head arrived: the app has the request
+            return await app(scope, receive, send)
+
+        self.app = app_with_head
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self._deadline, self._head_timeout)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()
