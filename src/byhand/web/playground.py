@@ -23,7 +23,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from byhand import features, shortstate
-from byhand.errors import ByhandError
 from byhand.export.script import numpy_script, torch_script
 from byhand.maps import neuron_maps
 from byhand.web.api import ERRORS, _check, answer
@@ -45,19 +44,10 @@ class ScriptAnswer(BaseModel):
     script: str
 
 
-#: the most weights a script may spell out (its text grows about 20 bytes a weight)
-MAX_SCRIPT_PARAMETERS = 100_000
-
-
 def _script(req: ScriptRequest) -> JSONResponse:
     net = req.model
     _check(net, req.inputs, req.target)
     check_work(net, sample_count(req.inputs))
-    if net.n_parameters > MAX_SCRIPT_PARAMETERS:
-        raise ByhandError(
-            f"model: {net.n_parameters} weights and biases are more than a script spells out "
-            f"here ({MAX_SCRIPT_PARAMETERS}); use byhand export on your own machine"
-        )
     text = SCRIPTS[req.kind](net, req.inputs, req.target, req.lr)
     shape = "-".join(map(str, net.sizes))
     return answer({"filename": f"byhand-{shape}-{req.kind}.py", "script": text})
