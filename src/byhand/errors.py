@@ -19,9 +19,9 @@ def unknown(what: str, value, choices, where: str = "") -> ByhandError:
     `where` (a field, e.g. "layers[0].activation") goes first when the name came from a file
     or a request; a long or odd value is shown shortened, as Python would write it.
     """
-    shown = repr(value) if isinstance(value, str) else repr(value)[:40]
+    shown = repr(value)
     if len(shown) > 62:
-        shown = shown[:60] + "…'"
+        shown = shown[:60] + "…"
     head = f"{where}: " if where else ""
     noun = f" {what}" if what else ""
     return ByhandError(

@@ -443,7 +443,8 @@ class TrainingStream(Response):
         worker: Worker | None = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            worker = self.pool.worker()
+            # in a thread: starting (or replacing) a process takes a while, the loop may not wait
+            worker = await anyio.to_thread.run_sync(self.pool.worker)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch, receive, tg.cancel_scope)
                 await self._stream(send, worker)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from byhand import lecture, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.diagram import activation_svg, network_svg
-from byhand.errors import ByhandError
+from byhand.errors import ByhandError, unknown
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.mathml import to_mathml
@@ -163,18 +163,16 @@ def architecture(req: ArchitectureRequest) -> dict:
         ("output_activation", req.output_activation),
     ):
         if value is not None and value not in ACTIVATIONS:
-            raise ByhandError(
-                f"{field}: unknown {value!r}; choose one of: {', '.join(ACTIVATIONS)}"
-            )
+            raise unknown("", value, ACTIVATIONS, field)
     count = sum((a + 1) * b for a, b in zip(req.sizes[:-1], req.sizes[1:], strict=False))
     if count > LIMITS.max_parameters:
         raise ByhandError(
             f"sizes: {count} parameters is more than the page builds ({LIMITS.max_parameters} at most)"
         )
     if req.loss not in LOSSES:
-        raise ByhandError(f"loss: unknown {req.loss!r}; choose one of: {', '.join(LOSSES)}")
+        raise unknown("", req.loss, LOSSES, "loss")
     if req.init not in INITS:
-        raise ByhandError(f"init: unknown {req.init!r}; choose one of: {', '.join(INITS)}")
+        raise unknown("", req.init, INITS, "init")
     net = Network.create(
         req.sizes,
         activation=req.activation,
@@ -278,9 +276,17 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
             {**start, "view": first, "limits": {"max_layers": LIMITS.max_layers}}
         ),
         practice_js=practice and (WEB / "static" / "practice.js").is_file(),
+        modules=_modules(),
         practice_html=practice,
         **context,
     )
+
+
+@lru_cache(maxsize=1)
+def _modules() -> list[str]:
+    """The page script's modules, named in the page so the browser fetches them all at once
+    instead of one import level after another."""
+    return sorted(f.name for f in (WEB / "static" / "js").iterdir() if f.name.endswith(".js"))
 
 
 def render_index(request: Request | None = None) -> str:
