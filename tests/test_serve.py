@@ -277,3 +277,17 @@ def test_a_client_that_does_not_read_is_dropped(quick_server):
         pass
     length = int(re.search(rb"content-length: (\d+)", got, re.I).group(1))
     assert len(got.split(b"\r\n\r\n", 1)[1]) < length  # cut short: the rest was dropped
+
+
+def test_a_repeating_log_line_is_let_through_once_a_minute():
+    import logging
+
+    quiet = protocol.OncePerMinute()
+    record = logging.LogRecord(
+        "asyncio", logging.WARNING, "", 0, "socket.send() raised exception.", (), None
+    )
+    assert quiet.filter(record) and not quiet.filter(record)
+    other = logging.LogRecord(
+        "asyncio", logging.ERROR, "", 0, "socket.accept() out of system resource", (), None
+    )
+    assert quiet.filter(other)
