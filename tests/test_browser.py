@@ -364,9 +364,8 @@ def test_a_csv_with_numbers_to_predict_trains_as_regression(lecture: Page):
     # the trained model, read back from the link, predicts y better than its mean does
     from byhand import modelfile
 
-    packed = lecture.url.split("#s=")[1]
-    state = json.loads(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)))
-    net = modelfile.from_dict(state["m"])
+    # the address is written once the page is idle
+    net = modelfile.from_dict(link_state(lecture)["m"])
     xs = np.array([[a, b] for a in range(6) for b in (0.25, 0.5, 1.5)], float)
     ys = 2 * xs[:, 0] - xs[:, 1] + 0.5
     mse = float(np.mean((net.forward(xs).output[:, 0] - ys) ** 2))
@@ -775,3 +774,29 @@ def test_digits_show_sample_pictures_instead_of_an_empty_boundary(lecture: Page)
     expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1")
     expect(lecture.locator("#ds-boundary-caption")).to_contain_text("8 × 8 pictures")
     expect(hint).to_be_hidden()
+
+
+def test_the_series_opens_on_its_index_and_leads_to_lecture_three(page: Page, live_server: str):
+    for width, name in ((WIDE, "series"), ({"width": 375, "height": 740}, "series-phone")):
+        page.set_viewport_size(width)
+        page.goto(live_server + "/")
+        expect(page.locator(".card")).to_have_count(1)
+        expect(page.locator(".card")).to_contain_text("Lecture No. 3")
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.click("text=Intro to Neural Networks")
+    expect(page.locator(".kicker")).to_have_text("Lecture No. 3")
+    expect(page.locator(".hero-sigma math")).to_have_count(1)
+    expect(page.locator(".flow-stages")).to_have_text("inputs → hidden layer → outputs")
+    expect(page.locator("h2 .num")).to_have_text(["01", "02", "03", "04", "05"])
+    expect(page.locator("#practice-title")).to_have_text("Practice")
+    page.screenshot(path=str(SHOTS / "lecture-phone.png"))
+    page.set_viewport_size(WIDE)
+    page.click("#run-forward")
+    page.wait_for_timeout(700)  # halfway through the animation: the hidden layer has its values
+    page.screenshot(path=str(SHOTS / "forward-flow.png"))
+
+
+def test_selecting_on_the_diagram_moves_focus_to_its_panel(lecture: Page):
+    lecture.locator("#diagram [data-neuron='h2']").click()
+    expect(lecture.locator(":focus")).to_have_text("h2")
+    expect(lecture.locator("#inspector h3:focus")).to_have_count(1)

@@ -158,3 +158,10 @@ def test_the_documented_tolerances_and_messages(lecture):
     )
     unchanged = check(lecture, {"w31_new": 1}).verdicts[0].message
     assert "leaves w31 unchanged, but the update changes it by 0.00122" in unchanged
+
+
+def test_the_documented_answers_file_is_all_right(lecture):
+    # docs/practice.md's example answers for the lecture's network
+    answers = {"z_h1": 3, "h1": 0.9526, "o1": 0.9481, "L": 0.4508, "δ_o1": -0.00255}
+    answers |= {"dL/dw31": -0.00243, "w31_new": 1.0012}
+    assert check(lecture, answers).all_right

@@ -13,7 +13,7 @@ import math
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from byhand.teach import check, generate
+from byhand.teach import SLIPS, check, generate
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 LAYERS = ("3,2,2", "2,3,2", "2,2,2,2")
@@ -109,13 +109,19 @@ def test_an_unchanged_weight_is_never_right_when_the_update_moves_it(sheet):
     sol = sheet.solution
     updates = [s for s in sol.steps if s.kind == "update"]
     old = {s.name: sol.given_values[s.before] for s in updates}
-    # alone, and among the careful student's answers
-    for answers in (dict(old), student(sol) | old):
+    eta = sol.given_values["η"]
+    careful = student(sol)
+    # alone (checked against the true update), and among the careful student's answers
+    # (checked against the true update and the one from their own ∂L/∂w)
+    for answers in (dict(old), careful | old):
         by = {v.name: v for v in check(sol, answers).verdicts}
         for s in updates:
-            if as_asked(s.value) != as_asked(old[s.name]):
+            moves = [as_asked(s.value)]
+            if s.deps[0] in answers:
+                moves.append(as_asked(old[s.name] - eta * answers[s.deps[0]]))
+            if all(m != as_asked(old[s.name]) for m in moves):
                 assert not by[s.name].ok, by[s.name].message
-            else:
+            elif moves[0] == as_asked(old[s.name]):
                 assert by[s.name].ok, by[s.name].message  # the update rounds to w itself
 
 
@@ -138,3 +144,26 @@ def test_a_slip_of_a_few_units_in_the_last_place_is_the_only_wrong_step(sheet, d
     report = check(sol, answers, sheet.asked)
     wrong = [v.name for v in report.verdicts if v.status == "wrong"]
     assert wrong in ([], [mistake]), [v.message for v in report.verdicts if v.status == "wrong"]
+
+
+@SETTINGS
+@given(sheets, st.data())
+def test_one_slip_at_one_step_is_named_there_and_nothing_after_it_is_wrong(sheet, data):
+    sol = sheet.solution
+    slip = data.draw(st.sampled_from(sorted(SLIPS)), label="slip")
+    where = [s.name for s in sol.steps if s.slip_applies(slip)]
+    mistake = data.draw(st.sampled_from(where), label="made at")
+    env = dict(sol.given_values)
+    answers: dict[str, float] = {}
+    for step in sol.steps:  # careful everywhere but at `mistake`, where the slip is made once
+        value = step.compute(env, slip if step.name == mistake else None)
+        answers[step.name] = env[step.name] = as_asked(value)
+    careful = student(sol)
+    assume(answers[mistake] != careful[mistake])
+    report = check(sol, answers, sheet.asked)
+    wrong = [v for v in report.verdicts if v.status == "wrong"]
+    # the slip may leave the step within rounding of the true value; then nothing is wrong
+    assert [v.name for v in wrong] in ([], [mistake]), [v.message for v in wrong]
+    for v in wrong:
+        # a named slip is this one, made here (a step written down is never blamed)
+        assert v.slip in (None, slip) and v.slip_at in (None, mistake), v.message

@@ -72,6 +72,23 @@ def test_key_checks_right_and_a_planted_slip_is_named(client):
     assert verdict["slip"] == "f_not_prime" and verdict["slip_title"] == "σ instead of σ'"
 
 
+def test_a_verdict_says_what_was_written_and_what_was_expected(client):
+    sheet = generate(8)
+    sheet_json = client.get("/api/practice/exercise?seed=8").json()
+    assert sheet_json["precision"] == "4 decimals, or 3 significant figures below 0.1"
+    for g in sheet_json["givens"]:  # what an input box can hold and read back
+        assert float(g["value_input"]) == g["value"]
+    h1 = sheet.solution.values["h1"]
+    report = _post(client, seed=8, answers={"h1": "0.5", "z_h1": "-0.0021"}).json()
+    by = {v["name"]: v for v in report["verdicts"]}
+    assert by["h1"]["answer_text"] == "0.5" and by["z_h1"]["answer_text"] == "−0.0021"
+    assert by["h1"]["expected_text"] == f"{h1:.4f}".replace("-", "−")
+    assert by["h1"]["message"].startswith("h1 = 0.5 is ")  # rounded too far, from σ(−0.0021)
+    for v in by.values():  # the fields a stored verdict keeps, old and new
+        assert {"name", "status", "answer", "expected", "tolerance", "message", "slip"} <= set(v)
+        assert {"slip_title", "slip_at", "depends_on", "own_value", "carried_from"} <= set(v)
+
+
 def test_empty_boxes_are_not_answered(client):
     report = _post(client, seed=8, answers={"z_h1": "", "h1": None}).json()
     assert report["answered"] == 0 and not report["all_right"]

@@ -106,6 +106,11 @@ def normal_code(code: str) -> str:
     return str(code).strip().upper()
 
 
+def is_code(code: str) -> bool:
+    """Whether `code` (as normal_code gives it) could be a join code."""
+    return len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
+
+
 def check_name(name: str, what: str = "name", limit: int = NAME_MAX) -> str:
     """A name as it is kept: 1 to `limit` characters once trimmed, no control characters."""
     if not isinstance(name, str):
@@ -195,6 +200,8 @@ def create_class(
 
 
 def _class(conn: Connection, code: str):
+    if not is_code(normal_code(code)):
+        raise NotFound(f"no class with the code {normal_code(code)!r}")
     row = conn.execute(select(classes).where(classes.c.code == normal_code(code))).one_or_none()
     if row is None:
         raise NotFound(f"no class with the code {normal_code(code)!r}")

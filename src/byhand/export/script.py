@@ -477,8 +477,9 @@ def _training_header(ds, trainer, epochs: int, tool: str) -> list[str]:
     return [
         f'"""Train the network `byhand train` trained on {ds.name}, the same way, in {tool}.',
         "",
-        f"Network {shape} ({acts}), loss {net.loss.name}; {opt.name} with η = {trainer.lr:g}"
-        f"{l2}, batches of {trainer.batch}, {epochs} epochs, seed {trainer.seed}.",
+        f"Network {shape} ({acts}), loss {net.loss.name}.",
+        f"{opt.name} with η = {trainer.lr:g}{l2}, batches of {trainer.batch}, {epochs} epochs, "
+        f"seed {trainer.seed}.",
         "One sample is a row, so z = x Wᵀ + b is the lecture's z = Wx + b for a whole batch.",
         "Prints each epoch's losses and accuracies, then the model byhand saves.",
         '"""',
@@ -645,21 +646,23 @@ def torch_training_script(
         f"eta = {trainer.lr!r}  # the learning rate η",
     ]
     decay = trainer.l2
-    groups = f'[{{"params": weights, "weight_decay": {decay!r}}}, {{"params": biases}}]'
+    if decay:
+        lines.append("# L2: weight decay adds λW to ∂L/∂W, as the penalty (λ/2)ΣW² does")
+    lines.append(
+        f'groups = [{{"params": weights, "weight_decay": {decay!r}}}, {{"params": biases}}]'
+    )
     if opt.name == "sgd":
-        lines.append(f"optimizer = torch.optim.SGD({groups}, lr=eta)")
+        lines.append("optimizer = torch.optim.SGD(groups, lr=eta)")
     elif opt.name == "momentum":
         lines += [
             "# torch keeps v' = μv' + g and steps θ ← θ − ηv': byhand's v ← μv − ηg, θ ← θ + v",
-            f"optimizer = torch.optim.SGD({groups}, lr=eta, momentum={opt.mu!r})",
+            f"optimizer = torch.optim.SGD(groups, lr=eta, momentum={opt.mu!r})",
         ]
     else:
         lines.append(
-            f"optimizer = torch.optim.Adam({groups}, lr=eta, betas=({opt.beta1!r}, "
-            f"{opt.beta2!r}), eps={opt.eps!r})"
+            f"optimizer = torch.optim.Adam(groups, lr=eta, betas=({opt.beta1!r}, {opt.beta2!r}), "
+            f"eps={opt.eps!r})"
         )
-    if decay:
-        lines.append("# L2: weight decay adds λW to ∂L/∂W, as the penalty (λ/2)ΣW² does")
     lines += [
         "X, Y = torch.from_numpy(X_train), torch.from_numpy(Y_train)",
         "",

@@ -32,7 +32,7 @@ import yaml
 from byhand import notation, numbers
 from byhand.errors import ByhandError
 from byhand.teach.solution import SLIPS, Solution, gradient_name, step_order, update_name
-from byhand.teach.tolerance import DRIFT, FLOOR, accepts, carried_rounding, tolerance
+from byhand.teach.tolerance import DRIFT, FLOOR, SLACK, accepts, carried_rounding, tolerance
 
 #: at most this many answers in one file or request
 MAX_ANSWERS = 2000
@@ -356,7 +356,7 @@ class _Context:
         self, name: str, answer: float, reference: float, carried: float, own: bool = False
     ) -> bool:
         """`accepts` for step `name`; `own` when the reference comes from the student's values
-        and some answer it depends on is wrong (then their update decides if w moves)."""
+        (then the update worked from their gradient decides whether w moves)."""
         step = self.solution.by_name[name]
         old = self.true_env[step.before] if step.before else None
         return accepts(answer, reference, carried, old, reference if own else step.value)
@@ -389,7 +389,7 @@ class _Context:
 
         if self.accepts(name, answer, expected, carried):
             return verdict(RIGHT, f"{wrote} is right")
-        if self.accepts(name, answer, own, own_carried, own=bool(bad)):
+        if self.accepts(name, answer, own, own_carried, own=True):
             roots = step_order(solution, {r for d in bad for r in self.roots.get(d, [d])})
             if roots:
                 if set(roots) == set(bad):
@@ -403,7 +403,7 @@ class _Context:
                     carried_from=roots,
                 )
             off = abs(answer - expected) / max(abs(expected), FLOOR)
-            if off < DRIFT:
+            if off < DRIFT - SLACK:  # 2% off is never right, rounding or not
                 worked = f" (worked from your {_and(deps)})" if deps else ""
                 return verdict(RIGHT, f"{wrote} is right{worked}")
             return verdict(

@@ -16,9 +16,9 @@ And three rules no tolerance overrides:
 
 * 0 is right only for a value that is 0 (no non-zero value is 0 at 3 significant figures);
 * a non-zero answer has the reference's sign;
-* for an update w_new = w − η·∂L/∂w, the unchanged weight w is right only when the update
-  rounds to w at the asked precision (the true update, unless the gradient it is worked
-  from was answered wrong: then the one from the student's gradient).
+* for an update w_new = w − η·∂L/∂w, the unchanged weight w is right only when the update it
+  is checked against rounds to w at the asked precision: the true update, or the one worked
+  from the student's own ∂L/∂w (when that rounds to w, writing w is what they should write).
 
 The cap keeps the tolerance within 1% of the value for |value| ≥ FLOOR, and within
 1% of FLOOR (1e-5) below it. An answer that matches the value recomputed from the student's

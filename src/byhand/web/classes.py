@@ -37,15 +37,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from byhand.classroom import db as classroom_db
-from byhand.classroom import ratelimit, service
+from byhand.classroom import service
 from byhand.classroom.db import Database, DatabaseUnavailable
 from byhand.diagram import network_svg
 from byhand.teach.check import MAX_ANSWERS
 from byhand.teach.solution import SECTIONS
 from byhand.web import practice
+from byhand.web.clients import RateLimit
 from byhand.web.pages import _env
+from byhand.web.schemas import ErrorAnswer
 
-router = APIRouter(tags=["classes"])
+#: the refusals every classroom route may give, each a one-sentence `detail`
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorAnswer, "description": text}
+    for status, text in {
+        401: "No token, or one that is not right for this class.",
+        403: "A student's token on a teacher's route, or the teacher key on a student's.",
+        404: "No class with this code (or the server keeps no classes).",
+        409: "The class is closed, or the request does not fit the class's state.",
+        429: "Too many submissions from one student: see Retry-After.",
+        503: "The database is busy or away: try again.",
+    }.items()
+}
+router = APIRouter(tags=["classes"], responses=REFUSALS)
 
 #: the cookie the teacher page keeps the key in (one per class)
 COOKIE = "byhand_teacher_"
@@ -53,6 +67,10 @@ COOKIE_MAX_AGE_S = 12 * 3600
 #: how often a dashboard stream looks at the database, and sends a comment to keep it open
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
+
+#: how often one student may submit (or draw a fresh variant): 3 at once, 3 a second on
+#: average; counted by each server process on its own
+SUBMISSIONS = RateLimit(per_second=3, burst=3)
 
 _open_lock = threading.Lock()
 
@@ -94,9 +112,17 @@ def bearer(request: Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+def cookie_name(code: str) -> str:
+    """The teacher page's cookie for class `code`; a code that cannot be one is a 404."""
+    code = service.normal_code(code)
+    if not service.is_code(code):
+        raise HTTPException(404, f"no class with the code {code!r}")
+    return COOKIE + code
+
+
 def teacher_key(request: Request, code: str) -> str | None:
     """The teacher key from the Authorization header, else from the teacher page's cookie."""
-    return bearer(request) or request.cookies.get(COOKIE + service.normal_code(code))
+    return bearer(request) or request.cookies.get(cookie_name(code))
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -147,7 +173,7 @@ class TeacherLogin(BaseModel):
 
 def _set_teacher_cookie(response: Response, code: str, key: str) -> None:
     response.set_cookie(
-        COOKIE + code,
+        cookie_name(code),
         key,
         max_age=COOKIE_MAX_AGE_S,
         path="/",
@@ -221,12 +247,13 @@ def _rate_limit(db: Database):
     """A gate for one student: 429 with Retry-After when they send too often."""
 
     def gate(student_id: int) -> None:
-        wait = ratelimit.wait(f"{db.url}#{student_id}")
+        wait = SUBMISSIONS.take(f"student:{db.url}#{student_id}")
         if wait > 0:
             raise HTTPException(
                 429,
-                f"too many submissions: at most {ratelimit.RATE} a second; try again shortly",
-                {"Retry-After": str(max(1, round(wait + 0.5)))},
+                f"too many submissions: at most {SUBMISSIONS.burst} at once and "
+                f"{SUBMISSIONS.per_second:g} a second; try again shortly",
+                {"Retry-After": SUBMISSIONS.retry_after(wait)},
             )
 
     return gate
@@ -293,7 +320,16 @@ def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-@router.get("/api/classes/{code}/dashboard/events")
+@router.get(
+    "/api/classes/{code}/dashboard/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-sent events: `dashboard`, with the dashboard's JSON.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def dashboard_events(code: str, request: Request) -> StreamingResponse:
     """The dashboard, sent again within POLL_S of each change (read from the database, so a
     submission any worker process stores shows)."""
@@ -332,7 +368,16 @@ async def dashboard_events(code: str, request: Request) -> StreamingResponse:
     )
 
 
-@router.get("/api/classes/{code}/grades.csv")
+@router.get(
+    "/api/classes/{code}/grades.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per student (UTF-8 with a byte-order mark).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def grades(code: str, request: Request) -> Response:
     """The gradebook as CSV: name, submissions, score, right/total, first wrong step, last
     submission."""
@@ -372,7 +417,7 @@ def teacher_login(code: str, body: TeacherLogin, request: Request) -> Response:
 @router.delete("/api/classes/{code}/teacher/session", status_code=204)
 def teacher_logout(code: str) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE + service.normal_code(code), path="/")
+    response.delete_cookie(cookie_name(code), path="/")
     return response
 
 

@@ -139,6 +139,7 @@ def exercise(
             "group": group(g),
             "value": g.value,
             "value_text": numbers.text(g.value),
+            "value_input": numbers.input_value(g.value),
             "mathml": _inline(f"{g.tex} = {numbers.tex(g.value)}"),
         }
         for g in sol.givens

@@ -129,7 +129,8 @@ def _maths(net: Network, fwd: ForwardTrace, back: BackwardTrace, y, req: ViewReq
             param = formulas.parameter_formulas(
                 net, notation.lecture_name(ref, net.sizes), x1, y, req.lr
             )
-    loss_tex = formulas.loss_tex(net, fwd.activations[-1][0], y) + rf" = {formulas.r(back.loss)}"
+    loss_tex = formulas.loss_tex(net, fwd.activations[-1][0], y, fwd.zs[-1][0])
+    loss_tex += rf" = {formulas.r(back.loss)}"
     return {
         "neurons": _neurons(net, shown, req.selected),
         "neurons_total": sum(net.sizes[1:]),

@@ -207,6 +207,7 @@ function showInspector(answer) {
   const where = locate(sel);
   if (!where) {
     const h = document.createElement("h3");
+    h.tabIndex = -1; // focus comes here after a selection on the diagram
     h.textContent = sel;
     const f = answer.formulas.neurons[sel];
     const body = f ? mathBlock(f.mathml) : document.createElement("p");
@@ -225,6 +226,7 @@ function showInspector(answer) {
   }
   const [kind, l, i, j] = where;
   const h = document.createElement("h3");
+  h.tabIndex = -1; // focus comes here after a selection on the diagram
   h.textContent = sel;
   const label = document.createElement("label");
   label.textContent = "Value ";
