@@ -265,3 +265,12 @@ def test_a_length_message_without_the_length_says_no_none():
 
     error = {"type": "too_long", "loc": ("body", "answers"), "ctx": {"max_length": 2000}}
     assert describe(error) == "answers: at most 2000 allowed"
+
+
+def test_a_request_may_leave_out_the_model_files_format_and_version(client):
+    # the schema gives them defaults, so the server does too (schemathesis found the mismatch)
+    model = {k: v for k, v in LECTURE.items() if k not in ("format", "version")}
+    r = client.post("/api/forward", json={"model": model, "inputs": [1, 0, 1]})
+    assert r.status_code == 200
+    r = client.post("/api/forward", json={"model": {**model, "version": 2}, "inputs": [1, 0, 1]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("model.version:")

@@ -94,8 +94,10 @@ def test_two_workers_serve_the_page_and_api_with_every_option(tmp_path):
         assert len(workers) == 2
         before = {w: cpu_ticks(w) for w in workers}
         body = {"model": LECTURE, "inputs": [[1, 0, 1]] * 200}
-        for _ in range(60):  # a new connection each: the kernel spreads them over both
-            with httpx.Client(timeout=10) as c:
+        for i in range(60):  # a new connection each: the kernel spreads them over both
+            # from an address of its own each: the per-client rate limit counts addresses
+            local = httpx.HTTPTransport(local_address=f"127.0.3.{i + 1}")
+            with httpx.Client(timeout=10, transport=local) as c:
                 assert c.get(url).status_code == 200
                 r = c.post(url + "api/forward", json=body)
                 assert r.status_code == 200
@@ -122,16 +124,21 @@ def test_a_killed_worker_is_replaced_and_the_other_keeps_answering():
 
         def ask():
             nonlocal answered
+            n = 0
             while not stop_asking.is_set():
+                n += 1  # each request from an address of its own, on a new connection
+                local = httpx.HTTPTransport(local_address=f"127.0.{4 + n // 250}.{1 + n % 250}")
                 try:
-                    with httpx.Client(timeout=10) as c:
-                        r = c.post(
-                            url + "api/forward", json={"model": LECTURE, "inputs": [1, 0, 1]}
-                        )
-                    assert r.status_code == 200
-                    answered += 1
+                    with httpx.Client(timeout=10, transport=local) as c:
+                        body = {"model": LECTURE, "inputs": [1, 0, 1]}
+                        r = c.post(url + "api/forward", json=body)
                 except httpx.TransportError as err:
                     errors.append(err)
+                    continue
+                if r.status_code == 200:
+                    answered += 1
+                else:
+                    errors.append(r.status_code)
 
         asker = threading.Thread(target=ask)
         asker.start()
@@ -277,3 +284,17 @@ def test_a_client_that_does_not_read_is_dropped(quick_server):
         pass
     length = int(re.search(rb"content-length: (\d+)", got, re.I).group(1))
     assert len(got.split(b"\r\n\r\n", 1)[1]) < length  # cut short: the rest was dropped
+
+
+def test_a_repeating_log_line_is_let_through_once_a_minute():
+    import logging
+
+    quiet = protocol.OncePerMinute()
+    record = logging.LogRecord(
+        "asyncio", logging.WARNING, "", 0, "socket.send() raised exception.", (), None
+    )
+    assert quiet.filter(record) and not quiet.filter(record)
+    other = logging.LogRecord(
+        "asyncio", logging.ERROR, "", 0, "socket.accept() out of system resource", (), None
+    )
+    assert quiet.filter(other)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import socket
 import threading
-import time
 import webbrowser
 from pathlib import Path
 
@@ -84,23 +82,6 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class _OncePerMinute(logging.Filter):
-    """Let a repeating log message through once a minute: when the process runs out of files,
-    asyncio logs a traceback for every failed accept, megabytes a second."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._last: dict[str, float] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = str(record.msg)[:60]
-        now = time.monotonic()
-        if now - self._last.get(key, -1e9) < 60.0:
-            return False
-        self._last[key] = now
-        return True
 
 
 @app.command()
@@ -191,7 +172,6 @@ def serve(
     )
     # every worker process reads its settings from here (they are started with this environment)
     os.environ[ENVIRONMENT] = settings.to_environment()
-    logging.getLogger("asyncio").addFilter(_OncePerMinute())
     shown = f" in {workers} processes" if workers > 1 else ""
     click.echo(f"byhand: serving the lecture at {url}{shown}  (Ctrl+C stops it)")
     if open_browser:

@@ -439,7 +439,9 @@ def app_from_environment() -> FastAPI:
     import sys
 
     from byhand import modelfile
+    from byhand.web.protocol import quiet_repeats
 
+    quiet_repeats()
     settings = Settings.from_environment()
     model = modelfile.load(settings.model) if settings.model else None
     # hand the interpreter between threads every 0.5 ms (not 5): a click that waits while a

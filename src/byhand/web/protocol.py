@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from byhand.limits import LIMITS
@@ -53,3 +56,28 @@ class Protocol(H11Protocol):
         self._head_timer = None
         if self.cycle is None or self.cycle.response_complete:
             self.transport.close()
+
+
+class OncePerMinute(logging.Filter):
+    """Let a repeating log message through once a minute: when the process runs out of files,
+    asyncio logs a traceback for every failed accept, megabytes a second, and a line for every
+    write to a connection its client has closed ("socket.send() raised exception.")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)[:60]
+        now = time.monotonic()
+        if now - self._last.get(key, -1e9) < 60.0:
+            return False
+        self._last[key] = now
+        return True
+
+
+def quiet_repeats() -> None:
+    """Install OncePerMinute on asyncio's logger in this process (each worker calls it)."""
+    logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, OncePerMinute) for f in logger.filters):
+        logger.addFilter(OncePerMinute())

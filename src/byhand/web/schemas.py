@@ -118,6 +118,8 @@ def check_model(value: Any, info: ValidationInfo | None = None) -> Network:
     field inside the model file; the message handler puts the request's field before it."""
     if isinstance(value, Network):
         return value
+    if isinstance(value, dict):  # a request may leave out format and version (their defaults)
+        value = {"format": modelfile.FORMAT, "version": modelfile.VERSION, **value}
     try:
         return modelfile.from_dict(value, limits=LIMITS)
     except ByhandError as err:
