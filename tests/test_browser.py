@@ -2,7 +2,8 @@
 
 Expected numbers are computed here by hand with the math module, never read off the page
 first: h1 = σ(3), o1 = σ(2σ(3) + 1), ∂L/∂w31 = (o1 − 1)·o1(1 − o1)·h1. Each test saves a
-screenshot of the part it exercises under docs/screenshots/.
+screenshot of the part it exercises: into a temporary folder, or into the folder named by
+BYHAND_SCREENSHOTS (`BYHAND_SCREENSHOTS=docs/screenshots` refreshes the README's pictures).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,7 @@ if not Path("/usr/bin/chromium").exists():
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("BYHAND_SCREENSHOTS") or tempfile.mkdtemp(prefix="byhand-shots-"))
 WIDE = {"width": 1280, "height": 800}
 
 
