@@ -28,6 +28,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -227,20 +228,29 @@ def _exercise_answer(found: service.Exercise) -> dict:
     """The sheet as `byhand worksheet` writes it, with the Practice section's view of it (the
     givens and boxes as MathML), the diagram of this student's network, and their standing."""
     sheet = found.sheet
-    view = practice.exercise(
-        seed=sheet.seed,
-        layers=",".join(map(str, sheet.net.sizes)),
-        activation=found.state["class"]["activation"],
-        questions=",".join(sheet.questions),
-        lr=sheet.learning_rate,
-    )
+    view, svg = _drawn(sheet.dumps(), found.state["class"]["activation"])
     return {
         **sheet.to_dict(),
         **found.state,
         "asked": sheet.asked,
         "practice": view,
-        "diagram_svg": network_svg(sheet.net),
+        "diagram_svg": svg,
     }
+
+
+@lru_cache(maxsize=512)
+def _drawn(sheet_text: str, activation: str) -> tuple[dict, str]:
+    """A sheet's Practice view and diagram, drawn once per variant (a student reloading their
+    page, or a class joining at once, asks for them again and again)."""
+    sheet = service.sheet_from(sheet_text)
+    view = practice.exercise(
+        seed=sheet.seed,
+        layers=",".join(map(str, sheet.net.sizes)),
+        activation=activation,
+        questions=",".join(sheet.questions),
+        lr=sheet.learning_rate,
+    )
+    return view, network_svg(sheet.net)
 
 
 def _rate_limit(db: Database):

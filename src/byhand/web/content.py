@@ -28,7 +28,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from byhand.errors import ByhandError
+from byhand.errors import ByhandError, unknown
 from byhand.mathml import to_mathml
 
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
@@ -134,10 +134,8 @@ def _check_body(body: str, first_line: int, path: str, widgets: Iterable[str]) -
     found = []
     for m in _MARKER.finditer(body):
         if m.group(1) not in known:
-            raise LectureError(
-                f"{path}:{line_of(m.start())}: unknown widget {m.group(1)!r}; "
-                f"choose one of: {', '.join(sorted(known))}"
-            )
+            err = unknown("widget", m.group(1), sorted(known), f"{path}:{line_of(m.start())}")
+            raise LectureError(str(err))
         found.append(m.group(1))
     for m in re.finditer(r"^:::.*$", body, re.M):
         if not _MARKER.fullmatch(m.group(0)):

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 
-from byhand import lecture, modelfile
+from byhand import lecture, modelfile, numbers
 from byhand.activations import ACTIVATIONS
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError, unknown
@@ -38,12 +38,15 @@ WEB = resources.files("byhand") / "web"
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(WEB / "templates")),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # the precision answers are asked for, as the checker grades them (byhand.numbers)
+    env.globals["precision"] = numbers.PRECISION
+    return env
 
 
 #: the lecture whose network the interactive parts start from and whose exercises Practice draws
