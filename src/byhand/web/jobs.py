@@ -72,7 +72,8 @@ class Job:
     optimizer: str
     lr: float | None
     l2: float
-    batch: int | None
+    #: samples per step (build_job fills it in: every sample for steps, 10 for epochs)
+    batch: int
     seed: int
     total: int
     every: int
@@ -99,19 +100,15 @@ class Run:
         from byhand.train import Trainer
 
         self.job = job
-        net = modelfile.loads_npz(job.model)
-        batch = job.batch if job.batch is not None else len(job.train)
-        if job.unit == "step" and job.batch is None:
-            batch = len(job.train)  # a gradient step on every sample
         self.trainer = Trainer(
-            net,
+            modelfile.loads_npz(job.model),
             job.train,
             job.test,
             optimizer=job.optimizer,
             lr=job.lr,
             l2=job.l2,
             seed=job.seed,
-            batch=batch,
+            batch=job.batch,
         )
         self.done = 0
         self.seconds = 0.0
