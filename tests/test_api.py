@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from byhand import modelfile
+from byhand.network import Network
 from byhand.web.app import create_app
 
 # --- an independent reference: a dense sigmoid network in plain Python -----------------------
@@ -242,7 +244,30 @@ def test_train_epochs_on_a_data_set_reports_accuracy_and_test_figures(client):
     assert all(0 <= d["accuracy"] <= 1 and 0 <= d["test_accuracy"] <= 1 for d in progress)
     assert progress[-1]["loss"] < progress[0]["loss"]
     done = events[-1]
-    assert done[0] == "done" and done[1]["history"] == progress
+    # a progress event may also carry the network so far ("model"); the history never does
+    figures = [{k: v for k, v in d.items() if k != "model"} for d in progress]
+    assert done[0] == "done" and done[1]["history"] == figures
+
+
+def test_a_running_job_sends_the_network_so_far_for_a_client_that_stops(client):
+    body = {
+        "model": modelfile.to_dict(Network.create([2, 8, 2], activation="tanh", seed=0)),
+        "data": {"dataset": "spiral", "samples": 200, "seed": 1, "test_split": 0.25},
+        "epochs": 400,
+        "every": 1,
+        "lr": 0.5,
+        "batch": 10,
+    }
+    events = parse_sse(client.post("/api/train", json=body).text)
+    snapshots = [d for k, d in events if k == "progress" and "model" in d]
+    assert snapshots, "no progress event carried the model"
+    for event in snapshots:
+        net = modelfile.from_dict(event["model"])
+        assert net.sizes == [2, 8, 2]
+    # the last snapshot before the end is a network between the start and the trained one
+    done = events[-1][1]
+    assert snapshots[-1]["epoch"] < done["epochs"]
+    assert all("model" not in d for d in done["history"])
 
 
 def test_grid_outputs_are_the_forward_pass_at_each_point(client):

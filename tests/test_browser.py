@@ -803,3 +803,26 @@ def test_selecting_on_the_diagram_moves_focus_to_its_panel(lecture: Page):
     lecture.locator("#diagram [data-neuron='h2']").click()
     expect(lecture.locator(":focus")).to_have_text("h2")
     expect(lecture.locator("#inspector h3:focus")).to_have_count(1)
+
+
+def test_stop_keeps_the_network_trained_so_far(lecture: Page):
+    """Stop on a data-set run keeps the last network the server sent, as the CLI's Ctrl-C does."""
+    lecture.select_option("#ds-name", "spiral")
+    lecture.fill("#ds-epochs", "3000")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-error")).to_be_empty()
+    # a few epochs in: progress events have come, and with them a network
+    expect(lecture.locator("#ds-info")).to_contain_text(
+        re.compile(r"epoch [1-9]\d*"), timeout=30_000
+    )
+    lecture.wait_for_timeout(600)
+    lecture.click("#ds-stop")
+    expect(lecture.locator("#ds-info")).to_contain_text(
+        "the network trained so far is kept", timeout=10_000
+    )
+    expect(lecture.locator("#ds-train")).to_be_enabled()
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1", timeout=10_000)
+    lecture.click("#ds-show")
+    expect(lecture.locator("#ds-error")).to_be_empty()
+    # spiral is 2-D: the diagram now draws the stopped run's network with two inputs
+    expect(lecture.locator("#diagram [data-param='w11']")).to_have_count(1)

@@ -17,8 +17,8 @@ step and the CPU share of trainings is what the limits say:
 - the `done` event (the model and its history) is serialised in the worker process, never on
   the event loop.
 
-Events: ``progress`` {"step" or "epoch", "loss", "accuracy", "test_loss", "test_accuracy"},
-then ``done`` {"model", "history", "steps" or "epochs", "stopped"} or ``error`` {"detail"}.
+Events: ``progress`` {"step" or "epoch", "loss", "accuracy", "test_loss", "test_accuracy"}
+(the last of each chunk with "model" too, for a network the page can draw), then ``done`` {"model", "history", "steps" or "epochs", "stopped"} or ``error`` {"detail"}.
 """
 
 from __future__ import annotations
@@ -93,6 +93,10 @@ class Job:
 # --- inside a worker process ---------------------------------------------------------------------
 
 
+#: a progress event carries the model at most this often (ten redraws a second)
+SNAPSHOT_SECONDS = 0.1
+
+
 class Run:
     """A job being trained in a worker process: a Trainer advanced a chunk per call."""
 
@@ -115,6 +119,8 @@ class Run:
         self.history: list[dict] = []
         #: steps per Trainer.advance call: grows while calls are short, shrinks when long
         self._steps = 1
+        #: when a progress event last carried the model (at most one every SNAPSHOT_SECONDS)
+        self._snapshot_at = -SNAPSHOT_SECONDS
 
     def _event(self, train_loss, train_acc, test_loss, test_acc) -> dict:
         event = {
@@ -177,17 +183,38 @@ class Run:
             if time.perf_counter() - start >= chunk_seconds:
                 break
         self.seconds += time.perf_counter() - start
-        return events, self.done >= job.total, None
+        finished = self.done >= job.total
+        now = time.monotonic()
+        if (
+            events
+            and not finished
+            and self._snapshots
+            and now - self._snapshot_at >= SNAPSHOT_SECONDS
+        ):
+            # the chunk's last event carries the network as it stands: a client that stops the
+            # run keeps it (like the CLI's Ctrl-C), and a page can redraw while training
+            events[-1] = {**events[-1], "model": self.model()}  # the history keeps no models
+            self._snapshot_at = now
+        return events, finished, None
 
-    def result(self, stopped: str | None) -> bytes:
-        """The `done` event, serialised here: the trained model (on raw inputs), its history."""
+    @property
+    def _snapshots(self) -> bool:
+        """Whether progress events carry the model: for networks the page can draw."""
+        return self.trainer.net.n_parameters <= self.job.limits.max_drawn_parameters
+
+    def model(self) -> dict:
+        """The network trained so far, as a model file on the data's raw inputs."""
         net = self.trainer.net
         if self.job.prepared is not None:
             net = self.job.prepared.raw_model(net)
+        return modelfile.to_dict(net)
+
+    def result(self, stopped: str | None) -> bytes:
+        """The `done` event, serialised here: the trained model (on raw inputs), its history."""
         return sse(
             "done",
             {
-                "model": modelfile.to_dict(net),
+                "model": self.model(),
                 "history": self.history,
                 self.job.unit + "s": self.done,
                 "stopped": stopped,

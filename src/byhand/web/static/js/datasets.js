@@ -191,6 +191,7 @@ async function trainDataset() {
   ds.redraw = draw;
   $("#ds-train").disabled = true;
   $("#ds-stop").disabled = false;
+  let latest = null; // the network as trained so far, kept if the run is stopped
   try {
     const arch = await postJSON("/api/architecture", body);
     const source = ds.upload
@@ -219,31 +220,44 @@ async function trainDataset() {
           if (Number.isFinite(ev.test_accuracy)) accPts.test.push([x, ev.test_accuracy]);
           draw();
           $("#ds-info").textContent = `epoch ${x}: loss ${fmt(ev.loss)}${Number.isFinite(ev.accuracy) ? `, accuracy ${fmt(ev.accuracy * 100, 1)}%` : ""}${Number.isFinite(ev.test_accuracy) ? `, test accuracy ${fmt(ev.test_accuracy * 100, 1)}%` : ""}`;
+          if (ev.model) latest = ev.model;
         } else if (name === "done") done = ev;
       },
       ds.controller.signal,
     );
     if (done) {
       ds.model = done.model;
-      const info = $("#ds-info");
-      const last = lossPts.train[lossPts.train.length - 1];
-      info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
-      info.dataset.last = String(last ? last[1] : "");
-      if (regression) clearBoundary("no picture: a decision boundary is drawn for class labels, and this set has numbers to predict");
-      else if (nf === 2) await drawBoundary(data);
-      else if (isSquareImage(nf)) await drawSamples(data, Math.round(Math.sqrt(nf)));
-      else clearBoundary(`no picture: this data set has ${nf} features (the boundary is drawn for two)`);
-      showChartHints();
+      await showTrained();
     }
   } catch (err) {
     if (err.name !== "AbortError") setError("#ds-error", err);
     else {
       const last = lossPts.train[lossPts.train.length - 1];
-      $("#ds-info").textContent = `Stopped${last ? ` at epoch ${last[0]}` : ""}: a stopped run's network is not kept; train again to get one.`;
+      const at = last ? ` at epoch ${last[0]}` : "";
+      if (latest) {
+        ds.model = latest;
+        await showTrained().catch((e) => setError("#ds-error", e));
+        $("#ds-info").textContent = `Stopped${at}: the network trained so far is kept (show it in the diagram, or train again).`;
+      } else {
+        $("#ds-info").textContent = `Stopped${at}, before any network was sent: train again to get one.`;
+      }
     }
   } finally {
     $("#ds-train").disabled = false;
     $("#ds-stop").disabled = true;
+  }
+
+  /** The trained network's pictures: the boundary, sample images, or why there is none. */
+  async function showTrained() {
+    const info = $("#ds-info");
+    const last = lossPts.train[lossPts.train.length - 1];
+    info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
+    info.dataset.last = String(last ? last[1] : "");
+    if (regression) clearBoundary("no picture: a decision boundary is drawn for class labels, and this set has numbers to predict");
+    else if (nf === 2) await drawBoundary(data);
+    else if (isSquareImage(nf)) await drawSamples(data, Math.round(Math.sqrt(nf)));
+    else clearBoundary(`no picture: this data set has ${nf} features (the boundary is drawn for two)`);
+    showChartHints();
   }
 }
 
