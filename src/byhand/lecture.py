@@ -6,9 +6,9 @@ from byhand.network import Network
 
 INPUT_NAMES = ("colour", "weight", "sugar")
 OUTPUT_NAMES = ("fruit A", "fruit B")
-#: "Try it out with all weights and biases set to 1, and inputs [1, 0, 1]."
+#: the lecture's worked example: every weight and bias 1, and these inputs
 INPUTS = (1.0, 0.0, 1.0)
-#: "Suppose our target output is [1, 0]."
+#: the output the lecture's example wants: fruit A, not fruit B
 TARGET = (1.0, 0.0)
 #: the learning rate the lecture's gradient step uses by default
 LEARNING_RATE = 0.5
