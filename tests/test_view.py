@@ -91,6 +91,15 @@ def test_explain_names_a_parameter_without_selecting_it(client):
     assert v["formulas"]["param"] is None
 
 
+def test_the_chain_rules_descriptions_use_the_pages_four_decimals(client):
+    v = client.post("/api/view", json=body(backward=True, explain="w31")).json()
+    meanings = [f["meaning"] for f in v["formulas"]["param"]["factors"]]
+    # z_o1 = 2σ(3) + 1 = 2.9051483 (by hand), written as the page writes numbers
+    z = 2 / (1 + math.exp(-3)) + 1
+    assert f"slope of sigmoid at z_o1 = {z:.4f}" in meanings
+    assert not any(f"{z:.7f}" in m for m in meanings)
+
+
 def test_a_step_answers_for_the_network_after_it(client):
     v = client.post("/api/view", json=body(step=True, lr=0.5)).json()
     old = client.post("/api/step", json={**body(), "lr": 0.5}).json()

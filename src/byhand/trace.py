@@ -282,7 +282,8 @@ def _prime_factor(net: Network, fwd: ForwardTrace, layer: int, i: int) -> Factor
         f"{sym}'({z_sym.text})",
         f"{tex_sym}'({z_sym.tex})",
         value,
-        f"slope of {act.name} at {z_sym.text} = {fmt(float(z[i]))}",
+        # z is a description here, written as the page writes its numbers (4 decimals)
+        f"slope of {act.name} at {z_sym.text} = {numbers.text(float(z[i]))}",
     )
 
 
