@@ -337,6 +337,25 @@ def _train_finished(page: Page) -> None:
     expect(page.locator("#ds-info")).to_have_attribute("data-last", re.compile(r"\d"))
 
 
+def test_the_boundary_redraws_while_a_spiral_trains(lecture: Page):
+    """Progress events carry the network so far; each finished redraw counts in data-redraws."""
+    lecture.select_option("#ds-name", "spiral")
+    lecture.fill("#ds-epochs", "5000")
+    lecture.click("#ds-train")
+    canvas = lecture.locator("#ds-boundary")
+    picture = "() => document.querySelector('#ds-boundary').toDataURL()"
+    expect(canvas).to_have_attribute("data-redraws", "1", timeout=30_000)
+    first = lecture.evaluate(picture)
+    expect(canvas).to_have_attribute("data-redraws", re.compile(r"^([3-9]|\d\d+)$"), timeout=30_000)
+    expect(canvas).to_have_attribute("data-drawn", "live")
+    expect(lecture.locator("#ds-train")).to_be_disabled()  # still running
+    assert lecture.evaluate(picture) != first
+    shot(lecture, "#datasets", "datasets-live")
+    lecture.click("#ds-stop")
+    _train_finished(lecture)
+    expect(canvas).to_have_attribute("data-drawn", "1")
+
+
 def test_a_later_set_without_a_picture_clears_the_old_boundary(lecture: Page):
     lecture.select_option("#ds-name", "spiral")
     lecture.fill("#ds-epochs", "5")
