@@ -94,12 +94,12 @@ def test_three_students_and_a_live_dashboard(browser, class_server):
         expect(shown_w31).to_be_attached()
         answers = right_answers(sheet) if slip is None else slipped_answers(sheet, slip)
         for box, value in answers.items():
-            page.locator(f'#class-form input[name="{box}"]').fill(f"{value:.6f}")
+            page.locator(f'#class-form input[name="{box}"]').fill(f"{value:.9g}")
         page.click("#class-submit")
         expect(page.locator("#class-status")).to_have_text(
             "saved: your teacher sees this submission"
         )
-        typed = {k: float(f"{v:.6f}") for k, v in answers.items()}
+        typed = {k: float(f"{v:.9g}") for k, v in answers.items()}
         report = checker(sheet.solution, typed, sheet.asked).to_dict()
         reports.append(report)
         expect(page.locator("#class-summary")).to_contain_text(report["summary"])
