@@ -13,6 +13,8 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -310,9 +312,48 @@ def test_download_and_load_a_model_file(lecture: Page, tmp_path: Path):
     expect(lecture.locator("#diagram [data-param='w11']")).to_have_attribute("data-value", "-3.0")
 
 
+def test_the_numpy_script_prints_the_lectures_numbers(lecture: Page, tmp_path: Path):
+    """The script prints `name = value` lines; h1, o1 and L are computed here by hand."""
+    with lecture.expect_download() as download:
+        lecture.click("#numpy-script")
+    assert download.value.suggested_filename == "byhand-3-2-2-numpy.py"
+    script = tmp_path / download.value.suggested_filename
+    download.value.save_as(script)
+    expect(lecture.locator("#toolbar-status")).to_contain_text("byhand-3-2-2-numpy.py")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    printed = dict(line.split(" = ", 1) for line in out.stdout.splitlines() if " = " in line)
+    o2 = O1  # every weight and bias is 1: both outputs are the same
+    loss = 0.5 * ((O1 - 1) ** 2 + o2**2)
+    assert json.loads(printed["h"])[0] == pytest.approx(H1, abs=1e-12)
+    assert json.loads(printed["o"])[0] == pytest.approx(O1, abs=1e-12)
+    assert float(printed["L"]) == pytest.approx(loss, abs=1e-12)
+    with lecture.expect_download() as download:
+        lecture.click("#torch-script")
+    assert download.value.suggested_filename == "byhand-3-2-2-torch.py"
+
+
 def _train_finished(page: Page) -> None:
     expect(page.locator("#ds-train")).to_be_enabled(timeout=30_000)
     expect(page.locator("#ds-info")).to_have_attribute("data-last", re.compile(r"\d"))
+
+
+def test_the_boundary_redraws_while_a_spiral_trains(lecture: Page):
+    """Progress events carry the network so far; each finished redraw counts in data-redraws."""
+    lecture.select_option("#ds-name", "spiral")
+    lecture.fill("#ds-epochs", "5000")
+    lecture.click("#ds-train")
+    canvas = lecture.locator("#ds-boundary")
+    picture = "() => document.querySelector('#ds-boundary').toDataURL()"
+    expect(canvas).to_have_attribute("data-redraws", "1", timeout=30_000)
+    first = lecture.evaluate(picture)
+    expect(canvas).to_have_attribute("data-redraws", re.compile(r"^([3-9]|\d\d+)$"), timeout=30_000)
+    expect(canvas).to_have_attribute("data-drawn", "live")
+    expect(lecture.locator("#ds-train")).to_be_disabled()  # still running
+    assert lecture.evaluate(picture) != first
+    shot(lecture, "#datasets", "datasets-live")
+    lecture.click("#ds-stop")
+    _train_finished(lecture)
+    expect(canvas).to_have_attribute("data-drawn", "1")
 
 
 def test_a_later_set_without_a_picture_clears_the_old_boundary(lecture: Page):

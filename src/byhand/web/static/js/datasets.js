@@ -141,6 +141,7 @@ function clearBoundary(caption = "decision boundary (two-feature sets)") {
   const canvas = $("#ds-boundary");
   canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
   delete canvas.dataset.drawn;
+  delete canvas.dataset.redraws;
   $("#ds-boundary-caption").textContent = caption;
 }
 
@@ -192,6 +193,16 @@ async function trainDataset() {
   $("#ds-train").disabled = true;
   $("#ds-stop").disabled = false;
   let latest = null; // the network as trained so far, kept if the run is stopped
+  // live: the boundary of each snapshot, one request at a time (a snapshot that comes while
+  // the last one is still drawing is skipped)
+  const live = nf === 2 && !regression;
+  let drawing = null;
+  const drawLive = (model) => {
+    if (!live || drawing) return;
+    drawing = drawBoundary(data, model)
+      .catch(() => {}) // the run's own messages say what went wrong
+      .finally(() => (drawing = null));
+  };
   try {
     const arch = await postJSON("/api/architecture", body);
     const source = ds.upload
@@ -220,7 +231,10 @@ async function trainDataset() {
           if (Number.isFinite(ev.test_accuracy)) accPts.test.push([x, ev.test_accuracy]);
           draw();
           $("#ds-info").textContent = `epoch ${x}: loss ${fmt(ev.loss)}${Number.isFinite(ev.accuracy) ? `, accuracy ${fmt(ev.accuracy * 100, 1)}%` : ""}${Number.isFinite(ev.test_accuracy) ? `, test accuracy ${fmt(ev.test_accuracy * 100, 1)}%` : ""}`;
-          if (ev.model) latest = ev.model;
+          if (ev.model) {
+            latest = ev.model;
+            drawLive(ev.model);
+          }
         } else if (name === "done") done = ev;
       },
       ds.controller.signal,
@@ -249,6 +263,7 @@ async function trainDataset() {
 
   /** The trained network's pictures: the boundary, sample images, or why there is none. */
   async function showTrained() {
+    await drawing; // a snapshot's boundary never covers the final one
     const info = $("#ds-info");
     const last = lossPts.train[lossPts.train.length - 1];
     info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
@@ -307,18 +322,22 @@ async function drawSamples(data, side) {
   showChartHints();
 }
 
-async function drawBoundary(data) {
+/** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
+ * "1"); data-redraws counts the drawings of this run. */
+async function drawBoundary(data, snapshot = null) {
   const xs = data.inputs.map((r) => r[0]);
   const ys = data.inputs.map((r) => r[1]);
   const pad = (lo, hi) => [lo - 0.1 * (hi - lo || 1), hi + 0.1 * (hi - lo || 1)];
   const xr = pad(Math.min(...xs), Math.max(...xs));
   const yr = pad(Math.min(...ys), Math.max(...ys));
-  const grid = await postJSON("/api/grid", { model: ds.model, x_range: xr, y_range: yr, resolution: 60 });
+  const grid = await postJSON("/api/grid", { model: snapshot || ds.model, x_range: xr, y_range: yr, resolution: 60 });
   const labels = data.labels || data.target.map((t) => (Array.isArray(t) ? t.indexOf(Math.max(...t)) : t));
   const points = data.inputs.map((r, k) => ({ x: r[0], y: r[1], k: Number(labels[k]) || 0 }));
+  if (snapshot && ds.sample !== data) return; // the run is over or another began: its picture is gone
   boundary($("#ds-boundary"), grid, points);
   const canvas = $("#ds-boundary");
-  canvas.dataset.drawn = "1";
+  canvas.dataset.drawn = snapshot ? "live" : "1";
+  canvas.dataset.redraws = String(Number(canvas.dataset.redraws || 0) + 1);
   showChartHints();
   const caption = $("#ds-boundary-caption");
   caption.replaceChildren("Decision boundary: the colour is the class the network predicts there; dots are the samples. ");

@@ -1,4 +1,5 @@
-// The toolbar: Reset, Download model, Load model, Copy link; and old messages cleared.
+// The toolbar: Reset, Download model, Load model, NumPy and PyTorch scripts, Copy link; and old
+// messages cleared.
 
 import { ApiError, postJSON } from "./api.js";
 import { $, $$, clone, on, put, resize } from "./dom.js";
@@ -21,15 +22,31 @@ function resetAll() {
   refresh();
 }
 
-function download() {
-  const blob = new Blob([JSON.stringify(state.model, null, 2) + "\n"], { type: "application/json" });
+/** Save text as a file the browser downloads. */
+function saveFile(text, filename, type) {
   const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = "byhand-model.json";
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = filename;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function download() {
+  saveFile(JSON.stringify(state.model, null, 2) + "\n", "byhand-model.json", "application/json");
+}
+
+/** Show the code: a standalone NumPy (or PyTorch) script of this page's network, sample and η. */
+async function downloadScript(kind) {
+  const status = $("#toolbar-status");
+  try {
+    const answer = await postJSON("/api/playground/script", { model: state.model, inputs: state.inputs, target: state.target, lr: state.lr, kind });
+    saveFile(answer.script, answer.filename, "text/x-python");
+    status.textContent = `Saved ${answer.filename}: run it with python to print this page's numbers.`;
+  } catch (err) {
+    status.textContent = err instanceof ApiError ? `Script: ${err.message}` : "The server could not be reached for the script.";
+  }
 }
 
 async function loadModel(ev) {
@@ -96,5 +113,7 @@ export function wireToolbar() {
   on("#reset", "click", resetAll);
   on("#download", "click", download);
   on("#load-file", "change", loadModel);
+  on("#numpy-script", "click", () => downloadScript("numpy"));
+  on("#torch-script", "click", () => downloadScript("torch"));
   on("#copy-link", "click", copyLink);
 }
