@@ -165,6 +165,8 @@ def test_lecture_four_renders_and_works_in_the_browser(series_server, page):
     expect(page.locator("#curve-title")).to_contain_text("01")
     expect(page.locator("#run-title")).to_contain_text("02")
     expect(page.locator(".sigmoid-plot svg")).to_have_count(1)
+    # the page's modules have wired the buttons (a click before that would do nothing)
+    expect(page.locator("body.ready")).to_have_count(1)
     page.click("#run-forward")
     page.wait_for_timeout(500)
     assert not errors, errors
