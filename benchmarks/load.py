@@ -191,11 +191,15 @@ class Tally:
         return data if status == 200 else None
 
 
+#: the page a student opens: the lecture (/ is the series index, with few static files)
+LECTURE_PAGE = "/lectures/3"
+
+
 async def student(n: int, port: int, tally: Tally, assets: list[str], trainer: bool) -> None:
     rng = random.Random(n)
     conn = Connection(port, address(n))
     await asyncio.sleep(rng.uniform(0, ARRIVAL))  # the class arrives over a few seconds
-    await tally.call("page", conn, "GET", "/")
+    await tally.call("page", conn, "GET", LECTURE_PAGE)
     for path in assets:
         await tally.call("static", conn, "GET", path)
     model = my_network(rng)
@@ -350,7 +354,11 @@ def main() -> None:
     proc, port = start_server(args.workers)
     try:
         idle = asyncio.run(idle_median(port))
-        page = __import__("urllib.request").request.urlopen(f"http://{HOST}:{port}/").read()
+        page = (
+            __import__("urllib.request")
+            .request.urlopen(f"http://{HOST}:{port}{LECTURE_PAGE}")
+            .read()
+        )
         assets = sorted(set(re.findall(r'(?:src|href)="(/static/[^"]+)"', page.decode())))
         pids = server_pids(proc.pid)
         cpu_start = {p: cpu_seconds(p) for p in pids}
