@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
@@ -20,6 +16,7 @@ from byhand.teach import worksheet
 from byhand.teach.check import check as checker
 from byhand.web.app import create_app
 from class_support import database_url, postgresql_url, right_answers, slipped_answers  # noqa: F401
+from serving import served
 
 QUESTIONS = ["forward", "loss", "gradients"]
 STUDENTS = [("Ana", None), ("<script>alert('Ben')</script>", "sign"), ("Cem", "missing_half")]
@@ -27,24 +24,9 @@ STUDENTS = [("Ana", None), ("<script>alert('Ben')</script>", "sign"), ("Cem", "m
 
 @pytest.fixture
 def class_server(database_url):  # noqa: F811
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(database=database_url), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
     # an open event stream would hold the shutdown for its graceful timeout
-    server.should_exit = True
-    server.force_exit = True
-    thread.join(timeout=10)
+    with served(create_app(database=database_url), force_exit=True) as url:
+        yield url
 
 
 def test_three_students_and_a_live_dashboard(browser, class_server):

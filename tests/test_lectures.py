@@ -5,9 +5,6 @@ in the browser (its numbers checked by hand: h1 = σ(3))."""
 from __future__ import annotations
 
 import math
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from fastapi.testclient import TestClient
 from byhand.cli import main
 from byhand.web import content, pages
 from byhand.web.app import create_app
+from serving import served
 
 LECTURE_4 = """---
 number: 4
@@ -125,30 +123,12 @@ def test_new_lecture_writes_a_starter_that_serves(tmp_path, capsys):
 # --- lecture 4 in the browser ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def series_server(tmp_path_factory):
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("lectures")
     write(folder, "04-two.md", LECTURE_4)
-    port = _free_port()
-    app = create_app(lectures=str(folder))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(lectures=str(folder))) as url:
+        yield url
 
 
 def test_lecture_four_renders_and_works_in_the_browser(series_server, page):
