@@ -54,6 +54,18 @@ def _array(name: str, values: Array, comment: str = "", call: str = "np.array") 
     return f"{head}{_numbers(values, len(head))}){'  # ' + comment if comment else ''}"
 
 
+def _sequential_lines(net: Network) -> list[str]:
+    """The torch scripts' nn.Sequential of the network's layers, then `with torch.no_grad():`
+    (the block that fills its weights follows)."""
+    lines = [
+        "# layer l: nn.Linear computes z = a Wᵀ + b (weight: one row per neuron), then f(z)",
+        "net = nn.Sequential(",
+    ]
+    for layer in net.layers:
+        lines.append(f"    nn.Linear({layer.n_in}, {layer.n_out}), {layer.activation.torch},")
+    return [*lines, ")", "with torch.no_grad():"]
+
+
 def _tensor(target: str, values: Array) -> str:
     head = f"    {target}.copy_(torch.tensor("
     return f"{head}{_numbers(values, len(head))}))"
@@ -270,12 +282,8 @@ def torch_script(net: Network, x, y, lr: float) -> str:
         '        print(f"{name} = {value.detach().tolist()}")',
         "",
         "",
-        "# layer l: nn.Linear computes z = a Wᵀ + b (weight: one row per neuron), then f(z)",
-        "net = nn.Sequential(",
+        *_sequential_lines(net),
     ]
-    for layer in net.layers:
-        lines.append(f"    nn.Linear({layer.n_in}, {layer.n_out}), {layer.activation.torch},")
-    lines += [")", "with torch.no_grad():"]
     for l, layer in enumerate(net.layers):
         lines += [_tensor(f"net[{2 * l}].weight", layer.W), _tensor(f"net[{2 * l}].bias", layer.b)]
     given, known = ("p", _points(x)) if names_in else ("x", X)
@@ -629,12 +637,8 @@ def torch_training_script(
         "",
         *_init_lines(net.sizes, seed),
         "",
-        "# layer l: nn.Linear computes z = a Wᵀ + b (weight: one row per neuron), then f(z)",
-        "net = nn.Sequential(",
+        *_sequential_lines(net),
     ]
-    for layer in net.layers:
-        lines.append(f"    nn.Linear({layer.n_in}, {layer.n_out}), {layer.activation.torch},")
-    lines += [")", "with torch.no_grad():"]
     for l in range(L):
         lines += [
             f"    net[{2 * l}].weight.copy_(torch.from_numpy(W{l + 1}))",
