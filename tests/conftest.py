@@ -38,8 +38,8 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def live_server():
     """The whole app served by uvicorn on 127.0.0.1 in a background thread; yields its base URL."""
+    from app_server import served
     from byhand.web.app import create_app
-    from serving import served
 
     with served(create_app()) as url:
         yield url

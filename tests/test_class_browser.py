@@ -12,11 +12,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from app_server import served
 from byhand.teach import worksheet
 from byhand.teach.check import check as checker
 from byhand.web.app import create_app
 from class_support import database_url, postgresql_url, right_answers, slipped_answers  # noqa: F401
-from serving import served
 
 QUESTIONS = ["forward", "loss", "gradients"]
 STUDENTS = [("Ana", None), ("<script>alert('Ben')</script>", "sign"), ("Cem", "missing_half")]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app_server import served
 from byhand.cli import main
 from byhand.web import content, pages
 from byhand.web.app import create_app
-from serving import served
 
 LECTURE_4 = """---
 number: 4
