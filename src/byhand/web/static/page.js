@@ -13,6 +13,7 @@ import { applyDatasetControls, loadDatasetList, wireDatasets } from "./js/datase
 import { wireToolbar } from "./js/toolbar.js";
 import { wireHero } from "./js/hero.js";
 import { markScrollBoxes, watchScrollBoxes } from "./js/scroll.js";
+import { opening } from "./js/opening.js";
 
 function fromLink() {
   const s = url.decode(location.hash);
@@ -52,7 +53,7 @@ function main() {
   applyDatasetControls(state.ds);
   drawArchitecture();
   // the server drew the page for the lecture's start: draw that answer, ask only for a link's state
-  if (link) refresh();
+  if (link) refresh(opening && opening.hash === location.hash ? { opening: opening.answer } : {});
   else show(view.answer);
   watchScrollBoxes();
   document.body.classList.add("ready");
