@@ -8,7 +8,7 @@ Jacobian instead. Both cases meet in :meth:`Activation.backward`, which turns �
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,7 +199,8 @@ class Activation:
     #: f's symbol, as text and LaTeX: σ, \sigma
     symbol: str
     symbol_tex: str
-    #: f applied to a place {arg}: σ({arg}); identity writes its argument alone (a = z)
+    #: f applied to a place {arg} (a z or a layer's vector): σ({arg}); identity writes its
+    #: argument alone (a = z)
     applied_form: Symbol
     #: f and f′ defined: σ(z) = 1 / (1 + e^(−z)) and σ'(z) = σ(z)(1 − σ(z))
     definition: Symbol
@@ -230,6 +231,18 @@ class Activation:
         if big:
             form = Symbol(form.text, form.tex.replace("({arg})", r"\left({arg}\right)"))
         return form.put(arg=arg)
+
+    def of_neuron(self, z: Symbol, zs: Sequence[Symbol] | None = None) -> Symbol:
+        """One neuron's activation from its z: σ(z_h1); softmax's share of its layer,
+        e^z_o1 / (e^z_o1 + e^z_o2), or over Σₖ e^zₖ when the layer's zs are not given."""
+        if self.elementwise:
+            return self.applied(z)
+        if zs is None:
+            return Symbol(f"e^{z.text} / Σₖ e^zₖ", rf"\frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}}")
+        return Symbol(
+            f"e^{z.text} / (" + " + ".join(f"e^{s.text}" for s in zs) + ")",
+            rf"\frac{{e^{{{z.tex}}}}}{{" + " + ".join(f"e^{{{s.tex}}}" for s in zs) + "}",
+        )
 
     def prime_at(self, z: Symbol | str) -> Symbol:
         """f′ at z, as a factor of the chain rule: σ'(z_o1); identity's is 1."""
@@ -370,8 +383,7 @@ ACTIVATIONS: dict[str, Activation] = {
             None,
             symbol="softmax",
             symbol_tex=r"\mathrm{softmax}",
-            # a neuron's share of its layer: e^z over the sum of the layer's e^zₖ
-            applied_form=Symbol("e^{arg} / Σₖ e^zₖ", r"\frac{e^{{arg}}}{\sum_k e^{z_k}}"),
+            applied_form=Symbol("softmax({arg})", r"\mathrm{softmax}({arg})"),
             definition=Symbol(
                 "softmax(z)ₖ = e^zₖ / Σⱼ e^zⱼ",
                 r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
