@@ -11,7 +11,7 @@ import pytest
 
 import byhand
 from byhand import display
-from byhand.trace import fmt
+from byhand.explain import fmt
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "lecture.ipynb"
 

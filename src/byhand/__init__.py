@@ -8,10 +8,10 @@ array([0.94810035, 0.94810035])
 
 from byhand.activations import ACTIVATIONS, get_activation
 from byhand.errors import ByhandError, ModelFileError
+from byhand.explain import explain
 from byhand.lecture import lecture_network
 from byhand.losses import LOSSES, get_loss
 from byhand.network import Layer, Network
-from byhand.trace import explain
 
 __all__ = [
     "ACTIVATIONS",

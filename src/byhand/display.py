@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from byhand import notation
-from byhand.trace import BackwardTrace, ForwardTrace, fmt
+from byhand.explain import fmt
+from byhand.trace import BackwardTrace, ForwardTrace
 
 if TYPE_CHECKING:
+    from byhand.explain import Explanation
     from byhand.network import Network
-    from byhand.trace import Explanation
 
 #: a table shows at most this many samples (rows) and this many neurons (columns)
 MAX_SAMPLES = 8
