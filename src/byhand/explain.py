@@ -130,12 +130,6 @@ class Explanation:
                 out.append(f)
         return out
 
-    def _repr_html_(self) -> str:
-        """Jupyter shows the chain rule as MathML, the numbers put in, and a table of factors."""
-        from byhand.display import explanation_html
-
-        return explanation_html(self)
-
     def __str__(self) -> str:
         lines = [self.formula, "  = " + self.numbers, ""]
         width = max(len(f.text) for f in self.factors())

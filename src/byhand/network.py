@@ -175,12 +175,6 @@ class Network:
     def n_parameters(self) -> int:
         return sum(layer.W.size + layer.b.size for layer in self.layers)
 
-    def _repr_svg_(self) -> str:
-        """Jupyter shows a network as its diagram, the one the web page draws."""
-        from byhand.diagram import network_svg
-
-        return network_svg(self)
-
     def __repr__(self) -> str:
         shape = "-".join(str(n) for n in self.sizes)
         acts = "/".join(layer.activation.name for layer in self.layers)

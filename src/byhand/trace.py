@@ -42,12 +42,6 @@ class ForwardTrace:
             "output": self.output.tolist(),
         }
 
-    def _repr_html_(self) -> str:
-        """Jupyter shows a forward pass as tables of x, then z and a for every layer."""
-        from byhand.display import forward_html
-
-        return forward_html(self)
-
 
 @dataclass
 class BackwardTrace:
@@ -73,9 +67,3 @@ class BackwardTrace:
                 "biases": [g.tolist() for g in self.grad_b],
             },
         }
-
-    def _repr_html_(self) -> str:
-        """Jupyter shows a backward pass as the loss and, per layer, tables of δ and gradients."""
-        from byhand.display import backward_html
-
-        return backward_html(self)

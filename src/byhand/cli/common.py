@@ -60,10 +60,10 @@ class LazyGroup(click.Group):
 
     def _import_unlisted(self) -> None:
         """Import every module of byhand.cli the table does not name (each adds its commands)."""
-        from byhand import cli
-
+        # the package is loaded before this module runs: read its search path, import nothing
+        package = sys.modules[__package__]
         listed = {module for module, _ in self.lazy.values()} | {"common"}
-        for found in pkgutil.iter_modules(cli.__path__):
+        for found in pkgutil.iter_modules(package.__path__):
             if found.name not in listed and not found.name.startswith("_"):
                 self._import(found.name)
 
