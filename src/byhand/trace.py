@@ -53,9 +53,6 @@ class BackwardTrace:
     grad_W: list[Array]
     grad_b: list[Array]
     batched: bool = True
-    #: every gradient in one array, in the order of Network.parameters(), when the pass wrote
-    #: them into a Workspace (see Network.pack); None otherwise
-    packed: Array | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready: loss, deltas per layer, gradients of weights and biases per layer."""
