@@ -121,6 +121,28 @@ def fail(message: str, status: int = 2) -> int:
     return status
 
 
+class LearningRate(click.FloatRange):
+    """η for an option: click's FloatRange 0 < η < ∞, which refuses NaN as well."""
+
+    name = "η"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=math.inf, min_open=True, max_open=True)
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            eta = super().convert(value, param, ctx)
+        except click.BadParameter:
+            eta = math.nan
+        if math.isnan(eta):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number", param, ctx)
+            self.fail(f"the learning rate must be a positive number, not {value}", param, ctx)
+        return eta
+
+
 def parse_numbers(text: str, what: str) -> list[float] | list[list[float]]:
     """'1,0,1' → [1.0, 0.0, 1.0]; '1,0,1;0,1,0' → a batch of two samples. Finite numbers only."""
     samples = [s for s in str(text).split(";") if s.strip()]
