@@ -26,8 +26,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from byhand import data, modelfile
+from byhand import modelfile
 from byhand.activations import ACTIVATIONS
+from byhand.data import csvfile
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
@@ -247,7 +248,7 @@ def csv_budget(content: bytes, target: str) -> None:
     if not lines:
         return  # the parser names what is missing
     rows = len(lines) - 1
-    header = next(csv.reader([lines[0]], delimiter=data._delimiter(lines[0])), [])
+    header = next(csv.reader([lines[0]], delimiter=csvfile.delimiter(lines[0])), [])
     columns = max(len(header), 1)
     check_table(rows, columns, "file: the uploaded file")
     names = [h.strip() for h in header]
@@ -255,11 +256,11 @@ def csv_budget(content: bytes, target: str) -> None:
         return
     t = names.index(target)
     classes: set[str] = set()
-    for cells in csv.reader(lines[1:], delimiter=data._delimiter(lines[0])):
+    for cells in csv.reader(lines[1:], delimiter=csvfile.delimiter(lines[0])):
         if len(cells) > t:
             classes.add(cells[t].strip())
     if len(classes) > LIMITS.max_classes or rows * (columns - 1 + len(classes)) > LIMITS.max_values:
-        numeric = all(data._number(c) is not None for c in classes)
+        numeric = all(csvfile.number_or_none(c) is not None for c in classes)
         if not numeric:  # numbers (a regression target) make one column, not one per value
             raise ByhandError(
                 f"file: the column {target!r} holds {len(classes)} different classes; with "
