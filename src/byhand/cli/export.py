@@ -8,6 +8,7 @@ import click
 
 from byhand import features, lecture, modelfile
 from byhand.cli.common import (
+    LearningRate,
     app,
     inputs_option,
     load_model,
@@ -56,10 +57,10 @@ def _target(path: str, suffix: str, option: str) -> str:
 @click.option(
     "--lr",
     "lr",
-    type=float,
+    type=LearningRate(),
+    metavar="η",
     default=lecture.LEARNING_RATE,
     show_default=True,
-    metavar="η",
     help="Learning rate of the scripts' gradient step.",
 )
 def export_command(

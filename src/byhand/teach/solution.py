@@ -26,12 +26,12 @@ import numpy as np
 
 from byhand import notation, numbers
 from byhand.errors import ByhandError
+from byhand.explain import explain
 from byhand.network import Network
 from byhand.numbers import SMALL
 from byhand.teach import expr as ex
 from byhand.teach.expr import Env, Expr, slot
 from byhand.teach.tolerance import carried_rounding, tolerance
-from byhand.trace import explain
 
 #: the sections of a solution, in order
 SECTIONS = ("forward", "loss", "gradients", "update")

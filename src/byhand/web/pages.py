@@ -28,6 +28,7 @@ from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.mathml import to_mathml
 from byhand.network import INITS, Network
+from byhand.optimizers import OPTIMIZERS
 from byhand.web import api, content, formulas, view
 from byhand.web.schemas import Model, check_drawable, finite
 
@@ -258,6 +259,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         "activations": list(ACTIVATIONS),
         "losses": list(LOSSES),
         "inits": list(INITS),
+        "optimizers": list(OPTIMIZERS),
         "sigmoid_svg": activation_svg("sigmoid"),
     }
     used = set(lec.widgets)

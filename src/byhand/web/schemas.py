@@ -367,8 +367,7 @@ class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
     model: Model
-    #: η; none: the optimiser's usual rate (optimizers.default_lr: sgd 3.0, momentum 0.3,
-    #: adam 0.005; sgd 0.1 and momentum 0.03 on an unbounded output)
+    #: η; none: the optimiser's usual rate (optimizers.default_lr)
     lr: LearningRate | None = None
     optimizer: Annotated[str, Field(max_length=20)] = "sgd"
     steps: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
