@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from byhand import modelfile
+from byhand import features, modelfile
 from byhand.activations import ACTIVATIONS
 from byhand.data import csvfile
 from byhand.errors import ByhandError
@@ -146,6 +146,13 @@ MODEL_SCHEMA = {
         "loss": {"enum": list(LOSSES), "default": "half_sse"},
         "inputs": {"anyOf": [_NAMES, {"type": "null"}]},
         "outputs": {"anyOf": [_NAMES, {"type": "null"}]},
+        # the input features made from (x1, x2), one per input (byhand.features)
+        "features": {
+            "anyOf": [
+                {"type": "array", "items": {"enum": list(features.FEATURES)}, "uniqueItems": True},
+                {"type": "null"},
+            ]
+        },
         "layers": {
             "type": "array",
             "minItems": 1,
@@ -378,6 +385,11 @@ class TrainRequest(Strict):
     l2: Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)] = 0.0
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     data: TrainData | None = None
+    #: at most this many steps or epochs a second, each one a progress event (none: full speed)
+    pace: Annotated[float, Field(gt=0, le=200, allow_inf_nan=False)] | None = None
+    #: the model is one a training returned (on raw inputs): with standardised data it is
+    #: rescaled to them first, so training goes on where it stopped
+    resume: bool = False
     #: the samples to take steps on, as /api/backprop takes them (instead of data)
     inputs: Samples | None = None
     target: Samples | None = None
