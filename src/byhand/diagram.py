@@ -1,6 +1,6 @@
 """The network drawn as SVG: inputs → hidden layers → outputs, every weight on its edge.
 
-One drawing serves Jupyter (``Network._repr_svg_``) and the web page (POST /api/diagram).
+One drawing serves Jupyter (``byhand.notebook``) and the web page (POST /api/diagram).
 Edges are coloured by the sign of their weight and drawn thicker the larger |w| is; each
 neuron shows its bias, and, when traces are given, its z and activation (forward) and the
 gradient of every weight and bias (backward). Elements carry stable ids and data attributes

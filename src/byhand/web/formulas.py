@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from byhand import notation, numbers
+from byhand.explain import explain
 from byhand.mathml import to_mathml
 from byhand.network import Network
-from byhand.trace import ForwardTrace, explain
+from byhand.trace import ForwardTrace
 
 #: a neuron with more inputs than this has the middle of its sum written as ⋯
 MAX_TERMS = 6

@@ -22,12 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from byhand import lecture, modelfile, numbers
 from byhand.activations import ACTIVATIONS
+from byhand.data import SYNTHETIC
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError, unknown
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.mathml import to_mathml
 from byhand.network import INITS, Network
+from byhand.optimizers import OPTIMIZERS
 from byhand.web import api, content, formulas, view
 from byhand.web.schemas import Model, check_drawable, finite
 
@@ -258,6 +260,8 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         "activations": list(ACTIVATIONS),
         "losses": list(LOSSES),
         "inits": list(INITS),
+        "optimizers": list(OPTIMIZERS),
+        "synthetic_sets": list(SYNTHETIC),
         "sigmoid_svg": activation_svg("sigmoid"),
     }
     used = set(lec.widgets)

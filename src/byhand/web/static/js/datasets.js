@@ -7,6 +7,28 @@ import { data as ds, refresh, save, sizesOf, state, view } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
 
 
+const snapshotListeners = [];
+
+/**
+ * Call fn({model, data, epoch, final}) with each network a data-set training sends: the
+ * snapshots while it runs (final false, at most one per animation frame) and the trained or
+ * stopped network at the end (final true). `data` is the sample trained on ({inputs, labels, …});
+ * `model` is a model file on the data's raw inputs (with its "features" when it has some).
+ */
+export function onTrainingSnapshot(fn) {
+  snapshotListeners.push(fn);
+}
+
+function tellSnapshot(snapshot) {
+  for (const fn of snapshotListeners) {
+    try {
+      fn(snapshot);
+    } catch (err) {
+      console.error(err); // one listener's fault never stops the training's own drawing
+    }
+  }
+}
+
 const DS_FIELDS = ["name", "samples", "noise", "seed", "hidden", "activation", "optimizer", "lr", "epochs", "batch"];
 
 /** The data-set controls' values, kept in the state so a link carries them. */
@@ -234,6 +256,7 @@ async function trainDataset() {
           if (ev.model) {
             latest = ev.model;
             drawLive(ev.model);
+            tellSnapshot({ model: ev.model, data, epoch: x, final: false });
           }
         } else if (name === "done") done = ev;
       },
@@ -264,6 +287,8 @@ async function trainDataset() {
   /** The trained network's pictures: the boundary, sample images, or why there is none. */
   async function showTrained() {
     await drawing; // a snapshot's boundary never covers the final one
+    const last0 = lossPts.train[lossPts.train.length - 1];
+    tellSnapshot({ model: ds.model, data, epoch: last0 ? last0[0] : 0, final: true });
     const info = $("#ds-info");
     const last = lossPts.train[lossPts.train.length - 1];
     info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
