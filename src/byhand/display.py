@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from byhand import notation, numbers
+from byhand import notation
+from byhand.explain import fmt
 from byhand.trace import BackwardTrace, ForwardTrace
 
 if TYPE_CHECKING:
@@ -33,11 +34,6 @@ CAPTION = 'style="caption-side: top; text-align: left; font-weight: bold; paddin
 NUM = 'style="text-align: right; font-variant-numeric: tabular-nums; padding: 1px 8px"'
 HEAD = 'style="text-align: center; padding: 1px 8px"'
 LABEL = 'style="text-align: left; padding: 1px 8px"'
-
-
-def fmt(value: float) -> str:
-    """A number in a notebook's table: 7 decimals kept (`byhand.numbers.column`)."""
-    return numbers.column(value, numbers.TABLE_DECIMALS)
 
 
 def _layer_title(layer: int, layers: int) -> str:
