@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -58,8 +59,20 @@ class Expr:
     def show(self, style: Style) -> str:
         raise NotImplementedError
 
-    def evaluate(self, env: Env) -> float:
+    def code(self, ns: dict) -> str:
+        """A Python expression of `env` computing the node, in the order a student works it
+        (left to right); the functions and numbers it calls are put into `ns`."""
         raise NotImplementedError
+
+    @cached_property
+    def function(self) -> Callable[[Env], float]:
+        """The node compiled into a function of the environment (trees of one shape share
+        their compiled code: names, numbers and functions are looked up in `ns`)."""
+        ns: dict = {}
+        return eval(_compiled(f"lambda env: {self.code(ns)}"), ns)  # noqa: S307 - see code()
+
+    def evaluate(self, env: Env) -> float:
+        return self.function(env)
 
     def children(self) -> Iterator[Expr]:
         for name in self.nodes:
@@ -117,6 +130,18 @@ class Expr:
         return self.show(Style(tex, value))
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str):
+    return compile(source, "<formula>", "eval")
+
+
+def _put(ns: dict, thing) -> str:
+    """The name under which `thing` (a function, a number) is called from compiled code."""
+    key = f"_{len(ns)}"
+    ns[key] = thing
+    return key
+
+
 def _bare(node: Expr, style: Style) -> str:
     """A node written alone inside parentheses: a symbol's value without a second pair."""
     while isinstance(node, Mark):
@@ -141,8 +166,8 @@ class Sym(Expr):
             return style.value(self, False)
         return self.latex if style.tex else self.written
 
-    def evaluate(self, env: Env) -> float:
-        return env[self.name]
+    def code(self, ns: dict) -> str:
+        return f"env[{_put(ns, self.name)}]"
 
     def symbols(self) -> Iterator[Sym]:
         yield self
@@ -163,8 +188,8 @@ class Const(Expr):
             return self.filled[1] if style.tex else self.filled[0]
         return self.latex if style.tex else self.written
 
-    def evaluate(self, env: Env) -> float:
-        return self.value
+    def code(self, ns: dict) -> str:
+        return _put(ns, self.value)
 
 
 @dataclass(frozen=True)
@@ -178,8 +203,8 @@ class Mark(Expr):
     def show(self, style: Style) -> str:
         return self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return self.body.code(ns)
 
 
 @dataclass(frozen=True)
@@ -192,8 +217,8 @@ class Sum(Expr):
     def show(self, style: Style) -> str:
         return " + ".join(t.show(style) for t in self.terms)
 
-    def evaluate(self, env: Env) -> float:
-        return sum(t.evaluate(env) for t in self.terms)
+    def code(self, ns: dict) -> str:
+        return "sum((" + ", ".join(t.code(ns) for t in self.terms) + ",))"
 
 
 @dataclass(frozen=True)
@@ -208,8 +233,8 @@ class Diff(Expr):
         minus = " - " if style.tex else " − "
         return self.left.show(style) + minus + self.right.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return self.left.evaluate(env) - self.right.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return f"({self.left.code(ns)} - {self.right.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -222,8 +247,8 @@ class Neg(Expr):
     def show(self, style: Style) -> str:
         return ("-" if style.tex else "−") + self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return -self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return f"(-{self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -263,11 +288,8 @@ class Product(Expr):
             out += gap + f.show(style)
         return out
 
-    def evaluate(self, env: Env) -> float:
-        value = self.factors[0].evaluate(env)
-        for f in self.factors[1:]:
-            value = value * f.evaluate(env)
-        return value
+    def code(self, ns: dict) -> str:
+        return "(" + " * ".join(f.code(ns) for f in self.factors) + ")"
 
     def without(self, role: str) -> Expr:
         """The product with the factors marked `role` dropped (and the gaps before them)."""
@@ -296,8 +318,8 @@ class Group(Expr):
         inside = _bare(self.body, style) if left == "(" else self.body.show(style)
         return left + inside + right
 
-    def evaluate(self, env: Env) -> float:
-        return self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return self.body.code(ns)
 
 
 def parens(body: Expr, grow: bool = False) -> Group:
@@ -321,8 +343,8 @@ class Scale(Expr):
     def show(self, style: Style) -> str:
         return self.factor.show(style) + self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return self.factor.evaluate(env) * self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return f"({self.factor.code(ns)} * {self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -335,8 +357,8 @@ class Square(Expr):
     def show(self, style: Style) -> str:
         return self.body.show(style) + ("^2" if style.tex else "²")
 
-    def evaluate(self, env: Env) -> float:
-        return self.body.evaluate(env) ** 2
+    def code(self, ns: dict) -> str:
+        return f"({self.body.code(ns)} ** 2)"
 
 
 @dataclass(frozen=True)
@@ -350,8 +372,8 @@ class Exp(Expr):
         inner = self.body.show(style)
         return f"e^{{{inner}}}" if style.tex else f"e^{inner}"
 
-    def evaluate(self, env: Env) -> float:
-        return math.exp(self.body.evaluate(env))
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, math.exp)}({self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -365,8 +387,8 @@ class Log(Expr):
         gap = "" if isinstance(self.body, Group) else " "
         return (r"\log" if style.tex else "log") + gap + self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return math.log(self.body.evaluate(env))
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, math.log)}({self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -381,9 +403,10 @@ class WeightedLog(Expr):
     def show(self, style: Style) -> str:
         return Product((self.weight, self.body), (self.join,)).show(style)
 
-    def evaluate(self, env: Env) -> float:
-        w = self.weight.evaluate(env)
-        return 0 if w == 0 else w * self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        w = f"_w{len(ns)}"
+        ns[w] = None  # the name is taken
+        return f"(0 if ({w} := {self.weight.code(ns)}) == 0 else {w} * {self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -399,8 +422,8 @@ class Apply(Expr):
     def show(self, style: Style) -> str:
         return (self.tex_name if style.tex else self.name) + "(" + _bare(self.arg, style) + ")"
 
-    def evaluate(self, env: Env) -> float:
-        return self.fn(self.arg.evaluate(env))
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, self.fn)}({self.arg.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -416,8 +439,12 @@ class Activate(Expr):
         f = self.symbol[1] if style.tex else self.symbol[0]
         return f"{f}({_bare(self.arg, style)})" if f else self.arg.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return float(self.activation(np.array([self.arg.evaluate(env)], dtype=float))[0])
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, self.at)}({self.arg.code(ns)})"
+
+    def at(self, z: float) -> float:
+        """f(z), by the engine's activation."""
+        return float(self.activation(np.array([z], dtype=float))[0])
 
 
 @dataclass(frozen=True)
@@ -437,11 +464,14 @@ class Softmax(Expr):
         below = Sum(tuple(Exp(z) for z in self.layer)).show(style)
         return rf"\frac{{{top}}}{{{below}}}" if style.tex else f"{top} / ({below})"
 
-    def evaluate(self, env: Env) -> float:
-        m = max(z.evaluate(env) for z in self.layer)
-        return math.exp(self.me.evaluate(env) - m) / sum(
-            math.exp(z.evaluate(env) - m) for z in self.layer
-        )
+    def code(self, ns: dict) -> str:
+        zs = ", ".join(z.code(ns) for z in self.layer)
+        return f"{_put(ns, self.at)}({self.me.code(ns)}, {zs})"
+
+    @staticmethod
+    def at(me: float, *zs: float) -> float:
+        m = max(zs)
+        return math.exp(me - m) / sum(math.exp(z - m) for z in zs)
 
 
 @dataclass(frozen=True)
@@ -465,9 +495,12 @@ class Prime(Expr):
             out = out.replace("{" + key + "}", node.show(style))
         return out
 
-    def evaluate(self, env: Env) -> float:
-        a, z = np.array([self.a.evaluate(env)]), np.array([self.z.evaluate(env)])
-        return float(self.activation.prime(z, a)[0])
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, self.at)}({self.a.code(ns)}, {self.z.code(ns)})"
+
+    def at(self, a: float, z: float) -> float:
+        """f'(z) from a = f(z) and z, by the engine's derivative."""
+        return float(self.activation.prime(np.array([z]), np.array([a]))[0])
 
 
 @dataclass(frozen=True)
@@ -484,12 +517,28 @@ class SoftmaxCrossEntropy(Expr):
     def show(self, style: Style) -> str:
         return self.shown.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        zs = [z.evaluate(env) for z in self.z]
+    def code(self, ns: dict) -> str:
+        zs = ", ".join(z.code(ns) for z in self.z)
+        ys = ", ".join(y.code(ns) for y in self.y)
+        return f"{_put(ns, self.at)}(({zs},), ({ys},))"
+
+    @staticmethod
+    def at(zs: tuple[float, ...], ys: tuple[float, ...]) -> float:
         m = max(zs)
         top = zs.index(m)
         rest = math.log1p(sum(math.exp(v - m) for k, v in enumerate(zs) if k != top))
-        return sum(y.evaluate(env) * ((m - v) + rest) for v, y in zip(zs, self.y, strict=True))
+        return sum(y * ((m - v) + rest) for v, y in zip(zs, ys, strict=True))
+
+
+def parts(expr: Expr) -> set[str]:
+    """What a tree is made of: its node classes' names and its marks' roles."""
+    found: set[str] = set()
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        found.add(node.role if isinstance(node, Mark) else type(node).__name__)
+        todo.extend(node.children())
+    return found
 
 
 def names(expr: Expr) -> tuple[str, ...]:
@@ -525,6 +574,7 @@ __all__ = [
     "WeightedLog",
     "brackets",
     "names",
+    "parts",
     "parens",
     "slot",
 ]

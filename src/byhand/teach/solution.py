@@ -148,6 +148,8 @@ class Slip:
     message: str
     #: the rewrite: a node → what the slip makes of it, or None to look inside it
     rule: Callable[[Expr], Expr | None] = field(repr=False)
+    #: the parts of a tree the rule rewrites (node classes or marks, see `expr.parts`)
+    touches: tuple[str, ...] = ()
 
     def title_for(self, activation: str | None) -> str:
         """The title with this sheet's activation: 'tanh instead of tanh'' on a tanh sheet."""
@@ -176,12 +178,14 @@ SLIPS: dict[str, Slip] = {
             "forgotten bias",
             "the bias is missing from the weighted sum",
             _drop("bias"),
+            ("bias",),
         ),
         Slip(
             "no_activation",
             "activation not applied",
             "the activation function was not applied (a = z)",
             _no_activation,
+            ("Activate", "Softmax"),
         ),
         Slip(
             "f_not_prime",
@@ -189,25 +193,35 @@ SLIPS: dict[str, Slip] = {
             "f(z) was used where its derivative f'(z) belongs (for the sigmoid, σ instead of "
             "σ' = σ(1 − σ))",
             _f_not_prime,
+            ("Prime",),
         ),
         Slip(
             "sign",
             "sign error in (o − y)",
             "the sign is flipped: (y − o) was used instead of (o − y)",
             _sign,
+            ("error",),
         ),
-        Slip("missing_half", "missing ½", "the ½ in L = ½ Σ (o − y)² is missing", _missing_half),
+        Slip(
+            "missing_half",
+            "missing ½",
+            "the ½ in L = ½ Σ (o − y)² is missing",
+            _missing_half,
+            ("half",),
+        ),
         Slip(
             "added_gradient",
             "gradient added",
             "the gradient was added instead of subtracted (w + η ∂L/∂w)",
             _added_gradient,
+            ("update",),
         ),
         Slip(
             "forgot_lr",
             "learning rate missing",
             "the learning rate η is missing from the update (w − ∂L/∂w)",
             _drop("rate"),
+            ("rate",),
         ),
     )
 }
@@ -290,7 +304,11 @@ class Step:
 
     @cached_property
     def _slipped(self) -> dict[str, Expr]:
-        return {key: self.expr.replace(slip.rule) for key, slip in SLIPS.items()}
+        parts = ex.parts(self.expr)
+        return {
+            key: self.expr.replace(slip.rule) if parts.intersection(slip.touches) else self.expr
+            for key, slip in SLIPS.items()
+        }
 
     def slipped(self, slip: str | None) -> Expr:
         """The step's tree with `slip` made (the tree itself for None or a slip it cannot make)."""
@@ -298,11 +316,11 @@ class Step:
 
     def compute(self, env: Env, slip: str | None = None) -> float:
         """The step recomputed from the values of `env`, with `slip` made when one is given."""
-        return self.slipped(slip).evaluate(env)
+        return (self.expr if slip is None else self._slipped[slip]).function(env)
 
     def slip_applies(self, slip: str) -> bool:
         """Whether the slip changes this step's formula."""
-        return self.slipped(slip) is not self.expr
+        return self._slipped[slip] is not self.expr
 
     def numbers(self, env: Env, digits: int = 4, tex: bool = False) -> str:
         """The formula with the values of `env` put in."""
@@ -415,10 +433,16 @@ class Solution:
         """Every step that depends on `name`, directly or not."""
         return self._descendants[name]
 
+    @cached_property
+    def _ordered(self) -> dict[str, list[str]]:
+        return {
+            name: [s.name for s in self.steps if s.name in seen]
+            for name, seen in self._ancestors.items()
+        }
+
     def ancestors(self, name: str) -> list[str]:
         """Every step `name` depends on, directly or not, in solution order."""
-        seen = self._ancestors[name]
-        return [s.name for s in self.steps if s.name in seen]
+        return self._ordered[name]
 
     def recompute(
         self, env: dict[str, float], name: str, slip: str, at: str, keep: Collection[str] = ()
