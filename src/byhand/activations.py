@@ -1,4 +1,4 @@
-"""Activation functions a = f(z) and their derivatives, in one table.
+"""Activation functions a = f(z) and their derivatives, in one table, with their notation.
 
 Every activation but softmax acts on each neuron alone, so its derivative is a number per
 neuron, f'(z). Softmax mixes the neurons of a layer; its backward pass multiplies by the
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from byhand.errors import ByhandError
+from byhand.notation import Symbol
 
 Array = np.ndarray
 
@@ -184,18 +185,29 @@ def softmax_backward(a, g):
 
 @dataclass(frozen=True)
 class Activation:
-    """One activation: its function, its derivative and how the page writes it."""
+    """One activation: its function, its derivative, and how the lecture writes both.
+
+    The notation is this table's: every face (page, CLI, worksheets, notebooks) writes f and
+    f′ from these entries, so changing one here changes them all.
+    """
 
     name: str
     f: Callable[..., Array]
     #: f'(z) from z and a = f(z) (written into `out` when given); None for softmax,
     #: whose derivative is a Jacobian.
     prime: Callable[..., Array] | None
-    tex: str
-    #: the derivative as the lecture writes it, e.g. σ(z)(1 − σ(z))
-    prime_tex: str
-    #: the symbol the lecture uses: σ for sigmoid
+    #: f's symbol, as text and LaTeX: σ, \sigma
     symbol: str
+    symbol_tex: str
+    #: f applied to a place {arg}: σ({arg}); identity writes its argument alone (a = z)
+    applied_form: Symbol
+    #: f and f′ defined: σ(z) = 1 / (1 + e^(−z)) and σ'(z) = σ(z)(1 − σ(z))
+    definition: Symbol
+    prime_definition: Symbol
+    #: f′(z) as a hand calculation writes it, from a = f(z) at {a} and z at {z}: {a}·(1 − {a})
+    prime_form: Symbol
+    #: f′ in words, from a = f(z): σ(1 − σ), 1 − a², 1 if z > 0, else 0
+    prime_words: str
     #: f without the floating-point guard it carries (sigmoid's), or None when f has none
     f_unguarded: Callable[..., Array] | None = None
     #: f and f' (softmax: its backward step) as plain NumPy source, for a generated script;
@@ -209,6 +221,26 @@ class Activation:
     @property
     def elementwise(self) -> bool:
         return self.prime is not None
+
+    def applied(self, arg: Symbol | str, big: bool = False) -> Symbol:
+        """f written around `arg`: σ(z_h1), σ(3); with `big`, LaTeX brackets that grow
+        (\\left( … \\right)) for a matrix inside."""
+        arg = arg if isinstance(arg, Symbol) else Symbol(arg, arg)
+        form = self.applied_form
+        if big:
+            form = Symbol(form.text, form.tex.replace("({arg})", r"\left({arg}\right)"))
+        return form.put(arg=arg)
+
+    def prime_at(self, z: Symbol | str) -> Symbol:
+        """f′ at z, as a factor of the chain rule: σ'(z_o1); identity's is 1."""
+        z = z if isinstance(z, Symbol) else Symbol(z, z)
+        if self.name == "identity":
+            return Symbol("1", "1")
+        return Symbol(f"{self.symbol}'({z.text})", f"{self.symbol_tex}'({z.tex})")
+
+    def prime_from(self, a: Symbol, z: Symbol) -> Symbol:
+        """f′(z) written from a = f(z) and z (names, places or numbers): h1·(1 − h1)."""
+        return self.prime_form.put(a=a, z=z)
 
     def __call__(self, z: Array, out: Array | None = None) -> Array:
         return self.f(z, out=out)
@@ -249,21 +281,34 @@ ACTIVATIONS: dict[str, Activation] = {
             "sigmoid",
             sigmoid,
             sigmoid_prime,
-            r"\sigma(z) = \frac{1}{1 + e^{-z}}",
-            r"\sigma(z)(1 - \sigma(z))",
-            "σ",
-            sigmoid_unguarded,
-            SIGMOID_NUMPY,
-            "nn.Sigmoid()",
-            (0.0, 1.0),
+            symbol="σ",
+            symbol_tex=r"\sigma",
+            applied_form=Symbol("σ({arg})", r"\sigma({arg})"),
+            definition=Symbol("σ(z) = 1 / (1 + e^(−z))", r"\sigma(z) = \frac{1}{1 + e^{-z}}"),
+            prime_definition=Symbol(
+                "σ'(z) = σ(z)(1 − σ(z))", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"
+            ),
+            prime_form=Symbol("{a}·(1 − {a})", "{a}(1 - {a})"),
+            prime_words="σ(1 − σ)",
+            f_unguarded=sigmoid_unguarded,
+            numpy=SIGMOID_NUMPY,
+            torch="nn.Sigmoid()",
+            bounds=(0.0, 1.0),
         ),
         Activation(
             "tanh",
             tanh,
             tanh_prime,
-            r"\tanh(z)",
-            r"1 - \tanh^2(z)",
-            "tanh",
+            symbol="tanh",
+            symbol_tex=r"\tanh",
+            applied_form=Symbol("tanh({arg})", r"\tanh({arg})"),
+            definition=Symbol(
+                "tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))",
+                r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
+            ),
+            prime_definition=Symbol("tanh'(z) = 1 − tanh²(z)", r"\tanh'(z) = 1 - \tanh^2(z)"),
+            prime_form=Symbol("(1 − {a}²)", "(1 - {a}^2)"),
+            prime_words="1 − a²",
             numpy=TANH_NUMPY,
             torch="nn.Tanh()",
             bounds=(-1.0, 1.0),
@@ -272,9 +317,16 @@ ACTIVATIONS: dict[str, Activation] = {
             "relu",
             relu,
             relu_prime,
-            r"\max(0, z)",
-            r"[z > 0]",
-            "relu",
+            symbol="relu",
+            symbol_tex=r"\mathrm{relu}",
+            applied_form=Symbol("relu({arg})", r"\mathrm{relu}({arg})"),
+            definition=Symbol("relu(z) = max(0, z)", r"\mathrm{relu}(z) = \max(0, z)"),
+            prime_definition=Symbol(
+                "relu'(z) = 1 if z > 0, else 0",
+                r"\mathrm{relu}'(z) = 1 \text{ if } z > 0, \text{ else } 0",
+            ),
+            prime_form=Symbol("[{z} > 0]", "[{z} > 0]"),
+            prime_words="1 if z > 0, else 0",
             numpy=RELU_NUMPY,
             torch="nn.ReLU()",
         ),
@@ -282,9 +334,19 @@ ACTIVATIONS: dict[str, Activation] = {
             "leaky_relu",
             leaky_relu,
             leaky_relu_prime,
-            r"\max(0.01z, z)",
-            r"[z > 0] + 0.01[z \le 0]",
-            "lrelu",
+            symbol="lrelu",
+            symbol_tex=r"\mathrm{lrelu}",
+            applied_form=Symbol("lrelu({arg})", r"\mathrm{lrelu}({arg})"),
+            definition=Symbol(
+                f"lrelu(z) = z if z > 0, else {LEAKY_SLOPE}·z",
+                rf"\mathrm{{lrelu}}(z) = z \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE} z",
+            ),
+            prime_definition=Symbol(
+                f"lrelu'(z) = 1 if z > 0, else {LEAKY_SLOPE}",
+                rf"\mathrm{{lrelu}}'(z) = 1 \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE}",
+            ),
+            prime_form=Symbol("lrelu'({z})", r"\mathrm{lrelu}'({z})"),
+            prime_words=f"1 if z > 0, else {LEAKY_SLOPE}",
             numpy=LEAKY_RELU_NUMPY,
             torch=f"nn.LeakyReLU({LEAKY_SLOPE})",
         ),
@@ -292,9 +354,13 @@ ACTIVATIONS: dict[str, Activation] = {
             "identity",
             identity,
             identity_prime,
-            "z",
-            "1",
-            "id",
+            symbol="id",
+            symbol_tex=r"\mathrm{id}",
+            applied_form=Symbol("{arg}", "{arg}"),
+            definition=Symbol("f(z) = z", "f(z) = z"),
+            prime_definition=Symbol("f'(z) = 1", "f'(z) = 1"),
+            prime_form=Symbol("1", "1"),
+            prime_words="1",
             numpy=IDENTITY_NUMPY,
             torch="nn.Identity()",
         ),
@@ -302,9 +368,20 @@ ACTIVATIONS: dict[str, Activation] = {
             "softmax",
             softmax,
             None,
-            r"\frac{e^{z_k}}{\sum_j e^{z_j}}",
-            r"o_k(\delta_{kj} - o_j)",
-            "softmax",
+            symbol="softmax",
+            symbol_tex=r"\mathrm{softmax}",
+            # a neuron's share of its layer: e^z over the sum of the layer's e^zₖ
+            applied_form=Symbol("e^{arg} / Σₖ e^zₖ", r"\frac{e^{{arg}}}{\sum_k e^{z_k}}"),
+            definition=Symbol(
+                "softmax(z)ₖ = e^zₖ / Σⱼ e^zⱼ",
+                r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
+            ),
+            prime_definition=Symbol(
+                "∂oₖ/∂zⱼ = oₖ(δₖⱼ − oⱼ)",
+                r"\frac{\partial o_k}{\partial z_j} = o_k(\delta_{kj} - o_j)",
+            ),
+            prime_form=Symbol("{a}(δₖⱼ − oⱼ)", r"{a}(\delta_{kj} - o_j)"),
+            prime_words="oₖ(δₖⱼ − oⱼ), a Jacobian",
             numpy=SOFTMAX_NUMPY,
             torch="nn.Softmax(dim=-1)",
             bounds=(0.0, 1.0),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from byhand import features as _features
 from byhand import notation
 from byhand.activations import Activation, get_activation
 from byhand.errors import ByhandError, unknown
@@ -71,6 +72,7 @@ class Network:
         loss: str | Loss = "half_sse",
         input_names: Sequence[str] | None = None,
         output_names: Sequence[str] | None = None,
+        features: Sequence[str] | None = None,
     ) -> None:
         self.layers = list(layers)
         self.loss = get_loss(loss)
@@ -96,6 +98,8 @@ class Network:
         self.input_names = self._names(input_names, self.sizes[0], "inputs")
         self.output_names = self._names(output_names, self.sizes[-1], "outputs")
         self._theta: Array | None = None
+        #: the input features made from raw (x1, x2) that the inputs are (byhand.features)
+        self.features = None if features is None else _features.check(features, self.sizes[0])
         self.pack()
 
     @staticmethod
@@ -159,7 +163,7 @@ class Network:
         """A copy whose parameters are `dtype` (float64 or float32)."""
         dt = _dtype(dtype)
         layers = [Layer(la.W.astype(dt), la.b.astype(dt), la.activation) for la in self.layers]
-        return Network(layers, self.loss, self.input_names, self.output_names)
+        return Network(layers, self.loss, self.input_names, self.output_names, self.features)
 
     # --- description ---------------------------------------------------------------------
 

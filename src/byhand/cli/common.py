@@ -204,6 +204,19 @@ def target_option(f: Callable) -> Callable:
     )(f)
 
 
+def lr_option(help: str, default: float | None = None) -> Callable:
+    """--lr η, a LearningRate; `default` None leaves the choice to the command."""
+    return click.option(
+        "--lr",
+        "lr",
+        type=LearningRate(),
+        metavar="η",
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
 def json_option(f: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(f)
 

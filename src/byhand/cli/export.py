@@ -8,10 +8,10 @@ import click
 
 from byhand import features, lecture, modelfile
 from byhand.cli.common import (
-    LearningRate,
     app,
     inputs_option,
     load_model,
+    lr_option,
     resolve_inputs,
     resolve_target,
     target_option,
@@ -54,15 +54,7 @@ def _target(path: str, suffix: str, option: str) -> str:
 )
 @inputs_option
 @target_option
-@click.option(
-    "--lr",
-    "lr",
-    type=LearningRate(),
-    metavar="η",
-    default=lecture.LEARNING_RATE,
-    show_default=True,
-    help="Learning rate of the scripts' gradient step.",
-)
+@lr_option("Learning rate of the scripts' gradient step.", default=lecture.LEARNING_RATE)
 def export_command(
     model, onnx_path, npz_path, json_path, dtype, numpy_path, torch_path, inputs, target, lr
 ):

@@ -11,10 +11,10 @@ import yaml
 
 from byhand import files, lecture, limits, modelfile
 from byhand.cli.common import (
-    LearningRate,
     app,
     inputs_option,
     load_model,
+    lr_option,
     model_option,
     print_json,
     resolve_inputs,
@@ -66,14 +66,7 @@ def _write(path: Path, text: str) -> None:
 @model_option
 @inputs_option
 @target_option
-@click.option(
-    "--lr",
-    "lr",
-    type=LearningRate(),
-    metavar="η",
-    default=None,
-    help="Learning rate. Default: 0.5.",
-)
+@lr_option("Learning rate. Default: 0.5.")
 @click.option(
     "--format",
     "-f",
@@ -133,14 +126,7 @@ def solve(model, inputs, target, lr, fmt, digits, out):
     show_default=True,
     help="Sections to ask: forward, loss, gradients, update.",
 )
-@click.option(
-    "--lr",
-    "lr",
-    type=LearningRate(),
-    metavar="η",
-    default=None,
-    help="Learning rate. Default: drawn from 0.1, 0.5, 1.",
-)
+@lr_option("Learning rate. Default: drawn from 0.1, 0.5, 1.")
 @click.option(
     "--format",
     "-f",
@@ -213,14 +199,7 @@ def _load_sheet(path: str, inputs, target, lr) -> tuple[solution.Solution, list[
 @click.argument("answers", metavar="ANSWERS")
 @inputs_option
 @target_option
-@click.option(
-    "--lr",
-    "lr",
-    type=LearningRate(),
-    metavar="η",
-    default=None,
-    help="Learning rate, when SHEET is a model file. Default: 0.5.",
-)
+@lr_option("Learning rate, when SHEET is a model file. Default: 0.5.")
 @click.option("--json", "as_json", is_flag=True, help="Print the grades as JSON.")
 def check_command(sheet, answers, inputs, target, lr, as_json):
     """Grade hand-worked ANSWERS (JSON or YAML: h1: 0.9526, dL/dw31: …) against SHEET.

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from byhand import lecture, modelfile, numbers
 from byhand.activations import ACTIVATIONS
+from byhand.data import SYNTHETIC
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError, unknown
 from byhand.limits import LIMITS
@@ -260,6 +261,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         "losses": list(LOSSES),
         "inits": list(INITS),
         "optimizers": list(OPTIMIZERS),
+        "synthetic_sets": list(SYNTHETIC),
         "sigmoid_svg": activation_svg("sigmoid"),
     }
     used = set(lec.widgets)
