@@ -27,6 +27,7 @@ import numpy as np
 
 from byhand import numbers
 from byhand.activations import Activation
+from byhand.notation import Symbol
 
 Env = Mapping[str, float]
 
@@ -426,18 +427,26 @@ class Apply(Expr):
         return f"{_put(ns, self.fn)}({self.arg.code(ns)})"
 
 
+def _fill(form: Symbol, places: dict[str, Expr], style: Style) -> str:
+    """A form of the notation table with its places ({arg}, {a}, {z}) written in `style`."""
+    out = form.tex if style.tex else form.text
+    for key, node in places.items():
+        out = out.replace("({" + key + "})", "(" + _bare(node, style) + ")")
+        out = out.replace("{" + key + "}", node.show(style))
+    return out
+
+
 @dataclass(frozen=True)
 class Activate(Expr):
-    """f(z) for an elementwise activation f, written with its symbol (z alone for identity)."""
+    """f(z) for an elementwise activation f, written as the activation table writes it:
+    σ(z_h1), and z alone for the identity."""
 
     activation: Activation
-    symbol: tuple[str, str]
     arg: Expr
     nodes: ClassVar = ("arg",)
 
     def show(self, style: Style) -> str:
-        f = self.symbol[1] if style.tex else self.symbol[0]
-        return f"{f}({_bare(self.arg, style)})" if f else self.arg.show(style)
+        return _fill(self.activation.applied_form, {"arg": self.arg}, style)
 
     def code(self, ns: dict) -> str:
         return f"{_put(ns, self.at)}({self.arg.code(ns)})"
@@ -476,24 +485,19 @@ class Softmax(Expr):
 
 @dataclass(frozen=True)
 class Prime(Expr):
-    """f'(z): written as its symbol, σ'(z_o1), and with the numbers put in as the lecture works
-    it out from a = f(z) and z (`filled`: text and LaTeX with {a} and {z}, e.g. {a}·(1 − {a}))."""
+    """f'(z), as the activation table writes it: as a factor, σ'(z_o1), and with the numbers
+    put in as the lecture works it out from a = f(z) and z, a·(1 − a)."""
 
     activation: Activation
-    symbol: tuple[str, str]
-    filled: tuple[str, str]
-    a: Expr
-    z: Expr
+    a: Sym
+    z: Sym
     nodes: ClassVar = ("a", "z")
 
     def show(self, style: Style) -> str:
         if not style.filled:
-            return self.symbol[1] if style.tex else self.symbol[0]
-        out = self.filled[1] if style.tex else self.filled[0]
-        for key, node in (("a", self.a), ("z", self.z)):
-            out = out.replace("({" + key + "})", "(" + _bare(node, style) + ")")
-            out = out.replace("{" + key + "}", node.show(style))
-        return out
+            factor = self.activation.prime_at(Symbol(self.z.written, self.z.latex))
+            return factor.tex if style.tex else factor.text
+        return _fill(self.activation.prime_form, {"a": self.a, "z": self.z}, style)
 
     def code(self, ns: dict) -> str:
         return f"{_put(ns, self.at)}({self.a.code(ns)}, {self.z.code(ns)})"

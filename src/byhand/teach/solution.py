@@ -25,6 +25,7 @@ from functools import cached_property
 import numpy as np
 
 from byhand import notation, numbers
+from byhand.activations import ACTIVATIONS, Activation
 from byhand.errors import ByhandError
 from byhand.explain import explain
 from byhand.network import Network
@@ -51,40 +52,14 @@ MAX_PARAMETERS = 400
 __all__ = ["SECTIONS", "SLIPS", "Env", "Given", "Slip", "Solution", "Step", "slot", "solve"]
 
 
-# --- how the activations are written ----------------------------------------------------------
-
-_F_TEXT = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "lrelu"}
-_F_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{relu}"}
-_F_TEX["leaky_relu"] = r"\mathrm{lrelu}"
-#: each activation's derivative in words, for the σ-instead-of-σ' slip
-_PRIME_WORDS = {
-    "sigmoid": "σ(1 − σ)",
-    "tanh": "1 − a²",
-    "relu": "1 if z > 0, else 0",
-    "leaky_relu": "1 if z > 0, else 0.01",
-}
-#: f'(z) as the worked solution fills it in from {a} = f(z) and {z}: text, LaTeX
-_PRIME_FILLED = {
-    "sigmoid": ("{a}·(1 − {a})", "{a}(1 - {a})"),
-    "tanh": ("(1 − {a}²)", "(1 - {a}^2)"),
-    "relu": ("[{z} > 0]", "[{z} > 0]"),
-    "leaky_relu": ("lrelu'({z})", r"\mathrm{lrelu}'({z})"),
-    "identity": ("1", "1"),
-}
+# --- how the activations are written: the activation table's forms --------------------------
 
 
-def _activate(act, z: ex.Sym) -> Expr:
-    """a = f(z), written σ(z_h1) (z alone for the identity)."""
-    return ex.Activate(act, (_F_TEXT.get(act.name, ""), _F_TEX.get(act.name, "")), z)
-
-
-def _prime(act, a: ex.Sym, z: ex.Sym) -> ex.Prime:
-    """f'(z), written σ'(z_o1) (1 for the identity) and filled in from a and z."""
-    if act.name == "identity":
-        symbol = ("1", "1")
-    else:
-        symbol = (f"{_F_TEXT[act.name]}'({z.written})", f"{_F_TEX[act.name]}'({z.latex})")
-    return ex.Prime(act, symbol, _PRIME_FILLED[act.name], a, z)
+def _named(activation: str | None) -> Activation | None:
+    """The activation, when it has a symbol of its own written f(z): not the identity (a = z)
+    nor softmax (a share of its layer)."""
+    act = ACTIVATIONS.get(activation or "")
+    return act if act is not None and act.elementwise and act.name != "identity" else None
 
 
 # --- slips: rewrites of a step's tree --------------------------------------------------------
@@ -153,20 +128,19 @@ class Slip:
 
     def title_for(self, activation: str | None) -> str:
         """The title with this sheet's activation: 'tanh instead of tanh'' on a tanh sheet."""
-        if self.key == "f_not_prime" and activation in _F_TEXT:
-            f = _F_TEXT[activation]
-            return f"{f} instead of {f}'"
+        act = _named(activation)
+        if self.key == "f_not_prime" and act is not None:
+            return f"{act.symbol} instead of {act.symbol}'"
         return self.title
 
     def message_for(self, activation: str | None) -> str:
         """What the student did, with this sheet's activation: σ' = σ(1 − σ), 1 − a², …"""
-        if self.key == "f_not_prime" and activation in _PRIME_WORDS:
-            f = _F_TEXT.get(activation, "f")
-            return (
-                f"{f}(z) was used where its derivative {f}'(z) = {_PRIME_WORDS[activation]} belongs"
-            )
-        if self.key == "no_activation" and activation in _F_TEXT:
-            return f"the activation {_F_TEXT[activation]} was not applied (a = z)"
+        act = _named(activation)
+        if self.key == "f_not_prime" and act is not None:
+            f = act.symbol
+            return f"{f}(z) was used where its derivative {f}'(z) = {act.prime_words} belongs"
+        if self.key == "no_activation" and act is not None:
+            return f"the activation {act.symbol} was not applied (a = z)"
         return self.message
 
 
@@ -649,7 +623,7 @@ def _activation_step(net, l, i, z: ex.Sym, zs: list[ex.Sym], value: float) -> St
     act = net.layers[l].activation
     a = notation.activation_symbol(l, i, net.sizes)
     number = notation.neuron_offsets(net.sizes)[l] + i + 1
-    tree = ex.Softmax(z, tuple(zs)) if act.name == "softmax" else _activate(act, z)
+    tree = ex.Softmax(z, tuple(zs)) if act.name == "softmax" else ex.Activate(act, z)
     step = Step(a.text, a.tex, "activation", value, tree, neuron=number, activation=act.name)
     step.hint = f"check the activation of neuron {number}: {a.text} = {step.formula}"
     return step
@@ -757,7 +731,7 @@ def _output_delta(net: Network, i: int, value: float, y) -> Step:
             tree = ex.Mark("error", ex.Diff(o, yt))
     else:
         error = ex.Mark("error", ex.parens(ex.Diff(o, yt)))
-        prime = _prime(act, o, z)
+        prime = ex.Prime(act, o, z)
         if loss == "half_sse":
             tree = ex.Product((error, prime))
         else:
@@ -785,7 +759,7 @@ def _hidden_delta(net: Network, l: int, i: int, value: float) -> Step:
         )
         for k in range(sizes[l + 2])
     )
-    tree = ex.Product((ex.parens(ex.Sum(back), grow=True), _prime(act, a, z)))
+    tree = ex.Product((ex.parens(ex.Sum(back), grow=True), ex.Prime(act, a, z)))
     step = Step(d.text, d.tex, "delta_hidden", value, tree, activation=act.name)
     step.hint = f"check the hidden neuron's δ, back through the weights: {d.text} = {step.formula}"
     step.neuron = notation.neuron_offsets(sizes)[l] + i + 1
