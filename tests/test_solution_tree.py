@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from byhand import Network, lecture_network
+from byhand import Network, lecture_network, notation
 from byhand.activations import ACTIVATIONS
 from byhand.notation import Symbol
 from byhand.teach import SLIPS, generate, solve
@@ -252,3 +252,30 @@ def test_worksheet_formulas_and_solution_symbols_come_from_the_engines_table(act
     h1, d = sol.by_name["h1"], sol.by_name["δ_o1"]
     assert h1.formula == table.applied_form.text.replace("{arg}", "z_h1")
     assert d.formula.endswith("·" + table.prime_at(Symbol("z_o1", "z_{o_1}")).text)
+
+
+def test_the_loss_is_written_by_the_losss_table_even_at_saturation():
+    from byhand import Layer
+
+    # sigmoid output at z = −40 with y = 0: L = softplus(−40) = log(1 + e^−40) by hand
+    net = Network([Layer(np.array([[-40.0]]), np.zeros(1), "sigmoid")], "cross_entropy")
+    sol = solve(net, [1.0], [0.0], 0.5)
+    step = sol.by_name["L"]
+    z, y = notation.z_symbol(0, 0, net.sizes), Symbol("y1", "y_{1}")
+    stable = net.loss.stable_written([z], [y], net.layers[0].activation)
+    assert step.formula.endswith(" = " + stable.text)
+    assert step.formula_tex.endswith(" = " + stable.tex)
+    assert step.value == pytest.approx(math.log1p(math.exp(-40.0)), rel=1e-12)
+    # a value alone in the parentheses of softplus gets no second pair
+    assert step.numbers(sol.values, 7) == "(1 − 0)·softplus(−40) + 0·softplus(−(−40))"
+    # the engine's LaTeX wins where the solution wrote its own: a number before a function
+    # takes a dot (0 \cdot \mathrm{softplus}, was 0\,\mathrm{softplus})
+    assert step.numbers(sol.values, 7, tex=True) == (
+        r"(1 - 0)\,\mathrm{softplus}(-40) + 0 \cdot \mathrm{softplus}(-(-40))"
+    )
+    # softmax: the dot product in growing brackets, \left( … \right) (was plain parentheses)
+    soft = Network([Layer(np.array([[40.0], [0.0]]), np.zeros(2), "softmax")], "cross_entropy")
+    sol = solve(soft, [1.0], [1.0, 0.0], 0.5)
+    step = sol.by_name["L"]
+    assert step.formula_tex.endswith(r"- \left(y_{1} z_{o_{1}} + y_{2} z_{o_{2}}\right)")
+    assert step.numbers(sol.values, 7) == "log(e^40 + e^0) − (1·40 + 0·0)"

@@ -508,6 +508,34 @@ class Prime(Expr):
 
 
 @dataclass(frozen=True)
+class Written(Expr):
+    """A formula the notation table writes and `body` computes: `write` takes one Symbol per
+    place (a name, a slot or a number) and returns the formula (the loss's L = ½[…])."""
+
+    write: Callable[..., Symbol] = field(compare=False)
+    places: tuple[Sym, ...]
+    body: Expr
+    nodes: ClassVar = ("body",)
+
+    def show(self, style: Style) -> str:
+        if not style.filled:
+            out = self.write(*[Symbol(p.written, p.latex) for p in self.places])
+            return out.tex if style.tex else out.text
+        # the table writes a marker at each place; a value alone in parentheses, as in
+        # softplus(40), then gets no second pair
+        marks = [f"⟪{k}⟫" for k in range(len(self.places))]
+        out = self.write(*[Symbol(m, m, number=True) for m in marks])
+        shown = out.tex if style.tex else out.text
+        for mark, p in zip(marks, self.places, strict=True):
+            shown = shown.replace(f"({mark})", "(" + style.value(p, True) + ")")
+            shown = shown.replace(mark, style.value(p, False))
+        return shown
+
+    def code(self, ns: dict) -> str:
+        return self.body.code(ns)
+
+
+@dataclass(frozen=True)
 class SoftmaxCrossEntropy(Expr):
     """−Σₖ yₖ log softmax(z)ₖ from z, as the engine computes it at saturation: written as
     `shown`, (Σy)·log(Σⱼ e^zⱼ) − Σₖ yₖ zₖ, and computed as Σₖ yₖ ((m − zₖ) + r) with m the
@@ -576,6 +604,7 @@ __all__ = [
     "Sum",
     "Sym",
     "WeightedLog",
+    "Written",
     "brackets",
     "names",
     "parts",

@@ -387,6 +387,7 @@ def render_solution(solution: Solution, fmt: str = "text", digits: int = 7, titl
 
 # --- worksheets -----------------------------------------------------------------------------------
 
+
 def formula_blocks(sheet: Worksheet) -> list:
     # f, f' and L as the engine's notation table defines them
     act, loss = sheet.net.layers[0].activation, sheet.net.loss

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -681,11 +681,36 @@ def _loss_step(net: Network, value: float, y, stable: bool = False) -> Step:
                     for a, b in zip(z, ys, strict=True)
                 )
             )
+    # written as the loss's notation table writes it, computed by the tree
+    act, K = net.layers[-1].activation, len(ys)
+    if stable:
+        ysum = float(np.sum(y))
+        lead = None if ysum == 1 or not softmax else _number(ysum)
+        form = partial(_stable_loss_form, net.loss, act, K, lead)
+        tree = ex.Written(form, (*z, *ys), tree)
+        definition = ex.Written(partial(_loss_form, net.loss, act, K), (*o, *ys), definition)
+    else:
+        tree = ex.Written(partial(_loss_form, net.loss, act, K), (*o, *ys), tree)
     step = Step("L", "L", "loss", float(value), tree, definition=definition)
     step.hint = f"check the loss: L = {step.formula}"
     if stable and not softmax:
         step.hint += ", softplus(z) = log(1 + eᶻ)"
     return step
+
+
+def _loss_form(loss, act, K: int, *places: notation.Symbol) -> notation.Symbol:
+    """L from the outputs and targets at `places` (o1, …, oK, y1, …, yK)."""
+    return loss.written(places[:K], places[K:], act)
+
+
+def _stable_loss_form(loss, act, K: int, ysum, *places: notation.Symbol) -> notation.Symbol:
+    """The cross-entropy from the pre-activations and targets at `places` (z…, y…)."""
+    return loss.stable_written(places[:K], places[K:], act, ysum)
+
+
+def _number(value: float) -> notation.Symbol:
+    """A number written into a formula as it is, 0.8 (not a slot)."""
+    return notation.Symbol(numbers.text(value), numbers.tex(value), number=True)
 
 
 def _softmax_ce(o: list[ex.Sym], ys: list[ex.Sym]) -> Expr:
