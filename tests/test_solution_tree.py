@@ -201,7 +201,18 @@ def test_the_sign_slip_of_a_cross_entropy_delta_negates_it():
     v = sol.values
     for name in ("δ_o1", "δ_o2", "δ_o3"):
         step = sol.by_name[name]
-        assert step.formula == f"o{name[-1]}·Σy − y{name[-1]}"
+        # as the loss's table writes δ, and as the chain rule writes it: (o1·Σy − y1)
+        k = name[-1]
+        assert (
+            step.formula
+            == net.loss.delta_written(
+                Symbol(f"o{k}", ""),
+                Symbol(f"y{k}", ""),
+                net.layers[-1].activation,
+                Symbol("Σy", ""),
+            ).text
+        )
+        assert step.formula == f"(o{k}·Σy − y{k})"
         # by hand: o·Σy − y with Σy = 0.8, and (y − o·Σy) with the slip
         k = int(name[-1])
         assert step.compute(v) == pytest.approx(v[f"o{k}"] * 0.8 - v[f"y{k}"], rel=1e-12)

@@ -510,16 +510,17 @@ class Prime(Expr):
 @dataclass(frozen=True)
 class Written(Expr):
     """A formula the notation table writes and `body` computes: `write` takes one Symbol per
-    place (a name, a slot or a number) and returns the formula (the loss's L = ½[…])."""
+    place (a symbol or a constant of the tree, written as a name, a slot or a number) and
+    returns the formula (the loss's L = ½[…], its factor (o1 − y1))."""
 
     write: Callable[..., Symbol] = field(compare=False)
-    places: tuple[Sym, ...]
+    places: tuple[Expr, ...]
     body: Expr
     nodes: ClassVar = ("body",)
 
     def show(self, style: Style) -> str:
         if not style.filled:
-            out = self.write(*[Symbol(p.written, p.latex) for p in self.places])
+            out = self.write(*[Symbol(p.text(), p.tex()) for p in self.places])
             return out.tex if style.tex else out.text
         # the table writes a marker at each place; a value alone in parentheses, as in
         # softplus(40), then gets no second pair
@@ -527,8 +528,9 @@ class Written(Expr):
         out = self.write(*[Symbol(m, m, number=True) for m in marks])
         shown = out.tex if style.tex else out.text
         for mark, p in zip(marks, self.places, strict=True):
-            shown = shown.replace(f"({mark})", "(" + style.value(p, True) + ")")
-            shown = shown.replace(mark, style.value(p, False))
+            if isinstance(p, Sym):
+                shown = shown.replace(f"({mark})", "(" + style.value(p, True) + ")")
+            shown = shown.replace(mark, p.show(style))
         return shown
 
     def code(self, ns: dict) -> str:

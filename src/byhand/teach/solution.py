@@ -708,6 +708,16 @@ def _stable_loss_form(loss, act, K: int, ysum, *places: notation.Symbol) -> nota
     return loss.stable_written(places[:K], places[K:], act, ysum)
 
 
+def _delta_form(loss, act, o, y, ysum=None) -> notation.Symbol:
+    """The output δ as one factor, when the loss and f' cancel: (o1 − y1)."""
+    return loss.delta_written(o, y, act, ysum)
+
+
+def _gradient_form(loss, K: int, o, y) -> notation.Symbol:
+    """∂L/∂o as a factor of δ = ∂L/∂o · f'(z): (o1 − y1), (2/K)(o1 − y1)."""
+    return loss.gradient_factor(o, y, K)
+
+
 def _number(value: float) -> notation.Symbol:
     """A number written into a formula as it is, 0.8 (not a slot)."""
     return notation.Symbol(numbers.text(value), numbers.tex(value), number=True)
@@ -747,21 +757,22 @@ def _output_delta(net: Network, i: int, value: float, y) -> Step:
     z = _sym(notation.z_symbol(last, i, sizes))
     d = notation.delta_symbol(last, i, sizes)
     yt = _target(i)
+    # written as the loss's notation table writes δ (or ∂L/∂o), computed by the tree
     if loss == "cross_entropy":
         ysum = float(np.sum(y))
+        form = partial(_delta_form, net.loss, act)
         if act.name == "softmax" and abs(ysum - 1.0) > 1e-12:
             total = ex.Const(ysum, "Σy", r"\sum_k y_k", (numbers.text(ysum), numbers.tex(ysum)))
-            tree: Expr = ex.Mark("error", ex.Diff(ex.Product((o, total), (ex.SIDE,)), yt))
+            error = ex.Diff(ex.Product((o, total), (ex.SIDE,)), yt)
+            tree: Expr = ex.Written(form, (o, yt, total), ex.Mark("error", error))
         else:
-            tree = ex.Mark("error", ex.Diff(o, yt))
+            tree = ex.Written(form, (o, yt), ex.Mark("error", ex.Diff(o, yt)))
     else:
-        error = ex.Mark("error", ex.parens(ex.Diff(o, yt)))
-        prime = ex.Prime(act, o, z)
-        if loss == "half_sse":
-            tree = ex.Product((error, prime))
-        else:
-            lead = ex.Const(2.0 / K, f"(2/{K})", rf"\frac{{2}}{{{K}}}")
-            tree = ex.Product((lead, error, prime), (ex.LEAD, ex.DOT))
+        error = ex.Mark("error", ex.Diff(o, yt))
+        if loss != "half_sse":
+            error = ex.Product((ex.Const(2.0 / K, f"2/{K}", rf"\frac{{2}}{{{K}}}"), error))
+        factor = ex.Written(partial(_gradient_form, net.loss, K), (o, yt), error)
+        tree = ex.Product((factor, ex.Prime(act, o, z)))
     step = Step(d.text, d.tex, "delta_out", value, tree, activation=act.name)
     step.hint = f"check the output neuron's δ: {d.text} = {step.formula}"
     step.neuron = notation.neuron_offsets(sizes)[last] + i + 1
