@@ -7,6 +7,14 @@ import { data as ds, refresh, save, sizesOf, state, view } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
 
 
+/** Parts that follow each network a run brings: fn(model, data, live) for every snapshot while
+ * it trains (live true) and for the network it ends with; fn(null) when results are cleared. */
+const watchers = [];
+export function onDatasetNetwork(fn) {
+  watchers.push(fn);
+}
+const tell = (...args) => watchers.forEach((fn) => fn(...args));
+
 const DS_FIELDS = ["name", "samples", "noise", "seed", "hidden", "activation", "optimizer", "lr", "epochs", "batch"];
 
 /** The data-set controls' values, kept in the state so a link carries them. */
@@ -121,6 +129,7 @@ export function clearResults() {
   ds.model = null;
   ds.sample = null;
   showChartHints();
+  tell(null);
 }
 
 /** A hint where a chart has nothing to show yet. */
@@ -234,6 +243,7 @@ async function trainDataset() {
           if (ev.model) {
             latest = ev.model;
             drawLive(ev.model);
+            tell(ev.model, data, true);
           }
         } else if (name === "done") done = ev;
       },
@@ -268,6 +278,7 @@ async function trainDataset() {
     const last = lossPts.train[lossPts.train.length - 1];
     info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
     info.dataset.last = String(last ? last[1] : "");
+    tell(ds.model, data, false);
     if (regression) clearBoundary("no picture: a decision boundary is drawn for class labels, and this set has numbers to predict");
     else if (nf === 2) await drawBoundary(data);
     else if (isSquareImage(nf)) await drawSamples(data, Math.round(Math.sqrt(nf)));
@@ -322,14 +333,18 @@ async function drawSamples(data, side) {
   showChartHints();
 }
 
-/** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
- * "1"); data-redraws counts the drawings of this run. */
-async function drawBoundary(data, snapshot = null) {
+/** The part of the plane a 2-D set's pictures cover: its samples and a tenth more each side. */
+export function planeOf(data) {
   const xs = data.inputs.map((r) => r[0]);
   const ys = data.inputs.map((r) => r[1]);
   const pad = (lo, hi) => [lo - 0.1 * (hi - lo || 1), hi + 0.1 * (hi - lo || 1)];
-  const xr = pad(Math.min(...xs), Math.max(...xs));
-  const yr = pad(Math.min(...ys), Math.max(...ys));
+  return [pad(Math.min(...xs), Math.max(...xs)), pad(Math.min(...ys), Math.max(...ys))];
+}
+
+/** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
+ * "1"); data-redraws counts the drawings of this run. */
+async function drawBoundary(data, snapshot = null) {
+  const [xr, yr] = planeOf(data);
   const grid = await postJSON("/api/grid", { model: snapshot || ds.model, x_range: xr, y_range: yr, resolution: 60 });
   const labels = data.labels || data.target.map((t) => (Array.isArray(t) ? t.indexOf(Math.max(...t)) : t));
   const points = data.inputs.map((r, k) => ({ x: r[0], y: r[1], k: Number(labels[k]) || 0 }));
