@@ -245,11 +245,16 @@ class Activation:
         """f′ in words, from a = f(z): σ(1 − σ), 1 − a²."""
         return self.prime_words_form.replace("{f}", self.symbol)
 
+    @property
+    def applied_template(self) -> Symbol:
+        """f with a place for its argument: σ({arg}); the identity's is {arg} alone."""
+        return self.applied_form or Symbol(f"{self.symbol}({{arg}})", f"{self.symbol_tex}({{arg}})")
+
     def applied(self, arg: Symbol | str, big: bool = False) -> Symbol:
         """f written around `arg`: σ(z_h1), σ(3); with `big`, LaTeX brackets that grow
         (\\left( … \\right)) for a matrix inside."""
         arg = arg if isinstance(arg, Symbol) else Symbol(arg, arg)
-        form = self.applied_form or Symbol(f"{self.symbol}({{arg}})", f"{self.symbol_tex}({{arg}})")
+        form = self.applied_template
         if big:
             form = Symbol(form.text, form.tex.replace("({arg})", r"\left({arg}\right)"))
         return form.put(arg=arg)
@@ -273,11 +278,17 @@ class Activation:
             return Symbol("1", "1")
         return Symbol(f"{self.symbol}'({z.text})", f"{self.symbol_tex}'({z.tex})")
 
+    @property
+    def prime_template(self) -> Symbol:
+        """f′ with places for a = f(z) and z: {a}·(1 − {a}); f′({z}) where f′ is not written
+        from a."""
+        if self.prime_form is None:
+            return Symbol(f"{self.symbol}'({{z}})", f"{self.symbol_tex}'({{z}})")
+        return self.prime_form
+
     def prime_from(self, a: Symbol, z: Symbol) -> Symbol:
         """f′(z) written from a = f(z) and z (names, places or numbers): h1·(1 − h1)."""
-        if self.prime_form is None:
-            return self.prime_at(z)
-        return self.prime_form.put(a=a, z=z)
+        return self.prime_template.put(a=a, z=z)
 
     def __call__(self, z: Array, out: Array | None = None) -> Array:
         return self.f(z, out=out)
