@@ -12,8 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from byhand import Network, lecture_network
+from byhand import Network, lecture_network, notation
 from byhand.activations import ACTIVATIONS
+from byhand.notation import Symbol
 from byhand.teach import SLIPS, generate, solve
 from byhand.teach import expr as ex
 
@@ -48,25 +49,19 @@ def test_a_weighted_sum_is_written_three_ways_and_evaluated():
 
 def test_a_value_alone_in_a_functions_parentheses_gets_no_second_pair():
     z = sym("z_h1", "z_{h_1}")
-    a = ex.Activate(ACTIVATIONS["sigmoid"], ("σ", r"\sigma"), z)
+    a = ex.Activate(ACTIVATIONS["sigmoid"], z)
     env = {"z_h1": -0.5}
     assert a.text() == "σ(z_h1)" and a.tex() == r"\sigma(z_{h_1})"
     assert a.numbers(env) == "σ(−0.5)" and a.numbers(env, tex=True) == r"\sigma(-0.5)"
     assert a.evaluate(env) == pytest.approx(sig(-0.5), rel=1e-15)
     # the identity writes z alone
-    same = ex.Activate(ACTIVATIONS["identity"], ("", ""), z)
+    same = ex.Activate(ACTIVATIONS["identity"], z)
     assert same.text() == "z_h1" and same.template() == "⟨0⟩" and same.evaluate(env) == -0.5
 
 
 def test_f_prime_is_written_as_its_symbol_and_filled_in_from_a_and_z():
     o, z = sym("o1", "o_{1}"), sym("z_o1", "z_{o_1}")
-    prime = ex.Prime(
-        ACTIVATIONS["sigmoid"],
-        ("σ'(z_o1)", r"\sigma'(z_{o_1})"),
-        ("{a}·(1 − {a})", "{a}(1 - {a})"),
-        o,
-        z,
-    )
+    prime = ex.Prime(ACTIVATIONS["sigmoid"], o, z)
     delta = ex.Product((ex.Mark("error", ex.parens(ex.Diff(o, sym("y1", given=True)))), prime))
     zo = 2 * sig(3) + 1
     env = {"o1": sig(zo), "z_o1": zo, "y1": 1.0}
@@ -206,7 +201,18 @@ def test_the_sign_slip_of_a_cross_entropy_delta_negates_it():
     v = sol.values
     for name in ("δ_o1", "δ_o2", "δ_o3"):
         step = sol.by_name[name]
-        assert step.formula == f"o{name[-1]}·Σy − y{name[-1]}"
+        # as the loss's table writes δ, and as the chain rule writes it: (o1·Σy − y1)
+        k = name[-1]
+        assert (
+            step.formula
+            == net.loss.delta_written(
+                Symbol(f"o{k}", ""),
+                Symbol(f"y{k}", ""),
+                net.layers[-1].activation,
+                Symbol("Σy", ""),
+            ).text
+        )
+        assert step.formula == f"(o{k}·Σy − y{k})"
         # by hand: o·Σy − y with Σy = 0.8, and (y − o·Σy) with the slip
         k = int(name[-1])
         assert step.compute(v) == pytest.approx(v[f"o{k}"] * 0.8 - v[f"y{k}"], rel=1e-12)
@@ -234,3 +240,53 @@ def test_solve_runs_one_forward_and_one_backward_pass(net, monkeypatch):
     assert calls == {"forward": 1, "backward": 1}
     # and every gradient still carries its chain rule
     assert all(s.chain for s in sol.steps if s.kind == "gradient")
+
+
+# --- the notation table is the one the worked solutions and worksheets write --------------------
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "leaky_relu", "identity"])
+def test_worksheet_formulas_and_solution_symbols_come_from_the_engines_table(act):
+    from byhand.losses import LOSSES
+    from byhand.teach.render import exercise_document, formula_blocks, write
+
+    sheet = generate(4, "3,2,2", act)
+    table, loss = ACTIVATIONS[act], LOSSES["half_sse"]
+    tex = [" = ".join(b.tex) for b in formula_blocks(sheet) if hasattr(b, "tex")]
+    # the engine's forms win where the worksheet wrote its own: L = \frac{1}{2}\sum_k …
+    # (the sheet had a space before \sum and ½ Σ (o − y)² in text)
+    for form in (table.definition, table.prime_definition, loss.definition):
+        assert form.tex in tex
+        assert f"$$ {form.tex} $$" in write(exercise_document(sheet), "md")
+    assert loss.definition.tex == r"L = \frac{1}{2}\sum_k (o_k - y_k)^2"
+    sol = sheet.solution
+    h1, d = sol.by_name["h1"], sol.by_name["δ_o1"]
+    assert h1.formula == table.applied_form.text.replace("{arg}", "z_h1")
+    assert d.formula.endswith("·" + table.prime_at(Symbol("z_o1", "z_{o_1}")).text)
+
+
+def test_the_loss_is_written_by_the_losss_table_even_at_saturation():
+    from byhand import Layer
+
+    # sigmoid output at z = −40 with y = 0: L = softplus(−40) = log(1 + e^−40) by hand
+    net = Network([Layer(np.array([[-40.0]]), np.zeros(1), "sigmoid")], "cross_entropy")
+    sol = solve(net, [1.0], [0.0], 0.5)
+    step = sol.by_name["L"]
+    z, y = notation.z_symbol(0, 0, net.sizes), Symbol("y1", "y_{1}")
+    stable = net.loss.stable_written([z], [y], net.layers[0].activation)
+    assert step.formula.endswith(" = " + stable.text)
+    assert step.formula_tex.endswith(" = " + stable.tex)
+    assert step.value == pytest.approx(math.log1p(math.exp(-40.0)), rel=1e-12)
+    # a value alone in the parentheses of softplus gets no second pair
+    assert step.numbers(sol.values, 7) == "(1 − 0)·softplus(−40) + 0·softplus(−(−40))"
+    # the engine's LaTeX wins where the solution wrote its own: a number before a function
+    # takes a dot (0 \cdot \mathrm{softplus}, was 0\,\mathrm{softplus})
+    assert step.numbers(sol.values, 7, tex=True) == (
+        r"(1 - 0)\,\mathrm{softplus}(-40) + 0 \cdot \mathrm{softplus}(-(-40))"
+    )
+    # softmax: the dot product in growing brackets, \left( … \right) (was plain parentheses)
+    soft = Network([Layer(np.array([[40.0], [0.0]]), np.zeros(2), "softmax")], "cross_entropy")
+    sol = solve(soft, [1.0], [1.0, 0.0], 0.5)
+    step = sol.by_name["L"]
+    assert step.formula_tex.endswith(r"- \left(y_{1} z_{o_{1}} + y_{2} z_{o_{2}}\right)")
+    assert step.numbers(sol.values, 7) == "log(e^40 + e^0) − (1·40 + 0·0)"

@@ -20,12 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from typing import ClassVar
 
 import numpy as np
 
 from byhand import numbers
 from byhand.activations import Activation
+from byhand.notation import Symbol
 
 Env = Mapping[str, float]
 
@@ -58,8 +60,20 @@ class Expr:
     def show(self, style: Style) -> str:
         raise NotImplementedError
 
-    def evaluate(self, env: Env) -> float:
+    def code(self, ns: dict) -> str:
+        """A Python expression of `env` computing the node, in the order a student works it
+        (left to right); the functions and numbers it calls are put into `ns`."""
         raise NotImplementedError
+
+    @cached_property
+    def function(self) -> Callable[[Env], float]:
+        """The node compiled into a function of the environment (trees of one shape share
+        their compiled code: names, numbers and functions are looked up in `ns`)."""
+        ns: dict = {}
+        return eval(_compiled(f"lambda env: {self.code(ns)}"), ns)  # noqa: S307 - see code()
+
+    def evaluate(self, env: Env) -> float:
+        return self.function(env)
 
     def children(self) -> Iterator[Expr]:
         for name in self.nodes:
@@ -117,6 +131,18 @@ class Expr:
         return self.show(Style(tex, value))
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str):
+    return compile(source, "<formula>", "eval")
+
+
+def _put(ns: dict, thing) -> str:
+    """The name under which `thing` (a function, a number) is called from compiled code."""
+    key = f"_{len(ns)}"
+    ns[key] = thing
+    return key
+
+
 def _bare(node: Expr, style: Style) -> str:
     """A node written alone inside parentheses: a symbol's value without a second pair."""
     while isinstance(node, Mark):
@@ -141,8 +167,8 @@ class Sym(Expr):
             return style.value(self, False)
         return self.latex if style.tex else self.written
 
-    def evaluate(self, env: Env) -> float:
-        return env[self.name]
+    def code(self, ns: dict) -> str:
+        return f"env[{_put(ns, self.name)}]"
 
     def symbols(self) -> Iterator[Sym]:
         yield self
@@ -163,8 +189,8 @@ class Const(Expr):
             return self.filled[1] if style.tex else self.filled[0]
         return self.latex if style.tex else self.written
 
-    def evaluate(self, env: Env) -> float:
-        return self.value
+    def code(self, ns: dict) -> str:
+        return _put(ns, self.value)
 
 
 @dataclass(frozen=True)
@@ -178,8 +204,8 @@ class Mark(Expr):
     def show(self, style: Style) -> str:
         return self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return self.body.code(ns)
 
 
 @dataclass(frozen=True)
@@ -192,8 +218,8 @@ class Sum(Expr):
     def show(self, style: Style) -> str:
         return " + ".join(t.show(style) for t in self.terms)
 
-    def evaluate(self, env: Env) -> float:
-        return sum(t.evaluate(env) for t in self.terms)
+    def code(self, ns: dict) -> str:
+        return "sum((" + ", ".join(t.code(ns) for t in self.terms) + ",))"
 
 
 @dataclass(frozen=True)
@@ -208,8 +234,8 @@ class Diff(Expr):
         minus = " - " if style.tex else " − "
         return self.left.show(style) + minus + self.right.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return self.left.evaluate(env) - self.right.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return f"({self.left.code(ns)} - {self.right.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -222,8 +248,8 @@ class Neg(Expr):
     def show(self, style: Style) -> str:
         return ("-" if style.tex else "−") + self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return -self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return f"(-{self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -263,11 +289,8 @@ class Product(Expr):
             out += gap + f.show(style)
         return out
 
-    def evaluate(self, env: Env) -> float:
-        value = self.factors[0].evaluate(env)
-        for f in self.factors[1:]:
-            value = value * f.evaluate(env)
-        return value
+    def code(self, ns: dict) -> str:
+        return "(" + " * ".join(f.code(ns) for f in self.factors) + ")"
 
     def without(self, role: str) -> Expr:
         """The product with the factors marked `role` dropped (and the gaps before them)."""
@@ -296,8 +319,8 @@ class Group(Expr):
         inside = _bare(self.body, style) if left == "(" else self.body.show(style)
         return left + inside + right
 
-    def evaluate(self, env: Env) -> float:
-        return self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return self.body.code(ns)
 
 
 def parens(body: Expr, grow: bool = False) -> Group:
@@ -321,8 +344,8 @@ class Scale(Expr):
     def show(self, style: Style) -> str:
         return self.factor.show(style) + self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return self.factor.evaluate(env) * self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        return f"({self.factor.code(ns)} * {self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -335,8 +358,8 @@ class Square(Expr):
     def show(self, style: Style) -> str:
         return self.body.show(style) + ("^2" if style.tex else "²")
 
-    def evaluate(self, env: Env) -> float:
-        return self.body.evaluate(env) ** 2
+    def code(self, ns: dict) -> str:
+        return f"({self.body.code(ns)} ** 2)"
 
 
 @dataclass(frozen=True)
@@ -350,8 +373,8 @@ class Exp(Expr):
         inner = self.body.show(style)
         return f"e^{{{inner}}}" if style.tex else f"e^{inner}"
 
-    def evaluate(self, env: Env) -> float:
-        return math.exp(self.body.evaluate(env))
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, math.exp)}({self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -365,8 +388,8 @@ class Log(Expr):
         gap = "" if isinstance(self.body, Group) else " "
         return (r"\log" if style.tex else "log") + gap + self.body.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        return math.log(self.body.evaluate(env))
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, math.log)}({self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -381,9 +404,10 @@ class WeightedLog(Expr):
     def show(self, style: Style) -> str:
         return Product((self.weight, self.body), (self.join,)).show(style)
 
-    def evaluate(self, env: Env) -> float:
-        w = self.weight.evaluate(env)
-        return 0 if w == 0 else w * self.body.evaluate(env)
+    def code(self, ns: dict) -> str:
+        w = f"_w{len(ns)}"
+        ns[w] = None  # the name is taken
+        return f"(0 if ({w} := {self.weight.code(ns)}) == 0 else {w} * {self.body.code(ns)})"
 
 
 @dataclass(frozen=True)
@@ -399,25 +423,37 @@ class Apply(Expr):
     def show(self, style: Style) -> str:
         return (self.tex_name if style.tex else self.name) + "(" + _bare(self.arg, style) + ")"
 
-    def evaluate(self, env: Env) -> float:
-        return self.fn(self.arg.evaluate(env))
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, self.fn)}({self.arg.code(ns)})"
+
+
+def _fill(form: Symbol, places: dict[str, Expr], style: Style) -> str:
+    """A form of the notation table with its places ({arg}, {a}, {z}) written in `style`."""
+    out = form.tex if style.tex else form.text
+    for key, node in places.items():
+        out = out.replace("({" + key + "})", "(" + _bare(node, style) + ")")
+        out = out.replace("{" + key + "}", node.show(style))
+    return out
 
 
 @dataclass(frozen=True)
 class Activate(Expr):
-    """f(z) for an elementwise activation f, written with its symbol (z alone for identity)."""
+    """f(z) for an elementwise activation f, written as the activation table writes it:
+    σ(z_h1), and z alone for the identity."""
 
     activation: Activation
-    symbol: tuple[str, str]
     arg: Expr
     nodes: ClassVar = ("arg",)
 
     def show(self, style: Style) -> str:
-        f = self.symbol[1] if style.tex else self.symbol[0]
-        return f"{f}({_bare(self.arg, style)})" if f else self.arg.show(style)
+        return _fill(self.activation.applied_form, {"arg": self.arg}, style)
 
-    def evaluate(self, env: Env) -> float:
-        return float(self.activation(np.array([self.arg.evaluate(env)], dtype=float))[0])
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, self.at)}({self.arg.code(ns)})"
+
+    def at(self, z: float) -> float:
+        """f(z), by the engine's activation."""
+        return float(self.activation(np.array([z], dtype=float))[0])
 
 
 @dataclass(frozen=True)
@@ -437,37 +473,68 @@ class Softmax(Expr):
         below = Sum(tuple(Exp(z) for z in self.layer)).show(style)
         return rf"\frac{{{top}}}{{{below}}}" if style.tex else f"{top} / ({below})"
 
-    def evaluate(self, env: Env) -> float:
-        m = max(z.evaluate(env) for z in self.layer)
-        return math.exp(self.me.evaluate(env) - m) / sum(
-            math.exp(z.evaluate(env) - m) for z in self.layer
-        )
+    def code(self, ns: dict) -> str:
+        zs = ", ".join(z.code(ns) for z in self.layer)
+        return f"{_put(ns, self.at)}({self.me.code(ns)}, {zs})"
+
+    @staticmethod
+    def at(me: float, *zs: float) -> float:
+        m = max(zs)
+        return math.exp(me - m) / sum(math.exp(z - m) for z in zs)
 
 
 @dataclass(frozen=True)
 class Prime(Expr):
-    """f'(z): written as its symbol, σ'(z_o1), and with the numbers put in as the lecture works
-    it out from a = f(z) and z (`filled`: text and LaTeX with {a} and {z}, e.g. {a}·(1 − {a}))."""
+    """f'(z), as the activation table writes it: as a factor, σ'(z_o1), and with the numbers
+    put in as the lecture works it out from a = f(z) and z, a·(1 − a)."""
 
     activation: Activation
-    symbol: tuple[str, str]
-    filled: tuple[str, str]
-    a: Expr
-    z: Expr
+    a: Sym
+    z: Sym
     nodes: ClassVar = ("a", "z")
 
     def show(self, style: Style) -> str:
         if not style.filled:
-            return self.symbol[1] if style.tex else self.symbol[0]
-        out = self.filled[1] if style.tex else self.filled[0]
-        for key, node in (("a", self.a), ("z", self.z)):
-            out = out.replace("({" + key + "})", "(" + _bare(node, style) + ")")
-            out = out.replace("{" + key + "}", node.show(style))
-        return out
+            factor = self.activation.prime_at(Symbol(self.z.written, self.z.latex))
+            return factor.tex if style.tex else factor.text
+        return _fill(self.activation.prime_form, {"a": self.a, "z": self.z}, style)
 
-    def evaluate(self, env: Env) -> float:
-        a, z = np.array([self.a.evaluate(env)]), np.array([self.z.evaluate(env)])
-        return float(self.activation.prime(z, a)[0])
+    def code(self, ns: dict) -> str:
+        return f"{_put(ns, self.at)}({self.a.code(ns)}, {self.z.code(ns)})"
+
+    def at(self, a: float, z: float) -> float:
+        """f'(z) from a = f(z) and z, by the engine's derivative."""
+        return float(self.activation.prime(np.array([z]), np.array([a]))[0])
+
+
+@dataclass(frozen=True)
+class Written(Expr):
+    """A formula the notation table writes and `body` computes: `write` takes one Symbol per
+    place (a symbol or a constant of the tree, written as a name, a slot or a number) and
+    returns the formula (the loss's L = ½[…], its factor (o1 − y1))."""
+
+    write: Callable[..., Symbol] = field(compare=False)
+    places: tuple[Expr, ...]
+    body: Expr
+    nodes: ClassVar = ("body",)
+
+    def show(self, style: Style) -> str:
+        if not style.filled:
+            out = self.write(*[Symbol(p.text(), p.tex()) for p in self.places])
+            return out.tex if style.tex else out.text
+        # the table writes a marker at each place; a value alone in parentheses, as in
+        # softplus(40), then gets no second pair
+        marks = [f"⟪{k}⟫" for k in range(len(self.places))]
+        out = self.write(*[Symbol(m, m, number=True) for m in marks])
+        shown = out.tex if style.tex else out.text
+        for mark, p in zip(marks, self.places, strict=True):
+            if isinstance(p, Sym):
+                shown = shown.replace(f"({mark})", "(" + style.value(p, True) + ")")
+            shown = shown.replace(mark, p.show(style))
+        return shown
+
+    def code(self, ns: dict) -> str:
+        return self.body.code(ns)
 
 
 @dataclass(frozen=True)
@@ -484,12 +551,28 @@ class SoftmaxCrossEntropy(Expr):
     def show(self, style: Style) -> str:
         return self.shown.show(style)
 
-    def evaluate(self, env: Env) -> float:
-        zs = [z.evaluate(env) for z in self.z]
+    def code(self, ns: dict) -> str:
+        zs = ", ".join(z.code(ns) for z in self.z)
+        ys = ", ".join(y.code(ns) for y in self.y)
+        return f"{_put(ns, self.at)}(({zs},), ({ys},))"
+
+    @staticmethod
+    def at(zs: tuple[float, ...], ys: tuple[float, ...]) -> float:
         m = max(zs)
         top = zs.index(m)
         rest = math.log1p(sum(math.exp(v - m) for k, v in enumerate(zs) if k != top))
-        return sum(y.evaluate(env) * ((m - v) + rest) for v, y in zip(zs, self.y, strict=True))
+        return sum(y * ((m - v) + rest) for v, y in zip(zs, ys, strict=True))
+
+
+def parts(expr: Expr) -> set[str]:
+    """What a tree is made of: its node classes' names and its marks' roles."""
+    found: set[str] = set()
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        found.add(node.role if isinstance(node, Mark) else type(node).__name__)
+        todo.extend(node.children())
+    return found
 
 
 def names(expr: Expr) -> tuple[str, ...]:
@@ -523,8 +606,10 @@ __all__ = [
     "Sum",
     "Sym",
     "WeightedLog",
+    "Written",
     "brackets",
     "names",
+    "parts",
     "parens",
     "slot",
 ]

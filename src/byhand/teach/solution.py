@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
 from byhand import notation, numbers
+from byhand.activations import ACTIVATIONS, Activation
 from byhand.errors import ByhandError
 from byhand.explain import explain
 from byhand.network import Network
@@ -51,40 +52,14 @@ MAX_PARAMETERS = 400
 __all__ = ["SECTIONS", "SLIPS", "Env", "Given", "Slip", "Solution", "Step", "slot", "solve"]
 
 
-# --- how the activations are written ----------------------------------------------------------
-
-_F_TEXT = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "lrelu"}
-_F_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{relu}"}
-_F_TEX["leaky_relu"] = r"\mathrm{lrelu}"
-#: each activation's derivative in words, for the σ-instead-of-σ' slip
-_PRIME_WORDS = {
-    "sigmoid": "σ(1 − σ)",
-    "tanh": "1 − a²",
-    "relu": "1 if z > 0, else 0",
-    "leaky_relu": "1 if z > 0, else 0.01",
-}
-#: f'(z) as the worked solution fills it in from {a} = f(z) and {z}: text, LaTeX
-_PRIME_FILLED = {
-    "sigmoid": ("{a}·(1 − {a})", "{a}(1 - {a})"),
-    "tanh": ("(1 − {a}²)", "(1 - {a}^2)"),
-    "relu": ("[{z} > 0]", "[{z} > 0]"),
-    "leaky_relu": ("lrelu'({z})", r"\mathrm{lrelu}'({z})"),
-    "identity": ("1", "1"),
-}
+# --- how the activations are written: the activation table's forms --------------------------
 
 
-def _activate(act, z: ex.Sym) -> Expr:
-    """a = f(z), written σ(z_h1) (z alone for the identity)."""
-    return ex.Activate(act, (_F_TEXT.get(act.name, ""), _F_TEX.get(act.name, "")), z)
-
-
-def _prime(act, a: ex.Sym, z: ex.Sym) -> ex.Prime:
-    """f'(z), written σ'(z_o1) (1 for the identity) and filled in from a and z."""
-    if act.name == "identity":
-        symbol = ("1", "1")
-    else:
-        symbol = (f"{_F_TEXT[act.name]}'({z.written})", f"{_F_TEX[act.name]}'({z.latex})")
-    return ex.Prime(act, symbol, _PRIME_FILLED[act.name], a, z)
+def _named(activation: str | None) -> Activation | None:
+    """The activation, when it has a symbol of its own written f(z): not the identity (a = z)
+    nor softmax (a share of its layer)."""
+    act = ACTIVATIONS.get(activation or "")
+    return act if act is not None and act.elementwise and act.name != "identity" else None
 
 
 # --- slips: rewrites of a step's tree --------------------------------------------------------
@@ -148,23 +123,24 @@ class Slip:
     message: str
     #: the rewrite: a node → what the slip makes of it, or None to look inside it
     rule: Callable[[Expr], Expr | None] = field(repr=False)
+    #: the parts of a tree the rule rewrites (node classes or marks, see `expr.parts`)
+    touches: tuple[str, ...] = ()
 
     def title_for(self, activation: str | None) -> str:
         """The title with this sheet's activation: 'tanh instead of tanh'' on a tanh sheet."""
-        if self.key == "f_not_prime" and activation in _F_TEXT:
-            f = _F_TEXT[activation]
-            return f"{f} instead of {f}'"
+        act = _named(activation)
+        if self.key == "f_not_prime" and act is not None:
+            return f"{act.symbol} instead of {act.symbol}'"
         return self.title
 
     def message_for(self, activation: str | None) -> str:
         """What the student did, with this sheet's activation: σ' = σ(1 − σ), 1 − a², …"""
-        if self.key == "f_not_prime" and activation in _PRIME_WORDS:
-            f = _F_TEXT.get(activation, "f")
-            return (
-                f"{f}(z) was used where its derivative {f}'(z) = {_PRIME_WORDS[activation]} belongs"
-            )
-        if self.key == "no_activation" and activation in _F_TEXT:
-            return f"the activation {_F_TEXT[activation]} was not applied (a = z)"
+        act = _named(activation)
+        if self.key == "f_not_prime" and act is not None:
+            f = act.symbol
+            return f"{f}(z) was used where its derivative {f}'(z) = {act.prime_words} belongs"
+        if self.key == "no_activation" and act is not None:
+            return f"the activation {act.symbol} was not applied (a = z)"
         return self.message
 
 
@@ -176,12 +152,14 @@ SLIPS: dict[str, Slip] = {
             "forgotten bias",
             "the bias is missing from the weighted sum",
             _drop("bias"),
+            ("bias",),
         ),
         Slip(
             "no_activation",
             "activation not applied",
             "the activation function was not applied (a = z)",
             _no_activation,
+            ("Activate", "Softmax"),
         ),
         Slip(
             "f_not_prime",
@@ -189,25 +167,35 @@ SLIPS: dict[str, Slip] = {
             "f(z) was used where its derivative f'(z) belongs (for the sigmoid, σ instead of "
             "σ' = σ(1 − σ))",
             _f_not_prime,
+            ("Prime",),
         ),
         Slip(
             "sign",
             "sign error in (o − y)",
             "the sign is flipped: (y − o) was used instead of (o − y)",
             _sign,
+            ("error",),
         ),
-        Slip("missing_half", "missing ½", "the ½ in L = ½ Σ (o − y)² is missing", _missing_half),
+        Slip(
+            "missing_half",
+            "missing ½",
+            "the ½ in L = ½ Σ (o − y)² is missing",
+            _missing_half,
+            ("half",),
+        ),
         Slip(
             "added_gradient",
             "gradient added",
             "the gradient was added instead of subtracted (w + η ∂L/∂w)",
             _added_gradient,
+            ("update",),
         ),
         Slip(
             "forgot_lr",
             "learning rate missing",
             "the learning rate η is missing from the update (w − ∂L/∂w)",
             _drop("rate"),
+            ("rate",),
         ),
     )
 }
@@ -290,7 +278,11 @@ class Step:
 
     @cached_property
     def _slipped(self) -> dict[str, Expr]:
-        return {key: self.expr.replace(slip.rule) for key, slip in SLIPS.items()}
+        parts = ex.parts(self.expr)
+        return {
+            key: self.expr.replace(slip.rule) if parts.intersection(slip.touches) else self.expr
+            for key, slip in SLIPS.items()
+        }
 
     def slipped(self, slip: str | None) -> Expr:
         """The step's tree with `slip` made (the tree itself for None or a slip it cannot make)."""
@@ -298,11 +290,11 @@ class Step:
 
     def compute(self, env: Env, slip: str | None = None) -> float:
         """The step recomputed from the values of `env`, with `slip` made when one is given."""
-        return self.slipped(slip).evaluate(env)
+        return (self.expr if slip is None else self._slipped[slip]).function(env)
 
     def slip_applies(self, slip: str) -> bool:
         """Whether the slip changes this step's formula."""
-        return self.slipped(slip) is not self.expr
+        return self._slipped[slip] is not self.expr
 
     def numbers(self, env: Env, digits: int = 4, tex: bool = False) -> str:
         """The formula with the values of `env` put in."""
@@ -415,10 +407,16 @@ class Solution:
         """Every step that depends on `name`, directly or not."""
         return self._descendants[name]
 
+    @cached_property
+    def _ordered(self) -> dict[str, list[str]]:
+        return {
+            name: [s.name for s in self.steps if s.name in seen]
+            for name, seen in self._ancestors.items()
+        }
+
     def ancestors(self, name: str) -> list[str]:
         """Every step `name` depends on, directly or not, in solution order."""
-        seen = self._ancestors[name]
-        return [s.name for s in self.steps if s.name in seen]
+        return self._ordered[name]
 
     def recompute(
         self, env: dict[str, float], name: str, slip: str, at: str, keep: Collection[str] = ()
@@ -625,7 +623,7 @@ def _activation_step(net, l, i, z: ex.Sym, zs: list[ex.Sym], value: float) -> St
     act = net.layers[l].activation
     a = notation.activation_symbol(l, i, net.sizes)
     number = notation.neuron_offsets(net.sizes)[l] + i + 1
-    tree = ex.Softmax(z, tuple(zs)) if act.name == "softmax" else _activate(act, z)
+    tree = ex.Softmax(z, tuple(zs)) if act.name == "softmax" else ex.Activate(act, z)
     step = Step(a.text, a.tex, "activation", value, tree, neuron=number, activation=act.name)
     step.hint = f"check the activation of neuron {number}: {a.text} = {step.formula}"
     return step
@@ -683,11 +681,46 @@ def _loss_step(net: Network, value: float, y, stable: bool = False) -> Step:
                     for a, b in zip(z, ys, strict=True)
                 )
             )
+    # written as the loss's notation table writes it, computed by the tree
+    act, K = net.layers[-1].activation, len(ys)
+    if stable:
+        ysum = float(np.sum(y))
+        lead = None if ysum == 1 or not softmax else _number(ysum)
+        form = partial(_stable_loss_form, net.loss, act, K, lead)
+        tree = ex.Written(form, (*z, *ys), tree)
+        definition = ex.Written(partial(_loss_form, net.loss, act, K), (*o, *ys), definition)
+    else:
+        tree = ex.Written(partial(_loss_form, net.loss, act, K), (*o, *ys), tree)
     step = Step("L", "L", "loss", float(value), tree, definition=definition)
     step.hint = f"check the loss: L = {step.formula}"
     if stable and not softmax:
         step.hint += ", softplus(z) = log(1 + eᶻ)"
     return step
+
+
+def _loss_form(loss, act, K: int, *places: notation.Symbol) -> notation.Symbol:
+    """L from the outputs and targets at `places` (o1, …, oK, y1, …, yK)."""
+    return loss.written(places[:K], places[K:], act)
+
+
+def _stable_loss_form(loss, act, K: int, ysum, *places: notation.Symbol) -> notation.Symbol:
+    """The cross-entropy from the pre-activations and targets at `places` (z…, y…)."""
+    return loss.stable_written(places[:K], places[K:], act, ysum)
+
+
+def _delta_form(loss, act, o, y, ysum=None) -> notation.Symbol:
+    """The output δ as one factor, when the loss and f' cancel: (o1 − y1)."""
+    return loss.delta_written(o, y, act, ysum)
+
+
+def _gradient_form(loss, K: int, o, y) -> notation.Symbol:
+    """∂L/∂o as a factor of δ = ∂L/∂o · f'(z): (o1 − y1), (2/K)(o1 − y1)."""
+    return loss.gradient_factor(o, y, K)
+
+
+def _number(value: float) -> notation.Symbol:
+    """A number written into a formula as it is, 0.8 (not a slot)."""
+    return notation.Symbol(numbers.text(value), numbers.tex(value), number=True)
 
 
 def _softmax_ce(o: list[ex.Sym], ys: list[ex.Sym]) -> Expr:
@@ -724,21 +757,22 @@ def _output_delta(net: Network, i: int, value: float, y) -> Step:
     z = _sym(notation.z_symbol(last, i, sizes))
     d = notation.delta_symbol(last, i, sizes)
     yt = _target(i)
+    # written as the loss's notation table writes δ (or ∂L/∂o), computed by the tree
     if loss == "cross_entropy":
         ysum = float(np.sum(y))
+        form = partial(_delta_form, net.loss, act)
         if act.name == "softmax" and abs(ysum - 1.0) > 1e-12:
             total = ex.Const(ysum, "Σy", r"\sum_k y_k", (numbers.text(ysum), numbers.tex(ysum)))
-            tree: Expr = ex.Mark("error", ex.Diff(ex.Product((o, total), (ex.SIDE,)), yt))
+            error = ex.Diff(ex.Product((o, total), (ex.SIDE,)), yt)
+            tree: Expr = ex.Written(form, (o, yt, total), ex.Mark("error", error))
         else:
-            tree = ex.Mark("error", ex.Diff(o, yt))
+            tree = ex.Written(form, (o, yt), ex.Mark("error", ex.Diff(o, yt)))
     else:
-        error = ex.Mark("error", ex.parens(ex.Diff(o, yt)))
-        prime = _prime(act, o, z)
-        if loss == "half_sse":
-            tree = ex.Product((error, prime))
-        else:
-            lead = ex.Const(2.0 / K, f"(2/{K})", rf"\frac{{2}}{{{K}}}")
-            tree = ex.Product((lead, error, prime), (ex.LEAD, ex.DOT))
+        error = ex.Mark("error", ex.Diff(o, yt))
+        if loss != "half_sse":
+            error = ex.Product((ex.Const(2.0 / K, f"2/{K}", rf"\frac{{2}}{{{K}}}"), error))
+        factor = ex.Written(partial(_gradient_form, net.loss, K), (o, yt), error)
+        tree = ex.Product((factor, ex.Prime(act, o, z)))
     step = Step(d.text, d.tex, "delta_out", value, tree, activation=act.name)
     step.hint = f"check the output neuron's δ: {d.text} = {step.formula}"
     step.neuron = notation.neuron_offsets(sizes)[last] + i + 1
@@ -761,7 +795,7 @@ def _hidden_delta(net: Network, l: int, i: int, value: float) -> Step:
         )
         for k in range(sizes[l + 2])
     )
-    tree = ex.Product((ex.parens(ex.Sum(back), grow=True), _prime(act, a, z)))
+    tree = ex.Product((ex.parens(ex.Sum(back), grow=True), ex.Prime(act, a, z)))
     step = Step(d.text, d.tex, "delta_hidden", value, tree, activation=act.name)
     step.hint = f"check the hidden neuron's δ, back through the weights: {d.text} = {step.formula}"
     step.neuron = notation.neuron_offsets(sizes)[l] + i + 1
