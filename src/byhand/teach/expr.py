@@ -446,7 +446,7 @@ class Activate(Expr):
     nodes: ClassVar = ("arg",)
 
     def show(self, style: Style) -> str:
-        return _fill(self.activation.applied_template, {"arg": self.arg}, style)
+        return _fill(self.activation.applied_form, {"arg": self.arg}, style)
 
     def code(self, ns: dict) -> str:
         return f"{_put(ns, self.at)}({self.arg.code(ns)})"
@@ -497,7 +497,7 @@ class Prime(Expr):
         if not style.filled:
             factor = self.activation.prime_at(Symbol(self.z.written, self.z.latex))
             return factor.tex if style.tex else factor.text
-        return _fill(self.activation.prime_template, {"a": self.a, "z": self.z}, style)
+        return _fill(self.activation.prime_form, {"a": self.a, "z": self.z}, style)
 
     def code(self, ns: dict) -> str:
         return f"{_put(ns, self.at)}({self.a.code(ns)}, {self.z.code(ns)})"
