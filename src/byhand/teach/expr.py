@@ -11,6 +11,11 @@ student works it (left to right), so a recomputed step gives the engine's value 
 digit. A value is written by `byhand.numbers`: as a term of a formula, negative numbers in
 parentheses, (−0.0025538), except alone inside a function's parentheses, σ(−0.5).
 
+f(z), f'(z) and the loss are written as the engine's notation table writes them
+(`Activation.applied_form`, `prime_at`, `prime_form`; `Written` for a `Loss` form), so the
+tree holds how a step is computed, and the table how it is written. A tree is compiled once
+into a Python function of the environment (`Expr.function`).
+
 A typical slip is a rewrite of the tree (`Expr.replace`): `Mark` labels the parts a slip
 touches (the bias of a weighted sum, the error o − y, the ½ of the loss, η of an update).
 """

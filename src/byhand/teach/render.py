@@ -358,7 +358,7 @@ def given_blocks(solution: Solution, digits: int = 4) -> list:
     blocks: list = [Para([f"A network with {network_words(net)}."])]
     blocks.append(Para(["Inputs and target:"]))
     blocks.append(listing([notation.input_symbol(j).text for j in range(sizes[0])]))
-    blocks.append(listing([f"y{k + 1}" for k in range(sizes[-1])]))
+    blocks.append(listing([notation.target_symbol(k).text for k in range(sizes[-1])]))
     blocks.append(Para(["Weights and biases, neuron by neuron:"]))
     for l in range(len(net.layers)):
         for i in range(sizes[l + 1]):
