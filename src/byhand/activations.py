@@ -8,7 +8,7 @@ Jacobian instead. Both cases meet in :meth:`Activation.backward`, which turns �
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,18 +196,21 @@ class Activation:
     #: f'(z) from z and a = f(z) (written into `out` when given); None for softmax,
     #: whose derivative is a Jacobian.
     prime: Callable[..., Array] | None
-    #: f's symbol, as text and LaTeX: σ, \sigma
+    #: f's symbol, as text and LaTeX: σ, \sigma. The forms below write it as {f}, so this
+    #: one entry renames f in every formula of every face.
     symbol: str
     symbol_tex: str
-    #: f applied to a place {arg}: σ({arg}); identity writes its argument alone (a = z)
-    applied_form: Symbol
-    #: f and f′ defined: σ(z) = 1 / (1 + e^(−z)) and σ'(z) = σ(z)(1 − σ(z))
-    definition: Symbol
-    prime_definition: Symbol
-    #: f′(z) as a hand calculation writes it, from a = f(z) at {a} and z at {z}: {a}·(1 − {a})
-    prime_form: Symbol
-    #: f′ in words, from a = f(z): σ(1 − σ), 1 − a², 1 if z > 0, else 0
-    prime_words: str
+    #: f and f′ defined: {f}(z) = 1 / (1 + e^(−z)) and {f}'(z) = {f}(z)(1 − {f}(z))
+    defined_form: Symbol
+    prime_defined_form: Symbol
+    #: f′ in words, from a = f(z): {f}(1 − {f}), 1 − a², 1 if z > 0, else 0
+    prime_words_form: str
+    #: f applied to a place {arg} (a z or a layer's vector), when it is not {f}({arg}):
+    #: identity writes its argument alone (a = z)
+    applied_form: Symbol | None = None
+    #: f′(z) as a hand calculation writes it, from a = f(z) at {a} and z at {z}, when it is not
+    #: {f}'({z}): {a}·(1 − {a}) for σ
+    prime_form: Symbol | None = None
     #: f without the floating-point guard it carries (sigmoid's), or None when f has none
     f_unguarded: Callable[..., Array] | None = None
     #: f and f' (softmax: its backward step) as plain NumPy source, for a generated script;
@@ -222,14 +225,46 @@ class Activation:
     def elementwise(self) -> bool:
         return self.prime is not None
 
+    @property
+    def f_symbol(self) -> Symbol:
+        """f's symbol as text and LaTeX: σ / \\sigma."""
+        return Symbol(self.symbol, self.symbol_tex)
+
+    @property
+    def definition(self) -> Symbol:
+        """f defined: σ(z) = 1 / (1 + e^(−z))."""
+        return self.defined_form.put(f=self.f_symbol)
+
+    @property
+    def prime_definition(self) -> Symbol:
+        """f′ defined: σ'(z) = σ(z)(1 − σ(z))."""
+        return self.prime_defined_form.put(f=self.f_symbol)
+
+    @property
+    def prime_words(self) -> str:
+        """f′ in words, from a = f(z): σ(1 − σ), 1 − a²."""
+        return self.prime_words_form.replace("{f}", self.symbol)
+
     def applied(self, arg: Symbol | str, big: bool = False) -> Symbol:
         """f written around `arg`: σ(z_h1), σ(3); with `big`, LaTeX brackets that grow
         (\\left( … \\right)) for a matrix inside."""
         arg = arg if isinstance(arg, Symbol) else Symbol(arg, arg)
-        form = self.applied_form
+        form = self.applied_form or Symbol(f"{self.symbol}({{arg}})", f"{self.symbol_tex}({{arg}})")
         if big:
             form = Symbol(form.text, form.tex.replace("({arg})", r"\left({arg}\right)"))
         return form.put(arg=arg)
+
+    def of_neuron(self, z: Symbol, zs: Sequence[Symbol] | None = None) -> Symbol:
+        """One neuron's activation from its z: σ(z_h1); softmax's share of its layer,
+        e^z_o1 / (e^z_o1 + e^z_o2), or over Σₖ e^zₖ when the layer's zs are not given."""
+        if self.elementwise:
+            return self.applied(z)
+        if zs is None:
+            return Symbol(f"e^{z.text} / Σₖ e^zₖ", rf"\frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}}")
+        return Symbol(
+            f"e^{z.text} / (" + " + ".join(f"e^{s.text}" for s in zs) + ")",
+            rf"\frac{{e^{{{z.tex}}}}}{{" + " + ".join(f"e^{{{s.tex}}}" for s in zs) + "}",
+        )
 
     def prime_at(self, z: Symbol | str) -> Symbol:
         """f′ at z, as a factor of the chain rule: σ'(z_o1); identity's is 1."""
@@ -240,6 +275,8 @@ class Activation:
 
     def prime_from(self, a: Symbol, z: Symbol) -> Symbol:
         """f′(z) written from a = f(z) and z (names, places or numbers): h1·(1 − h1)."""
+        if self.prime_form is None:
+            return self.prime_at(z)
         return self.prime_form.put(a=a, z=z)
 
     def __call__(self, z: Array, out: Array | None = None) -> Array:
@@ -283,13 +320,12 @@ ACTIVATIONS: dict[str, Activation] = {
             sigmoid_prime,
             symbol="σ",
             symbol_tex=r"\sigma",
-            applied_form=Symbol("σ({arg})", r"\sigma({arg})"),
-            definition=Symbol("σ(z) = 1 / (1 + e^(−z))", r"\sigma(z) = \frac{1}{1 + e^{-z}}"),
-            prime_definition=Symbol(
-                "σ'(z) = σ(z)(1 − σ(z))", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"
+            defined_form=Symbol("{f}(z) = 1 / (1 + e^(−z))", r"{f}(z) = \frac{1}{1 + e^{-z}}"),
+            prime_defined_form=Symbol(
+                "{f}'(z) = {f}(z)(1 − {f}(z))", r"{f}'(z) = {f}(z)\,(1 - {f}(z))"
             ),
             prime_form=Symbol("{a}·(1 − {a})", "{a}(1 - {a})"),
-            prime_words="σ(1 − σ)",
+            prime_words_form="{f}(1 − {f})",
             f_unguarded=sigmoid_unguarded,
             numpy=SIGMOID_NUMPY,
             torch="nn.Sigmoid()",
@@ -301,14 +337,13 @@ ACTIVATIONS: dict[str, Activation] = {
             tanh_prime,
             symbol="tanh",
             symbol_tex=r"\tanh",
-            applied_form=Symbol("tanh({arg})", r"\tanh({arg})"),
-            definition=Symbol(
-                "tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))",
-                r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
+            defined_form=Symbol(
+                "{f}(z) = (e^z − e^(−z)) / (e^z + e^(−z))",
+                r"{f}(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
             ),
-            prime_definition=Symbol("tanh'(z) = 1 − tanh²(z)", r"\tanh'(z) = 1 - \tanh^2(z)"),
+            prime_defined_form=Symbol("{f}'(z) = 1 − {f}²(z)", r"{f}'(z) = 1 - {f}^2(z)"),
             prime_form=Symbol("(1 − {a}²)", "(1 - {a}^2)"),
-            prime_words="1 − a²",
+            prime_words_form="1 − a²",
             numpy=TANH_NUMPY,
             torch="nn.Tanh()",
             bounds=(-1.0, 1.0),
@@ -319,14 +354,13 @@ ACTIVATIONS: dict[str, Activation] = {
             relu_prime,
             symbol="relu",
             symbol_tex=r"\mathrm{relu}",
-            applied_form=Symbol("relu({arg})", r"\mathrm{relu}({arg})"),
-            definition=Symbol("relu(z) = max(0, z)", r"\mathrm{relu}(z) = \max(0, z)"),
-            prime_definition=Symbol(
-                "relu'(z) = 1 if z > 0, else 0",
-                r"\mathrm{relu}'(z) = 1 \text{ if } z > 0, \text{ else } 0",
+            defined_form=Symbol("{f}(z) = max(0, z)", r"{f}(z) = \max(0, z)"),
+            prime_defined_form=Symbol(
+                "{f}'(z) = 1 if z > 0, else 0",
+                r"{f}'(z) = 1 \text{ if } z > 0, \text{ else } 0",
             ),
             prime_form=Symbol("[{z} > 0]", "[{z} > 0]"),
-            prime_words="1 if z > 0, else 0",
+            prime_words_form="1 if z > 0, else 0",
             numpy=RELU_NUMPY,
             torch="nn.ReLU()",
         ),
@@ -336,17 +370,15 @@ ACTIVATIONS: dict[str, Activation] = {
             leaky_relu_prime,
             symbol="lrelu",
             symbol_tex=r"\mathrm{lrelu}",
-            applied_form=Symbol("lrelu({arg})", r"\mathrm{lrelu}({arg})"),
-            definition=Symbol(
-                f"lrelu(z) = z if z > 0, else {LEAKY_SLOPE}·z",
-                rf"\mathrm{{lrelu}}(z) = z \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE} z",
+            defined_form=Symbol(
+                f"{{f}}(z) = z if z > 0, else {LEAKY_SLOPE}·z",
+                rf"{{f}}(z) = z \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE} z",
             ),
-            prime_definition=Symbol(
-                f"lrelu'(z) = 1 if z > 0, else {LEAKY_SLOPE}",
-                rf"\mathrm{{lrelu}}'(z) = 1 \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE}",
+            prime_defined_form=Symbol(
+                f"{{f}}'(z) = 1 if z > 0, else {LEAKY_SLOPE}",
+                rf"{{f}}'(z) = 1 \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE}",
             ),
-            prime_form=Symbol("lrelu'({z})", r"\mathrm{lrelu}'({z})"),
-            prime_words=f"1 if z > 0, else {LEAKY_SLOPE}",
+            prime_words_form=f"1 if z > 0, else {LEAKY_SLOPE}",
             numpy=LEAKY_RELU_NUMPY,
             torch=f"nn.LeakyReLU({LEAKY_SLOPE})",
         ),
@@ -357,10 +389,10 @@ ACTIVATIONS: dict[str, Activation] = {
             symbol="id",
             symbol_tex=r"\mathrm{id}",
             applied_form=Symbol("{arg}", "{arg}"),
-            definition=Symbol("f(z) = z", "f(z) = z"),
-            prime_definition=Symbol("f'(z) = 1", "f'(z) = 1"),
+            defined_form=Symbol("f(z) = z", "f(z) = z"),
+            prime_defined_form=Symbol("f'(z) = 1", "f'(z) = 1"),
+            prime_words_form="1",
             prime_form=Symbol("1", "1"),
-            prime_words="1",
             numpy=IDENTITY_NUMPY,
             torch="nn.Identity()",
         ),
@@ -370,18 +402,16 @@ ACTIVATIONS: dict[str, Activation] = {
             None,
             symbol="softmax",
             symbol_tex=r"\mathrm{softmax}",
-            # a neuron's share of its layer: e^z over the sum of the layer's e^zₖ
-            applied_form=Symbol("e^{arg} / Σₖ e^zₖ", r"\frac{e^{{arg}}}{\sum_k e^{z_k}}"),
-            definition=Symbol(
-                "softmax(z)ₖ = e^zₖ / Σⱼ e^zⱼ",
-                r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
+            defined_form=Symbol(
+                "{f}(z)ₖ = e^zₖ / Σⱼ e^zⱼ",
+                r"{f}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
             ),
-            prime_definition=Symbol(
+            prime_defined_form=Symbol(
                 "∂oₖ/∂zⱼ = oₖ(δₖⱼ − oⱼ)",
                 r"\frac{\partial o_k}{\partial z_j} = o_k(\delta_{kj} - o_j)",
             ),
             prime_form=Symbol("{a}(δₖⱼ − oⱼ)", r"{a}(\delta_{kj} - o_j)"),
-            prime_words="oₖ(δₖⱼ − oⱼ), a Jacobian",
+            prime_words_form="oₖ(δₖⱼ − oⱼ), a Jacobian",
             numpy=SOFTMAX_NUMPY,
             torch="nn.Softmax(dim=-1)",
             bounds=(0.0, 1.0),

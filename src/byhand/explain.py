@@ -25,8 +25,8 @@ Array = np.ndarray
 
 def fmt(value: float) -> str:
     """A number the way the lecture's tables print it: 7 decimals (3 significant figures at
-    least), a real minus sign, 5.2 × 10⁻⁶ when tiny (`byhand.numbers.text`)."""
-    return numbers.text(value, 7, zeros=True)
+    least), a real minus sign, 5.2 × 10⁻⁶ when tiny (`byhand.numbers.column`)."""
+    return numbers.column(value, numbers.TABLE_DECIMALS)
 
 
 @dataclass
@@ -163,34 +163,26 @@ def _output_delta_factors(
     o, z = fwd.activations[-1][0], fwd.zs[-1][0]
     o_sym = notation.activation_symbol(last, i, sizes)
     z_sym = notation.z_symbol(last, i, sizes)
-    y_text, y_tex = f"y{i + 1}", f"y_{{{i + 1}}}"
+    y_sym = notation.target_symbol(i)
     delta = float(loss.delta(o[None], y[None], z[None], act)[0, i])
-    if loss.name == "cross_entropy":
+    ysum = None
+    if act.name == "softmax" and abs(float(y.sum()) - 1.0) > 1e-12:
+        ysum = notation.Symbol("Σy", r"\sum_k y_k")
+    collapsed = loss.delta_written(o_sym, y_sym, act, ysum)
+    if collapsed is not None:
         pair = f"cross-entropy after {act.name}"
-        if act.name == "softmax" and abs(float(y.sum()) - 1.0) > 1e-12:
-            text, tex = f"(o{i + 1}·Σy − {y_text})", rf"({o_sym.tex}\sum_k y_k - {y_tex})"
-        else:
-            text, tex = f"({o_sym.text} − {y_text})", rf"({o_sym.tex} - {y_tex})"
-        return [Factor(text, tex, delta, f"δ of {o_sym.text}: {pair} cancels f'(z)")], []
+        meaning = f"δ of {o_sym.text}: {pair} cancels f'(z)"
+        return [Factor(collapsed.text, collapsed.tex, delta, meaning)], []
     if not act.elementwise:
         d = notation.delta_symbol(last, i, sizes)
         return [Factor(d.text, d.tex, delta, f"∂L/∂{z_sym.text} through the softmax Jacobian")], []
     grad_o = float(loss.grad_output(o[None], y[None])[0, i])
+    g = loss.gradient_factor(o_sym, y_sym, sizes[-1])
     if loss.name == "half_sse":
-        first = Factor(
-            f"({o_sym.text} − {y_text})",
-            rf"({o_sym.tex} - {y_tex})",
-            grad_o,
-            f"∂L/∂{o_sym.text}: how far {o_sym.text} is from its target",
-        )
+        meaning = f"∂L/∂{o_sym.text}: how far {o_sym.text} is from its target"
     else:
-        k = sizes[-1]
-        first = Factor(
-            f"(2/{k})({o_sym.text} − {y_text})",
-            rf"\frac{{2}}{{{k}}}({o_sym.tex} - {y_tex})",
-            grad_o,
-            f"∂L/∂{o_sym.text} of the mean squared error",
-        )
+        meaning = f"∂L/∂{o_sym.text} of the mean squared error"
+    first = Factor(g.text, g.tex, grad_o, meaning)
     prime = _prime_factor(net, fwd, last, i)
     return [first, prime], []
 
@@ -201,11 +193,10 @@ def _prime_factor(net: Network, fwd: ForwardTrace, layer: int, i: int) -> Factor
     a = fwd.activations[layer + 1][0]
     z_sym = notation.z_symbol(layer, i, net.sizes)
     value = float(act.prime(z, a)[i])
-    sym = "σ" if act.name == "sigmoid" else act.name
-    tex_sym = r"\sigma" if act.name == "sigmoid" else rf"\mathrm{{{act.name}}}"
+    prime = act.prime_at(z_sym)
     return Factor(
-        f"{sym}'({z_sym.text})",
-        f"{tex_sym}'({z_sym.tex})",
+        prime.text,
+        prime.tex,
         value,
         # z is a description here, written as the page writes its numbers (4 decimals)
         f"slope of {act.name} at {z_sym.text} = {numbers.text(float(z[i]))}",

@@ -279,6 +279,9 @@ def print_json(data) -> None:
     sys.stdout.write(text + "\n")
 
 
-def number(value: float, digits: int = 7) -> str:
-    """A number for a table: fixed decimals, a real minus sign."""
-    return f"{float(value):.{digits}f}".replace("-", "−")
+def number(value: float, digits: int | None = None) -> str:
+    """A number for a table: TABLE_DECIMALS decimals kept, a real minus sign, 5.2 × 10⁻⁸ when
+    tiny (`byhand.numbers.column`, as notebooks write it)."""
+    from byhand import numbers
+
+    return numbers.column(value, numbers.TABLE_DECIMALS if digits is None else digits)

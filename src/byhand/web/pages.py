@@ -277,7 +277,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         lecture=page,
         meta=lec,
         interactive=interactive,
-        hero_sigma=to_mathml(r"\sigma(z) = \frac{1}{1 + e^{-z}}"),
+        hero_sigma=to_mathml(ACTIVATIONS["sigmoid"].definition.tex),
         diagram_svg=first["svg"],
         start_json=_json_for_html(
             {**start, "view": first, "limits": {"max_layers": LIMITS.max_layers}}

@@ -32,7 +32,7 @@ from byhand.data import csvfile
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
-from byhand.network import Network
+from byhand.network import Network, finite  # noqa: F401 (the endpoints' overflow check)
 
 #: a finite JSON number (true, "2", NaN and ±Infinity are refused)
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -529,12 +529,3 @@ class DatasetAnswer(BaseModel):
 
 class ErrorAnswer(BaseModel):
     detail: str
-
-
-def finite(arrays, what: str) -> None:
-    """Refuse to answer with NaN or infinity: numbers that overflowed are a clear error instead."""
-    for a in arrays:
-        if not np.all(np.isfinite(a)):
-            raise ByhandError(
-                f"{what} overflowed to infinity or NaN; use smaller inputs, weights or learning rate"
-            )
