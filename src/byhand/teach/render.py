@@ -15,7 +15,7 @@ from html import escape
 from pathlib import PurePath
 
 from byhand import notation, numbers
-from byhand.errors import ByhandError
+from byhand.errors import unknown
 from byhand.mathml import to_mathml
 from byhand.teach.solution import SECTIONS, Solution, Step, slot
 from byhand.teach.worksheet import Worksheet
@@ -131,7 +131,7 @@ def _md_text(text: str) -> str:
 def write(doc: Document, fmt: str) -> str:
     """The document as text, md, tex or html."""
     if fmt not in FORMATS:
-        raise ByhandError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise unknown("format", fmt, FORMATS)
     return {"text": _text, "md": _markdown, "tex": _latex, "html": _html}[fmt](doc)
 
 
