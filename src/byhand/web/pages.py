@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 
-from byhand import lecture, modelfile, numbers
+from byhand import features, lecture, modelfile, numbers
 from byhand.activations import ACTIVATIONS
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError, unknown
@@ -259,6 +259,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         "losses": list(LOSSES),
         "inits": list(INITS),
         "sigmoid_svg": activation_svg("sigmoid"),
+        "input_features": list(features.FEATURES.values()),
     }
     used = set(lec.widgets)
     widgets = {
