@@ -323,7 +323,9 @@ async function trainDataset(how = "run") {
     draw();
     $("#ds-info").textContent = info;
   });
+  const runId = (ds.live = (ds.runs = (ds.runs || 0) + 1));
   const paintBoundary = everyFrame((snap) => {
+    if (ds.live !== runId) return null; // the run is over: its final picture is drawn
     tellSnapshot({ ...snap, final: false });
     if ($("#ds-follow").checked) followInDiagram(snap.model);
     return live ? drawBoundary(data, snap.model).catch(() => {}) : null; // the run's own messages say what went wrong
@@ -370,6 +372,7 @@ async function trainDataset(how = "run") {
       },
       ds.controller.signal,
     );
+    ds.live = null;
     if (done) {
       ds.model = done.model;
       curve.epochs = epochOf(done);
@@ -378,6 +381,7 @@ async function trainDataset(how = "run") {
       await showTrained();
     }
   } catch (err) {
+    ds.live = null;
     if (err.name !== "AbortError") setError("#ds-error", err);
     else {
       const last = curve.loss.train[curve.loss.train.length - 1];
@@ -393,6 +397,7 @@ async function trainDataset(how = "run") {
     }
   } finally {
     ds.controller = null;
+    ds.live = null;
     setRunning(false);
   }
 
@@ -499,7 +504,7 @@ async function drawBoundary(data, snapshot = null) {
   const frame = ds.own && data.name === "own" && ds.frame ? ds.frame : frameOf(data.inputs);
   drawing = postJSON("/api/grid", { model: snapshot || ds.model, x_range: frame.xr, y_range: frame.yr, resolution: 60 });
   const grid = await drawing.finally(() => (drawing = null));
-  if (snapshot && ds.sample !== data) return; // the run is over or another began: its picture is gone
+  if (snapshot && (ds.sample !== data || !ds.live)) return; // the run is over or another began: its picture is gone
   ds.grid = grid;
   ds.frame = frame;
   boundary($("#ds-boundary"), grid, pointsOf(data));
