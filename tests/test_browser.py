@@ -149,19 +149,13 @@ def test_a_gradient_step_lowers_the_loss(lecture: Page):
 
 
 def test_train_streams_a_falling_loss_curve(lecture: Page):
-    # the page asks for 25 steps a request; on a fast machine all 12 requests can finish before
-    # the pause below is clicked, so each request is given 100 ms of network latency
-    cdp = lecture.context.new_cdp_session(lecture)
-    cdp.send("Network.enable")
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 100, "downloadThroughput": -1, "uploadThroughput": -1},
-    )
+    # at 100 steps a second the run takes 3 s: long enough to pause it half way
+    lecture.select_option("#train-speed", "100")
     lecture.fill("#train-steps", "300")
     lecture.click("#train")
     status = lecture.locator("#train-status")
     expect(status).to_have_attribute("data-points", re.compile(r"^\d+$"), timeout=20_000)
-    lecture.click("#train-pause")  # takes effect when the chunk being streamed ends
+    lecture.click("#train-pause")  # keeps the network of the last snapshot
     expect(lecture.locator("#train")).to_have_text("Resume", timeout=10_000)
     paused_at = int(status.get_attribute("data-points"))
     assert 1 < paused_at < 301
@@ -351,9 +345,13 @@ def test_the_boundary_redraws_while_a_spiral_trains(lecture: Page):
     lecture.click("#ds-train")
     canvas = lecture.locator("#ds-boundary")
     picture = "() => document.querySelector('#ds-boundary').toDataURL()"
-    expect(canvas).to_have_attribute("data-redraws", "1", timeout=30_000)
+    expect(canvas).to_have_attribute("data-redraws", re.compile(r"^[1-9]\d*$"), timeout=30_000)
     first = lecture.evaluate(picture)
-    expect(canvas).to_have_attribute("data-redraws", re.compile(r"^([3-9]|\d\d+)$"), timeout=30_000)
+    seen = int(canvas.get_attribute("data-redraws"))
+    later = "|".join(str(n) for n in range(seen + 2, seen + 10))
+    expect(canvas).to_have_attribute(
+        "data-redraws", re.compile(rf"^({later}|\d\d\d+)$"), timeout=30_000
+    )
     expect(canvas).to_have_attribute("data-drawn", "live")
     expect(lecture.locator("#ds-train")).to_be_disabled()  # still running
     assert lecture.evaluate(picture) != first
