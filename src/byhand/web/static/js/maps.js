@@ -9,7 +9,7 @@ import { onDatasetNetwork, planeOf } from "./datasets.js";
 
 const SMALL = 24; // cells a side of the small maps
 const LARGE = 96; // cells a side while one is open large
-const AXES = { left: 52, right: 14, top: 12, bottom: 44 }; // the large map's margins, px
+const AXES = { left: 68, right: 14, top: 12, bottom: 44 }; // the large map's margins, px
 
 let job = null; // the network and plane the next request is for (the latest snapshot wins)
 let busy = false; // a request is in flight: at most one at a time
