@@ -80,11 +80,12 @@ def test_maps_need_two_inputs():
 
 
 def test_each_neuron_is_named_as_the_page_names_it():
-    """The lecture's numbering (notation.py): hidden layers of a deep net as h1[i], h2[i]."""
+    """The lecture's numbering (notation.py): a neuron keeps its lecture number, so a deep net's
+    second hidden layer goes on from the first (h6, h7, h8 after h1…h5), like its biases."""
     maps = neuron_maps(deep_net(), resolution=3)
     assert maps.neurons == [
         ["x1", "x2"],
-        [f"h1[{i}]" for i in range(1, 6)],
-        ["h2[1]", "h2[2]", "h2[3]"],
+        [f"h{i}" for i in range(1, 6)],
+        ["h6", "h7", "h8"],
         ["o1", "o2"],
     ]

@@ -7,13 +7,28 @@ import { data as ds, refresh, save, sizesOf, state, view } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
 
 
-/** Parts that follow each network a run brings: fn(model, data, live) for every snapshot while
- * it trains (live true) and for the network it ends with; fn(null) when results are cleared. */
-const watchers = [];
-export function onDatasetNetwork(fn) {
-  watchers.push(fn);
+const snapshotListeners = [];
+
+/**
+ * Call fn({model, data, epoch, final}) with each network a data-set training sends: the
+ * snapshots while it runs (final false, at most one per animation frame) and the trained or
+ * stopped network at the end (final true). `data` is the sample trained on ({inputs, labels, …});
+ * `model` is a model file on the data's raw inputs (with its "features" when it has some).
+ * fn(null) when the results are cleared.
+ */
+export function onTrainingSnapshot(fn) {
+  snapshotListeners.push(fn);
 }
-const tell = (...args) => watchers.forEach((fn) => fn(...args));
+
+function tellSnapshot(snapshot) {
+  for (const fn of snapshotListeners) {
+    try {
+      fn(snapshot);
+    } catch (err) {
+      console.error(err); // one listener's fault never stops the training's own drawing
+    }
+  }
+}
 
 const DS_FIELDS = ["name", "samples", "noise", "seed", "hidden", "activation", "optimizer", "lr", "epochs", "batch"];
 
@@ -129,7 +144,7 @@ export function clearResults() {
   ds.model = null;
   ds.sample = null;
   showChartHints();
-  tell(null);
+  tellSnapshot(null);
 }
 
 /** A hint where a chart has nothing to show yet. */
@@ -243,7 +258,7 @@ async function trainDataset() {
           if (ev.model) {
             latest = ev.model;
             drawLive(ev.model);
-            tell(ev.model, data, true);
+            tellSnapshot({ model: ev.model, data, epoch: x, final: false });
           }
         } else if (name === "done") done = ev;
       },
@@ -274,11 +289,12 @@ async function trainDataset() {
   /** The trained network's pictures: the boundary, sample images, or why there is none. */
   async function showTrained() {
     await drawing; // a snapshot's boundary never covers the final one
+    const last0 = lossPts.train[lossPts.train.length - 1];
+    tellSnapshot({ model: ds.model, data, epoch: last0 ? last0[0] : 0, final: true });
     const info = $("#ds-info");
     const last = lossPts.train[lossPts.train.length - 1];
     info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
     info.dataset.last = String(last ? last[1] : "");
-    tell(ds.model, data, false);
     if (regression) clearBoundary("no picture: a decision boundary is drawn for class labels, and this set has numbers to predict");
     else if (nf === 2) await drawBoundary(data);
     else if (isSquareImage(nf)) await drawSamples(data, Math.round(Math.sqrt(nf)));

@@ -5,7 +5,7 @@
 import { postJSON } from "./api.js";
 import { $ } from "./dom.js";
 import { cellColour, fmt } from "./plots.js";
-import { onDatasetNetwork, planeOf } from "./datasets.js";
+import { onTrainingSnapshot, planeOf } from "./datasets.js";
 
 const SMALL = 24; // cells a side of the small maps
 const LARGE = 96; // cells a side while one is open large
@@ -250,8 +250,8 @@ function enlarge(button) {
 
 export function wireMaps() {
   if (!$("#ds-maps")) return;
-  onDatasetNetwork((model, data) => {
-    if (!model) return clear();
-    if (canDraw(model)) want(model, data);
+  onTrainingSnapshot((snapshot) => {
+    if (!snapshot) return clear();
+    if (canDraw(snapshot.model)) want(snapshot.model, snapshot.data);
   });
 }

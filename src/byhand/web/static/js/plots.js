@@ -9,16 +9,8 @@ function el(name, attrs = {}, text) {
   return node;
 }
 
-export function fmt(value, digits = 4) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  const v = Number(value);
-  if (v !== 0 && Math.abs(v) < 0.5 * 10 ** -digits) {
-    // too small for the decimals shown: say how small instead of printing zero
-    return v.toExponential(1).replace("e-", "e−").replace("-", "−");
-  }
-  const text = v.toFixed(digits);
-  return (text.startsWith("-") && Number(text) === 0 ? text.slice(1) : text).replace("-", "−");
-}
+// numbers as the page writes them live in numbers.js; charts' importers find fmt here too
+export { fmt } from "./numbers.js";
 
 /**
  * Draw series [{name, points: [[x, y], ...], cls}] into an <svg viewBox="0 0 W H">.
