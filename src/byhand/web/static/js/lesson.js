@@ -13,11 +13,11 @@ import { save, state, url } from "./store.js";
 import { STATE_FILE, saveFile } from "./toolbar.js";
 
 /** Every control a lesson may hide (and lock, for fields), found by its element on the page;
- * `box` is what disappears with it (its label, or the group it belongs to). */
+ * a field disappears with its label, and `with` names another element that goes with it. */
 const CONTROLS = [
   { key: "reset", label: "Reset", sel: "#reset" },
   { key: "download", label: "Download model", sel: "#download" },
-  { key: "load", label: "Load model", sel: "label[for='load-file']" },
+  { key: "load", label: "Load model", sel: "label[for='load-file']", with: "#load-file" },
   { key: "numpy-script", label: "Download NumPy script", sel: "#numpy-script" },
   { key: "torch-script", label: "Download PyTorch script", sel: "#torch-script" },
   { key: "copy-link", label: "Copy link", sel: "#copy-link" },
@@ -103,7 +103,10 @@ export function applyLesson(lesson) {
     for (const c of CONTROLS) {
       const node = $(c.sel);
       if (!node) continue;
-      if (active.hide.includes(c.key)) boxOf(node).classList.add("lesson-hidden");
+      if (active.hide.includes(c.key)) {
+        boxOf(node).classList.add("lesson-hidden");
+        if (c.with) $(c.with).classList.add("lesson-hidden");
+      }
       else if (active.lock.includes(c.key)) {
         locked.set(node, node.disabled);
         node.disabled = true;
