@@ -159,6 +159,8 @@ def test_a_lesson_link_hides_what_it_says_and_survives_a_reload_and_copy_link(ma
                        "#ds-hidden", "#lesson-link"):  # fmt: skip
             expect(page.locator(hidden)).to_be_hidden()
         expect(page.locator(".contents a[href='#learning']")).to_be_hidden()
+        # the contents keep the parts' own numbers: The matrix form is still 5
+        assert page.locator(".contents li:has(a[href='#matrix'])").get_attribute("value") == "5"
         for locked in ("#inputs-editor input >> nth=0", "#ds-name", "#ds-optimizer"):
             expect(page.locator(locked)).to_be_disabled()
         expect(page.locator("#ds-name")).to_have_value("spiral")
@@ -180,6 +182,7 @@ def test_a_lesson_link_hides_what_it_says_and_survives_a_reload_and_copy_link(ma
     student.click("#copy-link")
     expect(student.locator("#toolbar-status")).to_have_text("Link copied: it reproduces this page.")
     copied = student.evaluate("navigator.clipboard.readText()")
+    assert "#state=b1." in copied  # the short code: shorter than the address's #s= state
     again = make_page(path="/lectures/3" + copied[copied.index("#") :])
     follows_the_lesson(again)
     # anyone can show everything (a lesson aid, not a lock), and go back to the lesson's view
@@ -226,6 +229,11 @@ def test_a_state_too_long_for_a_link_is_offered_as_a_file_load_model_opens(make_
     expect(teacher.locator("#diagram svg")).to_have_attribute("data-sizes", "64,100,10")
     make_lesson(teacher, hide_parts=["practice"], shown=[], locked=[])
     expect(teacher.locator("#lesson-status")).to_contain_text("too long for a link")
+    teacher.keyboard.press("Escape")
+    teacher.click("#copy-link")
+    expect(teacher.locator("#toolbar-status")).to_contain_text("too long for a link")
+    teacher.click("#lesson-link")
+    teacher.click("#lesson-make")
     with teacher.expect_download() as got:
         teacher.click("#lesson-file")
     saved = tmp_path / "byhand-lesson.json"

@@ -95,6 +95,8 @@ export function applyLesson(lesson) {
   state.lesson = active;
   if (active) {
     remembered = active;
+    // the contents list keeps each part's own number when some are left out
+    $$(".contents ol > li").forEach((li, k) => (li.value = k + 1));
     for (const part of parts()) {
       const off = active.parts !== null && !active.parts.includes(part.id);
       part.classList.toggle("lesson-hidden", off);
@@ -299,7 +301,8 @@ export function wireLesson() {
   if (!button) return;
   button.addEventListener("click", () => {
     const d = panel();
-    fill(d, active || remembered);
+    // a lesson this page had fills the panel in; otherwise it keeps the teacher's last choices
+    if (active || remembered) fill(d, active || remembered);
     $("#lesson-out").hidden = true;
     $("#lesson-status").textContent = "";
     d.showModal();
