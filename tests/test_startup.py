@@ -32,6 +32,7 @@ HEAVY = (
     "byhand.train",
     "byhand.data",
     "byhand.plots",
+    "rich",
 )
 
 
