@@ -33,6 +33,11 @@ HEAVY = (
     "byhand.data",
     "byhand.plots",
     "rich",
+    # how a notebook shows things: registered only inside IPython
+    "IPython",
+    "byhand.notebook",
+    "byhand.display",
+    "byhand.diagram",
 )
 
 

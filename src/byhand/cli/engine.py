@@ -18,7 +18,7 @@ from byhand.cli.common import (
     target_option,
 )
 from byhand.cli.tables import table
-from byhand.trace import explain
+from byhand.explain import explain
 
 
 def _neuron_label(net, layer: int, i: int) -> str:
