@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
 import httpx
-from serving import wait_until_up
+from serving import free_port, wait_until_up
 
 from byhand import lecture, modelfile
 
@@ -45,12 +44,6 @@ else:
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", server_header=False,
             access_log=False)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(kind: str) -> tuple[subprocess.Popen, str]:
