@@ -88,13 +88,11 @@ def _percent(value: float | None) -> str:
 
 
 def _loss(value: float | None) -> str:
-    """A loss or an output for a table: 4 decimals, or e-notation when that would hide it."""
-    if value is None:
-        return "—"
-    v = float(value)
-    if v != 0 and np.isfinite(v) and not (1e-4 <= abs(v) < 1e5):
-        return f"{v:.4e}"
-    return f"{v:.4f}"
+    """A loss or an output for a table: 4 decimals kept, 3.2 × 10⁻⁷ when tiny
+    (`byhand.numbers.column`); — when there is none."""
+    from byhand import numbers
+
+    return "—" if value is None else numbers.column(value)
 
 
 def _metrics(record: dict) -> str:

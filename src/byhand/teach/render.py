@@ -387,33 +387,15 @@ def render_solution(solution: Solution, fmt: str = "text", digits: int = 7, titl
 
 # --- worksheets -----------------------------------------------------------------------------------
 
-_F = {
-    "sigmoid": (r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"),
-    "tanh": (
-        r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
-        r"\tanh'(z) = 1 - \tanh^2(z)",
-    ),
-    "relu": (
-        r"\mathrm{relu}(z) = \max(0, z)",
-        r"\mathrm{relu}'(z) = 1 \text{ if } z > 0, \text{ else } 0",
-    ),
-    "leaky_relu": (
-        r"\mathrm{lrelu}(z) = z \text{ if } z > 0, \text{ else } 0.01 z",
-        r"\mathrm{lrelu}'(z) = 1 \text{ if } z > 0, \text{ else } 0.01",
-    ),
-    "identity": ("f(z) = z", "f'(z) = 1"),
-}
-
 
 def formula_blocks(sheet: Worksheet) -> list:
-    act = sheet.net.layers[0].activation.name
-    f, f_prime = _F[act]
+    # f, f' and L as the engine's notation table defines them
+    act, loss = sheet.net.layers[0].activation, sheet.net.loss
     blocks: list = [Heading(2, "Formulas")]
     blocks.append(Equation([r"z_i = \sum_j w_{ij} a_j + b_i"], ["z_i = Σ_j w_ij·a_j + b_i"]))
     blocks.append(Equation([r"a_i = f(z_i)"], ["a_i = f(z_i)"]))
-    blocks.append(Equation([f], [f]))
-    blocks.append(Equation([f_prime], [f_prime]))
-    blocks.append(Equation([r"L = \frac{1}{2} \sum_k (o_k - y_k)^2"], ["L = ½ Σ (o − y)²"]))
+    for form in (act.definition, act.prime_definition, loss.definition):
+        blocks.append(Equation([form.tex], [form.text]))
     blocks.append(
         Equation([r"\delta_{o_k} = (o_k - y_k)\, f'(z_{o_k})"], ["δ_o = (o − y)·f'(z_o)"])
     )

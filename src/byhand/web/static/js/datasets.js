@@ -7,6 +7,29 @@ import { data as ds, refresh, save, sizesOf, state, view } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
 
 
+const snapshotListeners = [];
+
+/**
+ * Call fn({model, data, epoch, final}) with each network a data-set training sends: the
+ * snapshots while it runs (final false, at most one per animation frame) and the trained or
+ * stopped network at the end (final true). `data` is the sample trained on ({inputs, labels, …});
+ * `model` is a model file on the data's raw inputs (with its "features" when it has some).
+ * fn(null) when the results are cleared.
+ */
+export function onTrainingSnapshot(fn) {
+  snapshotListeners.push(fn);
+}
+
+function tellSnapshot(snapshot) {
+  for (const fn of snapshotListeners) {
+    try {
+      fn(snapshot);
+    } catch (err) {
+      console.error(err); // one listener's fault never stops the training's own drawing
+    }
+  }
+}
+
 const DS_FIELDS = ["name", "samples", "noise", "seed", "hidden", "activation", "optimizer", "lr", "epochs", "batch"];
 
 /** The data-set controls' values, kept in the state so a link carries them. */
@@ -121,6 +144,7 @@ export function clearResults() {
   ds.model = null;
   ds.sample = null;
   showChartHints();
+  tellSnapshot(null);
 }
 
 /** A hint where a chart has nothing to show yet. */
@@ -234,6 +258,7 @@ async function trainDataset() {
           if (ev.model) {
             latest = ev.model;
             drawLive(ev.model);
+            tellSnapshot({ model: ev.model, data, epoch: x, final: false });
           }
         } else if (name === "done") done = ev;
       },
@@ -264,6 +289,8 @@ async function trainDataset() {
   /** The trained network's pictures: the boundary, sample images, or why there is none. */
   async function showTrained() {
     await drawing; // a snapshot's boundary never covers the final one
+    const last0 = lossPts.train[lossPts.train.length - 1];
+    tellSnapshot({ model: ds.model, data, epoch: last0 ? last0[0] : 0, final: true });
     const info = $("#ds-info");
     const last = lossPts.train[lossPts.train.length - 1];
     info.dataset.first = String(lossPts.train[0] ? lossPts.train[0][1] : "");
@@ -322,14 +349,18 @@ async function drawSamples(data, side) {
   showChartHints();
 }
 
-/** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
- * "1"); data-redraws counts the drawings of this run. */
-async function drawBoundary(data, snapshot = null) {
+/** The part of the plane a 2-D set's pictures cover: its samples and a tenth more each side. */
+export function planeOf(data) {
   const xs = data.inputs.map((r) => r[0]);
   const ys = data.inputs.map((r) => r[1]);
   const pad = (lo, hi) => [lo - 0.1 * (hi - lo || 1), hi + 0.1 * (hi - lo || 1)];
-  const xr = pad(Math.min(...xs), Math.max(...xs));
-  const yr = pad(Math.min(...ys), Math.max(...ys));
+  return [pad(Math.min(...xs), Math.max(...xs)), pad(Math.min(...ys), Math.max(...ys))];
+}
+
+/** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
+ * "1"); data-redraws counts the drawings of this run. */
+async function drawBoundary(data, snapshot = null) {
+  const [xr, yr] = planeOf(data);
   const grid = await postJSON("/api/grid", { model: snapshot || ds.model, x_range: xr, y_range: yr, resolution: 60 });
   const labels = data.labels || data.target.map((t) => (Array.isArray(t) ? t.indexOf(Math.max(...t)) : t));
   const points = data.inputs.map((r, k) => ({ x: r[0], y: r[1], k: Number(labels[k]) || 0 }));
