@@ -37,7 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serving import wait_until_up  # noqa: E402
+from serving import CHROMIUM_ARGS as ARGS  # noqa: E402
+from serving import free_port, wait_until_up  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the last commit with the four-request page script
@@ -45,16 +46,6 @@ OLD = "9d1a439"
 OLD_FILES = ["page.js", "js/api.js", "js/plots.js", "js/state.js"]
 #: the page before the work on its speed (names sent once, parts far from the screen not laid out)
 BEFORE = "2693f42"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 #: runs in the page: change x1, then wait until the gradients table is drawn again and painted
 ROUND = """async (value) => {
@@ -80,14 +71,6 @@ INTERACTIVE = """async () => {
   while (!ready()) await new Promise((r) => setTimeout(r, 5));
   return performance.now();
 }"""
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def old_scripts() -> dict[str, str] | None:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from byhand import features as _features
 from byhand import notation
 from byhand.activations import Activation, get_activation
-from byhand.errors import ByhandError
+from byhand.errors import ByhandError, unknown
 from byhand.losses import Loss, get_loss
 from byhand.trace import BackwardTrace, ForwardTrace
 
@@ -71,6 +72,7 @@ class Network:
         loss: str | Loss = "half_sse",
         input_names: Sequence[str] | None = None,
         output_names: Sequence[str] | None = None,
+        features: Sequence[str] | None = None,
     ) -> None:
         self.layers = list(layers)
         self.loss = get_loss(loss)
@@ -95,6 +97,9 @@ class Network:
         self.loss.check_output(self.layers[-1].activation)
         self.input_names = self._names(input_names, self.sizes[0], "inputs")
         self.output_names = self._names(output_names, self.sizes[-1], "outputs")
+        self._theta: Array | None = None
+        #: the input features made from raw (x1, x2) that the inputs are (byhand.features)
+        self.features = None if features is None else _features.check(features, self.sizes[0])
         self.pack()
 
     @staticmethod
@@ -134,9 +139,10 @@ class Network:
                 f"layer sizes {sizes} are not a network: give at least two widths of 1 or more"
             )
         if init not in INITS:
-            raise ByhandError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
+            raise unknown("init", init, INITS)
         dt = _dtype(dtype)
-        rng = np.random.default_rng(seed)
+        # a constant network draws nothing (and `byhand forward` skips importing numpy.random)
+        rng = None if init == "constant" else np.random.default_rng(seed)
         acts = [activation] * (len(sizes) - 2) + [output_activation or activation]
         layers = []
         for n_in, n_out, act in zip(sizes[:-1], sizes[1:], acts, strict=True):
@@ -158,7 +164,7 @@ class Network:
         """A copy whose parameters are `dtype` (float64 or float32)."""
         dt = _dtype(dtype)
         layers = [Layer(la.W.astype(dt), la.b.astype(dt), la.activation) for la in self.layers]
-        return Network(layers, self.loss, self.input_names, self.output_names)
+        return Network(layers, self.loss, self.input_names, self.output_names, self.features)
 
     # --- description ---------------------------------------------------------------------
 
@@ -174,12 +180,6 @@ class Network:
     @property
     def n_parameters(self) -> int:
         return sum(layer.W.size + layer.b.size for layer in self.layers)
-
-    def _repr_svg_(self) -> str:
-        """Jupyter shows a network as its diagram, the one the web page draws."""
-        from byhand.diagram import network_svg
-
-        return network_svg(self)
 
     def __repr__(self) -> str:
         shape = "-".join(str(n) for n in self.sizes)
@@ -325,7 +325,7 @@ class Network:
         layer's W or b was replaced by another array since, which is then copied into a new θ.
         """
         params = self.parameters()
-        theta = getattr(self, "_theta", None)
+        theta = self._theta
         if theta is not None and all(p.base is theta for p in params):
             return theta
         theta = np.empty(self.n_parameters, dtype=np.result_type(*params))

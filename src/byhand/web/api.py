@@ -16,13 +16,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from byhand import data, lecture, modelfile, notation
+from byhand import data, features, lecture, modelfile, notation
 from byhand.errors import ByhandError, unknown
+from byhand.explain import explain
 from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.optimizers import OPTIMIZERS
-from byhand.trace import explain
 from byhand.train import Trainer
 from byhand.web import jobs
 from byhand.web.schemas import (
@@ -184,9 +184,10 @@ def _grid(req: GridRequest) -> JSONResponse:
     """The outputs of a 2-input network on a grid of points, and the class at each point
     (argmax o, or o ≥ 0.5 with one output): the decision boundary behind a 2-D data set."""
     net = req.model
-    if net.sizes[0] != 2:
+    if net.sizes[0] != 2 and features.of(net) is None:
         raise ByhandError(
-            f"model: the grid needs a network with 2 inputs (x and y); this one has {net.sizes[0]}"
+            f"model: the grid needs a network with 2 inputs (x and y), or input features made "
+            f"from them; this one has {net.sizes[0]} inputs"
         )
     n = req.resolution
     xs = np.linspace(*req.x_range, n)
@@ -194,7 +195,7 @@ def _grid(req: GridRequest) -> JSONResponse:
     gx, gy = np.meshgrid(xs, ys)
     points = np.column_stack([gx.ravel(), gy.ravel()])
     check_work(net, len(points), net.sizes[-1] + 1)  # the answer: o and the class per point
-    o = net.forward(points).activations[-1]
+    o = net.forward(features.raw_inputs(net, points)).activations[-1]
     finite([o], "the network's outputs on the grid")
     k = o.shape[1]
     classes = (o[:, 0] >= 0.5).astype(int) if k == 1 else o.argmax(axis=1)
@@ -417,9 +418,13 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
     """A job from a request: the network, its training (and test) data, the optimiser."""
     net = req.model
     d = req.data
+    names = features.of(net)
     if d is None or d.dataset is None:
         source, where = (d, "data.") if d is not None else (req, "")
-        X, _ = _checked(lambda: net.check_inputs(source.inputs), f"{where}inputs")
+        inputs = source.inputs
+        if names is not None:  # raw points (x1, x2): the network takes their features
+            inputs = _checked(lambda: features.expand(source.inputs, names), f"{where}inputs")
+        X, _ = _checked(lambda: net.check_inputs(inputs), f"{where}inputs")
         check_table(X.shape[0], X.shape[1] + net.sizes[-1], f"{where}inputs")
         if d is not None and d.labels:
             labels = _labels(d.labels, X.shape[0], net, d.class_names)
@@ -432,7 +437,7 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
             # an uploaded regression set comes back with labels [] and classes []: none
             extra = {
                 "labels": d.labels or None,
-                "feature_names": d.feature_names,
+                "feature_names": d.feature_names if names is None else features.labels(names),
                 "class_names": d.class_names or None,
             }
         ds = _checked(lambda: data.Dataset("data", "", X, Y, **extra), "data")
@@ -442,6 +447,8 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
         ds = _checked(
             lambda: data.load(d.dataset, samples=d.samples, noise=d.noise, seed=d.seed), "data"
         )
+        if names is not None:
+            ds = _checked(lambda: features.expand_dataset(ds, names, "model.features"), "data")
         _checked(lambda: net.check_inputs(ds.X[:1]), "data")
         _checked(lambda: net.check_targets(ds.Y[:1], 1), "data")
         check_table(len(ds), ds.n_features + ds.n_outputs, "data")
@@ -452,6 +459,7 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
     else:
         check_targets(net, ds.Y, "data.target" if d is not None else "target")
     prepared = None
+    test_rows = None
     if d is not None:
         # the step `byhand train` takes too: split, then standardise with the training part's
         # mean and deviation; the model the job returns has the scaling folded in (raw inputs)
@@ -459,7 +467,11 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
         prepared = _checked(
             lambda: data.prepare(ds, d.test_split, d.seed, standardise=scale), "data.test_split"
         )
+        if d.test_split > 0:
+            test_rows = _test_rows(ds, d.test_split, d.seed)
         ds, test = prepared.train, prepared.test
+        if req.resume and prepared.standardised:
+            net = _on_standardised(net, prepared.mean, prepared.std)
     else:
         test = None
     check_work(net, len(ds))
@@ -490,7 +502,32 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
         limits=limits,
         prepared=prepared,
         client=client,
+        pace=req.pace,
+        test_rows=test_rows,
     )
+
+
+def _test_rows(ds: data.Dataset, test_split: float, seed: int) -> list[int]:
+    """The rows of `ds` that `data.prepare` holds out as the test part: the same seeded split
+    of a set whose one feature is the row number (the split reads only labels and the seed)."""
+    from dataclasses import replace
+
+    rows = np.arange(len(ds), dtype=np.float64)[:, None]
+    numbered = replace(ds, X=rows, feature_names=["row"], mean=None, std=None)
+    _, test = numbered.split(test_split, seed)
+    return sorted(int(r) for r in test.X[:, 0])
+
+
+def _on_standardised(net: Network, mean, std) -> Network:
+    """A copy of `net` (of raw inputs x) that takes x' = (x − μ)/s instead: the inverse of
+    `data.fold_standardisation`. z = Wx + b = W(s x' + μ) + b, so W' = W s (column by
+    column) and b' = b + Wμ."""
+    out = net.astype("float64")
+    first = out.layers[0]
+    first.b = first.b + first.W @ np.asarray(mean, dtype=np.float64)
+    first.W = first.W * np.asarray(std, dtype=np.float64)
+    out.pack()
+    return out
 
 
 def _labels(labels: list[int], samples: int, net: Network, class_names) -> np.ndarray:

@@ -17,8 +17,13 @@ step and the CPU share of trainings is what the limits say:
 - the `done` event (the model and its history) is serialised in the worker process, never on
   the event loop.
 
-Events: ``progress`` {"step" or "epoch", "loss", "accuracy", "test_loss", "test_accuracy"}
-(the last of each chunk with "model" too, for a network the page can draw), then ``done`` {"model", "history", "steps" or "epochs", "stopped"} or ``error`` {"detail"}.
+Events: ``split`` {"test": rows} first when part of the data is held out (the rows of the
+data as sent or made, 0-based, that are the test part); then ``progress`` {"step" or "epoch",
+"loss", "accuracy", "test_loss", "test_accuracy"} (the last of a chunk with "model" too, for a
+network the page can draw, at most every SNAPSHOT_SECONDS; a chunk without a progress event
+sends ``snapshot`` {"step" or "epoch", "model"} instead), then ``done`` {"model", "history",
+"steps" or "epochs", "stopped"} or ``error`` {"detail"}. With a `pace` the job trains at most
+that many steps or epochs a second, so a student can watch it learn.
 """
 
 from __future__ import annotations
@@ -83,6 +88,10 @@ class Job:
     prepared: Prepared | None = None
     #: who asked: an address, or a student's token
     client: str = ""
+    #: at most this many steps or epochs a second (None: as fast as the share allows)
+    pace: float | None = None
+    #: the rows of the data that are the test part (the `split` event), none without a split
+    test_rows: list[int] | None = None
     id: int = field(default_factory=itertools.count(1).__next__)
     # where it stands, as the stream saw it
     done: int = 0
@@ -93,8 +102,8 @@ class Job:
 # --- inside a worker process ---------------------------------------------------------------------
 
 
-#: a progress event carries the model at most this often (ten redraws a second)
-SNAPSHOT_SECONDS = 0.1
+#: a progress event carries the model at most this often (twenty redraws a second)
+SNAPSHOT_SECONDS = 0.05
 
 
 class Run:
@@ -141,6 +150,9 @@ class Run:
         job, trainer = self.job, self.trainer
         start = time.perf_counter()
         events: list[dict] = []
+        begun = self.done
+        #: with a pace, a call trains at most a twentieth of a second's worth of it
+        most = None if job.pace is None else max(1, int(job.pace / 20))
         if not self.history:
             events.append(self._event(*trainer.measure()))
         while self.done < job.total:
@@ -156,12 +168,16 @@ class Run:
                         f"stopped after {self.done} {job.unit}s"
                     ),
                 )
+            if most is not None and self.done - begun >= most:
+                break
             if job.unit == "epoch":
                 progress = trainer.advance()
                 self.done = progress.epochs
             else:
                 to_event = job.every - self.done % job.every
                 k = min(to_event, job.total - self.done, self._steps)
+                if most is not None:
+                    k = min(k, most - (self.done - begun))
                 progress = trainer.advance(k)
                 self.done = progress.steps
                 spent = progress.seconds
@@ -185,15 +201,13 @@ class Run:
         self.seconds += time.perf_counter() - start
         finished = self.done >= job.total
         now = time.monotonic()
-        if (
-            events
-            and not finished
-            and self._snapshots
-            and now - self._snapshot_at >= SNAPSHOT_SECONDS
-        ):
+        if not finished and self._snapshots and now - self._snapshot_at >= SNAPSHOT_SECONDS:
             # the chunk's last event carries the network as it stands: a client that stops the
             # run keeps it (like the CLI's Ctrl-C), and a page can redraw while training
-            events[-1] = {**events[-1], "model": self.model()}  # the history keeps no models
+            if events:
+                events[-1] = {**events[-1], "model": self.model()}  # the history keeps no models
+            else:
+                events.append({"snapshot": True, job.unit: self.done, "model": self.model()})
             self._snapshot_at = now
         return events, finished, None
 
@@ -245,7 +259,7 @@ def serve_jobs(conn) -> None:
     """A worker process's loop: requests from the server, one answer each, until EOF.
 
     ("start", job) → ("ok",); ("advance", id, chunk_seconds) → ("events", events, finished,
-    done_bytes or None); ("drop", id) → ("ok",); ("threads",) → ("ok", BLAS threads).
+    done_bytes or None, steps or epochs done); ("drop", id) → ("ok",); ("threads",) → ("ok", BLAS threads).
     A refusal or a divergence → ("error", message); a bug → ("bug", traceback)."""
     _pin_blas()
     import numpy as np
@@ -275,7 +289,7 @@ def serve_jobs(conn) -> None:
                     if finished:
                         final = run.result(stopped)
                         del runs[job_id]
-                    answer = ("events", events, finished, final)
+                    answer = ("events", events, finished, final, run.done)
                 elif op == "drop":
                     runs.pop(args[0], None)
                     answer = ("ok", len(runs))
@@ -504,20 +518,29 @@ class TrainingStream(Response):
 
         rest = 1.0 / limits.train_share - 1.0
         final = None
+        if job.test_rows is not None:
+            await body(sse("split", {"test": job.test_rows}))
         try:
             await anyio.to_thread.run_sync(worker.call, "start", job)
             worker.jobs.add(job.id)
             while final is None:
                 async with worker.turn():
                     start = time.perf_counter()
-                    events, finished, final = await anyio.to_thread.run_sync(
+                    before = job.done
+                    events, finished, final, job.done = await anyio.to_thread.run_sync(
                         worker.call, "advance", job.id, limits.chunk_seconds
                     )
                     # keep the turn a while, idle: trainings never take more than their share
                     await anyio.sleep((time.perf_counter() - start) * rest)
                 for event in events:
-                    job.done = event.get(job.unit, job.done)
-                    await body(sse("progress", event))
+                    if event.pop("snapshot", False):
+                        await body(sse("snapshot", event))
+                    else:
+                        await body(sse("progress", event))
+                if job.pace is not None and not finished:
+                    # at most `pace` units a second: wait out the rest of this chunk's share
+                    wait = (job.done - before) / job.pace - (time.perf_counter() - start)
+                    await anyio.sleep(max(0.0, wait))
                 if finished:
                     worker.jobs.discard(job.id)
                     job.finished = True

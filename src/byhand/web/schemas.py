@@ -26,12 +26,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from byhand import data, modelfile
+from byhand import features, modelfile
 from byhand.activations import ACTIVATIONS
+from byhand.data import csvfile
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
-from byhand.network import Network
+from byhand.network import Network, finite  # noqa: F401 (the endpoints' overflow check)
 
 #: a finite JSON number (true, "2", NaN and ±Infinity are refused)
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -145,6 +146,13 @@ MODEL_SCHEMA = {
         "loss": {"enum": list(LOSSES), "default": "half_sse"},
         "inputs": {"anyOf": [_NAMES, {"type": "null"}]},
         "outputs": {"anyOf": [_NAMES, {"type": "null"}]},
+        # the input features made from (x1, x2), one per input (byhand.features)
+        "features": {
+            "anyOf": [
+                {"type": "array", "items": {"enum": list(features.FEATURES)}, "uniqueItems": True},
+                {"type": "null"},
+            ]
+        },
         "layers": {
             "type": "array",
             "minItems": 1,
@@ -247,7 +255,7 @@ def csv_budget(content: bytes, target: str) -> None:
     if not lines:
         return  # the parser names what is missing
     rows = len(lines) - 1
-    header = next(csv.reader([lines[0]], delimiter=data._delimiter(lines[0])), [])
+    header = next(csv.reader([lines[0]], delimiter=csvfile.delimiter(lines[0])), [])
     columns = max(len(header), 1)
     check_table(rows, columns, "file: the uploaded file")
     names = [h.strip() for h in header]
@@ -255,11 +263,11 @@ def csv_budget(content: bytes, target: str) -> None:
         return
     t = names.index(target)
     classes: set[str] = set()
-    for cells in csv.reader(lines[1:], delimiter=data._delimiter(lines[0])):
+    for cells in csv.reader(lines[1:], delimiter=csvfile.delimiter(lines[0])):
         if len(cells) > t:
             classes.add(cells[t].strip())
     if len(classes) > LIMITS.max_classes or rows * (columns - 1 + len(classes)) > LIMITS.max_values:
-        numeric = all(data._number(c) is not None for c in classes)
+        numeric = all(csvfile.number_or_none(c) is not None for c in classes)
         if not numeric:  # numbers (a regression target) make one column, not one per value
             raise ByhandError(
                 f"file: the column {target!r} holds {len(classes)} different classes; with "
@@ -367,8 +375,7 @@ class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
     model: Model
-    #: η; none: the optimiser's usual rate (optimizers.default_lr: sgd 3.0, momentum 0.3,
-    #: adam 0.005; sgd 0.1 and momentum 0.03 on an unbounded output)
+    #: η; none: the optimiser's usual rate (optimizers.default_lr)
     lr: LearningRate | None = None
     optimizer: Annotated[str, Field(max_length=20)] = "sgd"
     steps: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
@@ -378,6 +385,11 @@ class TrainRequest(Strict):
     l2: Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)] = 0.0
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     data: TrainData | None = None
+    #: at most this many steps or epochs a second, each one a progress event (none: full speed)
+    pace: Annotated[float, Field(gt=0, le=200, allow_inf_nan=False)] | None = None
+    #: the model is one a training returned (on raw inputs): with standardised data it is
+    #: rescaled to them first, so training goes on where it stopped
+    resume: bool = False
     #: the samples to take steps on, as /api/backprop takes them (instead of data)
     inputs: Samples | None = None
     target: Samples | None = None
@@ -517,12 +529,3 @@ class DatasetAnswer(BaseModel):
 
 class ErrorAnswer(BaseModel):
     detail: str
-
-
-def finite(arrays, what: str) -> None:
-    """Refuse to answer with NaN or infinity: numbers that overflowed are a clear error instead."""
-    for a in arrays:
-        if not np.all(np.isfinite(a)):
-            raise ByhandError(
-                f"{what} overflowed to infinity or NaN; use smaller inputs, weights or learning rate"
-            )

@@ -9,16 +9,8 @@ function el(name, attrs = {}, text) {
   return node;
 }
 
-export function fmt(value, digits = 4) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  const v = Number(value);
-  if (v !== 0 && Math.abs(v) < 0.5 * 10 ** -digits) {
-    // too small for the decimals shown: say how small instead of printing zero
-    return v.toExponential(1).replace("e-", "e−").replace("-", "−");
-  }
-  const text = v.toFixed(digits);
-  return (text.startsWith("-") && Number(text) === 0 ? text.slice(1) : text).replace("-", "−");
-}
+// numbers as the page writes them live in numbers.js; charts' importers find fmt here too
+export { fmt } from "./numbers.js";
 
 /**
  * Draw series [{name, points: [[x, y], ...], cls}] into an <svg viewBox="0 0 W H">.
@@ -117,15 +109,42 @@ function cellClass(out) {
   return [best, out[best]];
 }
 
+/** A grid cell's colour: the class that wins there, fainter where the network is unsure. A
+ * list of one number from 0 to 1 is one sigmoid output (at or above 0.5 the second class). */
+export function cellColour(out) {
+  const [k, p] = cellClass(out);
+  return classColour(k, 0.12 + 0.38 * Math.max(0, Math.min(1, (p - 0.5) * 2)));
+}
+
 /**
- * Paint the grid's predicted classes (fainter where the network is unsure) and the samples.
- * grid: {xs, ys, outputs} with outputs[row][col] per y then x (or a flat list, row-major).
+ * Paint the grid's predicted classes (fainter where the network is unsure) and the samples:
+ * training samples as dots, test samples ({test: true}) as rings.
+ * grid: {xs, ys, outputs} with outputs[row][col] per y then x (or a flat list, row-major), or
+ * null for the samples alone on the plane frame {xr: [lo, hi], yr: [lo, hi]}.
  */
-export function boundary(canvas, grid, points) {
+export function boundary(canvas, grid, points, frame = null) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width;
   const H = canvas.height;
   ctx.clearRect(0, 0, W, H);
+  if (grid) paintGrid(ctx, W, H, grid);
+  const { xs, ys } = grid || {};
+  const [xa, xb] = grid ? [xs[0], xs[xs.length - 1]] : frame.xr;
+  const [ya, yb] = grid ? [ys[0], ys[ys.length - 1]] : frame.yr;
+  for (const { x, y, k, test } of points) {
+    const px = ((x - xa) / (xb - xa)) * W;
+    const py = H - ((y - ya) / (yb - ya)) * H;
+    ctx.beginPath();
+    ctx.arc(px, py, test ? 3.6 : 3.2, 0, 2 * Math.PI);
+    ctx.fillStyle = test ? "#ffffff" : classColour(k, 1);
+    ctx.fill();
+    ctx.lineWidth = test ? 2 : 1;
+    ctx.strokeStyle = test ? classColour(k, 1) : "#ffffff";
+    ctx.stroke();
+  }
+}
+
+function paintGrid(ctx, W, H, grid) {
   const { xs, ys } = grid;
   let rows = grid.outputs;
   if (rows.length === xs.length * ys.length && !Array.isArray(rows[0]?.[0])) {
@@ -139,23 +158,9 @@ export function boundary(canvas, grid, points) {
   const ch = H / ys.length;
   for (let i = 0; i < ys.length; i++) {
     for (let j = 0; j < xs.length; j++) {
-      const [k, p] = cellClass(rows[i][j]);
-      ctx.fillStyle = classColour(k, 0.12 + 0.38 * Math.max(0, Math.min(1, (p - 0.5) * 2)));
+      ctx.fillStyle = cellColour(rows[i][j]);
       // row 0 is the smallest y: draw it at the bottom
       ctx.fillRect(j * cw, H - (i + 1) * ch, Math.ceil(cw), Math.ceil(ch));
     }
-  }
-  const [xa, xb] = [xs[0], xs[xs.length - 1]];
-  const [ya, yb] = [ys[0], ys[ys.length - 1]];
-  for (const { x, y, k } of points) {
-    const px = ((x - xa) / (xb - xa)) * W;
-    const py = H - ((y - ya) / (yb - ya)) * H;
-    ctx.beginPath();
-    ctx.arc(px, py, 3.2, 0, 2 * Math.PI);
-    ctx.fillStyle = classColour(k, 1);
-    ctx.fill();
-    ctx.lineWidth = 1;
-    ctx.strokeStyle = "#ffffff";
-    ctx.stroke();
   }
 }
