@@ -1,6 +1,6 @@
 """axe-core (through axe-playwright-python, no download at run time) on the Lecture Series and
 on the lecture in each state a student reaches: first drawn, after the forward pass, after
-backpropagation, after training, and in Practice, at 1280 px and at 375 px: no serious or
+backpropagation, after training, and in Practice (with a wrong and a carried answer), at 1280 px and at 375 px: no serious or
 critical violation."""
 
 from __future__ import annotations
@@ -62,9 +62,21 @@ def practice(page: Page) -> None:
     page.wait_for_timeout(600)
 
 
+def practice_carried(page: Page) -> None:
+    """Exercise 1 with z_h1 wrong (2 for 1.14) and h1 = σ(2) worked from it: h1 is `carried`,
+    so its orange verdict is on the page when axe looks."""
+    page.goto(page.url.split("?")[0] + "?practice=1")
+    expect(page.locator("body.ready")).to_have_count(1)
+    page.locator("#practice-form input[name='z_h1']").fill("2")
+    page.locator("#practice-form input[name='h1']").fill("0.8808")
+    page.locator("#practice-form input[name='h1']").dispatch_event("change")
+    expect(page.locator(".practice-item.is-carried")).to_have_count(1, timeout=10_000)
+    page.locator("#practice").scroll_into_view_if_needed()
+
+
 #: the states a student reaches one after another, each checked as it is reached
 STATES = {"initial": lambda page: None, "forward": forward, "backprop": backprop}
-STATES.update(trained=trained, practice=practice)
+STATES.update(trained=trained, practice=practice, carried=practice_carried)
 
 
 @pytest.fixture

@@ -88,6 +88,18 @@ def test_bad_input_is_one_line(capsys, argv, message):
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["solve", "worksheet"])
+@pytest.mark.parametrize("lr", ["0", "-3", "nan", "inf"])
+def test_the_learning_rate_is_a_positive_finite_number(capsys, tmp_path, command, lr):
+    # the engine's rule (Network.step): 0 < η < ∞; every --lr reads it through one option type
+    status, _, err = run(
+        capsys, command, "--lr", lr, *(["-o", str(tmp_path)] * (command == "worksheet"))
+    )
+    assert status == 2
+    assert f"'--lr': the learning rate must be a positive number, not {lr}" in err
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
 def test_worksheet_then_check(capsys, tmp_path):
     status, out, _ = run(capsys, "worksheet", "--seed", "12", "--out", str(tmp_path))
     assert status == 0

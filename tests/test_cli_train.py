@@ -264,13 +264,14 @@ def test_absurd_layer_sizes_are_refused_up_front(capsys, layers, message):
     assert status == 2 and message in err and err.count("\n") == 1, err
 
 
-def test_losses_too_big_or_small_for_four_decimals_use_e_notation():
+def test_losses_too_big_or_small_for_four_decimals_use_powers_of_ten():
     from byhand.cli.train import _loss
 
-    assert _loss(4.813705230882273e59) == "4.8137e+59"
-    assert _loss(3.2e-7) == "3.2000e-07"
-    assert _loss(-2.5e6) == "-2.5000e+06"
-    assert _loss(0.12345) == "0.1235" and _loss(0.0) == "0.0000" and _loss(12345.6) == "12345.6000"
+    # the engine's form (byhand.numbers): the progress lines wrote 4.8137e+59 and 3.2000e-07
+    assert _loss(4.8137e59) == "4.8137 × 10⁵⁹"
+    assert _loss(3.2e-7) == "3.2 × 10⁻⁷"
+    assert _loss(-2.5e6) == "−2500000"
+    assert _loss(0.12345) == "0.1235" and _loss(0.0) == "0" and _loss(12345.6) == "12345.6000"
     assert _loss(None) == "—"
 
 

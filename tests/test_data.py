@@ -8,6 +8,7 @@ import pytest
 from sklearn import datasets as sk
 
 from byhand import data
+from byhand.data import sets
 from byhand.errors import ByhandError
 from byhand.network import Network
 
@@ -42,7 +43,7 @@ def test_digits_are_scaled_to_unit_range():
     np.testing.assert_array_equal(ds.X * 16, ref.data)
     assert ds.X.shape == (1797, 64) and ds.X.max() == 1.0
     # read from the file without importing scikit-learn, yet exactly load_digits' set
-    assert data._bundled_digits() is not None
+    assert sets._bundled_digits() is not None
     np.testing.assert_array_equal(ds.labels, ref.target)
     assert ds.feature_names == ref.feature_names
     assert ds.class_names == [str(c) for c in ref.target_names]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import byhand
-from byhand.trace import explain
+from byhand.explain import explain
 
 TOL = 1e-9
 

@@ -77,3 +77,15 @@ def test_levels_follow_the_activations_bounds_or_the_neurons_range():
 def test_maps_need_two_inputs():
     with pytest.raises(ByhandError, match="model: neuron maps need a network of 2 inputs"):
         neuron_maps(Network.create([3, 2, 2]))
+
+
+def test_each_neuron_is_named_as_the_page_names_it():
+    """The lecture's numbering (notation.py): a neuron keeps its lecture number, so a deep net's
+    second hidden layer goes on from the first (h6, h7, h8 after h1…h5), like its biases."""
+    maps = neuron_maps(deep_net(), resolution=3)
+    assert maps.neurons == [
+        ["x1", "x2"],
+        [f"h{i}" for i in range(1, 6)],
+        ["h6", "h7", "h8"],
+        ["o1", "o2"],
+    ]

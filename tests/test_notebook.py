@@ -5,13 +5,14 @@ import math
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import byhand
-from byhand import display
-from byhand.trace import fmt
+from byhand import diagram, display, notebook
+from byhand.explain import fmt
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "lecture.ipynb"
 
@@ -28,7 +29,7 @@ DELTA_O1 = (O - 1) * O * (1 - O)
 
 
 def test_forward_trace_shows_z_and_a_of_every_neuron():
-    html = byhand.lecture_network().forward([1, 0, 1])._repr_html_()
+    html = display.forward_html(byhand.lecture_network().forward([1, 0, 1]))
     assert html.count("<table") == 3  # inputs, hidden layer, output layer
     for value in (3.0, H, Z_O, O):
         assert f">{fmt(value)}<" in html
@@ -37,7 +38,7 @@ def test_forward_trace_shows_z_and_a_of_every_neuron():
 
 def test_backward_trace_shows_deltas_and_gradients_by_lecture_name():
     net = byhand.lecture_network()
-    html = net.gradients([1, 0, 1], [1, 0])._repr_html_()
+    html = display.backward_html(net.gradients([1, 0, 1], [1, 0]))
     assert f"loss L = {fmt(0.5 * ((O - 1) ** 2 + O**2))}" in html
     assert f">{fmt(DELTA_O1)}<" in html  # δ_o1 and ∂L/∂b3
     assert f'title="∂L/∂w31">{fmt(DELTA_O1 * H)}<' in html  # −0.0024327, as in the lecture
@@ -47,9 +48,9 @@ def test_backward_trace_shows_deltas_and_gradients_by_lecture_name():
 def test_batches_get_a_row_per_sample_and_big_layers_are_cut():
     net = byhand.Network.create([3, 30, 2], seed=1)
     x = np.random.default_rng(0).normal(size=(20, 3))
-    html = net.forward(x)._repr_html_()
+    html = display.forward_html(net.forward(x))
     assert "… 12 more samples" in html and "… 18 more neurons not shown" in html
-    back = net.gradients(x, np.zeros((20, 2)))._repr_html_()
+    back = display.backward_html(net.gradients(x, np.zeros((20, 2))))
     assert "mean over 20 samples" in back and "δ_h30" not in back and "δ_h12" in back
 
 
@@ -63,11 +64,32 @@ def test_snapshot_draws_the_diagram_and_escapes_names():
 
 
 def test_explanation_shows_the_formula_as_mathml_and_every_factor():
-    html = byhand.explain(byhand.lecture_network(), "w31", [1, 0, 1], [1, 0])._repr_html_()
+    why = byhand.explain(byhand.lecture_network(), "w31", [1, 0, 1], [1, 0])
+    html = display.explanation_html(why)
     assert html.count("<math") == 1 and "<mfrac>" in html
     for value in (O - 1, O * (1 - O), H, DELTA_O1 * H):  # (o1 − y1), σ'(z_o1), h1, ∂L/∂w31
         assert fmt(value) in html
     assert "slope of sigmoid at z_o1" in html
+
+
+def test_ipython_shows_each_object_the_way_display_draws_it():
+    formatters = pytest.importorskip("IPython.core.formatters", reason="needs IPython")
+    shell = SimpleNamespace(display_formatter=formatters.DisplayFormatter())
+    assert notebook.register(shell)
+    net = byhand.lecture_network()
+    fwd = net.forward([1, 0, 1])
+    back = net.backward(fwd, [1, 0])
+    why = byhand.explain(net, "w31", [1, 0, 1], [1, 0])
+
+    def shown(obj):
+        return shell.display_formatter.format(obj)[0]
+
+    assert shown(net)["image/svg+xml"] == diagram.network_svg(net)
+    assert shown(fwd)["text/html"] == display.forward_html(fwd)
+    assert shown(back)["text/html"] == display.backward_html(back)
+    assert shown(why)["text/html"] == display.explanation_html(why)
+    # outside IPython there is nothing to register with
+    assert notebook.register() is False
 
 
 def test_matrix_table():

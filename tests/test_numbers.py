@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from byhand import Layer, Network, lecture_network, numbers
+from byhand.explain import explain
 from byhand.mathml import to_mathml
-from byhand.trace import explain
 from byhand.web.formulas import all_formulas
 
 #: a number written with an e inside a formula: 5.2e-6, 5.2e−6

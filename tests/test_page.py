@@ -20,11 +20,14 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from byhand import lecture, modelfile
-from byhand.diagram import activation_svg, network_svg, num
+from byhand import lecture, modelfile, numbers
+from byhand.diagram import activation_svg, network_svg
 from byhand.network import Network
 from byhand.web import content, formulas
 from byhand.web.app import create_app
+
+#: how the diagram labels a number
+num = numbers.column
 
 
 def sigma(z: float) -> float:
@@ -103,7 +106,8 @@ def test_diagram_shows_forward_values_and_gradients_as_hand_computed():
     w31 = by_attr(doc, "data-param")["w31"]
     assert "selected" in w31.getAttribute("class")
     grads = [t for t in w31.getElementsByTagName("text") if t.getAttribute("class") == "grad"]
-    assert grads[0].firstChild.data == "∇ " + f"{DW31:.4f}".replace("-", "−")
+    # 3 significant figures below 0.1, as the worksheets ask (the diagram wrote −0.0024)
+    assert grads[0].firstChild.data == "∇ " + f"{DW31:.3g}".replace("-", "−")
     assert f"z = {num(Z_O)}" in svg
 
 
@@ -175,7 +179,7 @@ def test_crowded_layers_keep_weights_in_tooltips_and_tall_networks_stay_short():
     assert height < 900 and height < width
 
 
-def test_numbers_have_four_decimals_whole_numbers_stay_whole_and_tiny_ones_e_notation():
+def test_numbers_have_four_decimals_whole_numbers_stay_whole_and_tiny_ones_powers_of_ten():
     assert [num(v) for v in (0.982, -0.987, 1.155234, 1.0, -2.0, 0.0)] == [
         "0.9820",
         "−0.9870",
@@ -184,7 +188,8 @@ def test_numbers_have_four_decimals_whole_numbers_stay_whole_and_tiny_ones_e_not
         "−2",
         "0",
     ]
-    assert num(3e-5) == "3.0e−5" and num(-4.2e-9) == "−4.2e−9"
+    # the engine's form (the diagram wrote 3.0e−5 and −4.2e−9 where worksheets write this)
+    assert num(3e-5) == "3 × 10⁻⁵" and num(-4.2e-9) == "−4.2 × 10⁻⁹"
 
 
 def test_activation_plot_passes_through_half_at_zero():

@@ -98,6 +98,9 @@ def test_maps_answer_is_the_engines_maps(client):
     for l, layer in enumerate(data["layers"]):
         np.testing.assert_array_equal(_decoded(layer, 16), want.levels(l))
         assert [n["low"] for n in layer["neurons"]] == want.lows[l].tolist()
+    # the page's names: the features' labels, then h1…h4 and o1, o2 (lecture numbering)
+    named = [[n["name"] for n in layer["neurons"]] for layer in data["layers"]]
+    assert named == [["x1", "x2", "x1·x2"], ["h1", "h2", "h3", "h4"], ["o1", "o2"]]
 
 
 @pytest.mark.parametrize(

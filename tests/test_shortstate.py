@@ -87,6 +87,17 @@ def test_a_64_30_10_state_fits_a_link_at_the_pages_precision(digits_state, capsy
     assert sizes["shown"] <= shortstate.LINK_CHARS < sizes["float32"] < sizes["exact"]
     back = shortstate.decode(shortstate.encode(digits_state, "shown"))
     assert np.abs(weights(back) - weights(digits_state)).max() <= 0.5e-4 + 1e-12
+    # a link keeps the most exact precision that fits: shown for this one, exact for the lecture's
+    assert shortstate.for_link(digits_state) == (shortstate.encode(digits_state, "shown"), "shown")
+    assert shortstate.for_link(STATE) == (shortstate.encode(STATE, "exact"), "exact")
+
+
+def test_a_state_too_long_for_any_link_is_coded_exactly_for_a_file():
+    rng = np.random.default_rng(0)
+    big = {"w": [rng.standard_normal(8).tolist() for _ in range(2000)]}  # 16,000 random numbers
+    code, precision = shortstate.for_link(big)
+    assert len(code) > shortstate.LINK_CHARS and precision == "exact"
+    assert shortstate.decode(code) == big
 
 
 def _code(payload: bytes) -> str:
@@ -147,3 +158,6 @@ def test_the_api_encodes_decodes_and_answers_hostile_codes_with_422():
     assert got.status_code == 422 and got.json()["detail"].startswith("precision: must be")
     got = client.post("/api/playground/state/encode", json={"state": {"a": {"#": 1}}})
     assert got.status_code == 422 and "reserved" in got.json()["detail"]
+    got = client.post("/api/playground/state/encode", json={"state": STATE, "precision": "link"})
+    assert got.json()["code"] == shortstate.encode(STATE, "exact")
+    assert got.json()["precision"] == "exact" and got.json()["fits_link"]

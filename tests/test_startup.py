@@ -32,6 +32,11 @@ HEAVY = (
     "byhand.train",
     "byhand.data",
     "byhand.plots",
+    # how a notebook shows things: registered only inside IPython
+    "IPython",
+    "byhand.notebook",
+    "byhand.display",
+    "byhand.diagram",
 )
 
 

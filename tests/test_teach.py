@@ -74,9 +74,9 @@ def test_steps_are_the_engines_numbers(act):
     back = net.backward(fwd, sheet.target)
     v = sol.values
     # exactly the engine's arrays, not recomputed copies
-    assert v["h1[3]"] == fwd.activations[1][0, 2] and v["z_o2"] == fwd.zs[2][0, 1]
+    assert v["h3"] == fwd.activations[1][0, 2] and v["z_o2"] == fwd.zs[2][0, 1]
     assert v["L"] == back.loss
-    assert v["δ_h1[1]"] == back.deltas[0][0, 0]
+    assert v["δ_h1"] == back.deltas[0][0, 0]
     assert v["dL/dw11"] == back.grad_W[0][0, 0] and v["dL/db7"] == back.grad_b[2][1]
     # each step's formula, evaluated on the engine's values, gives the engine's value
     for step in sol.steps:

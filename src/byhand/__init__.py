@@ -6,12 +6,14 @@
 array([0.94810035, 0.94810035])
 """
 
+import sys
+
 from byhand.activations import ACTIVATIONS, get_activation
 from byhand.errors import ByhandError, ModelFileError
+from byhand.explain import explain
 from byhand.lecture import lecture_network
 from byhand.losses import LOSSES, get_loss
 from byhand.network import Layer, Network
-from byhand.trace import explain
 
 __all__ = [
     "ACTIVATIONS",
@@ -26,3 +28,8 @@ __all__ = [
     "lecture_network",
 ]
 __version__ = "0.1.0"
+
+if "IPython" in sys.modules:  # inside a notebook or an IPython shell: show objects as drawings
+    from byhand import notebook
+
+    notebook.register()

@@ -1,4 +1,4 @@
-"""Activation functions a = f(z) and their derivatives, in one table.
+"""Activation functions a = f(z) and their derivatives, in one table, with their notation.
 
 Every activation but softmax acts on each neuron alone, so its derivative is a number per
 neuron, f'(z). Softmax mixes the neurons of a layer; its backward pass multiplies by the
@@ -8,12 +8,13 @@ Jacobian instead. Both cases meet in :meth:`Activation.backward`, which turns �
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from byhand.errors import ByhandError
+from byhand.notation import Symbol
 
 Array = np.ndarray
 
@@ -184,18 +185,30 @@ def softmax_backward(a, g):
 
 @dataclass(frozen=True)
 class Activation:
-    """One activation: its function, its derivative and how the page writes it."""
+    """One activation: its function, its derivative, and how the lecture writes both.
+
+    The notation is this table's: every face (page, CLI, worksheets, notebooks) writes f and
+    f′ from these entries, so changing one here changes them all.
+    """
 
     name: str
     f: Callable[..., Array]
     #: f'(z) from z and a = f(z) (written into `out` when given); None for softmax,
     #: whose derivative is a Jacobian.
     prime: Callable[..., Array] | None
-    tex: str
-    #: the derivative as the lecture writes it, e.g. σ(z)(1 − σ(z))
-    prime_tex: str
-    #: the symbol the lecture uses: σ for sigmoid
+    #: f's symbol, as text and LaTeX: σ, \sigma. The forms below write it as {f}, so this
+    #: one entry renames f in every formula of every face.
     symbol: str
+    symbol_tex: str
+    #: f and f′ defined: {f}(z) = 1 / (1 + e^(−z)) and {f}'(z) = {f}(z)(1 − {f}(z))
+    defined_form: Symbol
+    prime_defined_form: Symbol
+    #: f′ in words, from a = f(z): {f}(1 − {f}), 1 − a², 1 if z > 0, else 0
+    prime_words_form: str
+    #: f applied to a place {arg}, when it is not {f}({arg}): identity writes z alone
+    own_applied_form: Symbol | None = None
+    #: f′(z) from a = f(z) at {a} and z at {z}, when it is not {f}'({z}): {a}·(1 − {a}) for σ
+    own_prime_form: Symbol | None = None
     #: f without the floating-point guard it carries (sigmoid's), or None when f has none
     f_unguarded: Callable[..., Array] | None = None
     #: f and f' (softmax: its backward step) as plain NumPy source, for a generated script;
@@ -209,6 +222,73 @@ class Activation:
     @property
     def elementwise(self) -> bool:
         return self.prime is not None
+
+    @property
+    def f_symbol(self) -> Symbol:
+        """f's symbol as text and LaTeX: σ / \\sigma."""
+        return Symbol(self.symbol, self.symbol_tex)
+
+    @property
+    def applied_form(self) -> Symbol:
+        """f applied to a place {arg} (a z or a layer's vector): σ({arg}); identity's is {arg}."""
+        if self.own_applied_form is not None:
+            return self.own_applied_form
+        return Symbol(f"{self.symbol}({{arg}})", f"{self.symbol_tex}({{arg}})")
+
+    @property
+    def prime_form(self) -> Symbol:
+        """f′(z) as a hand calculation writes it, from a = f(z) at {a} and z at {z}:
+        {a}·(1 − {a}) for σ, (1 − {a}²) for tanh, else {f}'({z})."""
+        if self.own_prime_form is not None:
+            return self.own_prime_form
+        return Symbol(f"{self.symbol}'({{z}})", f"{self.symbol_tex}'({{z}})")
+
+    @property
+    def definition(self) -> Symbol:
+        """f defined: σ(z) = 1 / (1 + e^(−z))."""
+        return self.defined_form.put(f=self.f_symbol)
+
+    @property
+    def prime_definition(self) -> Symbol:
+        """f′ defined: σ'(z) = σ(z)(1 − σ(z))."""
+        return self.prime_defined_form.put(f=self.f_symbol)
+
+    @property
+    def prime_words(self) -> str:
+        """f′ in words, from a = f(z): σ(1 − σ), 1 − a²."""
+        return self.prime_words_form.replace("{f}", self.symbol)
+
+    def applied(self, arg: Symbol | str, big: bool = False) -> Symbol:
+        """f written around `arg`: σ(z_h1), σ(3); with `big`, LaTeX brackets that grow
+        (\\left( … \\right)) for a matrix inside."""
+        arg = arg if isinstance(arg, Symbol) else Symbol(arg, arg)
+        form = self.applied_form
+        if big:
+            form = Symbol(form.text, form.tex.replace("({arg})", r"\left({arg}\right)"))
+        return form.put(arg=arg)
+
+    def of_neuron(self, z: Symbol, zs: Sequence[Symbol] | None = None) -> Symbol:
+        """One neuron's activation from its z: σ(z_h1); softmax's share of its layer,
+        e^z_o1 / (e^z_o1 + e^z_o2), or over Σₖ e^zₖ when the layer's zs are not given."""
+        if self.elementwise:
+            return self.applied(z)
+        if zs is None:
+            return Symbol(f"e^{z.text} / Σₖ e^zₖ", rf"\frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}}")
+        return Symbol(
+            f"e^{z.text} / (" + " + ".join(f"e^{s.text}" for s in zs) + ")",
+            rf"\frac{{e^{{{z.tex}}}}}{{" + " + ".join(f"e^{{{s.tex}}}" for s in zs) + "}",
+        )
+
+    def prime_at(self, z: Symbol | str) -> Symbol:
+        """f′ at z, as a factor of the chain rule: σ'(z_o1); identity's is 1."""
+        z = z if isinstance(z, Symbol) else Symbol(z, z)
+        if self.name == "identity":
+            return Symbol("1", "1")
+        return Symbol(f"{self.symbol}'({z.text})", f"{self.symbol_tex}'({z.tex})")
+
+    def prime_from(self, a: Symbol, z: Symbol) -> Symbol:
+        """f′(z) written from a = f(z) and z (names, places or numbers): h1·(1 − h1)."""
+        return self.prime_form.put(a=a, z=z)
 
     def __call__(self, z: Array, out: Array | None = None) -> Array:
         return self.f(z, out=out)
@@ -249,21 +329,32 @@ ACTIVATIONS: dict[str, Activation] = {
             "sigmoid",
             sigmoid,
             sigmoid_prime,
-            r"\sigma(z) = \frac{1}{1 + e^{-z}}",
-            r"\sigma(z)(1 - \sigma(z))",
-            "σ",
-            sigmoid_unguarded,
-            SIGMOID_NUMPY,
-            "nn.Sigmoid()",
-            (0.0, 1.0),
+            symbol="σ",
+            symbol_tex=r"\sigma",
+            defined_form=Symbol("{f}(z) = 1 / (1 + e^(−z))", r"{f}(z) = \frac{1}{1 + e^{-z}}"),
+            prime_defined_form=Symbol(
+                "{f}'(z) = {f}(z)(1 − {f}(z))", r"{f}'(z) = {f}(z)\,(1 - {f}(z))"
+            ),
+            own_prime_form=Symbol("{a}·(1 − {a})", "{a}(1 - {a})"),
+            prime_words_form="{f}(1 − {f})",
+            f_unguarded=sigmoid_unguarded,
+            numpy=SIGMOID_NUMPY,
+            torch="nn.Sigmoid()",
+            bounds=(0.0, 1.0),
         ),
         Activation(
             "tanh",
             tanh,
             tanh_prime,
-            r"\tanh(z)",
-            r"1 - \tanh^2(z)",
-            "tanh",
+            symbol="tanh",
+            symbol_tex=r"\tanh",
+            defined_form=Symbol(
+                "{f}(z) = (e^z − e^(−z)) / (e^z + e^(−z))",
+                r"{f}(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
+            ),
+            prime_defined_form=Symbol("{f}'(z) = 1 − {f}²(z)", r"{f}'(z) = 1 - {f}^2(z)"),
+            own_prime_form=Symbol("(1 − {a}²)", "(1 - {a}^2)"),
+            prime_words_form="1 − a²",
             numpy=TANH_NUMPY,
             torch="nn.Tanh()",
             bounds=(-1.0, 1.0),
@@ -272,9 +363,15 @@ ACTIVATIONS: dict[str, Activation] = {
             "relu",
             relu,
             relu_prime,
-            r"\max(0, z)",
-            r"[z > 0]",
-            "relu",
+            symbol="relu",
+            symbol_tex=r"\mathrm{relu}",
+            defined_form=Symbol("{f}(z) = max(0, z)", r"{f}(z) = \max(0, z)"),
+            prime_defined_form=Symbol(
+                "{f}'(z) = 1 if z > 0, else 0",
+                r"{f}'(z) = 1 \text{ if } z > 0, \text{ else } 0",
+            ),
+            own_prime_form=Symbol("[{z} > 0]", "[{z} > 0]"),
+            prime_words_form="1 if z > 0, else 0",
             numpy=RELU_NUMPY,
             torch="nn.ReLU()",
         ),
@@ -282,9 +379,17 @@ ACTIVATIONS: dict[str, Activation] = {
             "leaky_relu",
             leaky_relu,
             leaky_relu_prime,
-            r"\max(0.01z, z)",
-            r"[z > 0] + 0.01[z \le 0]",
-            "lrelu",
+            symbol="lrelu",
+            symbol_tex=r"\mathrm{lrelu}",
+            defined_form=Symbol(
+                f"{{f}}(z) = z if z > 0, else {LEAKY_SLOPE}·z",
+                rf"{{f}}(z) = z \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE} z",
+            ),
+            prime_defined_form=Symbol(
+                f"{{f}}'(z) = 1 if z > 0, else {LEAKY_SLOPE}",
+                rf"{{f}}'(z) = 1 \text{{ if }} z > 0, \text{{ else }} {LEAKY_SLOPE}",
+            ),
+            prime_words_form=f"1 if z > 0, else {LEAKY_SLOPE}",
             numpy=LEAKY_RELU_NUMPY,
             torch=f"nn.LeakyReLU({LEAKY_SLOPE})",
         ),
@@ -292,9 +397,13 @@ ACTIVATIONS: dict[str, Activation] = {
             "identity",
             identity,
             identity_prime,
-            "z",
-            "1",
-            "id",
+            symbol="id",
+            symbol_tex=r"\mathrm{id}",
+            own_applied_form=Symbol("{arg}", "{arg}"),
+            defined_form=Symbol("f(z) = z", "f(z) = z"),
+            prime_defined_form=Symbol("f'(z) = 1", "f'(z) = 1"),
+            prime_words_form="1",
+            own_prime_form=Symbol("1", "1"),
             numpy=IDENTITY_NUMPY,
             torch="nn.Identity()",
         ),
@@ -302,9 +411,18 @@ ACTIVATIONS: dict[str, Activation] = {
             "softmax",
             softmax,
             None,
-            r"\frac{e^{z_k}}{\sum_j e^{z_j}}",
-            r"o_k(\delta_{kj} - o_j)",
-            "softmax",
+            symbol="softmax",
+            symbol_tex=r"\mathrm{softmax}",
+            defined_form=Symbol(
+                "{f}(z)ₖ = e^zₖ / Σⱼ e^zⱼ",
+                r"{f}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}",
+            ),
+            prime_defined_form=Symbol(
+                "∂oₖ/∂zⱼ = oₖ(δₖⱼ − oⱼ)",
+                r"\frac{\partial o_k}{\partial z_j} = o_k(\delta_{kj} - o_j)",
+            ),
+            own_prime_form=Symbol("{a}(δₖⱼ − oⱼ)", r"{a}(\delta_{kj} - o_j)"),
+            prime_words_form="oₖ(δₖⱼ − oⱼ), a Jacobian",
             numpy=SOFTMAX_NUMPY,
             torch="nn.Softmax(dim=-1)",
             bounds=(0.0, 1.0),

@@ -1,6 +1,6 @@
 """The network drawn as SVG: inputs → hidden layers → outputs, every weight on its edge.
 
-One drawing serves Jupyter (``Network._repr_svg_``) and the web page (POST /api/diagram).
+One drawing serves Jupyter (``byhand.notebook``) and the web page (POST /api/diagram).
 Edges are coloured by the sign of their weight and drawn thicker the larger |w| is; each
 neuron shows its bias, and, when traces are given, its z and activation (forward) and the
 gradient of every weight and bias (backward). Elements carry stable ids and data attributes
@@ -46,24 +46,6 @@ INK = "#25303b"
 MUTED = "#5d6b78"
 GRADIENT = "#7a3e9d"
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-
-
-def num(value: float, digits: int = 4) -> str:
-    """A number as the page prints it: a whole number as it is, else `digits` decimals (0.9820,
-    not 0.982), e-notation when tiny or huge, and a real minus sign."""
-    v = float(value)
-    if not math.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    if abs(v) < 0.5 * 10 ** (-digits) or abs(v) >= 1e6:
-        mantissa, exponent = f"{v:.1e}".split("e")
-        text = f"{mantissa}e{int(exponent)}"  # 3.0e-5, as the page's script writes it
-    elif v == int(v):
-        text = str(int(v))
-    else:
-        text = f"{v:.{digits}f}"
-    return text.replace("-", "−")
 
 
 def _slug(name: str) -> str:
@@ -230,7 +212,9 @@ def _edge(
     if sel in (name, ref.layer_name):
         classes += " selected"
     grad = float(backward.grad_W[l][i, j]) if backward is not None else None
-    label = f"{name} = {num(w)}" + (f", ∂L/∂{name} = {num(grad)}" if grad is not None else "")
+    label = f"{name} = {numbers.column(w)}" + (
+        f", ∂L/∂{name} = {numbers.column(grad)}" if grad is not None else ""
+    )
     dash = ' stroke-dasharray="4 4"' if w == 0 else ""
     parts = [
         f'<g class="{classes}" id="param-{_slug(name)}" data-param="{name}" '
@@ -248,12 +232,12 @@ def _edge(
         halo = 'paint-order="stroke" stroke="#ffffff" stroke-width="4" stroke-linejoin="round"'
         parts.append(
             f'<text class="weight" x="{lx:.1f}" y="{ly - 3:.1f}" text-anchor="middle" '
-            f'fill="{colour}" font-size="13" {halo}>{num(w)}</text>'
+            f'fill="{colour}" font-size="13" {halo}>{numbers.column(w)}</text>'
         )
         if grad is not None:
             parts.append(
                 f'<text class="grad" x="{lx:.1f}" y="{ly + 11:.1f}" text-anchor="middle" '
-                f'fill="{GRADIENT}" font-size="11.5" {halo}>∇ {num(grad)}</text>'
+                f'fill="{GRADIENT}" font-size="11.5" {halo}>∇ {numbers.column(grad)}</text>'
             )
     parts.append("</g>")
     return "".join(parts)
@@ -285,9 +269,9 @@ def _neuron(
     name = names[i] if names else None
     desc = sym.text + (f" ({name})" if name else "")
     if z is not None:
-        desc += f": z = {num(z)}"
+        desc += f": z = {numbers.column(z)}"
     if value is not None:
-        desc += f", {sym.text} = {num(value)}"
+        desc += f", {sym.text} = {numbers.column(value)}"
     fill = "#f4f7fa" if is_input else "#ffffff"
     parts = [
         f'<g class="{classes}" id="neuron-{_slug(sym.text)}" data-neuron="{escape(sym.text)}" '
@@ -302,7 +286,7 @@ def _neuron(
             f'<text class="symbol" x="{x:.1f}" y="{y - 4:.1f}" text-anchor="middle" '
             f'fill="{MUTED}" font-size="11.5">{escape(sym.text)}</text>'
             f'<text class="value" x="{x:.1f}" y="{y + 12:.1f}" text-anchor="middle" '
-            f'fill="{INK}" font-size="12.5" font-weight="bold">{num(value)}</text>'
+            f'fill="{INK}" font-size="12.5" font-weight="bold">{numbers.column(value)}</text>'
         )
     else:
         parts.append(
@@ -322,7 +306,7 @@ def _neuron(
         if z is not None and not crowded:
             parts.append(
                 f'<text class="z" x="{x:.1f}" y="{y + RADIUS + 15:.1f}" text-anchor="middle" '
-                f'fill="{MUTED}" font-size="11">z = {num(z)}</text>'
+                f'fill="{MUTED}" font-size="11">z = {numbers.column(z)}</text>'
             )
     return "".join(parts)
 
@@ -342,13 +326,13 @@ def _bias(
     name = notation.lecture_name(ref, net.sizes)
     b = float(net.layers[l].b[i])
     grad = float(backward.grad_b[l][i]) if backward is not None else None
-    text = f"{name} = {num(b)}"
-    label = text + (f", ∂L/∂{name} = {num(grad)}" if grad is not None else "")
+    text = f"{name} = {numbers.column(b)}"
+    label = text + (f", ∂L/∂{name} = {numbers.column(grad)}" if grad is not None else "")
     colour = POSITIVE if b > 0 else NEGATIVE if b < 0 else ZERO
     classes = "bias" + (" selected" if sel in (name, ref.layer_name) else "")
     shown = grad is not None and show_grad
     # the gradient goes on a second line, so the tag stays narrow and clear of the weight labels
-    lines = [text] + ([f"∇ {num(grad)}"] if shown else [])
+    lines = [text] + ([f"∇ {numbers.column(grad)}"] if shown else [])
     w = 12 + 6.8 * max(len(line) for line in lines)
     h = 4 + 14 * len(lines)
     top = y - RADIUS - 6 - h
@@ -404,7 +388,7 @@ def activation_svg(name: str = "sigmoid", z_range: float = 6.0) -> str:
         f'fill="{MUTED}" font-size="11">{numbers.text(v)}</text>'
         for v in (-z_range, -z_range / 2, 0.0, z_range / 2, z_range)
     )
-    symbol = "σ" if act.name == "sigmoid" else act.name
+    symbol = act.applied(notation.Symbol("z", "z")).text
     label = f"{act.name}(z) for z from {numbers.text(-z_range)} to {numbers.text(z_range)}"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="byhand-activation" '
@@ -417,7 +401,7 @@ def activation_svg(name: str = "sigmoid", z_range: float = 6.0) -> str:
         f'<circle cx="{px(0):.1f}" cy="{py(float(act(np.zeros(1))[0])):.1f}" r="3.5" '
         f'fill="{INK}"/>{ticks}'
         f'<text class="axis" x="{px(0) + 6:.1f}" y="{top + 2}" fill="{MUTED}" font-size="11" '
-        f'font-style="italic">{escape(symbol)}(z)</text>'
+        f'font-style="italic">{escape(symbol)}</text>'
         f'<text class="axis" x="{w - 4}" y="{h - bottom + 16}" text-anchor="end" '
         f'fill="{MUTED}" font-size="11" font-style="italic">z</text></svg>'
     )

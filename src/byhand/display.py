@@ -1,9 +1,10 @@
 """HTML for notebooks: tables of z, a, δ and the gradients, beside the network's diagram.
 
-Jupyter calls ``_repr_html_`` on what a cell returns. ForwardTrace and BackwardTrace use
-:func:`forward_html` and :func:`backward_html`; :func:`snapshot` bundles a network with one
-pass, so a cell ending in ``byhand.display.snapshot(net, x, y)`` shows the drawing the web
-page uses (:func:`byhand.diagram.network_svg`) with every number on it, then the tables.
+Jupyter shows ForwardTrace, BackwardTrace and Explanation with :func:`forward_html`,
+:func:`backward_html` and :func:`explanation_html` (``byhand.notebook`` registers them);
+:func:`snapshot` bundles a network with one pass, so a cell ending in
+``byhand.display.snapshot(net, x, y)`` shows the drawing the web page uses
+(:func:`byhand.diagram.network_svg`) with every number on it, then the tables.
 Every name that comes from a user (input and output names) is escaped.
 """
 
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from byhand import notation
-from byhand.trace import BackwardTrace, ForwardTrace, fmt
+from byhand.explain import fmt
+from byhand.trace import BackwardTrace, ForwardTrace
 
 if TYPE_CHECKING:
+    from byhand.explain import Explanation
     from byhand.network import Network
-    from byhand.trace import Explanation
 
 #: a table shows at most this many samples (rows) and this many neurons (columns)
 MAX_SAMPLES = 8

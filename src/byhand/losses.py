@@ -7,14 +7,39 @@ losses and gradients, never NaN or inf.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from byhand.activations import Activation
 from byhand.errors import ByhandError
+from byhand.notation import Symbol
 
 Array = np.ndarray
+#: how a face joins a sum's terms: " + ".join, or a join that elides the middle of a long sum
+Terms = Callable[[list[str]], str]
+
+
+def _plus(items: list[str]) -> str:
+    return " + ".join(items)
+
+
+CDOT = r" \cdot "
+
+
+def _coefficient(a: Symbol) -> str:
+    """LaTeX of a factor written before an expression: a\\, or, for a number, a \\cdot."""
+    return a.tex + (CDOT if a.number else r"\,")
+
+
+def _product_tex(a: Symbol, b: Symbol) -> str:
+    """a b in LaTeX, with a dot between them when either is a number."""
+    return a.tex + (CDOT if a.number or b.number else " ") + b.tex
+
+
+def _sum(parts: list[Symbol], terms: Terms) -> Symbol:
+    return Symbol(terms([p.text for p in parts]), terms([p.tex for p in parts]))
 
 
 def softplus(z: Array) -> Array:
@@ -54,9 +79,47 @@ class Loss:
     """A loss: its value per sample, ∂L/∂o, and the output layer's δ = ∂L/∂z."""
 
     name: str
-    tex: str
+    #: L defined for K outputs: L = ½ Σₖ (oₖ − yₖ)²
+    definition: Symbol
     #: activations this loss may follow on the output layer (None: any)
     outputs: tuple[str, ...] | None = None
+
+    # --- notation: every face writes L and its derivatives from these --------------------
+
+    def written(
+        self,
+        o: Sequence[Symbol],
+        y: Sequence[Symbol],
+        activation: Activation,
+        terms: Terms = _plus,
+    ) -> Symbol:
+        """L with these outputs and targets put in (names, places or numbers):
+        ½[(o1 − y1)² + (o2 − y2)²]. `terms` joins the sum's terms."""
+        raise NotImplementedError
+
+    def stable_written(
+        self,
+        z: Sequence[Symbol],
+        y: Sequence[Symbol],
+        activation: Activation,
+        ysum: Symbol | None = None,
+        terms: Terms = _plus,
+    ) -> Symbol | None:
+        """L written from the output layer's z, as the engine computes it when an output
+        saturates (no log 0); None for a loss that needs no such form. `ysum` is Σₖyₖ when it
+        is not 1."""
+        return None
+
+    def gradient_factor(self, o: Symbol, y: Symbol, outputs: int) -> Symbol:
+        """∂L/∂oₖ as a factor of the chain rule: (o1 − y1)."""
+        raise NotImplementedError
+
+    def delta_written(
+        self, o: Symbol, y: Symbol, activation: Activation, ysum: Symbol | None = None
+    ) -> Symbol | None:
+        """The output δ = ∂L/∂z as one factor when the loss and f′ cancel (cross-entropy), else
+        None (δ = ∂L/∂o · f′(z))."""
+        return None
 
     def check_output(self, activation: Activation) -> None:
         """Refuse an output activation this loss cannot follow (cross-entropy needs probabilities)."""
@@ -101,6 +164,17 @@ class Loss:
 class HalfSSE(Loss):
     """The lecture's loss: L = ½ Σₖ (oₖ − yₖ)², so ∂L/∂oₖ = oₖ − yₖ."""
 
+    def written(self, o, y, activation, terms=_plus):
+        parts = [
+            Symbol(f"({a.text} − {b.text})²", f"({a.tex} - {b.tex})^2")
+            for a, b in zip(o, y, strict=True)
+        ]
+        body = _sum(parts, terms)
+        return Symbol(f"½[{body.text}]", rf"\frac{{1}}{{2}}\left[{body.tex}\right]")
+
+    def gradient_factor(self, o, y, outputs):
+        return Symbol(f"({o.text} − {y.text})", f"({o.tex} - {y.tex})")
+
     def value(self, o, y, z, activation):
         return 0.5 * np.sum((o - y) ** 2, axis=-1)
 
@@ -127,6 +201,19 @@ def dL_do(o, y):
 
 class MSE(Loss):
     """L = (1/K) Σₖ (oₖ − yₖ)², so ∂L/∂oₖ = 2(oₖ − yₖ)/K."""
+
+    def written(self, o, y, activation, terms=_plus):
+        parts = [
+            Symbol(f"({a.text} − {b.text})²", f"({a.tex} - {b.tex})^2")
+            for a, b in zip(o, y, strict=True)
+        ]
+        body, k = _sum(parts, terms), len(parts)
+        return Symbol(f"(1/{k})[{body.text}]", rf"\frac{{1}}{{{k}}}\left[{body.tex}\right]")
+
+    def gradient_factor(self, o, y, outputs):
+        return Symbol(
+            f"(2/{outputs})({o.text} − {y.text})", rf"\frac{{2}}{{{outputs}}}({o.tex} - {y.tex})"
+        )
 
     def value(self, o, y, z, activation):
         return np.mean((o - y) ** 2, axis=-1)
@@ -168,6 +255,63 @@ class CrossEntropy(Loss):
     In both cases δ = ∂L/∂z simplifies: o − y for sigmoid, o·Σₖyₖ − y for softmax (o − y when
     y sums to 1).
     """
+
+    def written(self, o, y, activation, terms=_plus):
+        if activation.name == "softmax":
+            parts = [
+                Symbol(f"{b.text}·log {a.text}", rf"{b.tex} \log {a.tex}")
+                for a, b in zip(o, y, strict=True)
+            ]
+        else:
+            parts = [
+                Symbol(
+                    f"{b.text}·log {a.text} + (1 − {b.text})·log(1 − {a.text})",
+                    rf"{b.tex} \log {a.tex} + (1 - {b.tex}) \log(1 - {a.tex})",
+                )
+                for a, b in zip(o, y, strict=True)
+            ]
+        body = _sum(parts, terms)
+        return Symbol(f"−[{body.text}]", rf"-\left[{body.tex}\right]")
+
+    def stable_written(self, z, y, activation, ysum=None, terms=_plus):
+        if activation.name == "softmax":
+            # Σₖ yₖ (logsumexp(z) − zₖ) = (Σₖ yₖ)·logsumexp(z) − Σₖ yₖ zₖ
+            lead = Symbol("", "") if ysum is None else Symbol(f"{ysum.text}·", ysum.tex + CDOT)
+            lse_text = "log(" + " + ".join(f"e^{a.text}" for a in z) + ")"
+            lse_tex = r"\log\left(" + " + ".join(f"e^{{{a.tex}}}" for a in z) + r"\right)"
+            dot = _sum(
+                [
+                    Symbol(f"{b.text}·{a.text}", _product_tex(b, a))
+                    for a, b in zip(z, y, strict=True)
+                ],
+                terms,
+            )
+            return Symbol(
+                f"{lead.text}{lse_text} − ({dot.text})",
+                rf"{lead.tex}{lse_tex} - \left({dot.tex}\right)",
+            )
+        sp = r"\mathrm{softplus}"
+        parts = [
+            Symbol(
+                f"(1 − {b.text})·softplus({a.text}) + {b.text}·softplus(−{a.text})",
+                rf"(1 - {b.tex})\,{sp}({a.tex}) + {_coefficient(b)}{sp}(-{a.tex})",
+            )
+            for a, b in zip(z, y, strict=True)
+        ]
+        return _sum(parts, terms)
+
+    def gradient_factor(self, o, y, outputs):
+        return Symbol(
+            f"({o.text} − {y.text}) / ({o.text}(1 − {o.text}))",
+            rf"\frac{{{o.tex} - {y.tex}}}{{{o.tex}(1 - {o.tex})}}",
+        )
+
+    def delta_written(self, o, y, activation, ysum=None):
+        if activation.name == "softmax" and ysum is not None:
+            return Symbol(
+                f"({o.text}·{ysum.text} − {y.text})", f"({_product_tex(o, ysum)} - {y.tex})"
+            )
+        return Symbol(f"({o.text} − {y.text})", f"({o.tex} - {y.tex})")
 
     def value(self, o, y, z, activation):
         if activation.name == "softmax":
@@ -217,11 +361,14 @@ def loss(z, y):
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        HalfSSE("half_sse", r"L = \frac{1}{2}\sum_k (o_k - y_k)^2"),
-        MSE("mse", r"L = \frac{1}{K}\sum_k (o_k - y_k)^2"),
+        HalfSSE(
+            "half_sse",
+            Symbol("L = ½ Σₖ (oₖ − yₖ)²", r"L = \frac{1}{2}\sum_k (o_k - y_k)^2"),
+        ),
+        MSE("mse", Symbol("L = (1/K) Σₖ (oₖ − yₖ)²", r"L = \frac{1}{K}\sum_k (o_k - y_k)^2")),
         CrossEntropy(
             "cross_entropy",
-            r"L = -\sum_k y_k \log o_k",
+            Symbol("L = −Σₖ yₖ log oₖ", r"L = -\sum_k y_k \log o_k"),
             outputs=("sigmoid", "softmax"),
         ),
     )

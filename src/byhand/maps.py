@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from byhand import features
+from byhand import features, notation
 from byhand.errors import ByhandError
 from byhand.network import Network
 
@@ -31,12 +31,14 @@ LEVELS = 255
 
 @dataclass
 class NeuronMaps:
-    """xs (columns) and ys (rows) of the grid, and per layer (the inputs first) an array
-    (neurons, rows, columns) of activations with each neuron's low and high for its colours."""
+    """xs (columns) and ys (rows) of the grid, and per layer (the inputs first) its title, its
+    neurons' names, an array (neurons, rows, columns) of activations and each neuron's low and
+    high for its colours."""
 
     xs: Array
     ys: Array
     names: list[str]
+    neurons: list[list[str]]
     layers: list[Array]
     lows: list[Array]
     highs: list[Array]
@@ -63,12 +65,17 @@ class NeuronMaps:
                     "name": name,
                     "neurons": [
                         {
+                            "name": who,
                             "low": float(lo),
                             "high": float(hi),
                             "levels": base64.b64encode(image.tobytes()).decode("ascii"),
                         }
-                        for image, lo, hi in zip(
-                            self.levels(l), self.lows[l], self.highs[l], strict=True
+                        for who, image, lo, hi in zip(
+                            self.neurons[l],
+                            self.levels(l),
+                            self.lows[l],
+                            self.highs[l],
+                            strict=True,
                         )
                     ],
                 }
@@ -128,4 +135,19 @@ def neuron_maps(
         + ["hidden" if hidden == 1 else f"hidden {l + 1}" for l in range(hidden)]
         + ["outputs"]
     )
-    return NeuronMaps(xs, ys, titles, layers, lows, highs)
+    return NeuronMaps(xs, ys, titles, neuron_names(net), layers, lows, highs)
+
+
+def neuron_names(net: Network) -> list[list[str]]:
+    """Per layer, the page's name of each neuron: the inputs (or features), then h…, then o…."""
+    sizes = net.sizes
+    chosen = features.of(net)
+    inputs = (
+        features.labels(chosen)
+        if chosen is not None
+        else [notation.input_symbol(j).text for j in range(sizes[0])]
+    )
+    return [inputs] + [
+        [notation.activation_symbol(l, i, sizes).text for i in range(sizes[l + 1])]
+        for l in range(len(sizes) - 1)
+    ]

@@ -72,7 +72,8 @@ def to_dict(net: Network) -> dict:
     return data
 
 
-def _number(value, where: str) -> float:
+def _finite_json_number(value, where: str) -> float:
+    """A JSON value as a finite float, else an error naming `where` (true and "2" are refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ModelFileError(f"{where}: expected a number, got {json.dumps(value)[:40]}")
     try:
@@ -89,7 +90,7 @@ def _vector(values, where: str, length: int | None = None) -> list[float]:
         raise ModelFileError(f"{where}: expected a list of numbers")
     if length is not None and len(values) != length:
         raise ModelFileError(f"{where}: has {len(values)} numbers, expected {length}")
-    return [_number(v, f"{where}[{i}]") for i, v in enumerate(values)]
+    return [_finite_json_number(v, f"{where}[{i}]") for i, v in enumerate(values)]
 
 
 def _names(values, where: str, length: int) -> list[str]:

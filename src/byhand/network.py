@@ -15,7 +15,7 @@ import numpy as np
 from byhand import features as _features
 from byhand import notation
 from byhand.activations import Activation, get_activation
-from byhand.errors import ByhandError
+from byhand.errors import ByhandError, unknown
 from byhand.losses import Loss, get_loss
 from byhand.trace import BackwardTrace, ForwardTrace
 
@@ -97,6 +97,7 @@ class Network:
         self.loss.check_output(self.layers[-1].activation)
         self.input_names = self._names(input_names, self.sizes[0], "inputs")
         self.output_names = self._names(output_names, self.sizes[-1], "outputs")
+        self._theta: Array | None = None
         #: the input features made from raw (x1, x2) that the inputs are (byhand.features)
         self.features = None if features is None else _features.check(features, self.sizes[0])
         self.pack()
@@ -138,7 +139,7 @@ class Network:
                 f"layer sizes {sizes} are not a network: give at least two widths of 1 or more"
             )
         if init not in INITS:
-            raise ByhandError(f"unknown init {init!r}; choose one of: {', '.join(INITS)}")
+            raise unknown("init", init, INITS)
         dt = _dtype(dtype)
         rng = np.random.default_rng(seed)
         acts = [activation] * (len(sizes) - 2) + [output_activation or activation]
@@ -178,12 +179,6 @@ class Network:
     @property
     def n_parameters(self) -> int:
         return sum(layer.W.size + layer.b.size for layer in self.layers)
-
-    def _repr_svg_(self) -> str:
-        """Jupyter shows a network as its diagram, the one the web page draws."""
-        from byhand.diagram import network_svg
-
-        return network_svg(self)
 
     def __repr__(self) -> str:
         shape = "-".join(str(n) for n in self.sizes)
@@ -329,7 +324,7 @@ class Network:
         layer's W or b was replaced by another array since, which is then copied into a new θ.
         """
         params = self.parameters()
-        theta = getattr(self, "_theta", None)
+        theta = self._theta
         if theta is not None and all(p.base is theta for p in params):
             return theta
         theta = np.empty(self.n_parameters, dtype=np.result_type(*params))

@@ -9,6 +9,11 @@ and one way to write what those places show:
     text    0.9526   −0.00255   5.2 × 10⁻⁶   (a real minus sign; × 10ⁿ with superscripts)
     tex     0.9526   -0.00255   5.2 \\times 10^{-6}   (never "e" inside a formula)
     input   0.9526   -0.00255   5.2e-6       (what an HTML number box and float() read)
+    column  0.9520   −0.00255   5.2 × 10⁻⁶   (a table's column: the diagram, the page's tables
+                                             and, with 7 decimals, the CLI's and notebooks')
+
+The page's script writes numbers with the same rules (static/js/numbers.js, pinned against
+this module by tests/test_number_faces.py).
 
 A number is written in scientific notation when it is smaller than SMALL (more than three
 zeros after the point) or at least LARGE, with the significant figures its decimals would
@@ -27,6 +32,9 @@ PRECISION = f"{DECIMALS} decimals, or {FIGURES} significant figures below 0.1"
 #: below SMALL and from LARGE on, numbers are written as m × 10ⁿ
 SMALL = 1e-4
 LARGE = 1e7
+
+#: the decimals of the CLI's and notebooks' tables and of the chain rule's numbers
+TABLE_DECIMALS = 7
 
 MINUS = "−"
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -60,9 +68,10 @@ def _parts(value: float, digits: int, zeros: bool = False) -> tuple[str, int | N
     if zeros and v.is_integer() and abs(v) < LARGE:
         return str(int(v)), None
     if abs(v) < SMALL or abs(v) >= LARGE:
-        # as many significant figures as `digits` decimals would show, at least FIGURES
+        # as many significant figures as `digits` decimals would show, at least FIGURES and
+        # at most the 15 a float holds without noise (4.8137 × 10⁵⁹, not 4.8137000000000004)
         e = math.floor(math.log10(abs(v)))
-        figures = max(FIGURES, min(17, decimals(v, digits) + e + 1))
+        figures = max(FIGURES, min(15, decimals(v, digits) + e + 1))
         mantissa, exponent = f"{v:.{figures - 1}e}".split("e")
         mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
         return mantissa, int(exponent)
@@ -82,6 +91,13 @@ def text(value: float, digits: int = DECIMALS, zeros: bool = False) -> str:
     if exponent is not None:
         body = f"{body} × 10{str(exponent).translate(_SUPERSCRIPT)}"
     return body.replace("-", MINUS)
+
+
+def column(value: float, digits: int = DECIMALS) -> str:
+    """A number in a table's column: `text` with its trailing zeros kept (0.9520, 1.0000000 is
+    1, a whole number staying whole): the diagram and the page at 4 decimals, the CLI's tables
+    and notebooks at TABLE_DECIMALS."""
+    return text(value, digits, zeros=True)
 
 
 def written(value: float) -> str:

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from byhand.errors import ByhandError
+from byhand.errors import unknown
 from byhand.network import Network, views
 from byhand.trace import BackwardTrace
 
@@ -175,7 +175,7 @@ DEFAULT_LR_UNBOUNDED = {name: cls.default_lr_unbounded for name, cls in OPTIMIZE
 def check_name(name: str) -> str:
     """`name` when it is an optimiser's; otherwise an error listing the optimisers."""
     if name not in OPTIMIZERS:
-        raise ByhandError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        raise unknown("optimizer", name, OPTIMIZERS)
     return name
 
 

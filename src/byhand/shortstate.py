@@ -1,6 +1,7 @@
 """Short codes for a page state, so that a lesson link stays short: JSON, its numbers packed.
 
     encode(state, precision) -> "b1.<base64url>"     decode(code) -> state
+    for_link(state) -> (code, precision): the most exact precision whose code fits a link
 
 The state is any JSON object (the page's: model, inputs, target, η, …). Every list of numbers in
 it (a weight row, the biases, the inputs) is taken out of the JSON and packed as binary, then
@@ -140,6 +141,16 @@ def encode(state: dict, precision: str = "float32") -> str:
     payload = len(text).to_bytes(4, "little") + text + b"".join(blobs)
     packed = base64.urlsafe_b64encode(zlib.compress(payload, 9)).rstrip(b"=").decode("ascii")
     return f"{TAG}.{packed}"
+
+
+def for_link(state: dict) -> tuple[str, str]:
+    """(code, precision): `state` at the most exact precision whose code fits a link
+    (exact, then float32, then shown); when none fits, the exact code, for a file."""
+    for precision in PRECISIONS:
+        code = encode(state, precision)
+        if len(code) <= LINK_CHARS:
+            return code, precision
+    return encode(state, "exact"), "exact"
 
 
 def _inflate(data: bytes) -> bytes:

@@ -54,7 +54,7 @@ class Diverged(ByhandError):
     """Training's loss became NaN, infinite or blew up; the network holds its last good parameters."""
 
 
-def _number(value, what: str, low: float, high: float, *, whole: bool = False) -> float:
+def _number_in_range(value, what: str, low: float, high: float, *, whole: bool = False) -> float:
     """`value` as a finite number in [low, high], else an error naming `what`."""
     if isinstance(value, bool):
         raise ByhandError(f"{what} must be a number, not {value!r}")
@@ -190,12 +190,12 @@ class Trainer:
         seed: int = 0,
     ) -> None:
         check_name(optimizer)
-        self.lr = _number(
+        self.lr = _number_in_range(
             default_lr(optimizer, net) if lr is None else lr, "the learning rate", 1e-12, 1e6
         )
-        self.batch = int(_number(batch, "the batch size", 1, 10_000_000, whole=True))
-        self.l2 = _number(l2, "the L2 strength", 0.0, 1e6)
-        self.seed = int(_number(seed, "the seed", 0, 2**63 - 1, whole=True))
+        self.batch = int(_number_in_range(batch, "the batch size", 1, 10_000_000, whole=True))
+        self.l2 = _number_in_range(l2, "the L2 strength", 0.0, 1e6)
+        self.seed = int(_number_in_range(seed, "the seed", 0, 2**63 - 1, whole=True))
         self.net = net
         for part, what in ((train, "training"), (test, "test")):
             if part is None:
@@ -310,7 +310,7 @@ class Trainer:
         same rate it will likely diverge again). Ctrl-C likewise restores, then propagates.
         """
         if steps is not None:
-            steps = int(_number(steps, "the number of steps", 1, 10_000_000, whole=True))
+            steps = int(_number_in_range(steps, "the number of steps", 1, 10_000_000, whole=True))
         started = time.perf_counter()
         epoch = self.epochs_done + 1
         try:
@@ -400,7 +400,7 @@ def train(
     after putting back the last complete epoch's parameters; Diverged propagates (the network
     likewise restored) — the history so far is in its `history` attribute.
     """
-    epochs = int(_number(epochs, "epochs", 1, MAX_EPOCHS, whole=True))
+    epochs = int(_number_in_range(epochs, "epochs", 1, MAX_EPOCHS, whole=True))
     trainer = Trainer(net, train, test, **trainer_options)
     history: list[dict] = []
     try:

@@ -60,10 +60,10 @@ class LazyGroup(click.Group):
 
     def _import_unlisted(self) -> None:
         """Import every module of byhand.cli the table does not name (each adds its commands)."""
-        from byhand import cli
-
+        # the package is loaded before this module runs: read its search path, import nothing
+        package = sys.modules[__package__]
         listed = {module for module, _ in self.lazy.values()} | {"common"}
-        for found in pkgutil.iter_modules(cli.__path__):
+        for found in pkgutil.iter_modules(package.__path__):
             if found.name not in listed and not found.name.startswith("_"):
                 self._import(found.name)
 
@@ -119,6 +119,28 @@ def fail(message: str, status: int = 2) -> int:
     """Print one line saying what is wrong; return the exit status."""
     click.echo(f"byhand: error: {message}", err=True)
     return status
+
+
+class LearningRate(click.FloatRange):
+    """η for an option: click's FloatRange 0 < η < ∞, which refuses NaN as well."""
+
+    name = "η"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=math.inf, min_open=True, max_open=True)
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            eta = super().convert(value, param, ctx)
+        except click.BadParameter:
+            eta = math.nan
+        if math.isnan(eta):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number", param, ctx)
+            self.fail(f"the learning rate must be a positive number, not {value}", param, ctx)
+        return eta
 
 
 def parse_numbers(text: str, what: str) -> list[float] | list[list[float]]:
@@ -180,6 +202,19 @@ def target_option(f: Callable) -> Callable:
         default=None,
         help="Target values, comma-separated. Default: the lecture's 1,0.",
     )(f)
+
+
+def lr_option(help: str, default: float | None = None) -> Callable:
+    """--lr η, a LearningRate; `default` None leaves the choice to the command."""
+    return click.option(
+        "--lr",
+        "lr",
+        type=LearningRate(),
+        metavar="η",
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
 
 
 def json_option(f: Callable) -> Callable:
@@ -244,6 +279,9 @@ def print_json(data) -> None:
     sys.stdout.write(text + "\n")
 
 
-def number(value: float, digits: int = 7) -> str:
-    """A number for a table: fixed decimals, a real minus sign."""
-    return f"{float(value):.{digits}f}".replace("-", "−")
+def number(value: float, digits: int | None = None) -> str:
+    """A number for a table: TABLE_DECIMALS decimals kept, a real minus sign, 5.2 × 10⁻⁸ when
+    tiny (`byhand.numbers.column`, as notebooks write it)."""
+    from byhand import numbers
+
+    return numbers.column(value, numbers.TABLE_DECIMALS if digits is None else digits)

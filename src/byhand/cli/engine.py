@@ -19,7 +19,7 @@ from byhand.cli.common import (
     resolve_target,
     target_option,
 )
-from byhand.trace import explain
+from byhand.explain import explain
 
 
 def _neuron_label(net, layer: int, i: int) -> str:

@@ -11,6 +11,7 @@ from byhand.cli.common import (
     app,
     inputs_option,
     load_model,
+    lr_option,
     resolve_inputs,
     resolve_target,
     target_option,
@@ -53,15 +54,7 @@ def _target(path: str, suffix: str, option: str) -> str:
 )
 @inputs_option
 @target_option
-@click.option(
-    "--lr",
-    "lr",
-    type=float,
-    default=lecture.LEARNING_RATE,
-    show_default=True,
-    metavar="η",
-    help="Learning rate of the scripts' gradient step.",
-)
+@lr_option("Learning rate of the scripts' gradient step.", default=lecture.LEARNING_RATE)
 def export_command(
     model, onnx_path, npz_path, json_path, dtype, numpy_path, torch_path, inputs, target, lr
 ):

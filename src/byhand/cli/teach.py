@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import secrets
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from byhand.cli.common import (
     app,
     inputs_option,
     load_model,
+    lr_option,
     model_option,
     print_json,
     resolve_inputs,
@@ -32,16 +32,8 @@ MARKS = {"right": "✓", "wrong": "✗", "carried": "→", "missing": "·", "inv
 EXTENSIONS = {"text": "txt", "md": "md", "tex": "tex", "html": "html"}
 
 
-def _learning_rate(text: str | None) -> float:
-    if text is None:
-        return lecture.LEARNING_RATE
-    try:
-        value = float(text)
-    except ValueError:
-        raise ByhandError(f"--lr: {text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ByhandError(f"--lr: the learning rate must be a positive number, not {text}")
-    return value
+def _learning_rate(lr: float | None) -> float:
+    return lecture.LEARNING_RATE if lr is None else lr
 
 
 def _read(path: str, what: str) -> str:
@@ -74,7 +66,7 @@ def _write(path: Path, text: str) -> None:
 @model_option
 @inputs_option
 @target_option
-@click.option("--lr", "lr", metavar="η", default=None, help="Learning rate. Default: 0.5.")
+@lr_option("Learning rate. Default: 0.5.")
 @click.option(
     "--format",
     "-f",
@@ -134,9 +126,7 @@ def solve(model, inputs, target, lr, fmt, digits, out):
     show_default=True,
     help="Sections to ask: forward, loss, gradients, update.",
 )
-@click.option(
-    "--lr", "lr", metavar="η", default=None, help="Learning rate. Default: drawn from 0.1, 0.5, 1."
-)
+@lr_option("Learning rate. Default: drawn from 0.1, 0.5, 1.")
 @click.option(
     "--format",
     "-f",
@@ -158,9 +148,7 @@ def worksheet_command(seed, layers, activation, questions, lr, fmt, out):
     """Draw an exercise with friendly numbers and write it with its answer key."""
     if seed is None:
         seed = secrets.randbelow(1_000_000)
-    sheet = worksheet.generate(
-        seed, layers, activation, questions, None if lr is None else _learning_rate(lr)
-    )
+    sheet = worksheet.generate(seed, layers, activation, questions, lr)
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise ByhandError(f"--out {out}: is a file, not a folder")
@@ -211,13 +199,7 @@ def _load_sheet(path: str, inputs, target, lr) -> tuple[solution.Solution, list[
 @click.argument("answers", metavar="ANSWERS")
 @inputs_option
 @target_option
-@click.option(
-    "--lr",
-    "lr",
-    metavar="η",
-    default=None,
-    help="Learning rate, when SHEET is a model file. Default: 0.5.",
-)
+@lr_option("Learning rate, when SHEET is a model file. Default: 0.5.")
 @click.option("--json", "as_json", is_flag=True, help="Print the grades as JSON.")
 def check_command(sheet, answers, inputs, target, lr, as_json):
     """Grade hand-worked ANSWERS (JSON or YAML: h1: 0.9526, dL/dw31: …) against SHEET.

@@ -15,7 +15,7 @@ from html import escape
 from pathlib import PurePath
 
 from byhand import notation, numbers
-from byhand.errors import ByhandError
+from byhand.errors import unknown
 from byhand.mathml import to_mathml
 from byhand.teach.solution import SECTIONS, Solution, Step, slot
 from byhand.teach.worksheet import Worksheet
@@ -131,7 +131,7 @@ def _md_text(text: str) -> str:
 def write(doc: Document, fmt: str) -> str:
     """The document as text, md, tex or html."""
     if fmt not in FORMATS:
-        raise ByhandError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise unknown("format", fmt, FORMATS)
     return {"text": _text, "md": _markdown, "tex": _latex, "html": _html}[fmt](doc)
 
 
@@ -358,7 +358,7 @@ def given_blocks(solution: Solution, digits: int = 4) -> list:
     blocks: list = [Para([f"A network with {network_words(net)}."])]
     blocks.append(Para(["Inputs and target:"]))
     blocks.append(listing([notation.input_symbol(j).text for j in range(sizes[0])]))
-    blocks.append(listing([f"y{k + 1}" for k in range(sizes[-1])]))
+    blocks.append(listing([notation.target_symbol(k).text for k in range(sizes[-1])]))
     blocks.append(Para(["Weights and biases, neuron by neuron:"]))
     for l in range(len(net.layers)):
         for i in range(sizes[l + 1]):
@@ -387,33 +387,15 @@ def render_solution(solution: Solution, fmt: str = "text", digits: int = 7, titl
 
 # --- worksheets -----------------------------------------------------------------------------------
 
-_F = {
-    "sigmoid": (r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"),
-    "tanh": (
-        r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
-        r"\tanh'(z) = 1 - \tanh^2(z)",
-    ),
-    "relu": (
-        r"\mathrm{relu}(z) = \max(0, z)",
-        r"\mathrm{relu}'(z) = 1 \text{ if } z > 0, \text{ else } 0",
-    ),
-    "leaky_relu": (
-        r"\mathrm{lrelu}(z) = z \text{ if } z > 0, \text{ else } 0.01 z",
-        r"\mathrm{lrelu}'(z) = 1 \text{ if } z > 0, \text{ else } 0.01",
-    ),
-    "identity": ("f(z) = z", "f'(z) = 1"),
-}
-
 
 def formula_blocks(sheet: Worksheet) -> list:
-    act = sheet.net.layers[0].activation.name
-    f, f_prime = _F[act]
+    # f, f' and L as the engine's notation table defines them
+    act, loss = sheet.net.layers[0].activation, sheet.net.loss
     blocks: list = [Heading(2, "Formulas")]
     blocks.append(Equation([r"z_i = \sum_j w_{ij} a_j + b_i"], ["z_i = Σ_j w_ij·a_j + b_i"]))
     blocks.append(Equation([r"a_i = f(z_i)"], ["a_i = f(z_i)"]))
-    blocks.append(Equation([f], [f]))
-    blocks.append(Equation([f_prime], [f_prime]))
-    blocks.append(Equation([r"L = \frac{1}{2} \sum_k (o_k - y_k)^2"], ["L = ½ Σ (o − y)²"]))
+    for form in (act.definition, act.prime_definition, loss.definition):
+        blocks.append(Equation([form.tex], [form.text]))
     blocks.append(
         Equation([r"\delta_{o_k} = (o_k - y_k)\, f'(z_{o_k})"], ["δ_o = (o − y)·f'(z_o)"])
     )

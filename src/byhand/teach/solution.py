@@ -8,80 +8,141 @@ The steps come in the order a student writes them down:
                ∂L/∂wᵢⱼ = δᵢ · aⱼ  and  ∂L/∂bᵢ = δᵢ
     update     w_new = w − η · ∂L/∂w
 
-Each step keeps the engine's value (from `Network.forward`, `Network.backward` and
-`Network.step`) and, beside it, its formula as a small function of the values it uses. The
-formula writes the worked solution with the numbers put in, and lets the answer checker
-recompute a step from a student's own earlier answers or with a typical slip.
+Each step keeps the engine's value (from one `Network.forward`, `Network.backward` and
+`Network.step`) and, beside it, its formula as an expression tree (`byhand.teach.expr`). The
+tree writes the formula and the worked solution with the numbers put in, and recomputes the
+step from a student's own earlier answers; a typical slip is a rewrite of the tree (the bias
+dropped, f' replaced by f, o − y negated, …), so the answer checker recomputes a step with it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 import numpy as np
 
 from byhand import notation, numbers
+from byhand.activations import ACTIVATIONS, Activation
 from byhand.errors import ByhandError
+from byhand.explain import explain
 from byhand.network import Network
 from byhand.numbers import SMALL
+from byhand.teach import expr as ex
+from byhand.teach.expr import Env, Expr, slot
 from byhand.teach.tolerance import carried_rounding, tolerance
-from byhand.trace import explain
 
 #: the sections of a solution, in order
 SECTIONS = ("forward", "loss", "gradients", "update")
+#: the section each kind of step belongs to
+SECTION_OF = {
+    "z": "forward",
+    "activation": "forward",
+    "loss": "loss",
+    "delta_out": "gradients",
+    "delta_hidden": "gradients",
+    "gradient": "gradients",
+    "update": "update",
+}
 #: a worked solution is written out by hand: refuse networks larger than this
 MAX_PARAMETERS = 400
 
-Env = Mapping[str, float]
+__all__ = ["SECTIONS", "SLIPS", "Env", "Given", "Slip", "Solution", "Step", "slot", "solve"]
 
 
-def slot(k: int) -> str:
-    """The place of the k-th value in a step's template."""
-    return f"⟨{k}⟩"
+# --- how the activations are written: the activation table's forms --------------------------
+
+
+def _named(activation: str | None) -> Activation | None:
+    """The activation, when it has a symbol of its own written f(z): not the identity (a = z)
+    nor softmax (a share of its layer)."""
+    act = ACTIVATIONS.get(activation or "")
+    return act if act is not None and act.elementwise and act.name != "identity" else None
+
+
+# --- slips: rewrites of a step's tree --------------------------------------------------------
+
+
+def _drop(role: str) -> Callable[[Expr], Expr | None]:
+    """Drop the terms and factors marked `role` from the sums and products holding them."""
+
+    def rule(node: Expr) -> Expr | None:
+        if isinstance(node, ex.Sum) and any(_is(t, role) for t in node.terms):
+            return ex.Sum(tuple(t for t in node.terms if not _is(t, role)))
+        if isinstance(node, ex.Product) and any(_is(f, role) for f in node.factors):
+            return node.without(role)
+        return None
+
+    return rule
+
+
+def _is(node: Expr, role: str) -> bool:
+    return isinstance(node, ex.Mark) and node.role == role
+
+
+def _no_activation(node: Expr) -> Expr | None:
+    """a = z: the activation left out."""
+    if isinstance(node, ex.Activate):
+        return node.arg
+    if isinstance(node, ex.Softmax):
+        return node.me
+    return None
+
+
+def _f_not_prime(node: Expr) -> Expr | None:
+    """f(z) = a where f'(z) belongs."""
+    return node.a if isinstance(node, ex.Prime) else None
+
+
+def _sign(node: Expr) -> Expr | None:
+    """(y − o) for (o − y): the error negated."""
+    return ex.Neg(node.body) if _is(node, "error") else None
+
+
+def _missing_half(node: Expr) -> Expr | None:
+    """Σ (o − y)² for ½ Σ (o − y)²."""
+    return node.body.body if _is(node, "half") else None
+
+
+def _added_gradient(node: Expr) -> Expr | None:
+    """w + η·∂L/∂w for w − η·∂L/∂w."""
+    if _is(node, "update"):
+        return ex.Sum((node.body.left, node.body.right))
+    return None
 
 
 @dataclass(frozen=True)
 class Slip:
-    """A common mistake, recognised by recomputing a step with it."""
+    """A common mistake: a rewrite of a step's tree, recognised by recomputing the step with it."""
 
     key: str
     title: str
     #: what the student did, said to the student
     message: str
-    #: the step kinds the slip changes
-    kinds: tuple[str, ...]
+    #: the rewrite: a node → what the slip makes of it, or None to look inside it
+    rule: Callable[[Expr], Expr | None] = field(repr=False)
+    #: the parts of a tree the rule rewrites (node classes or marks, see `expr.parts`)
+    touches: tuple[str, ...] = ()
 
     def title_for(self, activation: str | None) -> str:
         """The title with this sheet's activation: 'tanh instead of tanh'' on a tanh sheet."""
-        if self.key == "f_not_prime" and activation in _F_TEXT:
-            f = _F_TEXT[activation]
-            return f"{f} instead of {f}'"
+        act = _named(activation)
+        if self.key == "f_not_prime" and act is not None:
+            return f"{act.symbol} instead of {act.symbol}'"
         return self.title
 
     def message_for(self, activation: str | None) -> str:
         """What the student did, with this sheet's activation: σ' = σ(1 − σ), 1 − a², …"""
-        if self.key == "f_not_prime" and activation in _PRIME_WORDS:
-            f = _F_TEXT.get(activation, "f")
-            return (
-                f"{f}(z) was used where its derivative {f}'(z) = {_PRIME_WORDS[activation]} belongs"
-            )
-        if self.key == "no_activation" and activation in _F_TEXT:
-            return f"the activation {_F_TEXT[activation]} was not applied (a = z)"
+        act = _named(activation)
+        if self.key == "f_not_prime" and act is not None:
+            f = act.symbol
+            return f"{f}(z) was used where its derivative {f}'(z) = {act.prime_words} belongs"
+        if self.key == "no_activation" and act is not None:
+            return f"the activation {act.symbol} was not applied (a = z)"
         return self.message
 
-
-_F_TEXT = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "lrelu"}
-_F_TEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{relu}"}
-_F_TEX["leaky_relu"] = r"\mathrm{lrelu}"
-#: each activation's derivative in words, for the σ-instead-of-σ' slip
-_PRIME_WORDS = {
-    "sigmoid": "σ(1 − σ)",
-    "tanh": "1 − a²",
-    "relu": "1 if z > 0, else 0",
-    "leaky_relu": "1 if z > 0, else 0.01",
-}
 
 SLIPS: dict[str, Slip] = {
     s.key: s
@@ -90,69 +151,73 @@ SLIPS: dict[str, Slip] = {
             "forgot_bias",
             "forgotten bias",
             "the bias is missing from the weighted sum",
-            ("z",),
+            _drop("bias"),
+            ("bias",),
         ),
         Slip(
             "no_activation",
             "activation not applied",
             "the activation function was not applied (a = z)",
-            ("activation",),
+            _no_activation,
+            ("Activate", "Softmax"),
         ),
         Slip(
             "f_not_prime",
             "σ instead of σ'",
             "f(z) was used where its derivative f'(z) belongs (for the sigmoid, σ instead of "
             "σ' = σ(1 − σ))",
-            ("delta",),
+            _f_not_prime,
+            ("Prime",),
         ),
         Slip(
             "sign",
             "sign error in (o − y)",
             "the sign is flipped: (y − o) was used instead of (o − y)",
-            ("delta_out",),
+            _sign,
+            ("error",),
         ),
         Slip(
             "missing_half",
             "missing ½",
             "the ½ in L = ½ Σ (o − y)² is missing",
-            ("loss",),
+            _missing_half,
+            ("half",),
         ),
         Slip(
             "added_gradient",
             "gradient added",
             "the gradient was added instead of subtracted (w + η ∂L/∂w)",
+            _added_gradient,
             ("update",),
         ),
         Slip(
             "forgot_lr",
             "learning rate missing",
             "the learning rate η is missing from the update (w − ∂L/∂w)",
-            ("update",),
+            _drop("rate"),
+            ("rate",),
         ),
     )
 }
 
 
+# --- steps and solutions ---------------------------------------------------------------------
+
+
 @dataclass
 class Step:
-    """One quantity of the solution: its value, its formula and how to recompute it.
+    """One quantity of the solution: its engine value and its formula, an expression tree.
 
-    `template` and `template_tex` hold the formula with ``⟨0⟩``, ``⟨1⟩``, … where the values
-    of `names` go; `compute(env, slip)` evaluates it from named values (a slip key or None).
+    The formula, the template (``⟨0⟩``, ``⟨1⟩``, … where the values of `names` go), the numbers
+    put in and `compute(env, slip)` (the step recomputed from named values, with a slip key or
+    None) all come from `expr`.
     """
 
     name: str
     tex: str
     kind: str
-    section: str
     value: float
-    deps: tuple[str, ...]
-    formula: str
-    formula_tex: str
-    template: str
-    template_tex: str
-    names: tuple[str, ...]
-    compute: Callable[[Env, str | None], float] = field(repr=False)
+    expr: Expr = field(repr=False)
     hint: str = ""
     neuron: int | None = None
     chain: str | None = None
@@ -165,29 +230,75 @@ class Step:
     #: how a worked solution writes the quantity in text, when not as its name (∂L/∂w31 for
     #: dL/dw31): one symbol for one quantity on one line
     symbol: str = ""
+    #: the quantity's definition, written before `expr` when `expr` is the form it is computed
+    #: in (cross-entropy from z at saturation)
+    definition: Expr | None = field(default=None, repr=False)
+
+    @property
+    def section(self) -> str:
+        return SECTION_OF[self.kind]
 
     @property
     def text(self) -> str:
         return self.symbol or self.name
+
+    @cached_property
+    def formula(self) -> str:
+        shown = self.expr.text()
+        return f"{self.definition.text()} = {shown}" if self.definition else shown
+
+    @cached_property
+    def formula_tex(self) -> str:
+        shown = self.expr.tex()
+        return f"{self.definition.tex()} = {shown}" if self.definition else shown
+
+    @property
+    def template(self) -> str:
+        return self.expr.template()
+
+    @property
+    def template_tex(self) -> str:
+        return self.expr.template(tex=True)
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The values the formula uses, in the order it writes them."""
+        return ex.names(self.expr)
+
+    @cached_property
+    def deps(self) -> tuple[str, ...]:
+        """The steps this one is computed from (the givens left out)."""
+        given = {s.name for s in self.expr.symbols() if s.given}
+        return tuple(n for n in self.names if n not in given)
 
     @property
     def before(self) -> str | None:
         """For an update, the parameter's name: its value before the update."""
         return self.names[0] if self.kind == "update" else None
 
-    def numbers(self, env: Env, digits: int = 4, tex: bool = False) -> str:
-        """The formula with the values of `env` put in."""
-        out = self.template_tex if tex else self.template
-        for k, n in enumerate(self.names):
-            # a value already in parentheses, as in σ(z), needs no second pair
-            shown = numbers.tex(env[n], digits) if tex else numbers.text(env[n], digits)
-            out = out.replace(f"({slot(k)})", f"({shown})")
-            out = out.replace(slot(k), numbers.term(env[n], digits, latex=tex))
-        return out
+    @cached_property
+    def _slipped(self) -> dict[str, Expr]:
+        parts = ex.parts(self.expr)
+        return {
+            key: self.expr.replace(slip.rule) if parts.intersection(slip.touches) else self.expr
+            for key, slip in SLIPS.items()
+        }
+
+    def slipped(self, slip: str | None) -> Expr:
+        """The step's tree with `slip` made (the tree itself for None or a slip it cannot make)."""
+        return self.expr if slip is None else self._slipped[slip]
+
+    def compute(self, env: Env, slip: str | None = None) -> float:
+        """The step recomputed from the values of `env`, with `slip` made when one is given."""
+        return (self.expr if slip is None else self._slipped[slip]).function(env)
 
     def slip_applies(self, slip: str) -> bool:
-        kinds = SLIPS[slip].kinds
-        return self.kind in kinds or (self.kind.startswith("delta") and "delta" in kinds)
+        """Whether the slip changes this step's formula."""
+        return self._slipped[slip] is not self.expr
+
+    def numbers(self, env: Env, digits: int = 4, tex: bool = False) -> str:
+        """The formula with the values of `env` put in."""
+        return self.expr.numbers(env, digits, tex)
 
     def to_dict(self, env: Env, digits: int = 4) -> dict:
         return {
@@ -261,45 +372,51 @@ class Solution:
         overrides = overrides or {}
         for step in self.steps:
             use = slip if slip_at is None or slip_at == step.name else None
-            try:
-                value = float(step.compute(env, use))
-            except (ValueError, OverflowError, ZeroDivisionError):
-                value = math.nan
+            value = _computed(step, env, use)
             computed[step.name] = value
             env[step.name] = overrides.get(step.name, value)
             if step.name == upto:
                 break
         return computed
 
+    @cached_property
+    def _ancestors(self) -> dict[str, frozenset[str]]:
+        """Every step each step depends on, directly or not (the steps come in order)."""
+        found: dict[str, frozenset[str]] = {}
+        for step in self.steps:
+            seen: set[str] = set()
+            for d in step.deps:
+                seen |= {d} | found[d]
+            found[step.name] = frozenset(seen)
+        return found
+
+    @cached_property
+    def _descendants(self) -> dict[str, frozenset[str]]:
+        """Every step that depends on each step, directly or not."""
+        found: dict[str, set[str]] = {s.name: set() for s in self.steps}
+        for name, above in self._ancestors.items():
+            for a in above:
+                found[a].add(name)
+        return {k: frozenset(v) for k, v in found.items()}
+
     def ancestor_set(self, name: str) -> frozenset[str]:
         """Every step `name` depends on, directly or not."""
-        cache = self.__dict__.setdefault("_ancestors", {})
-        if name not in cache:
-            seen: set[str] = set()
-            for d in self.by_name[name].deps:
-                seen.add(d)
-                seen |= self.ancestor_set(d)
-            cache[name] = frozenset(seen)
-        return cache[name]
+        return self._ancestors[name]
 
     def descendant_set(self, name: str) -> frozenset[str]:
         """Every step that depends on `name`, directly or not."""
-        cache = self.__dict__.get("_descendants")
-        if cache is None:
-            found: dict[str, set[str]] = {s.name: set() for s in self.steps}
-            for step in self.steps:
-                for a in self.ancestor_set(step.name):
-                    found[a].add(step.name)
-            cache = self.__dict__["_descendants"] = {k: frozenset(v) for k, v in found.items()}
-        return cache[name]
+        return self._descendants[name]
+
+    @cached_property
+    def _ordered(self) -> dict[str, list[str]]:
+        return {
+            name: [s.name for s in self.steps if s.name in seen]
+            for name, seen in self._ancestors.items()
+        }
 
     def ancestors(self, name: str) -> list[str]:
         """Every step `name` depends on, directly or not, in solution order."""
-        cache = self.__dict__.setdefault("_ordered", {})
-        if name not in cache:
-            seen = self.ancestor_set(name)
-            cache[name] = [s.name for s in self.steps if s.name in seen]
-        return cache[name]
+        return self._ordered[name]
 
     def recompute(
         self, env: dict[str, float], name: str, slip: str, at: str, keep: Collection[str] = ()
@@ -318,10 +435,7 @@ class Solution:
                 if n in keep and n not in (at, name):
                     continue
                 saved.setdefault(n, env[n])
-                try:
-                    env[n] = float(self.by_name[n].compute(env, slip if n == at else None))
-                except (ValueError, OverflowError, ZeroDivisionError):
-                    env[n] = math.nan
+                env[n] = _computed(self.by_name[n], env, slip if n == at else None)
             return env[name]
         finally:
             env.update(saved)
@@ -343,32 +457,50 @@ class Solution:
         }
 
 
+def _computed(step: Step, env: Env, slip: str | None) -> float:
+    """`step.compute`, NaN where its formula has no value (log 0, an overflow)."""
+    try:
+        return float(step.compute(env, slip))
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return math.nan
+
+
 # --- building a solution -------------------------------------------------------------------
 
 
-def _prime(act_name: str) -> tuple[str, str]:
-    """f'(z) written with {a} (the activation) and {z}, as text and as LaTeX."""
-    return {
-        "sigmoid": ("{a}·(1 − {a})", "{a}(1 - {a})"),
-        "tanh": ("(1 − {a}²)", "(1 - {a}^2)"),
-        "relu": ("[{z} > 0]", "[{z} > 0]"),
-        "leaky_relu": ("lrelu'({z})", r"\mathrm{lrelu}'({z})"),
-        "identity": ("1", "1"),
-    }[act_name]
+def gradient_name(param: str) -> str:
+    """The name of ∂L/∂(param) in answers: dL/dw31."""
+    return f"dL/d{param}"
 
 
-def _prime_symbol(act_name: str, z: notation.Symbol) -> tuple[str, str]:
-    if act_name == "identity":
-        return "1", "1"
-    return f"{_F_TEXT[act_name]}'({z.text})", f"{_F_TEX[act_name]}'({z.tex})"
+def update_name(param: str) -> str:
+    """The name of the updated parameter in answers: w31_new."""
+    return f"{param}_new"
 
 
-def _fmt_template(template: str, slots: dict[str, str]) -> str:
-    """Put value slots in place of {a} and {z} in a template of f'(z)."""
-    out = template
-    for key, where in slots.items():
-        out = out.replace("{" + key + "}", where)
-    return out
+def _sym(symbol: notation.Symbol, given: bool = False) -> ex.Sym:
+    return ex.Sym(symbol.text, symbol.text, symbol.tex, given)
+
+
+def _target(k: int) -> ex.Sym:
+    return _sym(notation.target_symbol(k), given=True)
+
+
+def _parameter(ref: notation.ParamRef, sizes) -> ex.Sym:
+    return _sym(notation.parameter_symbol(ref, sizes), given=True)
+
+
+def _gradient_sym(p: notation.Symbol) -> ex.Sym:
+    return ex.Sym(
+        gradient_name(p.text), f"∂L/∂{p.text}", rf"\frac{{\partial L}}{{\partial {p.tex}}}"
+    )
+
+
+ONE = ex.Const(1.0, "1", "1")
+#: a thin space between a factor and a function in LaTeX: (1 - y)\,\mathrm{softplus}(z)
+THIN = ex.Join(tex=r"\,", filled_tex=r"\,")
+#: η \, ∂L/∂w in the formula, η \cdot ∂L/∂w with the numbers put in
+RATE = ex.Join(tex=r" \, ", filled_tex=r" \cdot ")
 
 
 def _check_network(net: Network) -> None:
@@ -382,6 +514,23 @@ def _check_network(net: Network) -> None:
             raise ByhandError(
                 f"layer {l + 1}: worked solutions handle softmax only with the cross_entropy loss"
             )
+
+
+class _Passes:
+    """`net` with its one forward and backward pass already run: `explain` reads them from
+    here instead of running both again for every parameter."""
+
+    def __init__(self, net: Network, fwd, back) -> None:
+        self._net, self._fwd, self._back = net, fwd, back
+
+    def __getattr__(self, name: str):
+        return getattr(self._net, name)
+
+    def forward(self, x):
+        return self._fwd
+
+    def backward(self, fwd, y):
+        return self._back
 
 
 def solve(net: Network, inputs, target, learning_rate: float) -> Solution:
@@ -398,6 +547,7 @@ def solve(net: Network, inputs, target, learning_rate: float) -> Solution:
     back = net.backward(fwd, y[0])
     stepped = net.copy()
     stepped.step(back, lr)
+    passes = _Passes(net, fwd, back)
     sizes = net.sizes
     last = len(net.layers) - 1
     y = y[0]
@@ -407,7 +557,8 @@ def solve(net: Network, inputs, target, learning_rate: float) -> Solution:
         s = notation.input_symbol(j)
         givens.append(Given(s.text, s.tex, float(v), "input"))
     for k, v in enumerate(y):
-        givens.append(Given(f"y{k + 1}", f"y_{{{k + 1}}}", float(v), "target"))
+        s = notation.target_symbol(k)
+        givens.append(Given(s.text, s.tex, float(v), "target"))
     refs = notation.all_refs(sizes)
     for ref in refs:
         s = notation.parameter_symbol(ref, sizes)
@@ -417,25 +568,21 @@ def solve(net: Network, inputs, target, learning_rate: float) -> Solution:
     steps: list[Step] = []
     steps += _forward_steps(net, fwd)
     saturated = np.any(np.minimum(fwd.activations[-1][0], 1 - fwd.activations[-1][0]) < SMALL)
-    if net.loss.name == "cross_entropy" and saturated:
-        steps.append(_stable_loss_step(net, back.loss, y))
-    else:
-        steps.append(_loss_step(net, back.loss))
+    steps.append(
+        _loss_step(net, back.loss, y, stable=net.loss.name == "cross_entropy" and saturated)
+    )
     for l in reversed(range(len(net.layers))):
         for i in range(sizes[l + 1]):
-            if l == last:
-                steps.append(_output_delta(net, i, float(back.deltas[l][0, i]), y))
-            else:
-                steps.append(_hidden_delta(net, l, i, float(back.deltas[l][0, i])))
+            d = float(back.deltas[l][0, i])
+            steps.append(_output_delta(net, i, d, y) if l == last else _hidden_delta(net, l, i, d))
         for ref in refs:
             if ref.layer == l:
-                value = float(
+                grads = (
                     back.grad_W[l][ref.row, ref.col] if ref.kind == "W" else back.grad_b[l][ref.row]
                 )
-                steps.append(_gradient(net, ref, value, x[0], y))
+                steps.append(_gradient(passes, ref, float(grads), x[0], y))
     for ref in refs:
-        name = notation.lecture_name(ref, sizes)
-        steps.append(_update(net, ref, stepped[name]))
+        steps.append(_update(net, ref, stepped[notation.lecture_name(ref, sizes)]))
     return Solution(net, givens, steps)
 
 
@@ -444,60 +591,27 @@ def _forward_steps(net: Network, fwd) -> list[Step]:
     steps = []
     offsets = notation.neuron_offsets(sizes)
     for l, layer in enumerate(net.layers):
-        z_names = [notation.z_symbol(l, i, sizes).text for i in range(layer.n_out)]
+        zs = [_sym(notation.z_symbol(l, i, sizes)) for i in range(layer.n_out)]
         later: list[Step] = []
         for i in range(layer.n_out):
             number = offsets[l] + i + 1
-            z = notation.z_symbol(l, i, sizes)
-            srcs = [notation.source_symbol(l, j, sizes) for j in range(layer.n_in)]
-            ws = [
-                notation.parameter_symbol(notation.ParamRef("W", l, i, j), sizes)
+            z = zs[i]
+            terms = tuple(
+                ex.Product(
+                    (
+                        _parameter(notation.ParamRef("W", l, i, j), sizes),
+                        _sym(notation.source_symbol(l, j, sizes), given=l == 0),
+                    ),
+                    (ex.SIDE,),
+                )
                 for j in range(layer.n_in)
-            ]
-            b = notation.parameter_symbol(notation.ParamRef("b", l, i), sizes)
-            names: list[str] = []
-            for w, s in zip(ws, srcs, strict=True):
-                names += [w.text, s.text]
-            names.append(b.text)
-            pairs_at = range(0, len(names) - 1, 2)
-            tpl = " + ".join(f"{slot(k)}·{slot(k + 1)}" for k in pairs_at)
-            tpl += f" + {slot(len(names) - 1)}"
-            tpl_tex = " + ".join(rf"{slot(k)} \cdot {slot(k + 1)}" for k in pairs_at)
-            tpl_tex += f" + {slot(len(names) - 1)}"
-            formula = " + ".join(f"{w.text}·{s.text}" for w, s in zip(ws, srcs, strict=True))
-            formula += f" + {b.text}"
-            formula_tex = " + ".join(f"{w.tex} {s.tex}" for w, s in zip(ws, srcs, strict=True))
-            formula_tex += f" + {b.tex}"
-            pairs = [(w.text, s.text) for w, s in zip(ws, srcs, strict=True)]
-
-            def z_compute(env: Env, slip: str | None, pairs=pairs, bias=b.text) -> float:
-                total = sum(env[w] * env[s] for w, s in pairs)
-                return total if slip == "forgot_bias" else total + env[bias]
-
-            steps.append(
-                Step(
-                    name=z.text,
-                    tex=z.tex,
-                    kind="z",
-                    section="forward",
-                    value=float(fwd.zs[l][0, i]),
-                    deps=tuple(s.text for s in srcs) if l > 0 else (),
-                    formula=formula,
-                    formula_tex=formula_tex,
-                    template=tpl,
-                    template_tex=tpl_tex,
-                    names=tuple(names),
-                    compute=z_compute,
-                    hint=f"check the weighted sum for neuron {number}: {z.text} = {formula}",
-                    neuron=number,
-                )
             )
-            a = notation.activation_symbol(l, i, sizes)
-            later.append(
-                _activation_step(
-                    net, l, i, a, z, z_names, float(fwd.activations[l + 1][0, i]), number
-                )
-            )
+            bias = ex.Mark("bias", _parameter(notation.ParamRef("b", l, i), sizes))
+            step = Step(z.name, z.latex, "z", float(fwd.zs[l][0, i]), ex.Sum((*terms, bias)))
+            step.hint = f"check the weighted sum for neuron {number}: {z.name} = {step.formula}"
+            step.neuron = number
+            steps.append(step)
+            later.append(_activation_step(net, l, i, z, zs, float(fwd.activations[l + 1][0, i])))
             if layer.activation.elementwise:
                 steps += later
                 later = []
@@ -506,62 +620,14 @@ def _forward_steps(net: Network, fwd) -> list[Step]:
     return steps
 
 
-def _activation_step(net, l, i, a, z, z_names, value, number) -> Step:
+def _activation_step(net, l, i, z: ex.Sym, zs: list[ex.Sym], value: float) -> Step:
     act = net.layers[l].activation
-    if act.name == "softmax":
-        zs = list(z_names)
-        sym_z = [notation.z_symbol(l, k, net.sizes) for k in range(len(zs))]
-        formula = f"e^{z.text} / (" + " + ".join(f"e^{s.text}" for s in sym_z) + ")"
-        formula_tex = (
-            rf"\frac{{e^{{{z.tex}}}}}{{" + " + ".join(f"e^{{{s.tex}}}" for s in sym_z) + "}"
-        )
-        k0 = zs.index(z.text)
-        template = f"e^{slot(k0)} / (" + " + ".join(f"e^{slot(k)}" for k in range(len(zs))) + ")"
-        template_tex = (
-            rf"\frac{{e^{{{slot(k0)}}}}}{{"
-            + " + ".join(f"e^{{{slot(k)}}}" for k in range(len(zs)))
-            + "}"
-        )
-
-        def compute(env: Env, slip: str | None, zs=zs, me=z.text) -> float:
-            if slip == "no_activation":
-                return env[me]
-            m = max(env[n] for n in zs)
-            return math.exp(env[me] - m) / sum(math.exp(env[n] - m) for n in zs)
-
-        deps = tuple(zs)
-        names = tuple(zs)
-    else:
-        f, f_tex = _F_TEXT.get(act.name, ""), _F_TEX.get(act.name, "")
-        formula = f"{f}({z.text})" if f else z.text
-        formula_tex = f"{f_tex}({z.tex})" if f_tex else z.tex
-        template = f"{f}({slot(0)})" if f else slot(0)
-        template_tex = f"{f_tex}({slot(0)})" if f_tex else slot(0)
-
-        def compute(env: Env, slip: str | None, act=act, me=z.text) -> float:
-            if slip == "no_activation":
-                return env[me]
-            return float(act(np.array([env[me]], dtype=float))[0])
-
-        deps = (z.text,)
-        names = (z.text,)
-    return Step(
-        name=a.text,
-        tex=a.tex,
-        kind="activation",
-        section="forward",
-        value=value,
-        deps=deps,
-        formula=formula,
-        formula_tex=formula_tex,
-        template=template,
-        template_tex=template_tex,
-        names=names,
-        compute=compute,
-        hint=f"check the activation of neuron {number}: {a.text} = {formula}",
-        neuron=number,
-        activation=act.name,
-    )
+    a = notation.activation_symbol(l, i, net.sizes)
+    number = notation.neuron_offsets(net.sizes)[l] + i + 1
+    tree = ex.Softmax(z, tuple(zs)) if act.name == "softmax" else ex.Activate(act, z)
+    step = Step(a.text, a.tex, "activation", value, tree, neuron=number, activation=act.name)
+    step.hint = f"check the activation of neuron {number}: {a.text} = {step.formula}"
+    return step
 
 
 def _softplus(x: float) -> float:
@@ -569,214 +635,117 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-def _stable_loss_step(net: Network, value: float, y) -> Step:
-    """The cross-entropy of saturated outputs, written as the engine computes it (from z), so
-    that no log 0 appears: softplus for sigmoid outputs, log-sum-exp for softmax."""
+def _softplus_of(arg: Expr) -> ex.Apply:
+    return ex.Apply("softplus", r"\mathrm{softplus}", _softplus, arg)
+
+
+def _loss_step(net: Network, value: float, y, stable: bool = False) -> Step:
+    """L = ½ Σ (o − y)², (1/K) Σ (o − y)² or the cross-entropy; `stable`: cross-entropy of
+    saturated outputs, written as the engine computes it (from z), so that no log 0 appears:
+    softplus for sigmoid outputs, log-sum-exp for softmax."""
     sizes = net.sizes
     last = len(net.layers) - 1
     K = sizes[-1]
-    o = [notation.activation_symbol(last, k, sizes) for k in range(K)]
-    z = [notation.z_symbol(last, k, sizes) for k in range(K)]
-    ys = [(f"y{k + 1}", f"y_{{{k + 1}}}") for k in range(K)]
-    names: list[str] = []
-    for zk, (yt, _) in zip(z, ys, strict=True):
-        names += [zk.text, yt]
-    pairs = [(zk.text, yt) for zk, (yt, _) in zip(z, ys, strict=True)]
-    if net.layers[-1].activation.name == "softmax":
-        logs = " + ".join(f"{yt}·log {s.text}" for s, (yt, _) in zip(o, ys, strict=True))
-        logs_tex = " + ".join(rf"{yt} \log {s.tex}" for s, (_, yt) in zip(o, ys, strict=True))
-        lse = "log(" + " + ".join(f"e^{zk.text}" for zk in z) + ")"
-        lse_tex = r"\log\left(" + " + ".join(f"e^{{{zk.tex}}}" for zk in z) + r"\right)"
-        dot = " + ".join(f"{yt}·{zk.text}" for zk, (yt, _) in zip(z, ys, strict=True))
-        dot_tex = " + ".join(rf"{yt} {zk.tex}" for zk, (_, yt) in zip(z, ys, strict=True))
-        # Σₖ yₖ (logsumexp(z) − zₖ) = (Σₖ yₖ)·logsumexp(z) − Σₖ yₖ zₖ
-        ysum = float(np.sum(y))
-        lead = "" if ysum == 1 else f"{numbers.text(ysum)}·"
-        lead_tex = "" if ysum == 1 else rf"{numbers.tex(ysum)} \cdot "
-        formula = f"−[{logs}] = {lead}{lse} − ({dot})"
-        formula_tex = rf"-\left[{logs_tex}\right] = {lead_tex}{lse_tex} - ({dot_tex})"
-        tpl_lse = "log(" + " + ".join(f"e^{slot(2 * k)}" for k in range(K)) + ")"
-        tpl_lse_tex = (
-            r"\log\left(" + " + ".join(f"e^{{{slot(2 * k)}}}" for k in range(K)) + r"\right)"
-        )
-        tpl_dot = " + ".join(f"{slot(2 * k + 1)}·{slot(2 * k)}" for k in range(K))
-        tpl_dot_tex = " + ".join(rf"{slot(2 * k + 1)} \cdot {slot(2 * k)}" for k in range(K))
-        template = f"{lead}{tpl_lse} − ({tpl_dot})"
-        template_tex = rf"{lead_tex}{tpl_lse_tex} - ({tpl_dot_tex})"
-
-        def compute(env: Env, slip: str | None) -> float:
-            zs = [env[a] for a, _ in pairs]
-            m = max(zs)
-            top = zs.index(m)
-            rest = math.log1p(sum(math.exp(v - m) for k, v in enumerate(zs) if k != top))
-            return sum(env[b] * ((m - env[a]) + rest) for a, b in pairs)
-
-        hint = f"check the loss: L = {formula}"
-    else:
-        logs = " + ".join(
-            f"{yt}·log {s.text} + (1 − {yt})·log(1 − {s.text})"
-            for s, (yt, _) in zip(o, ys, strict=True)
-        )
-        logs_tex = " + ".join(
-            rf"{yt} \log {s.tex} + (1 - {yt}) \log(1 - {s.tex})"
-            for s, (_, yt) in zip(o, ys, strict=True)
-        )
-        stable = " + ".join(
-            f"(1 − {yt})·softplus({zk.text}) + {yt}·softplus(−{zk.text})"
-            for zk, (yt, _) in zip(z, ys, strict=True)
-        )
-        stable_tex = " + ".join(
-            rf"(1 - {yt})\,\mathrm{{softplus}}({zk.tex}) + {yt}\,\mathrm{{softplus}}(-{zk.tex})"
-            for zk, (_, yt) in zip(z, ys, strict=True)
-        )
-        formula = f"−[{logs}] = {stable}"
-        formula_tex = rf"-\left[{logs_tex}\right] = {stable_tex}"
-        template = " + ".join(
-            f"(1 − {slot(2 * k + 1)})·softplus({slot(2 * k)}) + "
-            f"{slot(2 * k + 1)}·softplus(−{slot(2 * k)})"
-            for k in range(K)
-        )
-        template_tex = " + ".join(
-            rf"(1 - {slot(2 * k + 1)})\,\mathrm{{softplus}}({slot(2 * k)}) + "
-            rf"{slot(2 * k + 1)}\,\mathrm{{softplus}}(-{slot(2 * k)})"
-            for k in range(K)
-        )
-
-        def compute(env: Env, slip: str | None) -> float:
-            return sum(
-                (1 - env[b]) * _softplus(env[a]) + env[b] * _softplus(-env[a]) for a, b in pairs
-            )
-
-        hint = f"check the loss: L = {formula}, softplus(z) = log(1 + eᶻ)"
-    return Step(
-        name="L",
-        tex="L",
-        kind="loss",
-        section="loss",
-        value=float(value),
-        deps=tuple(zk.text for zk in z),
-        formula=formula,
-        formula_tex=formula_tex,
-        template=template,
-        template_tex=template_tex,
-        names=tuple(names),
-        compute=compute,
-        hint=hint,
-    )
-
-
-def _loss_step(net: Network, value: float) -> Step:
-    sizes = net.sizes
-    last = len(net.layers) - 1
-    K = sizes[-1]
-    o = [notation.activation_symbol(last, k, sizes) for k in range(K)]
-    ys = [(f"y{k + 1}", f"y_{{{k + 1}}}") for k in range(K)]
-    names: list[str] = []
-    for s, (yt, _) in zip(o, ys, strict=True):
-        names += [s.text, yt]
+    o = [_sym(notation.activation_symbol(last, k, sizes)) for k in range(K)]
+    z = [_sym(notation.z_symbol(last, k, sizes)) for k in range(K)]
+    ys = [_target(k) for k in range(K)]
     loss = net.loss.name
     softmax = net.layers[-1].activation.name == "softmax"
-    pairs = [(s.text, yt) for s, (yt, _) in zip(o, ys, strict=True)]
+    definition = None
     if loss in ("half_sse", "mse"):
-        lead, lead_tex = (
-            ("½", r"\frac{1}{2}")
-            if loss == "half_sse"
-            else (
-                f"(1/{K})",
-                rf"\frac{{1}}{{{K}}}",
-            )
+        squares = ex.Sum(
+            tuple(ex.Square(ex.parens(ex.Diff(a, b))) for a, b in zip(o, ys, strict=True))
         )
-        body = " + ".join(f"({s.text} − {yt})²" for s, (yt, _) in zip(o, ys, strict=True))
-        body_tex = " + ".join(f"({s.tex} - {yt})^2" for s, (_, yt) in zip(o, ys, strict=True))
-        formula = f"{lead}[{body}]"
-        formula_tex = rf"{lead_tex}\left[{body_tex}\right]"
-        tpl = " + ".join(f"({slot(2 * k)} − {slot(2 * k + 1)})²" for k in range(K))
-        tpl_tex = " + ".join(f"({slot(2 * k)} - {slot(2 * k + 1)})^2" for k in range(K))
-        template = f"{lead}[{tpl}]"
-        template_tex = lead_tex + rf"\left[{tpl_tex}\right]"
-        factor = 0.5 if loss == "half_sse" else 1.0 / K
-
-        def compute(env: Env, slip: str | None) -> float:
-            total = sum((env[a] - env[b]) ** 2 for a, b in pairs)
-            return total if slip == "missing_half" and loss == "half_sse" else factor * total
-
+        if loss == "half_sse":
+            tree: Expr = ex.Mark(
+                "half", ex.Scale(ex.Const(0.5, "½", r"\frac{1}{2}"), ex.brackets(squares))
+            )
+        else:
+            lead = ex.Const(1.0 / K, f"(1/{K})", rf"\frac{{1}}{{{K}}}")
+            tree = ex.Scale(lead, ex.brackets(squares))
     elif softmax:
-        formula = (
-            "−[" + " + ".join(f"{yt}·log {s.text}" for s, (yt, _) in zip(o, ys, strict=True)) + "]"
-        )
-        formula_tex = (
-            r"-\left["
-            + " + ".join(rf"{yt} \log {s.tex}" for s, (_, yt) in zip(o, ys, strict=True))
-            + r"\right]"
-        )
-        template = "−[" + " + ".join(f"{slot(2 * k + 1)}·log {slot(2 * k)}" for k in range(K)) + "]"
-        template_tex = (
-            r"-\left["
-            + " + ".join(rf"{slot(2 * k + 1)} \log {slot(2 * k)}" for k in range(K))
-            + r"\right]"
-        )
-
-        def compute(env: Env, slip: str | None) -> float:
-            return -sum(env[b] * math.log(env[a]) for a, b in pairs if env[b] != 0)
-
+        tree = _softmax_ce(o, ys)
+        if stable:
+            definition, tree = tree, _stable_softmax_ce(z, ys, float(np.sum(y)))
     else:
-        formula = (
-            "−["
-            + " + ".join(
-                f"{yt}·log {s.text} + (1 − {yt})·log(1 − {s.text})"
-                for s, (yt, _) in zip(o, ys, strict=True)
+        tree = _binary_ce(o, ys)
+        if stable:
+            definition = tree
+            tree = ex.Sum(
+                tuple(
+                    ex.Sum(
+                        (
+                            ex.Product((ex.parens(ex.Diff(ONE, b)), _softplus_of(a)), (THIN,)),
+                            ex.Product((b, _softplus_of(ex.Neg(a))), (THIN,)),
+                        )
+                    )
+                    for a, b in zip(z, ys, strict=True)
+                )
             )
-            + "]"
-        )
-        formula_tex = (
-            r"-\left["
-            + " + ".join(
-                rf"{yt} \log {s.tex} + (1 - {yt}) \log(1 - {s.tex})"
-                for s, (_, yt) in zip(o, ys, strict=True)
-            )
-            + r"\right]"
-        )
-        template = (
-            "−["
-            + " + ".join(
-                f"{slot(2 * k + 1)}·log {slot(2 * k)} + (1 − {slot(2 * k + 1)})·log(1 − {slot(2 * k)})"
-                for k in range(K)
-            )
-            + "]"
-        )
-        template_tex = (
-            r"-\left["
-            + " + ".join(
-                rf"{slot(2 * k + 1)} \log {slot(2 * k)} + (1 - {slot(2 * k + 1)}) \log(1 - {slot(2 * k)})"
-                for k in range(K)
-            )
-            + r"\right]"
-        )
+    # written as the loss's notation table writes it, computed by the tree
+    act, K = net.layers[-1].activation, len(ys)
+    if stable:
+        ysum = float(np.sum(y))
+        lead = None if ysum == 1 or not softmax else _number(ysum)
+        form = partial(_stable_loss_form, net.loss, act, K, lead)
+        tree = ex.Written(form, (*z, *ys), tree)
+        definition = ex.Written(partial(_loss_form, net.loss, act, K), (*o, *ys), definition)
+    else:
+        tree = ex.Written(partial(_loss_form, net.loss, act, K), (*o, *ys), tree)
+    step = Step("L", "L", "loss", float(value), tree, definition=definition)
+    step.hint = f"check the loss: L = {step.formula}"
+    if stable and not softmax:
+        step.hint += ", softplus(z) = log(1 + eᶻ)"
+    return step
 
-        def compute(env: Env, slip: str | None) -> float:
-            total = 0.0
-            for a, b in pairs:
-                if env[b] != 0:
-                    total += env[b] * math.log(env[a])
-                if env[b] != 1:
-                    total += (1 - env[b]) * math.log(1 - env[a])
-            return -total
 
-    return Step(
-        name="L",
-        tex="L",
-        kind="loss",
-        section="loss",
-        value=float(value),
-        deps=tuple(s.text for s in o),
-        formula=formula,
-        formula_tex=formula_tex,
-        template=template,
-        template_tex=template_tex,
-        names=tuple(names),
-        compute=compute,
-        hint=f"check the loss: L = {formula}",
-    )
+def _loss_form(loss, act, K: int, *places: notation.Symbol) -> notation.Symbol:
+    """L from the outputs and targets at `places` (o1, …, oK, y1, …, yK)."""
+    return loss.written(places[:K], places[K:], act)
+
+
+def _stable_loss_form(loss, act, K: int, ysum, *places: notation.Symbol) -> notation.Symbol:
+    """The cross-entropy from the pre-activations and targets at `places` (z…, y…)."""
+    return loss.stable_written(places[:K], places[K:], act, ysum)
+
+
+def _delta_form(loss, act, o, y, ysum=None) -> notation.Symbol:
+    """The output δ as one factor, when the loss and f' cancel: (o1 − y1)."""
+    return loss.delta_written(o, y, act, ysum)
+
+
+def _gradient_form(loss, K: int, o, y) -> notation.Symbol:
+    """∂L/∂o as a factor of δ = ∂L/∂o · f'(z): (o1 − y1), (2/K)(o1 − y1)."""
+    return loss.gradient_factor(o, y, K)
+
+
+def _number(value: float) -> notation.Symbol:
+    """A number written into a formula as it is, 0.8 (not a slot)."""
+    return notation.Symbol(numbers.text(value), numbers.tex(value), number=True)
+
+
+def _softmax_ce(o: list[ex.Sym], ys: list[ex.Sym]) -> Expr:
+    """−[y1·log o1 + y2·log o2 + …]"""
+    terms = tuple(ex.WeightedLog(b, ex.Log(a)) for a, b in zip(o, ys, strict=True))
+    return ex.Neg(ex.brackets(ex.Sum(terms)))
+
+
+def _binary_ce(o: list[ex.Sym], ys: list[ex.Sym]) -> Expr:
+    """−[y1·log o1 + (1 − y1)·log(1 − o1) + …]"""
+    terms: list[Expr] = []
+    for a, b in zip(o, ys, strict=True):
+        terms.append(ex.WeightedLog(b, ex.Log(a)))
+        terms.append(ex.WeightedLog(ex.parens(ex.Diff(ONE, b)), ex.Log(ex.parens(ex.Diff(ONE, a)))))
+    return ex.Neg(ex.brackets(ex.Sum(tuple(terms))))
+
+
+def _stable_softmax_ce(z: list[ex.Sym], ys: list[ex.Sym], ysum: float) -> Expr:
+    """Σₖ yₖ (logsumexp(z) − zₖ) = (Σₖ yₖ)·log(Σⱼ e^zⱼ) − Σₖ yₖ zₖ"""
+    lse: Expr = ex.Log(ex.parens(ex.Sum(tuple(ex.Exp(zk) for zk in z)), grow=True))
+    if ysum != 1:
+        lse = ex.Product((ex.Const(ysum, numbers.text(ysum), numbers.tex(ysum)), lse))
+    dot = ex.Sum(tuple(ex.Product((b, a), (ex.SIDE,)) for a, b in zip(z, ys, strict=True)))
+    return ex.SoftmaxCrossEntropy(ex.Diff(lse, ex.parens(dot)), tuple(z), tuple(ys))
 
 
 def _output_delta(net: Network, i: int, value: float, y) -> Step:
@@ -785,210 +754,82 @@ def _output_delta(net: Network, i: int, value: float, y) -> Step:
     act = net.layers[-1].activation
     loss = net.loss.name
     K = sizes[-1]
-    o = notation.activation_symbol(last, i, sizes)
-    z = notation.z_symbol(last, i, sizes)
+    o = _sym(notation.activation_symbol(last, i, sizes))
+    z = _sym(notation.z_symbol(last, i, sizes))
     d = notation.delta_symbol(last, i, sizes)
-    yt, ytex = f"y{i + 1}", f"y_{{{i + 1}}}"
+    yt = _target(i)
+    # written as the loss's notation table writes δ (or ∂L/∂o), computed by the tree
     if loss == "cross_entropy":
         ysum = float(np.sum(y))
+        form = partial(_delta_form, net.loss, act)
         if act.name == "softmax" and abs(ysum - 1.0) > 1e-12:
-            formula, formula_tex = f"{o.text}·Σy − {yt}", rf"{o.tex} \sum_k y_k - {ytex}"
-            template = f"{slot(0)}·{numbers.text(ysum)} − {slot(1)}"
-            template_tex = rf"{slot(0)} \cdot {numbers.tex(ysum)} - {slot(1)}"
+            total = ex.Const(ysum, "Σy", r"\sum_k y_k", (numbers.text(ysum), numbers.tex(ysum)))
+            error = ex.Diff(ex.Product((o, total), (ex.SIDE,)), yt)
+            tree: Expr = ex.Written(form, (o, yt, total), ex.Mark("error", error))
         else:
-            formula, formula_tex = f"{o.text} − {yt}", f"{o.tex} - {ytex}"
-            template, template_tex = f"{slot(0)} − {slot(1)}", f"{slot(0)} - {slot(1)}"
-        names: tuple[str, ...] = (o.text, yt)
-        deps: tuple[str, ...] = (o.text,)
-        s = ysum if act.name == "softmax" else 1.0
-
-        def compute(env: Env, slip: str | None) -> float:
-            delta = env[o.text] * s - env[yt]
-            return -delta if slip == "sign" else delta
-
-        hint_formula = formula
+            tree = ex.Written(form, (o, yt), ex.Mark("error", ex.Diff(o, yt)))
     else:
-        lead, lead_tex = ("", "") if loss == "half_sse" else (f"(2/{K})·", rf"\frac{{2}}{{{K}}}")
-        p_sym, p_tex = _prime_symbol(act.name, z)
-        formula = f"{lead}({o.text} − {yt})·{p_sym}"
-        formula_tex = rf"{lead_tex}({o.tex} - {ytex}) \cdot {p_tex}"
-        p_tpl, p_tpl_tex = _prime(act.name)
-        slots = {"a": slot(0), "z": slot(2)}
-        template = f"{lead}({slot(0)} − {slot(1)})·" + _fmt_template(p_tpl, slots)
-        template_tex = (
-            lead_tex + rf"({slot(0)} - {slot(1)}) \cdot " + _fmt_template(p_tpl_tex, slots)
-        )
-        names = (o.text, yt, z.text)
-        deps = (o.text, z.text)
-        factor = 1.0 if loss == "half_sse" else 2.0 / K
-
-        def compute(env: Env, slip: str | None) -> float:
-            diff = env[o.text] - env[yt]
-            if slip == "sign":
-                diff = -diff
-            a, zv = np.array([env[o.text]]), np.array([env[z.text]])
-            slope = env[o.text] if slip == "f_not_prime" else float(act.prime(zv, a)[0])
-            return factor * diff * slope
-
-        hint_formula = formula
-    return Step(
-        name=d.text,
-        tex=d.tex,
-        kind="delta_out",
-        section="gradients",
-        value=value,
-        deps=deps,
-        formula=formula,
-        formula_tex=formula_tex,
-        template=template,
-        template_tex=template_tex,
-        names=names,
-        compute=compute,
-        hint=f"check the output neuron's δ: {d.text} = {hint_formula}",
-        neuron=notation.neuron_offsets(sizes)[last] + i + 1,
-        activation=act.name,
-    )
+        error = ex.Mark("error", ex.Diff(o, yt))
+        if loss != "half_sse":
+            error = ex.Product((ex.Const(2.0 / K, f"2/{K}", rf"\frac{{2}}{{{K}}}"), error))
+        factor = ex.Written(partial(_gradient_form, net.loss, K), (o, yt), error)
+        tree = ex.Product((factor, ex.Prime(act, o, z)))
+    step = Step(d.text, d.tex, "delta_out", value, tree, activation=act.name)
+    step.hint = f"check the output neuron's δ: {d.text} = {step.formula}"
+    step.neuron = notation.neuron_offsets(sizes)[last] + i + 1
+    return step
 
 
 def _hidden_delta(net: Network, l: int, i: int, value: float) -> Step:
     sizes = net.sizes
     act = net.layers[l].activation
-    a = notation.activation_symbol(l, i, sizes)
-    z = notation.z_symbol(l, i, sizes)
+    a = _sym(notation.activation_symbol(l, i, sizes))
+    z = _sym(notation.z_symbol(l, i, sizes))
     d = notation.delta_symbol(l, i, sizes)
-    nxt = [notation.delta_symbol(l + 1, k, sizes) for k in range(sizes[l + 2])]
-    ws = [
-        notation.parameter_symbol(notation.ParamRef("W", l + 1, k, i), sizes)
+    back = tuple(
+        ex.Product(
+            (
+                _sym(notation.delta_symbol(l + 1, k, sizes)),
+                _parameter(notation.ParamRef("W", l + 1, k, i), sizes),
+            ),
+            (ex.SIDE,),
+        )
         for k in range(sizes[l + 2])
-    ]
-    p_sym, p_tex = _prime_symbol(act.name, z)
-    inner = " + ".join(f"{dk.text}·{w.text}" for dk, w in zip(nxt, ws, strict=True))
-    inner_tex = " + ".join(rf"{dk.tex} {w.tex}" for dk, w in zip(nxt, ws, strict=True))
-    formula = f"({inner})·{p_sym}"
-    formula_tex = rf"\left({inner_tex}\right) \cdot {p_tex}"
-    names: list[str] = []
-    for dk, w in zip(nxt, ws, strict=True):
-        names += [dk.text, w.text]
-    n = len(names)
-    names += [a.text, z.text]
-    tpl_inner = " + ".join(f"{slot(k)}·{slot(k + 1)}" for k in range(0, n, 2))
-    tpl_inner_tex = " + ".join(rf"{slot(k)} \cdot {slot(k + 1)}" for k in range(0, n, 2))
-    p_tpl, p_tpl_tex = _prime(act.name)
-    slots = {"a": slot(n), "z": slot(n + 1)}
-    template = f"({tpl_inner})·" + _fmt_template(p_tpl, slots)
-    template_tex = rf"\left({tpl_inner_tex}\right) \cdot " + _fmt_template(p_tpl_tex, slots)
-    pairs = [(dk.text, w.text) for dk, w in zip(nxt, ws, strict=True)]
-
-    def compute(env: Env, slip: str | None) -> float:
-        back = sum(env[dk] * env[w] for dk, w in pairs)
-        av, zv = np.array([env[a.text]]), np.array([env[z.text]])
-        slope = env[a.text] if slip == "f_not_prime" else float(act.prime(zv, av)[0])
-        return back * slope
-
-    return Step(
-        name=d.text,
-        tex=d.tex,
-        kind="delta_hidden",
-        section="gradients",
-        value=value,
-        deps=tuple(dk.text for dk in nxt) + (a.text, z.text),
-        formula=formula,
-        formula_tex=formula_tex,
-        template=template,
-        template_tex=template_tex,
-        names=tuple(names),
-        compute=compute,
-        hint=f"check the hidden neuron's δ, back through the weights: {d.text} = {formula}",
-        neuron=notation.neuron_offsets(sizes)[l] + i + 1,
-        activation=act.name,
     )
+    tree = ex.Product((ex.parens(ex.Sum(back), grow=True), ex.Prime(act, a, z)))
+    step = Step(d.text, d.tex, "delta_hidden", value, tree, activation=act.name)
+    step.hint = f"check the hidden neuron's δ, back through the weights: {d.text} = {step.formula}"
+    step.neuron = notation.neuron_offsets(sizes)[l] + i + 1
+    return step
 
 
-def gradient_name(param: str) -> str:
-    """The name of ∂L/∂(param) in answers: dL/dw31."""
-    return f"dL/d{param}"
-
-
-def update_name(param: str) -> str:
-    """The name of the updated parameter in answers: w31_new."""
-    return f"{param}_new"
-
-
-def _gradient(net: Network, ref: notation.ParamRef, value: float, x, y) -> Step:
-    sizes = net.sizes
+def _gradient(passes: _Passes, ref: notation.ParamRef, value: float, x, y) -> Step:
+    sizes = passes.sizes
     p = notation.parameter_symbol(ref, sizes)
-    d = notation.delta_symbol(ref.layer, ref.row, sizes)
-    name_tex = rf"\frac{{\partial L}}{{\partial {p.tex}}}"
+    g = _gradient_sym(p)
+    d = _sym(notation.delta_symbol(ref.layer, ref.row, sizes))
     if ref.kind == "W":
-        src = notation.source_symbol(ref.layer, ref.col, sizes)
-        formula, formula_tex = f"{d.text}·{src.text}", rf"{d.tex} \cdot {src.tex}"
-        template, template_tex = f"{slot(0)}·{slot(1)}", rf"{slot(0)} \cdot {slot(1)}"
-        names: tuple[str, ...] = (d.text, src.text)
-        deps = (d.text, src.text) if ref.layer > 0 else (d.text,)
-
-        def compute(env: Env, slip: str | None) -> float:
-            return env[d.text] * env[src.text]
-
-        what = f"δ of its neuron times the value {p.text} multiplies ({src.text})"
+        src = _sym(notation.source_symbol(ref.layer, ref.col, sizes), given=ref.layer == 0)
+        tree: Expr = ex.Product((d, src))
+        what = f"δ of its neuron times the value {p.text} multiplies ({src.name})"
     else:
-        formula, formula_tex = d.text, d.tex
-        template, template_tex = slot(0), slot(0)
-        names = (d.text,)
-        deps = (d.text,)
-
-        def compute(env: Env, slip: str | None) -> float:
-            return env[d.text]
-
+        tree = d
         what = "the δ of its neuron (a bias multiplies 1)"
-    chain = explain(net, p.text, x, y)
-    return Step(
-        name=gradient_name(p.text),
-        tex=name_tex,
-        kind="gradient",
-        section="gradients",
-        value=value,
-        deps=deps,
-        formula=formula,
-        formula_tex=formula_tex,
-        template=template,
-        template_tex=template_tex,
-        names=names,
-        compute=compute,
-        hint=f"check {gradient_name(p.text)} = {formula}: {what}",
-        symbol=f"∂L/∂{p.text}",
-        chain=chain.formula,
-        chain_tex=chain.formula_tex,
-    )
+    chain = explain(passes, p.text, x, y)
+    step = Step(g.name, g.latex, "gradient", value, tree, symbol=g.written)
+    step.hint = f"check {g.name} = {step.formula}: {what}"
+    step.chain, step.chain_tex = chain.formula, chain.formula_tex
+    return step
 
 
 def _update(net: Network, ref: notation.ParamRef, value: float) -> Step:
-    sizes = net.sizes
-    p = notation.parameter_symbol(ref, sizes)
-    g = gradient_name(p.text)
-    g_tex = rf"\frac{{\partial L}}{{\partial {p.tex}}}"
-
-    def compute(env: Env, slip: str | None) -> float:
-        if slip == "added_gradient":
-            return env[p.text] + env["η"] * env[g]
-        if slip == "forgot_lr":
-            return env[p.text] - env[g]
-        return env[p.text] - env["η"] * env[g]
-
-    return Step(
-        name=update_name(p.text),
-        tex=rf"{p.tex}^{{\mathrm{{new}}}}",
-        kind="update",
-        section="update",
-        value=float(value),
-        deps=(g,),
-        formula=f"{p.text} − η·∂L/∂{p.text}",
-        formula_tex=rf"{p.tex} - \eta \, {g_tex}",
-        template=f"{slot(0)} − {slot(1)}·{slot(2)}",
-        template_tex=rf"{slot(0)} - {slot(1)} \cdot {slot(2)}",
-        names=(p.text, "η", g),
-        compute=compute,
-        hint=f"check the update: {update_name(p.text)} = {p.text} − η·{g}",
-    )
+    p = _parameter(ref, net.sizes)
+    g = _gradient_sym(notation.parameter_symbol(ref, net.sizes))
+    eta = ex.Mark("rate", ex.Sym("η", "η", r"\eta", given=True))
+    tree = ex.Mark("update", ex.Diff(p, ex.Product((eta, g), (RATE,))))
+    step = Step(update_name(p.name), rf"{p.latex}^{{\mathrm{{new}}}}", "update", float(value), tree)
+    step.hint = f"check the update: {step.name} = {p.name} − η·{g.name}"
+    return step
 
 
 def step_order(solution: Solution, names: Sequence[str]) -> list[str]:

@@ -18,11 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from byhand import data, features, lecture, modelfile, notation
 from byhand.errors import ByhandError, unknown
+from byhand.explain import explain
 from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.optimizers import OPTIMIZERS
-from byhand.trace import explain
 from byhand.train import Trainer
 from byhand.web import jobs
 from byhand.web.schemas import (

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from byhand import notation, numbers
+from byhand.explain import explain
 from byhand.mathml import to_mathml
 from byhand.network import Network
-from byhand.trace import ForwardTrace, explain
+from byhand.trace import ForwardTrace
 
 #: a neuron with more inputs than this has the middle of its sum written as ⋯
 MAX_TERMS = 6
@@ -37,16 +38,8 @@ def r(value: float) -> str:
     return numbers.tex(value)
 
 
-def f_tex(activation: str) -> str:
-    """How an activation's name is written in a formula: σ for sigmoid."""
-    return {
-        "sigmoid": r"\sigma",
-        "tanh": r"\tanh",
-        "relu": r"\mathrm{relu}",
-        "leaky_relu": r"\mathrm{lrelu}",
-        "identity": "",
-        "softmax": r"\mathrm{softmax}",
-    }[activation]
+def _n(value: float) -> notation.Symbol:
+    return notation.number(float(value))
 
 
 def math(tex: str, display: bool = True) -> dict:
@@ -62,6 +55,14 @@ def _terms(items: Sequence[str]) -> str:
     return " + ".join(items)
 
 
+def _shown(inputs: int) -> list[int | None]:
+    """Which weighted inputs a neuron's sum w·a + … + b writes out before its bias, as `_terms`
+    elides (None: the ⋯), so a wide neuron formats five terms, not all of them."""
+    if inputs + 1 <= MAX_TERMS:
+        return list(range(inputs))
+    return [*range(MAX_TERMS - 2), None]
+
+
 def neuron_lines(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None) -> list[str]:
     """Neuron i of layer `layer` (0-based, over net.layers): its formula, then its numbers.
 
@@ -70,38 +71,48 @@ def neuron_lines(net: Network, layer: int, i: int, fwd: ForwardTrace | None = No
     """
     sizes = net.sizes
     lay = net.layers[layer]
-    act = lay.activation.name
+    act = lay.activation
     a = notation.activation_symbol(layer, i, sizes)
     b = notation.parameter_symbol(notation.ParamRef("b", layer, i), sizes)
-    ws = [
-        notation.parameter_symbol(notation.ParamRef("W", layer, i, j), sizes).tex
-        for j in range(lay.n_in)
-    ]
-    srcs = [notation.source_symbol(layer, j, sizes).tex for j in range(lay.n_in)]
-    symbolic = _terms([f"{w} {s}" for w, s in zip(ws, srcs, strict=True)] + [b.tex])
-    wrap = f_tex(act)
+    # the weighted sum's terms w·a, then the bias; a wide sum's middle is left out as ⋯
+    shown = _shown(lay.n_in)
+
+    def weighted(term) -> str:
+        parts = [r"\cdots" if j is None else term(j) for j in shown]
+        return " + ".join(parts)
+
+    def symbol_term(j: int) -> str:
+        w = notation.parameter_symbol(notation.ParamRef("W", layer, i, j), sizes)
+        return notation.product(w, notation.source_symbol(layer, j, sizes)).tex
+
+    symbolic = f"{weighted(symbol_term)} + {b.tex}"
     z = notation.z_symbol(layer, i, sizes)
-    if act == "softmax":
+    softmax = not act.elementwise
+    if softmax:
         first = rf"{z.tex} = {symbolic}"
     else:
-        first = rf"{a.tex} = {wrap}({symbolic})"
+        first = rf"{a.tex} = {act.applied(notation.Symbol(symbolic, symbolic)).tex}"
     if fwd is None or fwd.activations[layer].shape[0] != 1:
         return [first]
     inputs = fwd.activations[layer][0]
     z_value = float(fwd.zs[layer][0, i])
     a_value = float(fwd.activations[layer + 1][0, i])
-    numbers = _terms(
-        [rf"{n(lay.W[i, j])} \cdot {n(inputs[j])}" for j in range(lay.n_in)] + [n(lay.b[i])]
-    )
-    if act == "softmax":
+
+    def number_term(j: int) -> str:
+        return rf"{n(lay.W[i, j])} \cdot {n(inputs[j])}"
+
+    filled = f"{weighted(number_term)} + {n(lay.b[i])}"
+    if softmax:
         return [
             first,
-            rf"{z.tex} = {numbers} = {r(z_value)}",
-            rf"{a.tex} = \frac{{e^{{{z.tex}}}}}{{\sum_k e^{{z_k}}}} = {r(a_value)}",
+            rf"{z.tex} = {filled} = {r(z_value)}",
+            rf"{a.tex} = {act.of_neuron(z).tex} = {r(a_value)}",
         ]
-    if not wrap:
-        return [first, rf"{a.tex} = {numbers} = {r(a_value)}"]
-    return [first, rf"{a.tex} = {wrap}({numbers}) = {wrap}({r(z_value)}) = {r(a_value)}"]
+    filled_in = act.applied(notation.Symbol(filled, filled)).tex
+    z_in = act.applied(notation.Symbol(r(z_value), r(z_value))).tex
+    if filled_in == filled:  # identity: a = z
+        return [first, rf"{a.tex} = {filled} = {r(a_value)}"]
+    return [first, rf"{a.tex} = {filled_in} = {z_in} = {r(a_value)}"]
 
 
 def neuron_tex(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None) -> str:
@@ -142,63 +153,30 @@ def loss_tex(
     o = np.asarray(output, dtype=float)
     y = np.asarray(target, dtype=float)
     K = o.size
-    os_ = [notation.activation_symbol(len(net.layers) - 1, k, net.sizes).tex for k in range(K)]
-    ys = [f"y_{{{k + 1}}}" for k in range(K)]
-    name = net.loss.name
-    act = net.layers[-1].activation.name
-    if name in ("half_sse", "mse"):
-        sym = _terms([rf"({ok} - {yk})^2" for ok, yk in zip(os_, ys, strict=True)])
-        nums = _terms([rf"({n(o[k])} - {n(y[k])})^2" for k in range(K)])
-        front = r"\frac{1}{2}" if name == "half_sse" else rf"\frac{{1}}{{{K}}}"
-        return rf"L = {front}\left[{sym}\right] = {front}\left[{nums}\right]"
-    if np.any(np.minimum(o, 1 - o) < numbers.SMALL):
-        return _stable_loss_tex(net, os_, ys, y, z)
-    if act == "softmax":
-        sym = _terms([rf"{yk} \log {ok}" for ok, yk in zip(os_, ys, strict=True)])
-        nums = _terms([rf"{n(y[k])} \log {n(o[k])}" for k in range(K)])
-    else:
-        sym = _terms(
-            [rf"{yk} \log {ok} + (1 - {yk}) \log(1 - {ok})" for ok, yk in zip(os_, ys, strict=True)]
-        )
-        nums = _terms(
-            [rf"{n(y[k])} \log {n(o[k])} + {n(1 - y[k])} \log {n(1 - o[k])}" for k in range(K)]
-        )
-    return rf"L = -\left[{sym}\right] = -\left[{nums}\right]"
-
-
-def _stable_loss_tex(net: Network, os_, ys, y, z) -> str:
-    """Cross-entropy from z: Σ[(1 − y)·softplus(z) + y·softplus(−z)], or logsumexp(z) − Σ y z."""
-    K = len(os_)
     last = len(net.layers) - 1
-    zs = [notation.z_symbol(last, k, net.sizes).tex for k in range(K)]
-    if net.layers[-1].activation.name == "softmax":
-        logs = _terms([rf"{yk} \log {ok}" for ok, yk in zip(os_, ys, strict=True)])
-        lse = r"\log\left(" + " + ".join(f"e^{{{zk}}}" for zk in zs) + r"\right)"
-        dot = _terms([rf"{yk} {zk}" for zk, yk in zip(zs, ys, strict=True)])
-        lead = "" if float(np.sum(y)) == 1 else rf"{r(float(np.sum(y)))} \cdot "
-        out = rf"L = -\left[{logs}\right] = {lead}{lse} - \left({dot}\right)"
+    act = net.layers[-1].activation
+    loss = net.loss
+    os_ = [notation.activation_symbol(last, k, net.sizes) for k in range(K)]
+    ys = [notation.target_symbol(k) for k in range(K)]
+    written = loss.written(os_, ys, act, _terms).tex
+    z_syms = [notation.z_symbol(last, k, net.sizes) for k in range(K)]
+    stable = loss.stable_written(z_syms, ys, act, _ysum(y), _terms)
+    if stable is not None and np.any(np.minimum(o, 1 - o) < numbers.SMALL):
+        # saturated: written from z, as the engine computes it; never log 0
+        out = rf"L = {written} = {stable.tex}"
         if z is None:
             return out
-        lse_n = r"\log\left(" + " + ".join(f"e^{{{r(v)}}}" for v in z) + r"\right)"
-        dot_n = _terms([rf"{n(y[k])} \cdot {n(z[k])}" for k in range(K)])
-        return rf"{out} = {lead}{lse_n} - \left({dot_n}\right)"
-    sp = r"\mathrm{softplus}"
-    logs = _terms(
-        [rf"{yk} \log {ok} + (1 - {yk}) \log(1 - {ok})" for ok, yk in zip(os_, ys, strict=True)]
-    )
-    stable = _terms(
-        [rf"(1 - {yk})\,{sp}({zk}) + {yk}\,{sp}(-{zk})" for zk, yk in zip(zs, ys, strict=True)]
-    )
-    out = rf"L = -\left[{logs}\right] = {stable}"
-    if z is None:
-        return out
-    nums = _terms(
-        [
-            rf"{n(1 - y[k])} \cdot {sp}({r(z[k])}) + {n(y[k])} \cdot {sp}({r(-z[k])})"
-            for k in range(K)
-        ]
-    )
-    return rf"{out} = {nums}"
+        zs = [_n(v) for v in z]
+        filled = loss.stable_written(zs, [_n(v) for v in y], act, _ysum(y), _terms)
+        return rf"{out} = {filled.tex}"
+    filled = loss.written([_n(v) for v in o], [_n(v) for v in y], act, _terms).tex
+    return rf"L = {written} = {filled}"
+
+
+def _ysum(y: np.ndarray) -> notation.Symbol | None:
+    """Σₖyₖ when it is not 1 (a softmax cross-entropy's lead factor), as a number."""
+    total = float(np.sum(y))
+    return None if total == 1 else notation.number(total)
 
 
 def loss_value_tex(net: Network, x: Sequence[float], target: Sequence[float]) -> str:
@@ -227,15 +205,6 @@ def _matrix(values: np.ndarray) -> str:
     return r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}"
 
 
-def _vector_symbol(layer: int, layers: int) -> str:
-    """𝐱 for the inputs, 𝐡 (or 𝐡⁽ˡ⁾ in deep nets) for hidden layers, 𝐨 for the outputs."""
-    if layer == 0:
-        return r"\mathbf{x}"
-    if layer == layers:
-        return r"\mathbf{o}"
-    return r"\mathbf{h}" if layers == 2 else rf"\mathbf{{h}}^{{({layer})}}"
-
-
 def matrix_lines(net: Network, fwd: ForwardTrace | None = None) -> list[list[str]]:
     """Per layer, short lines that fit a page: the equation, then z and the activation in numbers.
 
@@ -244,20 +213,22 @@ def matrix_lines(net: Network, fwd: ForwardTrace | None = None) -> list[list[str
     layers = len(net.layers)
     out = []
     for l, lay in enumerate(net.layers):
-        a_in, a_out = _vector_symbol(l, layers), _vector_symbol(l + 1, layers)
-        f = f_tex(lay.activation.name)
-        W, b = rf"\mathbf{{W}}^{{({l + 1})}}", rf"\mathbf{{b}}^{{({l + 1})}}"
-        z = rf"\mathbf{{z}}^{{({l + 1})}}"
-        lines = [rf"{a_out} = {f}\left({W}{a_in} + {b}\right)"]
+        a_in = notation.vector_symbol(l, layers).tex
+        a_out = notation.vector_symbol(l + 1, layers).tex
+        W, b, z = (s.tex for s in notation.layer_symbols(l))
+        act = lay.activation
+
+        def f(inside: str, act=act) -> str:
+            return act.applied(notation.Symbol(inside, inside), big=True).tex
+
+        lines = [rf"{a_out} = {f(rf'{W}{a_in} + {b}')}"]
         if fwd is not None and fwd.activations[l].shape[0] == 1:
             x = _matrix(fwd.activations[l][0][:, None])
             lines.append(
                 rf"{z} = {_matrix(lay.W)}{x} + {_matrix(lay.b[:, None])}"
                 rf" = {_matrix(fwd.zs[l][0][:, None])}"
             )
-            lines.append(
-                rf"{a_out} = {f}\left({z}\right) = {_matrix(fwd.activations[l + 1][0][:, None])}"
-            )
+            lines.append(rf"{a_out} = {f(z)} = {_matrix(fwd.activations[l + 1][0][:, None])}")
         else:
             lines.append(rf"{z} = {_matrix(lay.W)}{a_in} + {_matrix(lay.b[:, None])}")
         out.append(lines)

@@ -22,12 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from byhand import features, lecture, modelfile, numbers
 from byhand.activations import ACTIVATIONS
+from byhand.data import SYNTHETIC
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError, unknown
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
 from byhand.mathml import to_mathml
 from byhand.network import INITS, Network
+from byhand.optimizers import OPTIMIZERS
 from byhand.web import api, content, formulas, view
 from byhand.web.schemas import Model, check_drawable, finite
 
@@ -258,6 +260,8 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         "activations": list(ACTIVATIONS),
         "losses": list(LOSSES),
         "inits": list(INITS),
+        "optimizers": list(OPTIMIZERS),
+        "synthetic_sets": list(SYNTHETIC),
         "sigmoid_svg": activation_svg("sigmoid"),
         "input_features": list(features.FEATURES.values()),
     }
@@ -274,7 +278,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         lecture=page,
         meta=lec,
         interactive=interactive,
-        hero_sigma=to_mathml(r"\sigma(z) = \frac{1}{1 + e^{-z}}"),
+        hero_sigma=to_mathml(ACTIVATIONS["sigmoid"].definition.tex),
         diagram_svg=first["svg"],
         start_json=_json_for_html(
             {**start, "view": first, "limits": {"max_layers": LIMITS.max_layers}}

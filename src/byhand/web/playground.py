@@ -6,7 +6,8 @@
     POST /api/playground/maps     {"model", "x_range", "y_range", "resolution"}
                                   → every neuron's activation over the input plane (byhand.maps)
     POST /api/playground/state/encode  {"state": {…}, "precision"} → {"code", "chars",
-                                  "fits_link", "precision"}: a short code (byhand.shortstate)
+                                  "fits_link", "precision"}: a short code (byhand.shortstate);
+                                  precision "link" picks the most exact one that fits a link
     POST /api/playground/state/decode  {"code": "…"} → {"state": {…}}
 
 The numbers come from the engine; this module checks requests and shapes the answers, as
@@ -74,6 +75,8 @@ class MapsRequest(GridRequest):
 
 
 class NeuronMap(BaseModel):
+    #: the page's name of the neuron: x1, h1, h1[2], o1 (byhand.notation)
+    name: str
     low: float
     high: float
     levels: str
@@ -117,7 +120,8 @@ class EncodeRequest(BaseModel):
     model_config = {"extra": "forbid"}
 
     state: dict[str, Any]
-    precision: Literal[shortstate.PRECISIONS] = "shown"  # type: ignore[valid-type]
+    #: exact, float32 or shown; "link": the most exact of them whose code fits a link
+    precision: Literal[(*shortstate.PRECISIONS, "link")] = "shown"  # type: ignore[valid-type]
 
 
 class EncodeAnswer(BaseModel):
@@ -139,13 +143,16 @@ class DecodeAnswer(BaseModel):
 
 
 def _encode(req: EncodeRequest) -> JSONResponse:
-    code = shortstate.encode(req.state, req.precision)
+    if req.precision == "link":
+        code, precision = shortstate.for_link(req.state)
+    else:
+        code, precision = shortstate.encode(req.state, req.precision), req.precision
     return answer(
         {
             "code": code,
             "chars": len(code),
             "fits_link": len(code) <= shortstate.LINK_CHARS,
-            "precision": req.precision,
+            "precision": precision,
         }
     )
 

@@ -26,12 +26,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from byhand import data, features, modelfile
+from byhand import features, modelfile
 from byhand.activations import ACTIVATIONS
+from byhand.data import csvfile
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS
 from byhand.losses import LOSSES
-from byhand.network import Network
+from byhand.network import Network, finite  # noqa: F401 (the endpoints' overflow check)
 
 #: a finite JSON number (true, "2", NaN and ±Infinity are refused)
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -254,7 +255,7 @@ def csv_budget(content: bytes, target: str) -> None:
     if not lines:
         return  # the parser names what is missing
     rows = len(lines) - 1
-    header = next(csv.reader([lines[0]], delimiter=data._delimiter(lines[0])), [])
+    header = next(csv.reader([lines[0]], delimiter=csvfile.delimiter(lines[0])), [])
     columns = max(len(header), 1)
     check_table(rows, columns, "file: the uploaded file")
     names = [h.strip() for h in header]
@@ -262,11 +263,11 @@ def csv_budget(content: bytes, target: str) -> None:
         return
     t = names.index(target)
     classes: set[str] = set()
-    for cells in csv.reader(lines[1:], delimiter=data._delimiter(lines[0])):
+    for cells in csv.reader(lines[1:], delimiter=csvfile.delimiter(lines[0])):
         if len(cells) > t:
             classes.add(cells[t].strip())
     if len(classes) > LIMITS.max_classes or rows * (columns - 1 + len(classes)) > LIMITS.max_values:
-        numeric = all(data._number(c) is not None for c in classes)
+        numeric = all(csvfile.number_or_none(c) is not None for c in classes)
         if not numeric:  # numbers (a regression target) make one column, not one per value
             raise ByhandError(
                 f"file: the column {target!r} holds {len(classes)} different classes; with "
@@ -374,8 +375,7 @@ class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
     model: Model
-    #: η; none: the optimiser's usual rate (optimizers.default_lr: sgd 3.0, momentum 0.3,
-    #: adam 0.005; sgd 0.1 and momentum 0.03 on an unbounded output)
+    #: η; none: the optimiser's usual rate (optimizers.default_lr)
     lr: LearningRate | None = None
     optimizer: Annotated[str, Field(max_length=20)] = "sgd"
     steps: Annotated[int, Field(ge=1, le=LIMITS.max_steps)] | None = None
@@ -529,12 +529,3 @@ class DatasetAnswer(BaseModel):
 
 class ErrorAnswer(BaseModel):
     detail: str
-
-
-def finite(arrays, what: str) -> None:
-    """Refuse to answer with NaN or infinity: numbers that overflowed are a clear error instead."""
-    for a in arrays:
-        if not np.all(np.isfinite(a)):
-            raise ByhandError(
-                f"{what} overflowed to infinity or NaN; use smaller inputs, weights or learning rate"
-            )

@@ -1,14 +1,12 @@
 // A student's page in a class: join by name, work out their own exercise, submit, read the verdicts.
 //
 // The exercise arrives as the Practice section's view of this student's sheet (givens and boxes
-// as server-made MathML) with the diagram of their network; answers are read as the Practice
-// section reads them (parseAnswer), and every verdict comes from the server's checker.
+// as server-made MathML) with the diagram of their network; answers are read and the sheet drawn
+// as the Practice section does (sheet.js), and every verdict comes from the server's checker.
 // The student's token is kept in this browser's localStorage, never in a URL.
 
-import { $, element, markup, request, showStatus, startOn } from "./classroom.js";
-import { parseAnswer } from "./practice.js";
-
-const MARKS = { right: "✓", wrong: "✗", carried: "→", invalid: "?" };
+import { $, markup, request, showStatus, startOn } from "./classroom.js";
+import { drawBoxes, drawFormulas, drawGivens, markBox, parseAnswer } from "./sheet.js";
 
 class Student {
   constructor(root) {
@@ -96,42 +94,9 @@ class Student {
     $("class-description").textContent = view.description;
     $("class-diagram").replaceChildren(markup("div", "class-diagram-inner", exercise.diagram_svg));
 
-    const givens = $("class-givens");
-    givens.replaceChildren();
-    const rows = new Map();
-    for (const g of view.givens) {
-      if (!rows.has(g.group)) {
-        const row = element("div", "practice-given-row");
-        row.append(element("span", "practice-given-title", g.group));
-        rows.set(g.group, row);
-        givens.append(row);
-      }
-      rows.get(g.group).append(markup("span", "practice-given", g.mathml));
-    }
-    $("class-formulas").replaceChildren(...view.formulas.map((m) => markup("div", "practice-formula", m)));
-
-    const form = $("class-form");
-    form.replaceChildren();
-    for (const section of view.sections) {
-      const set = element("fieldset", "practice-section");
-      set.append(element("legend", "", section.title));
-      section.items.forEach((item, i) => {
-        const id = `class-box-${exercise.variant}-${section.section}-${i}`;
-        const row = element("div", "practice-item");
-        row.dataset.name = item.name;
-        const label = element("label", "practice-label");
-        label.htmlFor = id;
-        label.append(markup("span", "practice-symbol", item.mathml), element("code", "practice-name", item.name));
-        const input = element("input", "practice-input");
-        Object.assign(input, { id, type: "text", inputMode: "decimal", name: item.name, spellcheck: false });
-        input.setAttribute("aria-describedby", `${id}-feedback`);
-        const feedback = element("span", "practice-feedback");
-        feedback.id = `${id}-feedback`;
-        row.append(label, input, feedback);
-        set.append(row);
-      });
-      form.append(set);
-    }
+    drawGivens($("class-givens"), view.givens);
+    drawFormulas($("class-formulas"), view.formulas);
+    drawBoxes($("class-form"), view.sections, `class-box-${exercise.variant}`);
     $("class-summary").textContent = "";
     this.standing(exercise);
     $("class-exercise").hidden = false;
@@ -164,7 +129,8 @@ class Student {
       const report = await this.request("/submissions", { answers: this.answers() });
       const byName = new Map(report.verdicts.map((v) => [v.name, v]));
       for (const row of $("class-form").querySelectorAll(".practice-item")) {
-        this.mark(row, byName.get(row.dataset.name));
+        const verdict = byName.get(row.dataset.name);
+        markBox(row, verdict && verdict.status, verdict && verdict.message);
       }
       const points = `${report.points} point${report.points === 1 ? "" : "s"} for try ${report.try}`;
       $("class-summary").textContent = `${report.summary} (${points})`;
@@ -176,20 +142,6 @@ class Student {
       return;
     }
     if ($("class-tries").textContent !== "0 submissions left") $("class-submit").disabled = false;
-  }
-
-  mark(row, verdict) {
-    row.classList.remove("is-right", "is-wrong", "is-carried", "is-invalid");
-    const feedback = row.querySelector(".practice-feedback");
-    const input = row.querySelector("input");
-    if (!verdict || verdict.status === "missing") {
-      feedback.textContent = "";
-      input.removeAttribute("aria-invalid");
-      return;
-    }
-    row.classList.add(`is-${verdict.status}`);
-    feedback.textContent = `${MARKS[verdict.status] || "!"} ${verdict.status === "right" ? "right" : verdict.message}`;
-    input.setAttribute("aria-invalid", String(verdict.status === "wrong" || verdict.status === "invalid"));
   }
 
   async fresh() {

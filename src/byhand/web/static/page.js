@@ -11,6 +11,7 @@ import { wireTraining } from "./js/training.js";
 import { drawArchitecture, resetArchitecture, wireArchitecture } from "./js/architecture.js";
 import { applyDatasetControls, loadDatasetList, wireDatasets } from "./js/datasets.js";
 import { wireToolbar } from "./js/toolbar.js";
+import { wireMaps } from "./js/maps.js";
 import { wireHero } from "./js/hero.js";
 import { markScrollBoxes, watchScrollBoxes } from "./js/scroll.js";
 
@@ -28,6 +29,7 @@ function wire() {
   wireTraining();
   wireArchitecture();
   wireDatasets();
+  wireMaps();
   wireHero();
   onView(markScrollBoxes); // last: once every part has drawn
   on("#panel-toggle", "click", () => {

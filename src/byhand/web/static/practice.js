@@ -4,6 +4,8 @@
 // shows them. Formulas arrive as MathML rendered by the server from the engine's own LaTeX.
 
 import { getJSON, postJSON } from "./js/api.js";
+import { element, markup } from "./js/dom.js";
+import { drawBoxes, drawFormulas, drawGivens, markBox, parseAnswer } from "./sheet.js";
 
 const API = "/api/practice";
 const DELAY_MS = 350;
@@ -14,30 +16,6 @@ const $ = (id) => document.getElementById(id);
 function request(path, body) {
   return body === undefined ? getJSON(path) : postJSON(path, body);
 }
-
-/** A number as a student types it: "0.95", "-0,5", "−0.0024" (a real minus), "1e-3". */
-export function parseAnswer(text) {
-  const cleaned = String(text).trim().replace(/\u2212/g, "-").replace(",", ".");
-  if (cleaned === "") return null;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cleaned)) return Number.NaN;
-  return Number(cleaned);
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/** Server-made MathML (never user text) into a fresh element. */
-function math(tag, className, mathml) {
-  const node = element(tag, className);
-  node.innerHTML = mathml;
-  return node;
-}
-
-const MARKS = { right: "✓", wrong: "✗", carried: "→", missing: "" };
 
 class Practice {
   constructor(root) {
@@ -101,51 +79,9 @@ class Practice {
     $("practice-seed").textContent = `exercise ${sheet.seed}`;
     $("practice-description").textContent = sheet.description;
 
-    const givens = $("practice-givens");
-    givens.replaceChildren();
-    // one row per group, in the server's order: inputs, target, each neuron, learning rate
-    const rows = new Map();
-    for (const g of sheet.givens) {
-      if (!rows.has(g.group)) {
-        const row = element("div", "practice-given-row");
-        row.append(element("span", "practice-given-title", g.group));
-        rows.set(g.group, row);
-        givens.append(row);
-      }
-      rows.get(g.group).append(math("span", "practice-given", g.mathml));
-    }
-
-    const formulas = $("practice-formulas");
-    formulas.replaceChildren(...sheet.formulas.map((m) => math("div", "practice-formula", m)));
-
-    const form = $("practice-form");
-    form.replaceChildren();
-    for (const section of sheet.sections) {
-      const set = element("fieldset", "practice-section");
-      set.append(element("legend", "", section.title));
-      for (const item of section.items) {
-        const id = `practice-box-${this.generation}-${set.childElementCount}-${section.section}`;
-        const row = element("div", "practice-item");
-        row.dataset.name = item.name;
-        const label = element("label", "practice-label");
-        label.htmlFor = id;
-        label.append(math("span", "practice-symbol", item.mathml));
-        label.append(element("code", "practice-name", item.name));
-        const input = element("input", "practice-input");
-        input.id = id;
-        input.type = "text";
-        input.inputMode = "decimal";
-        input.name = item.name;
-        input.spellcheck = false;
-        input.setAttribute("aria-describedby", `${id}-feedback`);
-        const feedback = element("span", "practice-feedback");
-        feedback.id = `${id}-feedback`;
-        feedback.setAttribute("aria-live", "polite");
-        row.append(label, input, feedback);
-        set.append(row);
-      }
-      form.append(set);
-    }
+    drawGivens($("practice-givens"), sheet.givens);
+    drawFormulas($("practice-formulas"), sheet.formulas);
+    drawBoxes($("practice-form"), sheet.sections, `practice-box-${this.generation}`);
     $("practice-summary").textContent = "";
     $("practice-solution").replaceChildren();
     $("practice-next").disabled = false;
@@ -167,9 +103,9 @@ class Practice {
       const input = row.querySelector("input");
       const value = parseAnswer(input.value);
       if (value === null) {
-        this.mark(row, "missing", "");
+        markBox(row, "missing", "");
       } else if (Number.isNaN(value)) {
-        this.mark(row, "invalid", "not a number: write it like 0.9526 or -0.0024");
+        markBox(row, "invalid", "not a number: write it like 0.9526 or -0.0024");
       } else {
         answers[row.dataset.name] = value;
       }
@@ -186,21 +122,13 @@ class Practice {
         const verdict = byName.get(row.dataset.name);
         if (verdict && verdict.status !== "missing") {
           const text = verdict.status === "right" ? "right" : verdict.message;
-          this.mark(row, verdict.status, text);
+          markBox(row, verdict.status, text);
         }
       }
       $("practice-summary").textContent = report.answered ? report.summary : "";
     } catch (err) {
       this.status(err.message, true);
     }
-  }
-
-  mark(row, state, text) {
-    row.classList.remove("is-right", "is-wrong", "is-carried", "is-invalid");
-    if (state !== "missing") row.classList.add(`is-${state}`);
-    const feedback = row.querySelector(".practice-feedback");
-    feedback.textContent = text ? `${MARKS[state] || "!"} ${text}` : "";
-    row.querySelector("input").setAttribute("aria-invalid", String(state === "wrong" || state === "invalid"));
   }
 
   async reveal(count) {
@@ -224,10 +152,10 @@ class Practice {
       if (!previous || previous.section !== step.section) {
         list.append(element("li", "practice-solution-title", step.title));
       }
-      const item = math("li", "practice-solution-step", step.mathml);
+      const item = markup("li", "practice-solution-step", step.mathml);
       item.dataset.name = step.name;
       if (step.chain_mathml) {
-        const chain = math("div", "practice-chain", step.chain_mathml);
+        const chain = markup("div", "practice-chain", step.chain_mathml);
         chain.prepend(document.createTextNode("by the chain rule: "));
         item.append(chain);
       }

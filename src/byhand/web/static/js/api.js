@@ -1,7 +1,12 @@
 // Talking to the server: JSON requests, and the training stream (server-sent events over a POST).
 
-/** An error whose message is the server's one-sentence `detail`. */
-export class ApiError extends Error {}
+/** An error whose message is the server's one-sentence `detail`, with the HTTP status. */
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
 
 function detailOf(body, status) {
   if (body && typeof body.detail === "string") return body.detail;
@@ -20,22 +25,34 @@ async function answer(response) {
   } catch {
     body = null;
   }
-  if (!response.ok) throw new ApiError(detailOf(body, response.status));
+  if (!response.ok) throw new ApiError(detailOf(body, response.status), response.status);
   return body;
 }
 
-export async function getJSON(path) {
-  return answer(await fetch(path, { headers: { Accept: "application/json" } }));
-}
-
-export async function postJSON(path, data, signal) {
+/**
+ * A JSON request: GET, or POST when `body` is given (or `method`); a `token`, when given, goes as
+ * `Authorization: Bearer`. Resolves to the answer's JSON; rejects with ApiError.
+ */
+export async function request(path, { body, method, token, signal } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify(data),
+    method: method || (body === undefined ? "GET" : "POST"),
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
     signal,
   });
   return answer(response);
+}
+
+export function getJSON(path) {
+  return request(path);
+}
+
+export function postJSON(path, data, signal) {
+  return request(path, { body: data, signal });
 }
 
 export async function postForm(path, form) {
@@ -78,7 +95,7 @@ export async function stream(path, data, onEvent, signal) {
       } catch {
         payload = lines.join("\n");
       }
-      if (name === "error") throw new ApiError(detailOf(payload, 422));
+      if (name === "error") throw new ApiError(detailOf(payload, 422), 422);
       onEvent(name, payload);
     }
     if (done) break;

@@ -15,6 +15,7 @@ const snapshotListeners = [];
  * snapshots while it runs (final false, at most one per animation frame) and the trained or
  * stopped network at the end (final true). `data` is the sample trained on ({inputs, labels, …});
  * `model` is a model file on the data's raw inputs (with its "features" when it has some).
+ * fn(null) when the results are cleared.
  */
 export function onTrainingSnapshot(fn) {
   snapshotListeners.push(fn);
@@ -189,6 +190,7 @@ export function clearResults() {
   ds.split = null;
   ds.grid = null;
   showChartHints();
+  tellSnapshot(null);
   drawPointsOnly();
 }
 
@@ -483,6 +485,18 @@ function frameOf(inputs) {
   return { xr: pad(Math.min(...xs), Math.max(...xs)), yr: pad(Math.min(...ys), Math.max(...ys)) };
 }
 
+/** The plane a set's pictures cover (the boundary's, the neuron maps'): one's own set keeps
+ * its plane while points are added; a set that comes is drawn on its samples' frame. */
+function frameFor(data) {
+  return ds.own && data.name === "own" && ds.frame ? ds.frame : frameOf(data.inputs);
+}
+
+/** The part of the plane a 2-D set's pictures cover: [x1 range, x2 range]. */
+export function planeOf(data) {
+  const f = frameFor(data);
+  return [f.xr, f.yr];
+}
+
 function labelsOf(data) {
   return data.labels && data.labels.length ? data.labels : (data.target || []).map((t) => (Array.isArray(t) ? t.indexOf(Math.max(...t)) : t));
 }
@@ -501,7 +515,7 @@ let drawing = null; // the boundary being asked for
 /** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
  * "1"); data-redraws counts the drawings of this run. */
 async function drawBoundary(data, snapshot = null) {
-  const frame = ds.own && data.name === "own" && ds.frame ? ds.frame : frameOf(data.inputs);
+  const frame = frameFor(data);
   drawing = postJSON("/api/grid", { model: snapshot || ds.model, x_range: frame.xr, y_range: frame.yr, resolution: 60 });
   const grid = await drawing.finally(() => (drawing = null));
   if (snapshot && (ds.sample !== data || !ds.live)) return; // the run is over or another began: its picture is gone

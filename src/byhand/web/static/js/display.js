@@ -1,7 +1,7 @@
 // Display: the diagram, the forward and backward tables, the formulas and the side panel,
 // all drawn from one answer of /api/view.
 
-import { fmt } from "./plots.js";
+import { fmt } from "./numbers.js";
 import { $, $$, mathBlock, table } from "./dom.js";
 import { boxValue, numberBox } from "./editors.js";
 import { locate, onView, paramName, readParam, state, view } from "./store.js";

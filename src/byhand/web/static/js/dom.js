@@ -6,6 +6,21 @@ export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 export const clone = (v) => JSON.parse(JSON.stringify(v));
 
+/** An element whose text is `text`: a user's words stay text, never markup. */
+export function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Server-made markup (MathML or the diagram's SVG, never a user's text) into an element. */
+export function markup(tag, className, html) {
+  const node = element(tag, className);
+  node.innerHTML = html;
+  return node;
+}
+
 /** Show an error's one sentence in the alert `id` (or clear it when `err` is null). */
 export function setError(id, err) {
   const node = $(id);

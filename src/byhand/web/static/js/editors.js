@@ -1,14 +1,12 @@
 // Editors: the inputs x, the target y, and every weight and bias, as number boxes.
 
 import { $, $$, on, put } from "./dom.js";
+import { inputValue } from "./numbers.js";
 import { onView, paramName, readParam, refresh, sizesOf, state, view, writeParam } from "./store.js";
 
-/** A number as an input box shows it: whole numbers whole, else 4 decimals, tiny ones in e-notation. */
+/** A number as an input box shows it (numbers.inputValue): 0.9526, 1, 5.2e-6. */
 export function boxValue(v) {
-  const x = Number(v);
-  if (!Number.isFinite(x) || Number.isInteger(x)) return String(x);
-  if (Math.abs(x) < 0.5e-4 || Math.abs(x) >= 1e6) return x.toExponential(3);
-  return x.toFixed(4);
+  return inputValue(v);
 }
 
 /** Say next to a box that its entry was not used (or clear that note when `message` is null). */

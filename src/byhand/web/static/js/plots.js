@@ -9,16 +9,8 @@ function el(name, attrs = {}, text) {
   return node;
 }
 
-export function fmt(value, digits = 4) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  const v = Number(value);
-  if (v !== 0 && Math.abs(v) < 0.5 * 10 ** -digits) {
-    // too small for the decimals shown: say how small instead of printing zero
-    return v.toExponential(1).replace("e-", "e−").replace("-", "−");
-  }
-  const text = v.toFixed(digits);
-  return (text.startsWith("-") && Number(text) === 0 ? text.slice(1) : text).replace("-", "−");
-}
+// numbers as the page writes them live in numbers.js; charts' importers find fmt here too
+export { fmt } from "./numbers.js";
 
 /**
  * Draw series [{name, points: [[x, y], ...], cls}] into an <svg viewBox="0 0 W H">.
@@ -117,6 +109,13 @@ function cellClass(out) {
   return [best, out[best]];
 }
 
+/** A grid cell's colour: the class that wins there, fainter where the network is unsure. A
+ * list of one number from 0 to 1 is one sigmoid output (at or above 0.5 the second class). */
+export function cellColour(out) {
+  const [k, p] = cellClass(out);
+  return classColour(k, 0.12 + 0.38 * Math.max(0, Math.min(1, (p - 0.5) * 2)));
+}
+
 /**
  * Paint the grid's predicted classes (fainter where the network is unsure) and the samples:
  * training samples as dots, test samples ({test: true}) as rings.
@@ -159,8 +158,7 @@ function paintGrid(ctx, W, H, grid) {
   const ch = H / ys.length;
   for (let i = 0; i < ys.length; i++) {
     for (let j = 0; j < xs.length; j++) {
-      const [k, p] = cellClass(rows[i][j]);
-      ctx.fillStyle = classColour(k, 0.12 + 0.38 * Math.max(0, Math.min(1, (p - 0.5) * 2)));
+      ctx.fillStyle = cellColour(rows[i][j]);
       // row 0 is the smallest y: draw it at the bottom
       ctx.fillRect(j * cw, H - (i + 1) * ch, Math.ceil(cw), Math.ceil(ch));
     }
