@@ -58,7 +58,7 @@ function boxOf(node) {
 
 let active = null; // the lesson the page applies now
 let remembered = null; // the last lesson, while everything is shown
-const locked = new Map(); // element → whether it was disabled before the lesson locked it
+const locked = new Map(); // element → {before: disabled before the lesson, value: the value it keeps}
 const relock = new MutationObserver((records) => {
   for (const r of records) if (locked.has(r.target) && !r.target.disabled) r.target.disabled = true;
 });
@@ -81,11 +81,22 @@ function cleaned(lesson) {
 function unapply() {
   for (const node of $$(".lesson-hidden")) node.classList.remove("lesson-hidden");
   relock.disconnect();
-  for (const [node, before] of locked) {
+  for (const [node, { before }] of locked) {
     node.disabled = before;
     delete node.dataset.lessonLocked;
   }
   locked.clear();
+}
+
+/** A locked field keeps its value when another control sets it (a data set's preset sets the
+ * optimiser, Reset the data set): put it back, and tell the page it changed. */
+function keepLockedValues() {
+  for (const [node, { value }] of locked) {
+    if (FIELD.test(node.tagName) && node.value !== value) {
+      node.value = value;
+      node.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
 }
 
 /** Hide and lock what `lesson` says, and say so; null shows everything. */
@@ -110,7 +121,7 @@ export function applyLesson(lesson) {
         if (c.with) $(c.with).classList.add("lesson-hidden");
       }
       else if (active.lock.includes(c.key)) {
-        locked.set(node, node.disabled);
+        locked.set(node, { before: node.disabled, value: node.value });
         node.disabled = true;
         node.dataset.lessonLocked = "";
         relock.observe(node, { attributes: true, attributeFilter: ["disabled"] });
@@ -299,6 +310,7 @@ export async function stateFromCode(code) {
 export function wireLesson() {
   const button = $("#lesson-link");
   if (!button) return;
+  for (const type of ["change", "click"]) document.addEventListener(type, () => locked.size && setTimeout(keepLockedValues, 0));
   button.addEventListener("click", () => {
     const d = panel();
     // a lesson this page had fills the panel in; otherwise it keeps the teacher's last choices
