@@ -269,7 +269,7 @@ def test_maps_and_lesson_views_at_phone_width(make_page):
     page = make_page(viewport=PHONE)
     start_spiral(page, "40")
     expect(page.locator("#ds-train")).to_be_enabled(timeout=30_000)
-    expect(page.locator("#ds-maps")).to_be_visible()
+    expect(page.locator("#ds-maps")).to_be_visible(timeout=30_000)
     shot(page, "#ds-maps", "neuron-maps-phone")
     page.locator("button.neuron-map").first.click()
     shot(page, None, "neuron-map-large-phone")
@@ -295,7 +295,7 @@ def test_axe_finds_nothing_with_maps_or_a_lesson(make_page, viewport):
     page = make_page(viewport=viewport)
     start_spiral(page, "30")
     expect(page.locator("#ds-train")).to_be_enabled(timeout=30_000)
-    expect(page.locator("#ds-maps")).to_be_visible()
+    expect(page.locator("#ds-maps")).to_be_visible(timeout=30_000)
     found = {"maps": axe_violations(page)}
     page.locator("button.neuron-map").first.click()
     expect(page.locator("#map-dialog")).to_be_visible()

@@ -30,6 +30,8 @@ const CONTROLS = [
   { key: "lr", label: "Learning rate η", sel: "#lr", lock: true },
   { key: "step", label: "Gradient step", sel: "#gradient-step" },
   { key: "train", label: "Train on the sample", sel: "#train-widget" },
+  { key: "train-one", label: "One step (the sample)", sel: "#train-one" },
+  { key: "train-speed", label: "Speed (the sample)", sel: "#train-speed", lock: true },
   { key: "architecture", label: "Architecture editor", sel: "#architecture" },
   { key: "ds-name", label: "Data set", sel: "#ds-name", lock: true },
   { key: "ds-samples", label: "Samples", sel: "#ds-samples", lock: true },
@@ -41,8 +43,13 @@ const CONTROLS = [
   { key: "ds-lr", label: "η (data sets)", sel: "#ds-lr", lock: true },
   { key: "ds-epochs", label: "Epochs", sel: "#ds-epochs", lock: true },
   { key: "ds-batch", label: "Batch", sel: "#ds-batch", lock: true },
+  { key: "ds-features", label: "Input features", sel: "#ds-features", lock: true },
   { key: "ds-upload", label: "Your own CSV", sel: "#datasets .actions.upload" },
   { key: "ds-train", label: "Train on data", sel: "#ds-train" },
+  { key: "ds-epoch", label: "One epoch", sel: "#ds-epoch" },
+  { key: "ds-step", label: "One step (data sets)", sel: "#ds-step" },
+  { key: "ds-speed", label: "Speed (data sets)", sel: "#ds-speed", lock: true },
+  { key: "ds-points", label: "Points: add, clear, test rings", sel: "#ds-points", with: "#ds-points-help" },
   { key: "ds-show", label: "Show this network in the diagram", sel: "#ds-show" },
 ];
 
