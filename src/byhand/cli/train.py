@@ -84,7 +84,10 @@ def _output_activation(given: str | None, loss: str, ds: datasets.Dataset) -> st
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
+    """An accuracy as the page writes it: 97.3%, 100% (`byhand.numbers.column`, 1 decimal)."""
+    from byhand import numbers
+
+    return "—" if value is None else f"{numbers.column(100 * value, 1)}%"
 
 
 def _loss(value: float | None) -> str:
