@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 from dataclasses import replace
 
@@ -160,6 +161,9 @@ def serve_helper(conn, settings_json: str) -> None:
     """Answer requests from `conn` with the app until the server process closes the pipe."""
     from byhand.web.settings import ENVIRONMENT
 
+    # Ctrl+C in a terminal reaches the whole process group: the server process stops, closes
+    # the pipe, and the helper ends then (below), without a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         os.nice(Limits.heavy_nice)
     except OSError:
