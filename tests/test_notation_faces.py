@@ -107,9 +107,6 @@ def test_renaming_f_in_the_table_renames_it_in_the_cli_and_notebooks(renamed, ca
     assert "ς'(z_o1)" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(
-    strict=True, reason="teach/solution.py still writes σ from its own table (_F_TEXT, _F_TEX)"
-)
 def test_renaming_f_in_the_table_renames_it_in_worksheets(renamed):
     text = render_solution(solve(renamed, lecture.INPUTS, lecture.TARGET, 0.5), "text")
     assert "h1 = ς(z_h1)" in text and "ς'(z_o1)" in text

@@ -205,12 +205,10 @@ class Activation:
     prime_defined_form: Symbol
     #: f′ in words, from a = f(z): {f}(1 − {f}), 1 − a², 1 if z > 0, else 0
     prime_words_form: str
-    #: f applied to a place {arg} (a z or a layer's vector), when it is not {f}({arg}):
-    #: identity writes its argument alone (a = z)
-    applied_form: Symbol | None = None
-    #: f′(z) as a hand calculation writes it, from a = f(z) at {a} and z at {z}, when it is not
-    #: {f}'({z}): {a}·(1 − {a}) for σ
-    prime_form: Symbol | None = None
+    #: f applied to a place {arg}, when it is not {f}({arg}): identity writes z alone
+    own_applied_form: Symbol | None = None
+    #: f′(z) from a = f(z) at {a} and z at {z}, when it is not {f}'({z}): {a}·(1 − {a}) for σ
+    own_prime_form: Symbol | None = None
     #: f without the floating-point guard it carries (sigmoid's), or None when f has none
     f_unguarded: Callable[..., Array] | None = None
     #: f and f' (softmax: its backward step) as plain NumPy source, for a generated script;
@@ -231,6 +229,21 @@ class Activation:
         return Symbol(self.symbol, self.symbol_tex)
 
     @property
+    def applied_form(self) -> Symbol:
+        """f applied to a place {arg} (a z or a layer's vector): σ({arg}); identity's is {arg}."""
+        if self.own_applied_form is not None:
+            return self.own_applied_form
+        return Symbol(f"{self.symbol}({{arg}})", f"{self.symbol_tex}({{arg}})")
+
+    @property
+    def prime_form(self) -> Symbol:
+        """f′(z) as a hand calculation writes it, from a = f(z) at {a} and z at {z}:
+        {a}·(1 − {a}) for σ, (1 − {a}²) for tanh, else {f}'({z})."""
+        if self.own_prime_form is not None:
+            return self.own_prime_form
+        return Symbol(f"{self.symbol}'({{z}})", f"{self.symbol_tex}'({{z}})")
+
+    @property
     def definition(self) -> Symbol:
         """f defined: σ(z) = 1 / (1 + e^(−z))."""
         return self.defined_form.put(f=self.f_symbol)
@@ -249,7 +262,7 @@ class Activation:
         """f written around `arg`: σ(z_h1), σ(3); with `big`, LaTeX brackets that grow
         (\\left( … \\right)) for a matrix inside."""
         arg = arg if isinstance(arg, Symbol) else Symbol(arg, arg)
-        form = self.applied_form or Symbol(f"{self.symbol}({{arg}})", f"{self.symbol_tex}({{arg}})")
+        form = self.applied_form
         if big:
             form = Symbol(form.text, form.tex.replace("({arg})", r"\left({arg}\right)"))
         return form.put(arg=arg)
@@ -275,8 +288,6 @@ class Activation:
 
     def prime_from(self, a: Symbol, z: Symbol) -> Symbol:
         """f′(z) written from a = f(z) and z (names, places or numbers): h1·(1 − h1)."""
-        if self.prime_form is None:
-            return self.prime_at(z)
         return self.prime_form.put(a=a, z=z)
 
     def __call__(self, z: Array, out: Array | None = None) -> Array:
@@ -324,7 +335,7 @@ ACTIVATIONS: dict[str, Activation] = {
             prime_defined_form=Symbol(
                 "{f}'(z) = {f}(z)(1 − {f}(z))", r"{f}'(z) = {f}(z)\,(1 - {f}(z))"
             ),
-            prime_form=Symbol("{a}·(1 − {a})", "{a}(1 - {a})"),
+            own_prime_form=Symbol("{a}·(1 − {a})", "{a}(1 - {a})"),
             prime_words_form="{f}(1 − {f})",
             f_unguarded=sigmoid_unguarded,
             numpy=SIGMOID_NUMPY,
@@ -342,7 +353,7 @@ ACTIVATIONS: dict[str, Activation] = {
                 r"{f}(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
             ),
             prime_defined_form=Symbol("{f}'(z) = 1 − {f}²(z)", r"{f}'(z) = 1 - {f}^2(z)"),
-            prime_form=Symbol("(1 − {a}²)", "(1 - {a}^2)"),
+            own_prime_form=Symbol("(1 − {a}²)", "(1 - {a}^2)"),
             prime_words_form="1 − a²",
             numpy=TANH_NUMPY,
             torch="nn.Tanh()",
@@ -359,7 +370,7 @@ ACTIVATIONS: dict[str, Activation] = {
                 "{f}'(z) = 1 if z > 0, else 0",
                 r"{f}'(z) = 1 \text{ if } z > 0, \text{ else } 0",
             ),
-            prime_form=Symbol("[{z} > 0]", "[{z} > 0]"),
+            own_prime_form=Symbol("[{z} > 0]", "[{z} > 0]"),
             prime_words_form="1 if z > 0, else 0",
             numpy=RELU_NUMPY,
             torch="nn.ReLU()",
@@ -388,11 +399,11 @@ ACTIVATIONS: dict[str, Activation] = {
             identity_prime,
             symbol="id",
             symbol_tex=r"\mathrm{id}",
-            applied_form=Symbol("{arg}", "{arg}"),
+            own_applied_form=Symbol("{arg}", "{arg}"),
             defined_form=Symbol("f(z) = z", "f(z) = z"),
             prime_defined_form=Symbol("f'(z) = 1", "f'(z) = 1"),
             prime_words_form="1",
-            prime_form=Symbol("1", "1"),
+            own_prime_form=Symbol("1", "1"),
             numpy=IDENTITY_NUMPY,
             torch="nn.Identity()",
         ),
@@ -410,7 +421,7 @@ ACTIVATIONS: dict[str, Activation] = {
                 "∂oₖ/∂zⱼ = oₖ(δₖⱼ − oⱼ)",
                 r"\frac{\partial o_k}{\partial z_j} = o_k(\delta_{kj} - o_j)",
             ),
-            prime_form=Symbol("{a}(δₖⱼ − oⱼ)", r"{a}(\delta_{kj} - o_j)"),
+            own_prime_form=Symbol("{a}(δₖⱼ − oⱼ)", r"{a}(\delta_{kj} - o_j)"),
             prime_words_form="oₖ(δₖⱼ − oⱼ), a Jacobian",
             numpy=SOFTMAX_NUMPY,
             torch="nn.Softmax(dim=-1)",

@@ -141,7 +141,8 @@ class Network:
         if init not in INITS:
             raise unknown("init", init, INITS)
         dt = _dtype(dtype)
-        rng = np.random.default_rng(seed)
+        # a constant network draws nothing (and `byhand forward` skips importing numpy.random)
+        rng = None if init == "constant" else np.random.default_rng(seed)
         acts = [activation] * (len(sizes) - 2) + [output_activation or activation]
         layers = []
         for n_in, n_out, act in zip(sizes[:-1], sizes[1:], acts, strict=True):

@@ -11,6 +11,11 @@ student works it (left to right), so a recomputed step gives the engine's value 
 digit. A value is written by `byhand.numbers`: as a term of a formula, negative numbers in
 parentheses, (−0.0025538), except alone inside a function's parentheses, σ(−0.5).
 
+f(z), f'(z) and the loss are written as the engine's notation table writes them
+(`Activation.applied`, `prime_at`, `prime_from`; `Written` for a `Loss` form), so the
+tree holds how a step is computed, and the table how it is written. A tree is compiled once
+into a Python function of the environment (`Expr.function`).
+
 A typical slip is a rewrite of the tree (`Expr.replace`): `Mark` labels the parts a slip
 touches (the bias of a weighted sum, the error o − y, the ½ of the loss, η of an update).
 """
@@ -427,6 +432,11 @@ class Apply(Expr):
         return f"{_put(ns, self.fn)}({self.arg.code(ns)})"
 
 
+def _place(key: str) -> Symbol:
+    """A place {key} kept in a form the table writes, for `_fill` to fill."""
+    return Symbol("{" + key + "}", "{" + key + "}")
+
+
 def _fill(form: Symbol, places: dict[str, Expr], style: Style) -> str:
     """A form of the notation table with its places ({arg}, {a}, {z}) written in `style`."""
     out = form.tex if style.tex else form.text
@@ -446,7 +456,7 @@ class Activate(Expr):
     nodes: ClassVar = ("arg",)
 
     def show(self, style: Style) -> str:
-        return _fill(self.activation.applied_form, {"arg": self.arg}, style)
+        return _fill(self.activation.applied(_place("arg")), {"arg": self.arg}, style)
 
     def code(self, ns: dict) -> str:
         return f"{_put(ns, self.at)}({self.arg.code(ns)})"
@@ -497,7 +507,8 @@ class Prime(Expr):
         if not style.filled:
             factor = self.activation.prime_at(Symbol(self.z.written, self.z.latex))
             return factor.tex if style.tex else factor.text
-        return _fill(self.activation.prime_form, {"a": self.a, "z": self.z}, style)
+        form = self.activation.prime_from(_place("a"), _place("z"))
+        return _fill(form, {"a": self.a, "z": self.z}, style)
 
     def code(self, ns: dict) -> str:
         return f"{_put(ns, self.at)}({self.a.code(ns)}, {self.z.code(ns)})"

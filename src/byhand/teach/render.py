@@ -15,7 +15,7 @@ from html import escape
 from pathlib import PurePath
 
 from byhand import notation, numbers
-from byhand.errors import ByhandError
+from byhand.errors import unknown
 from byhand.mathml import to_mathml
 from byhand.teach.solution import SECTIONS, Solution, Step, slot
 from byhand.teach.worksheet import Worksheet
@@ -131,7 +131,7 @@ def _md_text(text: str) -> str:
 def write(doc: Document, fmt: str) -> str:
     """The document as text, md, tex or html."""
     if fmt not in FORMATS:
-        raise ByhandError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise unknown("format", fmt, FORMATS)
     return {"text": _text, "md": _markdown, "tex": _latex, "html": _html}[fmt](doc)
 
 
@@ -358,7 +358,7 @@ def given_blocks(solution: Solution, digits: int = 4) -> list:
     blocks: list = [Para([f"A network with {network_words(net)}."])]
     blocks.append(Para(["Inputs and target:"]))
     blocks.append(listing([notation.input_symbol(j).text for j in range(sizes[0])]))
-    blocks.append(listing([f"y{k + 1}" for k in range(sizes[-1])]))
+    blocks.append(listing([notation.target_symbol(k).text for k in range(sizes[-1])]))
     blocks.append(Para(["Weights and biases, neuron by neuron:"]))
     for l in range(len(net.layers)):
         for i in range(sizes[l + 1]):

@@ -483,7 +483,7 @@ def _sym(symbol: notation.Symbol, given: bool = False) -> ex.Sym:
 
 
 def _target(k: int) -> ex.Sym:
-    return ex.Sym(f"y{k + 1}", f"y{k + 1}", f"y_{{{k + 1}}}", given=True)
+    return _sym(notation.target_symbol(k), given=True)
 
 
 def _parameter(ref: notation.ParamRef, sizes) -> ex.Sym:
@@ -557,7 +557,8 @@ def solve(net: Network, inputs, target, learning_rate: float) -> Solution:
         s = notation.input_symbol(j)
         givens.append(Given(s.text, s.tex, float(v), "input"))
     for k, v in enumerate(y):
-        givens.append(Given(f"y{k + 1}", f"y_{{{k + 1}}}", float(v), "target"))
+        s = notation.target_symbol(k)
+        givens.append(Given(s.text, s.tex, float(v), "target"))
     refs = notation.all_refs(sizes)
     for ref in refs:
         s = notation.parameter_symbol(ref, sizes)

@@ -72,6 +72,15 @@ def parse_questions(questions: str | Sequence[str] | None) -> list[str]:
     return [s for s in SECTIONS if s in items]
 
 
+def check_activation(activation: str) -> str:
+    """`activation`, when a worksheet may use it (softmax is not one for pencil and paper)."""
+    if activation not in ACTIVATIONS:
+        raise ByhandError(
+            f"activation {activation!r}: a worksheet uses one of {', '.join(ACTIVATIONS)}"
+        )
+    return activation
+
+
 def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         try:
@@ -140,10 +149,7 @@ def generate(
     seed = check_seed(seed)
     sizes = parse_layers(layers)
     wanted = parse_questions(questions)
-    if activation not in ACTIVATIONS:
-        raise ByhandError(
-            f"activation {activation!r}: a worksheet uses one of {', '.join(ACTIVATIONS)}"
-        )
+    check_activation(activation)
     if learning_rate is not None:
         learning_rate = float(learning_rate)
         if not math.isfinite(learning_rate) or not 0 < learning_rate <= 10:

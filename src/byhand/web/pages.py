@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 
-from byhand import lecture, modelfile, numbers
+from byhand import features, lecture, modelfile, numbers
 from byhand.activations import ACTIVATIONS
 from byhand.data import SYNTHETIC
 from byhand.diagram import activation_svg, network_svg
@@ -263,6 +263,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         "optimizers": list(OPTIMIZERS),
         "synthetic_sets": list(SYNTHETIC),
         "sigmoid_svg": activation_svg("sigmoid"),
+        "input_features": list(features.FEATURES.values()),
     }
     used = set(lec.widgets)
     widgets = {

@@ -19,12 +19,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from byhand import notation, numbers
-from byhand.errors import ByhandError
 from byhand.mathml import to_mathml
 from byhand.teach import render
 from byhand.teach.check import MAX_ANSWERS, check, parse_answers
 from byhand.teach.solution import SECTIONS
-from byhand.teach.worksheet import ACTIVATIONS, MAX_SEED, Worksheet, generate
+from byhand.teach.worksheet import MAX_SEED, Worksheet, check_activation, generate
 
 router = APIRouter(prefix="/api/practice", tags=["practice"])
 
@@ -60,10 +59,7 @@ class CheckRequest(SheetParams):
 
 @lru_cache(maxsize=256)
 def _sheet(seed: int, layers: str, activation: str, questions: str, lr: float | None) -> Worksheet:
-    if activation not in ACTIVATIONS:
-        raise ByhandError(
-            f"activation {activation!r}: a worksheet uses one of {', '.join(ACTIVATIONS)}"
-        )
+    check_activation(activation)  # before the cache keeps anything for it
     sheet = generate(seed, layers, activation, questions, lr)
     sheet.solution  # noqa: B018 - worked out once, while cached
     return sheet

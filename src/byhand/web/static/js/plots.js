@@ -117,14 +117,34 @@ export function cellColour(out) {
 }
 
 /**
- * Paint the grid's predicted classes (fainter where the network is unsure) and the samples.
- * grid: {xs, ys, outputs} with outputs[row][col] per y then x (or a flat list, row-major).
+ * Paint the grid's predicted classes (fainter where the network is unsure) and the samples:
+ * training samples as dots, test samples ({test: true}) as rings.
+ * grid: {xs, ys, outputs} with outputs[row][col] per y then x (or a flat list, row-major), or
+ * null for the samples alone on the plane frame {xr: [lo, hi], yr: [lo, hi]}.
  */
-export function boundary(canvas, grid, points) {
+export function boundary(canvas, grid, points, frame = null) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width;
   const H = canvas.height;
   ctx.clearRect(0, 0, W, H);
+  if (grid) paintGrid(ctx, W, H, grid);
+  const { xs, ys } = grid || {};
+  const [xa, xb] = grid ? [xs[0], xs[xs.length - 1]] : frame.xr;
+  const [ya, yb] = grid ? [ys[0], ys[ys.length - 1]] : frame.yr;
+  for (const { x, y, k, test } of points) {
+    const px = ((x - xa) / (xb - xa)) * W;
+    const py = H - ((y - ya) / (yb - ya)) * H;
+    ctx.beginPath();
+    ctx.arc(px, py, test ? 3.6 : 3.2, 0, 2 * Math.PI);
+    ctx.fillStyle = test ? "#ffffff" : classColour(k, 1);
+    ctx.fill();
+    ctx.lineWidth = test ? 2 : 1;
+    ctx.strokeStyle = test ? classColour(k, 1) : "#ffffff";
+    ctx.stroke();
+  }
+}
+
+function paintGrid(ctx, W, H, grid) {
   const { xs, ys } = grid;
   let rows = grid.outputs;
   if (rows.length === xs.length * ys.length && !Array.isArray(rows[0]?.[0])) {
@@ -142,18 +162,5 @@ export function boundary(canvas, grid, points) {
       // row 0 is the smallest y: draw it at the bottom
       ctx.fillRect(j * cw, H - (i + 1) * ch, Math.ceil(cw), Math.ceil(ch));
     }
-  }
-  const [xa, xb] = [xs[0], xs[xs.length - 1]];
-  const [ya, yb] = [ys[0], ys[ys.length - 1]];
-  for (const { x, y, k } of points) {
-    const px = ((x - xa) / (xb - xa)) * W;
-    const py = H - ((y - ya) / (yb - ya)) * H;
-    ctx.beginPath();
-    ctx.arc(px, py, 3.2, 0, 2 * Math.PI);
-    ctx.fillStyle = classColour(k, 1);
-    ctx.fill();
-    ctx.lineWidth = 1;
-    ctx.strokeStyle = "#ffffff";
-    ctx.stroke();
   }
 }

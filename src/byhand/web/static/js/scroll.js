@@ -11,10 +11,40 @@ function describe(box) {
   return heading ? `scrolls sideways: part of ${heading.textContent.trim()}` : "scrolls sideways";
 }
 
-/** Mark every box that overflows (and unmark those that no longer do): all reads first, then
- * all writes, so the browser lays the page out once. */
+// the lecture's parts, which the browser lays out only near the screen (page.css)
+const PARTS = ".part, .practice-part";
+const skipped = new Set(); // parts the browser is not drawing now
+let told = false; // whether the browser has said which parts it skips (after its first frame)
+let idle = null;
+
+/** Mark every box that overflows (and unmark those that no longer do). The boxes of the parts
+ * on screen are measured now, those of the parts the browser skips once the page is idle (and
+ * when they come near the screen): measuring them would lay them out, the slow part of a
+ * refresh of a large network. */
 export function markScrollBoxes() {
-  const boxes = $$(BOXES).map((box) => {
+  const boxes = $$(BOXES);
+  const drawn = boxes.filter((box) => {
+    const part = box.closest(PARTS);
+    return !part || (told && !skipped.has(part));
+  });
+  measure(drawn);
+  if (drawn.length < boxes.length) measureWhenIdle($$(PARTS).filter((part) => !told || skipped.has(part)));
+}
+
+/** Measure the boxes of `parts` in idle time, a part at a time, so a click is not kept waiting. */
+function measureWhenIdle(parts) {
+  cancelIdleCallback(idle);
+  const next = (deadline) => {
+    do measure($$(BOXES, parts.shift()));
+    while (parts.length && deadline.timeRemaining() > 0);
+    if (parts.length) idle = requestIdleCallback(next, { timeout: 200 });
+  };
+  idle = requestIdleCallback(next, { timeout: 200 });
+}
+
+/** Measure `boxes`: all reads first, then all writes, so the browser lays the page out once. */
+function measure(list) {
+  const boxes = list.map((box) => {
     const scrolls = /auto|scroll/.test(getComputedStyle(box).overflowX) && box.scrollWidth > box.clientWidth + 1;
     return { box, scrolls, atEnd: box.scrollLeft + box.clientWidth >= box.scrollWidth - 1 };
   });
@@ -52,6 +82,18 @@ export function watchScrollBoxes() {
     cancelAnimationFrame(pending);
     pending = requestAnimationFrame(markScrollBoxes);
   };
+  document.addEventListener(
+    "contentvisibilityautostatechange",
+    (ev) => {
+      told = true;
+      if (ev.skipped) skipped.add(ev.target);
+      else {
+        skipped.delete(ev.target);
+        requestAnimationFrame(() => measure($$(BOXES, ev.target)));
+      }
+    },
+    true,
+  );
   window.addEventListener("resize", soon);
   document.addEventListener("toggle", soon, true);
   document.addEventListener(
@@ -63,5 +105,5 @@ export function watchScrollBoxes() {
     },
     true,
   );
-  markScrollBoxes();
+  requestAnimationFrame(markScrollBoxes);
 }

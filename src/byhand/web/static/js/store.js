@@ -79,6 +79,14 @@ export function writeParam(kind, l, i, j, value) {
 export const sizesOf = (model) => [model.layers[0].weights[0].length, ...model.layers.map((l) => l.biases.length)];
 
 function learnNames(answer) {
+  const held = view.answer;
+  if (!answer.params && held && held.names_key === answer.names_key) {
+    // the server left out the names the page holds (the request said `known`)
+    answer.params = held.params;
+    answer.neurons = held.neurons;
+    view.answer = answer;
+    return;
+  }
   view.answer = answer;
   view.names = new Map(answer.params.map((p) => [p.layer_name, p.name]));
 }
@@ -134,8 +142,13 @@ async function run() {
       selected: state.selected,
       explain: explained(),
       step: !!options.step,
+      known: view.answer ? view.answer.names_key : null,
     });
     if (mine !== seq) return;
+    if (!answer.params && (!view.answer || view.answer.names_key !== answer.names_key)) {
+      refresh(options); // the names it left out are no longer the page's (a new network came in between)
+      return;
+    }
     if (answer.step) {
       state.model = answer.model;
       view.changed = new Set(answer.step.changed || []);

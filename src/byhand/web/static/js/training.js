@@ -1,16 +1,77 @@
-// Training on the lecture's one sample: chunks of gradient steps streamed from /api/train.
+// Training on the lecture's one sample: gradient steps streamed from /api/train, the diagram
+// and the loss curve following while they run; and the page's one way to show a network as it
+// trains: the latest snapshot drawn once per animation frame, stale ones dropped.
 
 import { ApiError, stream } from "./api.js";
-import { $, clone, on, setError } from "./dom.js";
+import { $, clone, on, resize, setError } from "./dom.js";
 import { fmt, lineChart } from "./plots.js";
-import { refresh, save, state, training, view } from "./store.js";
+import { refresh, save, sizesOf, state, training, view } from "./store.js";
 
-const CHUNK = 25;
+/**
+ * A function that calls draw(value) with the latest value it was given, at most once per
+ * animation frame and never while the last draw (a promise) is still under way: values that
+ * come in between are dropped, all but the newest.
+ */
+export function everyFrame(draw) {
+  let next;
+  let waiting = false; // a frame is asked for, or a draw runs
+  let has = false;
+  const go = async () => {
+    const value = next;
+    has = false;
+    next = undefined;
+    try {
+      await draw(value);
+    } catch (err) {
+      console.error(err);
+    }
+    waiting = false;
+    if (has) ask();
+  };
+  const ask = () => {
+    waiting = true;
+    requestAnimationFrame(go);
+  };
+  return (value) => {
+    next = value;
+    has = true;
+    if (!waiting) ask();
+  };
+}
+
+let following = 0; // snapshots given before the last stopFollowing() are never drawn
+
+/** The diagram shows `model` (a snapshot of a training): one /api/view at a time, the newest. */
+export function followInDiagram(model) {
+  follow({ model, run: following });
+}
+
+/** Forget the snapshots not drawn yet (Reset, a cleared training). */
+export function stopFollowing() {
+  following++;
+}
+
+const follow = everyFrame(async ({ model, run }) => {
+  if (run !== following) return;
+  const sizes = sizesOf(model);
+  // a network of another shape (a data set's): its sample is resized, as loading a model does
+  if (state.inputs.length !== sizes[0]) state.inputs = resize(state.inputs, sizes[0]);
+  if (state.target.length !== sizes[sizes.length - 1]) state.target = resize(state.target, sizes[sizes.length - 1]);
+  state.model = model;
+  state.ran = true; // the neurons' values, not only the weights
+  view.live = (view.live || 0) + 1;
+  await refresh();
+  const diagram = $("#diagram");
+  if (diagram) diagram.dataset.live = String(view.live);
+});
+
+const drawSoon = everyFrame(drawTrainChart);
 
 function drawTrainChart() {
   lineChart($("#train-chart"), [{ name: "train", points: training.points, cls: "loss" }], { xLabel: "step", yLabel: "loss", legend: true });
   const pts = training.points;
   const status = $("#train-status");
+  status.dataset.step = String(training.done);
   if (pts.length) {
     status.dataset.first = String(pts[0][1]);
     status.dataset.last = String(pts[pts.length - 1][1]);
@@ -20,15 +81,27 @@ function drawTrainChart() {
   $("#train-chart-hint").hidden = pts.length > 0;
 }
 
-async function train() {
-  setError("#train-error", null);
-  const total = Math.floor(Number($("#train-steps").value));
+function readRate() {
   const lr = $("#lr") ? Number($("#lr").value) : state.lr;
-  if (!(total >= 1 && total <= 100000)) return setError("#train-error", new ApiError("steps: give a whole number from 1 to 100000"));
-  if (!(lr > 0)) return setError("#train-error", new ApiError("η: the learning rate must be a positive number"));
-  state.steps = total;
+  if (!(lr > 0)) {
+    setError("#train-error", new ApiError("η: the learning rate must be a positive number"));
+    return null;
+  }
+  return lr;
+}
+
+function buttons() {
+  $("#train").disabled = training.running;
+  $("#train-one").disabled = training.running;
+  $("#train-pause").disabled = !training.running;
+  $("#train").textContent = training.paused ? "Resume" : "Train";
+}
+
+/** `count` gradient steps from the network shown, streamed: the chart gets each step's loss,
+ * the diagram each snapshot; a pause keeps the network of the last snapshot. */
+async function runSteps(count, lr) {
   state.lr = lr;
-  if (!training.startModel || (!training.paused && training.done >= total)) {
+  if (!training.startModel) {
     training.startModel = clone(state.model);
     training.points = [];
     training.done = 0;
@@ -36,58 +109,95 @@ async function train() {
   training.running = true;
   training.paused = false;
   const run = (training.run = (training.run || 0) + 1);
-  $("#train-pause").disabled = false;
-  $("#train").disabled = true;
+  const offset = training.done;
+  const pace = Number($("#train-speed") ? $("#train-speed").value : "") || undefined;
+  buttons();
+  let last = { model: null, step: offset }; // the newest network the server sent, and its step
+  const take = (model, step) => {
+    last = { model, step };
+    followInDiagram(model);
+  };
   try {
-    while (training.running && training.done < total && run === training.run) {
-      const steps = Math.min(CHUNK, total - training.done);
-      const offset = training.done;
-      training.controller = new AbortController();
-      let model = null;
-      await stream(
-        "/api/train",
-        { model: state.model, lr, optimizer: "sgd", steps, batch: 1, every: 1, data: { inputs: [state.inputs], target: [state.target] }, seed: 0 },
-        (name, data) => {
-          if (run !== training.run) return;
-          if (name === "progress" && Number.isFinite(data.loss)) {
-            const step = offset + (data.step ?? training.points.length);
-            const prev = training.points[training.points.length - 1];
-            if (prev && step <= prev[0]) return; // a chunk starts where the last one ended
-            training.points.push([step, data.loss]);
-            drawTrainChart();
-          } else if (name === "done") model = data.model;
-        },
-        training.controller.signal,
-      );
-      if (!model || run !== training.run) break;
-      state.model = model;
-      training.done += steps;
-      save();
-    }
+    training.controller = new AbortController();
+    await stream(
+      "/api/train",
+      {
+        model: state.model,
+        lr,
+        optimizer: "sgd",
+        steps: count,
+        batch: 1,
+        every: Math.max(1, Math.ceil(count / 5000)),
+        pace,
+        data: { inputs: [state.inputs], target: [state.target] },
+        seed: 0,
+      },
+      (name, data) => {
+        if (run !== training.run) return;
+        if (name === "progress" && Number.isFinite(data.loss)) {
+          const step = offset + data.step;
+          const prev = training.points[training.points.length - 1];
+          if (!prev || step > prev[0]) training.points.push([step, data.loss]);
+          drawSoon();
+        }
+        if ((name === "progress" || name === "snapshot") && data.model) take(data.model, offset + data.step);
+        if (name === "done") take(data.model, offset + data.steps);
+      },
+      training.controller.signal,
+    );
   } catch (err) {
     if (err.name !== "AbortError") setError("#train-error", err);
   } finally {
     if (run === training.run) {
       training.running = false;
-      $("#train").disabled = false;
-      $("#train-pause").disabled = true;
-      $("#train").textContent = training.paused ? "Resume" : "Train";
+      if (last.model) {
+        state.model = last.model;
+        training.done = last.step;
+        // a paused run keeps the network of its last snapshot: no loss after it stays drawn
+        training.points = training.points.filter((p) => p[0] <= last.step);
+      }
+      save();
+      buttons();
       drawTrainChart();
       view.changed.clear();
-      refresh();
+      await refresh();
     }
   }
 }
 
+async function train() {
+  setError("#train-error", null);
+  const total = Math.floor(Number($("#train-steps").value));
+  const lr = readRate();
+  if (!(total >= 1 && total <= 100000)) return setError("#train-error", new ApiError("steps: give a whole number from 1 to 100000"));
+  if (lr === null) return;
+  state.steps = total;
+  if (!training.paused && training.done >= total) training.startModel = null; // a new run
+  if (!training.startModel) training.done = 0;
+  await runSteps(total - training.done, lr);
+}
+
+/** One gradient step on the sample, counted with the run's steps. */
+async function oneStep() {
+  setError("#train-error", null);
+  const lr = readRate();
+  if (lr === null || training.running) return;
+  await runSteps(1, lr);
+  training.paused = training.done > 0;
+  buttons();
+  drawTrainChart();
+}
+
 function pauseTraining() {
   training.paused = true;
-  training.running = false;
+  if (training.controller) training.controller.abort();
 }
 
 /** Stop any run at once and forget it: chart, status and buttons say so. */
 export function clearTraining(message) {
   if (!$("#train")) return;
   training.run = (training.run || 0) + 1; // a run still streaming ends without touching the page
+  stopFollowing();
   training.running = false;
   training.paused = false;
   if (training.controller) training.controller.abort();
@@ -96,11 +206,9 @@ export function clearTraining(message) {
   training.done = 0;
   $("#train-chart").replaceChildren();
   const status = $("#train-status");
-  for (const k of ["first", "last", "points"]) delete status.dataset[k];
+  for (const k of ["first", "last", "points", "step"]) delete status.dataset[k];
   status.textContent = message;
-  $("#train").textContent = "Train";
-  $("#train").disabled = false;
-  $("#train-pause").disabled = true;
+  buttons();
   $("#train-chart-hint").hidden = false;
 }
 
@@ -114,6 +222,7 @@ function resetTraining() {
 export function wireTraining() {
   if (!$("#train")) return;
   on("#train", "click", train);
+  on("#train-one", "click", oneStep);
   on("#train-pause", "click", pauseTraining);
   on("#train-reset", "click", resetTraining);
 }

@@ -1,0 +1,186 @@
+"""Live training on the page (Chromium through Playwright): the diagram and the charts follow a
+run while it trains, One step takes exactly one step, the boundary plot takes points by click,
+hides test points, and input features reach the trained model.
+
+The numbers a test compares with are the engine's, computed here with byhand's Network on the
+lecture's network (all weights and biases 1, x = [1, 0, 1], y = [1, 0], η = 0.5); the state is
+read from the page's link (the #s= JSON), exactly as the page keeps it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright")
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Debian's Chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from byhand import lecture as lec  # noqa: E402
+
+WIDE = {"width": 1280, "height": 800}
+#: a run counts as running while its Train button is disabled
+RUNNING = "() => document.querySelector('#ds-train').disabled"
+
+
+@pytest.fixture
+def page_(page: Page, live_server: str) -> Page:
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size(WIDE)
+    page.goto(live_server + "/lectures/3")
+    expect(page.locator("body.ready")).to_have_count(1)
+    yield page
+    assert not errors, errors
+
+
+def link_state(page: Page) -> dict:
+    """The state the page's link carries (state.js writes it once the page is idle)."""
+    page.wait_for_timeout(400)
+    code = re.match(r"#s=([A-Za-z0-9_-]+)$", page.evaluate("() => location.hash")).group(1)
+    return json.loads(base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)))
+
+
+def engine_steps(n: int):
+    """The lecture's network after n gradient steps on its sample, by byhand's engine."""
+    net = lec.lecture_network()
+    for _ in range(n):
+        fwd = net.forward(list(lec.INPUTS))
+        net.step(net.backward(fwd, list(lec.TARGET)), lec.LEARNING_RATE)
+    return net
+
+
+def test_one_step_advances_exactly_one_step(page_: Page):
+    page_.click("#train-one")
+    status = page_.locator("#train-status")
+    expect(status).to_have_attribute("data-step", "1", timeout=20_000)
+    expect(page_.locator("#train-one")).to_be_enabled()
+    w = link_state(page_)["m"]["layers"]
+    net = engine_steps(1)
+    assert w[0]["weights"][0][0] == pytest.approx(net.layers[0].W[0, 0], abs=1e-12)
+    assert w[1]["weights"][0][0] == pytest.approx(net.layers[1].W[0, 0], abs=1e-12)
+    assert net.layers[0].W[0, 0] != 1.0  # the step moved it
+    page_.click("#train-one")
+    expect(status).to_have_attribute("data-step", "2", timeout=20_000)
+    expect(page_.locator("#train-one")).to_be_enabled()
+    w = link_state(page_)["m"]["layers"]
+    assert w[1]["biases"][1] == pytest.approx(engine_steps(2).layers[1].b[1], abs=1e-12)
+    # the curve: the loss before the first step, then one after each step
+    expect(status).to_have_attribute("data-points", "3")
+
+
+def test_the_diagram_and_loss_curve_follow_a_lecture_run_before_it_ends(page_: Page):
+    page_.fill("#train-steps", "300")
+    page_.select_option("#train-speed", "100")  # 100 steps a second: the run takes 3 s
+    page_.click("#train")
+    w11 = page_.locator("#params-editor input[data-param='w11']")
+    expect(w11).not_to_have_value("1", timeout=20_000)
+    expect(page_.locator("#train-pause")).to_be_enabled()  # still running
+    points = int(page_.locator("#train-status").get_attribute("data-points"))
+    assert 1 < points < 300
+    expect(page_.locator("#train-pause")).to_be_disabled(timeout=30_000)
+    expect(page_.locator("#train-status")).to_have_attribute("data-step", "300")
+
+
+def test_a_spiral_run_redraws_boundary_diagram_and_curves_while_it_trains(page_: Page):
+    """The boundary's picture changes at least three times during a 150-epoch spiral run; the
+    diagram (followed) shows other weights and loss points appear before the run ends."""
+    page_.evaluate(
+        """() => {
+          window.frames_ = new Set();
+          window.during = { loss: 0, live: 0 };
+          const canvas = document.querySelector('#ds-boundary');
+          new MutationObserver(() => {
+            if (!document.querySelector('#ds-train').disabled) return;
+            if (canvas.dataset.drawn === 'live') window.frames_.add(canvas.toDataURL());
+            const path = document.querySelector('#ds-loss path');
+            if (path) window.during.loss = Math.max(window.during.loss, path.getAttribute('d').split('L').length);
+            window.during.live = Number(document.querySelector('#diagram').dataset.live || 0);
+          }).observe(document.querySelector('#datasets'), { attributes: true, subtree: true, childList: true });
+        }"""
+    )
+    page_.select_option("#ds-name", "spiral")
+    page_.fill("#ds-epochs", "150")
+    page_.check("#ds-follow")
+    page_.click("#ds-train")
+    expect(page_.locator("#ds-train")).to_be_disabled()
+    expect(page_.locator("#ds-train")).to_be_enabled(timeout=60_000)
+    distinct = page_.evaluate("() => window.frames_.size")
+    during = page_.evaluate("() => window.during")
+    assert distinct >= 3, f"the boundary changed {distinct} times while training"
+    assert during["loss"] >= 2, during  # the loss curve had points before the end
+    assert during["live"] >= 2, during  # the diagram showed snapshots while training
+    state = link_state(page_)
+    assert len(state["m"]["layers"][0]["weights"][0]) == 2  # the diagram shows the spiral net
+
+
+def test_test_points_show_as_rings_and_the_toggle_hides_them(page_: Page):
+    page_.fill("#ds-epochs", "5")
+    page_.click("#ds-train")
+    expect(page_.locator("#ds-boundary")).to_have_attribute("data-drawn", "1", timeout=60_000)
+    canvas = page_.locator("#ds-boundary")
+    expect(canvas).to_have_attribute("data-points", "200")
+    page_.uncheck("#ds-test-points")
+    # xor's 200 samples, a fifth held out as the test part (data.prepare's split)
+    expect(canvas).to_have_attribute("data-points", "160")
+    page_.check("#ds-test-points")
+    expect(canvas).to_have_attribute("data-points", "200")
+
+
+def test_a_point_added_by_click_is_in_the_state_after_reload(page_: Page):
+    page_.fill("#ds-px", "0.25")
+    page_.fill("#ds-py", "-0.5")
+    page_.click("#ds-add")  # the keyboard's way: the set becomes one's own, xor's points and this
+    expect(page_.locator("#ds-name")).to_have_value("own")
+    canvas = page_.locator("#ds-boundary")
+    expect(canvas).to_have_attribute("data-points", "201")
+    box = canvas.bounding_box()
+    canvas.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.1}, modifiers=["Shift"])
+    expect(canvas).to_have_attribute("data-points", "202")
+    own = link_state(page_)["d"]["own"]
+    assert own["p"][200] == [0.25, -0.5, 0]
+    x, y, k = own["p"][201]
+    assert k == 1 and y > 0 > x  # top left, the next class after the picker's A
+    page_.reload()
+    expect(page_.locator("body.ready")).to_have_count(1)
+    expect(page_.locator("#ds-name")).to_have_value("own")
+    expect(page_.locator("#ds-name option[value='own']")).to_have_text("your own points (202)")
+    assert link_state(page_)["d"]["own"]["p"][201] == [x, y, k]
+    page_.click("#ds-clear")
+    expect(canvas).to_have_attribute("data-points", "0")
+
+
+def _train_circles(page: Page, chosen: list[str]) -> float:
+    for box in page.locator("input[name='ds-feature']").all():
+        box.set_checked(box.get_attribute("value") in chosen)
+    page.fill("#ds-hidden", "")  # no hidden layer: a straight line in the features' space
+    page.fill("#ds-epochs", "20")
+    page.click("#ds-train")
+    expect(page.locator("#ds-train")).to_be_disabled()
+    expect(page.locator("#ds-train")).to_be_enabled(timeout=60_000)
+    return float(page.locator("#ds-info").get_attribute("data-accuracy"))
+
+
+def test_features_chosen_on_the_page_train_better_and_reach_the_downloaded_model(
+    page_: Page, tmp_path: Path
+):
+    page_.select_option("#ds-name", "circles")
+    plain = _train_circles(page_, ["x1", "x2"])
+    squares = _train_circles(page_, ["x1sq", "x2sq"])
+    # a line cannot part a ring from its centre; a line in (x1², x2²) is a circle in (x1, x2)
+    assert squares > plain + 0.2, (plain, squares)
+    assert squares > 0.9
+    page_.click("#ds-show")
+    with page_.expect_download() as download:
+        page_.click("#download")
+    saved = tmp_path / "model.json"
+    download.value.save_as(saved)
+    model = json.loads(saved.read_text())
+    assert model["features"] == ["x1sq", "x2sq"]
+    assert len(model["layers"][0]["weights"][0]) == 2
