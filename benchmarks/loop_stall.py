@@ -58,9 +58,13 @@ def serve(port: int, lane: bool, out: str) -> None:
 
     app = create_app(settings=Settings(heavy_lane=lane))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, http=Protocol, log_level="warning")
-    Server(config).run()
-    with open(out, "w") as f:
-        json.dump(stalls, f)
+    try:
+        Server(config).run()
+    except KeyboardInterrupt:  # uvicorn stops gracefully on SIGINT, then raises it again
+        pass
+    finally:
+        with open(out, "w") as f:
+            json.dump(stalls, f)
 
 
 def run(lane: bool) -> dict[str, tuple[int, float]]:
