@@ -77,7 +77,7 @@ def run(lane: bool) -> dict[str, tuple[int, float]]:
     wait_until_up(proc, url + "/api/datasets", seconds=120)
     sent = []
     try:
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=300) as client:
             for name, method, path, body in cases():
                 if path == "/api/train":
                     continue
@@ -91,7 +91,11 @@ def run(lane: bool) -> dict[str, tuple[int, float]]:
                 sent.append((name, r.status_code, t0, t1))
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     with open(out) as f:
         stalls = json.load(f)
     os.unlink(out)
