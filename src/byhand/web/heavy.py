@@ -8,8 +8,9 @@ method, path, headers and body) goes to a helper process that runs the same app 
 back the answer's status, headers and bytes; the server process only moves bytes.
 
 - each server process has `heavy_processes` helpers (one by default), started on the first
-  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each at a lower CPU priority (nice +`heavy_nice`) and with BLAS on one
-  thread: when the cores are busy the scheduler serves clicks first;
+  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each at a lower
+  CPU priority (nice +`heavy_nice`) and with BLAS on one thread: when the cores are busy the
+  scheduler serves clicks first;
 - at most `heavy_queue` heavy requests wait for a helper; one more gets 503 with Retry-After
   at once, before its body is read (load shed before work starts);
 - a helper that dies (killed, out of memory) costs the request it held a 503, and is replaced.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 from dataclasses import replace
 
@@ -158,16 +160,19 @@ class HeavyLane:
 
 def serve_helper(conn, settings_json: str) -> None:
     """Answer requests from `conn` with the app until the server process closes the pipe."""
-    from byhand.web.settings import ENVIRONMENT
+    from byhand.web.settings import ENVIRONMENT, Settings
 
+    os.environ[ENVIRONMENT] = settings_json
+    # Ctrl+C in a terminal reaches the whole process group: the server process stops, closes
+    # the pipe, and the helper ends then (below), without a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        os.nice(Limits.heavy_nice)
+        os.nice(Settings.from_environment().limits.heavy_nice)
     except OSError:
         pass
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    os.environ[ENVIRONMENT] = settings_json
     from byhand.web.app import app_from_environment
 
     app = app_from_environment()
