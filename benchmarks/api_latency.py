@@ -63,7 +63,7 @@ def start(kind: str) -> tuple[subprocess.Popen, str]:
         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(proc, url + "/", f"the {kind} server")
+    wait_until_up(proc, url + "/", f"the {kind} server", seconds=120)
     return proc, url
 
 

@@ -31,9 +31,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(proc: subprocess.Popen, url: str, what: str = "the server") -> None:
-    """Return once GET `url` answers (30 s at most); otherwise kill `proc` and stop the script."""
-    deadline = time.monotonic() + 30
+def wait_until_up(
+    proc: subprocess.Popen, url: str, what: str = "the server", seconds: float = 30
+) -> None:
+    """Return once GET `url` answers (`seconds` at most); otherwise kill `proc` and stop."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             httpx.get(url, timeout=1)

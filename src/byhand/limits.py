@@ -86,7 +86,7 @@ class Limits:
     #: ... heavy requests that may wait for one; one more gets 503 with Retry-After at once
     heavy_queue: int = 4
     #: ... and how much lower their CPU priority is (nice), so clicks are served first
-    heavy_nice: int = 10
+    heavy_nice: int = 5
 
     # --- connections --------------------------------------------------------------------------
     #: connections one server process holds at once; past it, new ones get 503 at once

@@ -8,8 +8,9 @@ method, path, headers and body) goes to a helper process that runs the same app 
 back the answer's status, headers and bytes; the server process only moves bytes.
 
 - each server process has `heavy_processes` helpers (one by default), started on the first
-  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each at a lower CPU priority (nice +`heavy_nice`) and with BLAS on one
-  thread: when the cores are busy the scheduler serves clicks first;
+  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each at a lower
+  CPU priority (nice +`heavy_nice`) and with BLAS on one thread: when the cores are busy the
+  scheduler serves clicks first;
 - at most `heavy_queue` heavy requests wait for a helper; one more gets 503 with Retry-After
   at once, before its body is read (load shed before work starts);
 - a helper that dies (killed, out of memory) costs the request it held a 503, and is replaced.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 from dataclasses import replace
 
@@ -50,14 +52,17 @@ class HelperDied(Exception):
 class Helper:
     """One helper process and the pipe to it; one request at a time."""
 
-    def __init__(self, settings_json: str) -> None:
+    def __init__(self, settings_json: str, make_app) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         saved = {k: os.environ.get(k) for k in ONE_THREAD}
         os.environ.update(ONE_THREAD)
         try:
             self.process = ctx.Process(
-                target=serve_helper, args=(child, settings_json), name="byhand-heavy", daemon=True
+                target=serve_helper,
+                args=(child, settings_json, make_app),
+                name="byhand-heavy",
+                daemon=True,
             )
             self.process.start()
         finally:
@@ -93,7 +98,10 @@ class Helper:
 class HeavyLane:
     """A server process's helpers, and the queue in front of them."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings, make_app) -> None:
+        #: the app a helper answers with, made in the helper from the environment (a top-level
+        #: function, so a spawned process can be handed it: app.app_from_environment)
+        self.make_app = make_app
         self.limits: Limits = settings.limits
         # a helper checks nothing the server process has checked already (hosts, rates)
         self.settings_json = replace(
@@ -140,7 +148,7 @@ class HeavyLane:
                     return helper
                 self._started -= 1
             self._started += 1
-        return Helper(self.settings_json)
+        return Helper(self.settings_json, self.make_app)
 
     def _give(self, helper: Helper) -> None:
         with self._lock:
@@ -156,21 +164,22 @@ class HeavyLane:
 # --- in the helper process ----------------------------------------------------------------------
 
 
-def serve_helper(conn, settings_json: str) -> None:
+def serve_helper(conn, settings_json: str, make_app) -> None:
     """Answer requests from `conn` with the app until the server process closes the pipe."""
-    from byhand.web.settings import ENVIRONMENT
+    from byhand.web.settings import ENVIRONMENT, Settings
 
+    os.environ[ENVIRONMENT] = settings_json
+    # Ctrl+C in a terminal reaches the whole process group: the server process stops, closes
+    # the pipe, and the helper ends then (below), without a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        os.nice(Limits.heavy_nice)
+        os.nice(Settings.from_environment().limits.heavy_nice)
     except OSError:
         pass
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    os.environ[ENVIRONMENT] = settings_json
-    from byhand.web.app import app_from_environment
-
-    app = app_from_environment()
+    app = make_app()
     loop = asyncio.new_event_loop()
     while True:
         try:
