@@ -11,13 +11,17 @@ The script starts `byhand serve --workers W` on a free port of 127.0.0.1 and pla
 - optionally (`--hostile`) one more client that replays every worst case of
   benchmarks/worst_case.py in a loop, as fast as the server lets it;
 - optionally (`--kill-worker-at T`) a SIGKILL to one of the server's worker processes T seconds
-  in: errors within 3 s of it are counted apart (what the killed process held in hand).
+  in: a request that was in flight then (sent before the kill, failed after it) is what the
+  killed process held in hand, and is counted apart; every other error counts.
 
 The client is lean so that it is not the bottleneck: `--clients` processes (default 2, and one
 more for the hostile client), each one asyncio loop speaking HTTP/1.1 on raw kept-alive sockets;
 their CPU is reported beside the server's. The run stops by itself after `seconds`
 (at most 60). Figures: requests per second, p50 and p99 per kind of request, errors; the
-ratio is against forward's median on the idle server, measured at the start of the run.
+ratio is against forward's median on the idle server, measured at the start of the run. The
+last line, `summary: …`, gives the run's verdict against its target (clicks are forward,
+backprop and step): p99 < 100 ms with 0 errors; with a killed worker, 0 errors beyond its
+in-flight requests; with the hostile client, the other students' click p99 < 150 ms.
 
     python benchmarks/load.py [--students 1000] [--trainers 10] [--workers 2] [--seconds 45]
                               [--clients 2] [--kill-worker-at 20] [--hostile]
@@ -158,7 +162,8 @@ class Tally:
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.times: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        self.errors: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        #: kind → (sent, failed, what) of each error
+        self.errors: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
         self.busy: dict[str, int] = defaultdict(int)
         self.events = 0
         #: requests sent again on a new connection after a kept-alive one was closed under them
@@ -175,7 +180,7 @@ class Tally:
         try:
             status, data = await conn.request(method, path, body)
         except (OSError, asyncio.IncompleteReadError, ValueError) as err:
-            self.errors[kind].append((started, type(err).__name__))
+            self.errors[kind].append((started, time.time(), type(err).__name__))
             return None
         finally:
             self.retries += conn.retries - before
@@ -183,11 +188,11 @@ class Tally:
         if status in (429, 503):
             self.busy[kind] += 1
         elif status != 200:
-            self.errors[kind].append((started, str(status)))
+            self.errors[kind].append((started, time.time(), str(status)))
         elif kind.startswith("train"):
             self.events += data.count(b"event: ")
             if b"event: done" not in data:
-                self.errors[kind].append((started, "stream ended without done"))
+                self.errors[kind].append((started, time.time(), "stream ended without done"))
         return data if status == 200 else None
 
 
@@ -407,7 +412,7 @@ def main() -> None:
 
 def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -> None:
     times: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    errors: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    errors: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
     busy: dict[str, int] = defaultdict(int)
     events = 0
     client_cpu = 0.0
@@ -433,17 +438,23 @@ def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -
         + ("; a hostile client replaying the worst cases" if args.hostile else "")
     )
     total = sum(len(v) for v in times.values())
-    in_kill = []
+    # what the killed process held in hand: sent before the kill, failed after it
+    in_flight = []
     if killed_at is not None:
-        in_kill = [
-            (k, w) for k, v in errors.items() for s, w in v if killed_at - 1 <= s <= killed_at + 3
+        in_flight = [
+            k for k, v in errors.items() for sent, failed, _ in v if sent <= killed_at <= failed
         ]
-    n_errors = sum(len(v) for k, v in errors.items() if k != "hostile") - len(
-        [k for k, _ in in_kill if k != "hostile"]
-    )
+    students = [k for k in errors if k != "hostile"]
+    n_errors = sum(len(errors[k]) for k in students) - len([k for k in in_flight if k != "hostile"])
+    streams = sum(1 for k in in_flight if k.startswith("train"))
     print(
         f"{total} requests answered, {total / elapsed:.0f} per second; {n_errors} errors"
-        + (f" (+{len(in_kill)} within 3 s of the kill)" if killed_at is not None else "")
+        + (
+            f" beyond the {len(in_flight)} in flight in the killed worker ({streams} of them "
+            "training streams)"
+            if killed_at is not None
+            else ""
+        )
         + f"; {sum(busy.values())} 429/503 answers ({dict(busy)}); {events} training events; "
         f"{retries} requests retried on a new connection (a kept-alive one closed under them)"
     )
@@ -465,7 +476,42 @@ def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -
             f"{kind:<18}{len(ts):>7}{p50:>8.1f}ms{p99:>8.1f}ms{p99 / (idle * 1e3):>9.1f}×{errs:>8}"
         )
     for kind, errs in errors.items():
-        print(f"errors in {kind}: {sorted({w for _, w in errs})[:5]}")
+        print(f"errors in {kind}: {sorted({w for _, _, w in errs})[:5]}")
+    clicks = [d for k in CLICKS for s, d in times.get(k, []) if s >= steady]
+    print(summary(args, total / elapsed, n_errors, len(in_flight), clicks, times, steady))
+
+
+#: what a student clicks: the requests whose p99 the targets are about
+CLICKS = ("forward", "backprop", "step")
+
+
+def summary(args, rate, n_errors, in_flight, clicks, times, steady) -> str:
+    """The run's one-line verdict against its scenario's target."""
+    p99 = {
+        k: percentile([d for s, d in times[k] if s >= steady], 0.99) * 1e3
+        for k in CLICKS
+        if any(s >= steady for s, _ in times.get(k, []))
+    }
+    click = percentile(clicks, 0.99) * 1e3 if clicks else float("nan")
+    scenario = f"{args.students} students, {args.trainers} trainings, --workers {args.workers}"
+    figures = (
+        f"{rate:.0f} req/s, {n_errors} errors, click p99 {click:.0f} ms ("
+        + ", ".join(f"{k} {v:.0f}" for k, v in p99.items())
+        + ")"
+    )
+    if args.hostile:
+        met = click < 150
+        target = "other students' click p99 < 150 ms"
+        scenario += ", hostile client"
+    elif args.kill_worker_at is not None:
+        met = n_errors == 0
+        target = "0 errors beyond the killed worker's in-flight requests"
+        scenario += f", a worker killed at {args.kill_worker_at:g} s"
+        figures += f", {in_flight} in flight at the kill"
+    else:
+        met = n_errors == 0 and all(v < 100 for v in p99.values())
+        target = "0 errors, forward and backprop p99 < 100 ms"
+    return f"summary [{scenario}]: {figures}; target {target}: {'met' if met else 'NOT met'}"
 
 
 if __name__ == "__main__":

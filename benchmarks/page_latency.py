@@ -1,49 +1,51 @@
-"""Click → numbers shown, in Chromium: the page's one request per action (/api/view) beside the
-four requests the page made before (/api/diagram and /api/formulas, then /api/forward, then
-/api/backprop), measured in the same run on the same server.
+"""Click → numbers shown, in Chromium: today's page beside the page as it was at commit BEFORE
+(its own server and scripts, from git) and beside the earlier four-request script (commit OLD:
+/api/diagram and /api/formulas, then /api/forward, then /api/backprop, on today's server),
+measured in the same run.
 
 For the lecture's 3-2-2 network and a 64-30-10 digits model (sigmoid hidden layer, softmax
-output, one digit as the sample), with the forward pass and backpropagation shown, each round
-types a new x1 and times, inside the page, from the change event to the moment the gradients
-table is drawn again (the last thing either page draws). It also times "interactive": from
-navigation to the moment the page's parameter list is filled (the names come with the first
-drawing). The earlier page is today's HTML with the earlier script, served in place of the
-current one through Playwright's routing, from git (commit OLD).
+output, one digit as the sample), opened from a link with the forward pass and backpropagation
+shown, each round types a new x1 in the "Try it" editor (scrolled into view, as a student has it)
+and times, inside the page, from the change event to the frame after the gradients table is
+drawn again (the last thing either page draws). "Interactive" is the median over a few fresh
+browser contexts of navigation → the parameter list and the gradients table filled.
 
-    python benchmarks/page_latency.py [--rounds 40]
+"While training" times the same click on the lecture's network while the data-set panel trains
+spiral (1,000 samples, 5,000 epochs; a run that ends is started again) at full speed, its boundary
+and charts redrawn from each progress event.
 
-Targets on a 2-core machine: median ≤ 40 ms (lecture), ≤ 120 ms (64-30-10), interactive ≤ 0.5 s.
+    python benchmarks/page_latency.py [--rounds 40] [--opens 5] [--before COMMIT]
+
+Targets on a 2-core machine: median ≤ 40 ms (lecture), ≤ 120 ms (64-30-10), interactive ≤ 0.5 s,
+a click while training ≤ 150 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serving import wait_until_up  # noqa: E402
+from serving import CHROMIUM_ARGS as ARGS  # noqa: E402
+from serving import free_port, wait_until_up  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the last commit with the four-request page script
 OLD = "9d1a439"
 OLD_FILES = ["page.js", "js/api.js", "js/plots.js", "js/state.js"]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+#: the page before the work on its speed (names sent once, parts far from the screen not laid out)
+BEFORE = "2693f42"
 
 #: runs in the page: change x1, then wait until the gradients table is drawn again and painted
 ROUND = """async (value) => {
@@ -71,14 +73,6 @@ INTERACTIVE = """async () => {
 }"""
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def old_scripts() -> dict[str, str] | None:
     """The earlier page script and its modules, from git; None when the history is not here."""
     files = {}
@@ -93,6 +87,7 @@ def old_scripts() -> dict[str, str] | None:
             ).stdout
         except (OSError, subprocess.CalledProcessError):
             return None
+    files["js/opening.js"] = ""  # today's template loads it; the earlier script asks for itself
     return files
 
 
@@ -140,63 +135,170 @@ def serve_script(text: str):
     return handle
 
 
-def measure(browser, url: str, old: dict | None, rounds: int) -> tuple[list[float], float]:
-    """Round times (ms) and the time to interactive (ms) of one page, current or earlier."""
+def start_server(src: Path) -> tuple[subprocess.Popen, str]:
+    """`byhand serve` from the package in `src`, on a free port; its base URL."""
+    port = free_port()
+    code = "import sys; from byhand.cli import main; sys.exit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(src)},
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, base + "/")
+    return proc, base
+
+
+def checkout(commit: str, into: Path) -> Path | None:
+    """The package's source at `commit`, from git, under `into`; None without the history."""
+    try:
+        tar = subprocess.run(
+            ["git", "archive", commit, "src"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(into, filter="data")
+    return into / "src"
+
+
+#: the data-set panel trains spiral at full speed, long enough to last through many rounds
+TRAIN = """() => {
+  const set = (sel, v) => { const n = document.querySelector(sel); n.value = v;
+    n.dispatchEvent(new Event('change', { bubbles: true })); };
+  set('#ds-name', 'spiral');
+  set('#ds-samples', '1000');
+  set('#ds-epochs', '5000');
+  document.querySelector('#ds-train').click();
+}"""
+#: the run is on and has drawn its boundary at least once
+TRAINING = "() => document.querySelector('#ds-train').disabled && " + (
+    "document.querySelector('#ds-boundary').dataset.drawn === 'live'"
+)
+
+
+def train(page) -> None:
+    """Start a spiral run in the data-set panel and wait for its first live boundary."""
+    page.evaluate(TRAIN)
+    page.wait_for_function(TRAINING, timeout=60_000)
+
+
+def open_page(browser, url: str, old: dict | None):
+    """A fresh context on `url` (the earlier scripts routed in when `old`); the page, the context
+    and the time to interactive (ms)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
     if old is not None:
         for name, text in old.items():
             page.route(f"**/static/{name}", serve_script(text))
     page.goto(url, wait_until="commit")
-    interactive = page.evaluate(INTERACTIVE)
+    return page, context, page.evaluate(INTERACTIVE)
+
+
+def measure(
+    browser, url: str, old: dict | None, rounds: int, opens: int, training: bool = False
+) -> tuple[list[float], float]:
+    """Round times (ms) and the median time to interactive (ms) of one page."""
+    inter = []
+    for _ in range(opens - 1):
+        page, context, t = open_page(browser, url, old)
+        inter.append(t)
+        context.close()
+    page, context, t = open_page(browser, url, old)
+    inter.append(t)
+    if training:
+        train(page)
+    page.evaluate(
+        "() => document.querySelector(\"#inputs-editor input[data-input='0']\")"
+        ".scrollIntoView({ block: 'center' })"
+    )
     for k in range(3):  # warm up
         page.evaluate(ROUND, 0.25 + 0.01 * k)
-    times = [page.evaluate(ROUND, 0.5 + 0.01 * k) for k in range(rounds)]
+    times = []
+    for k in range(rounds):
+        if training and not page.evaluate(TRAINING):
+            train(page)  # the run ended: start another
+        times.append(page.evaluate(ROUND, 0.5 + 0.01 * k))
     context.close()
-    return times, interactive
+    return times, statistics.median(inter)
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--opens", type=int, default=5, help="fresh opens for interactive")
+    parser.add_argument("--before", default=BEFORE, help="the commit to compare with")
+    parser.add_argument("--no-training", action="store_true", help="skip the training case")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    code = "import sys; from byhand.cli import main; sys.exit(main())"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
-        stdout=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     old = old_scripts()
-    try:
-        wait_until_up(proc, base + "/")
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            print(f"click → numbers shown, median of {args.rounds} rounds (ms); interactive (ms)")
-            print(f"{'network':<18}{'page':<28}{'median':>8}{'p90':>8}{'interactive':>13}")
-            for name, (model, x, y) in models().items():
-                url = base + "/lectures/3" + link(model, x, y)
-                rows = [("one request (/api/view)", None)]
-                if old is not None:
-                    rows.append((f"four requests ({OLD})", old))
-                medians = []
-                for label, scripts in rows:
-                    times, interactive = measure(browser, url, scripts, args.rounds)
-                    median = statistics.median(times)
-                    p90 = statistics.quantiles(times, n=10)[-1]
-                    medians.append(median)
-                    print(f"{name:<18}{label:<28}{median:8.1f}{p90:8.1f}{interactive:13.0f}")
-                if len(medians) == 2:
-                    print(f"{'':<18}{'earlier / now':<28}{medians[1] / medians[0]:7.1f}×")
-            if old is None:
-                print(f"(the earlier script needs this repository's history: git show {OLD})")
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    servers = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            now = start_server(ROOT / "src")
+            servers.append(now[0])
+            before_src = checkout(args.before, Path(tmp))
+            before = None
+            if before_src is not None:
+                before = start_server(before_src)
+                servers.append(before[0])
+            started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            print(f"{started}, load average {load_average()} (1, 5, 15 min)")
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                run(browser, args, now[1], before and before[1], old)
+                browser.close()
+            print(f"load average at the end {load_average()}")
+        finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+def run(browser, args, now: str, before: str | None, old: dict | None) -> None:
+    """Every row of the table, printed as it is measured, with the ratios to today's page."""
+    print(
+        f"click → numbers shown, {args.rounds} rounds (ms); interactive: median of {args.opens} opens (ms)"
+    )
+    print(f"{'network':<18}{'page':<30}{'median':>8}{'p90':>8}{'interactive':>13}")
+
+    def row(name: str, label: str, url: str, scripts=None, training=False) -> float:
+        times, interactive = measure(browser, url, scripts, args.rounds, args.opens, training)
+        median = statistics.median(times)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        print(f"{name:<18}{label:<30}{median:8.1f}{p90:8.1f}{interactive:13.0f}", flush=True)
+        return median
+
+    for name, (model, x, y) in models().items():
+        path = "/lectures/3" + link(model, x, y)
+        base = row(name, "now (/api/view)", now + path)
+        if before is not None:
+            ratio = row(name, f"before ({args.before})", before + path) / base
+            print(f"{'':<18}{'before / now':<30}{ratio:7.2f}×")
+        if old is not None:
+            ratio = row(name, f"four requests ({OLD})", now + path, old) / base
+            print(f"{'':<18}{'four requests / now':<30}{ratio:7.2f}×")
+    if not args.no_training:
+        model, x, y = models()["lecture 3-2-2"]
+        path = "/lectures/3" + link(model, x, y)
+        name = "lecture 3-2-2"
+        idle = row(name, "now, idle", now + path)
+        busy = row(name, "now, while training spiral", now + path, training=True)
+        print(f"{'':<18}{'training / idle':<30}{busy / idle:7.2f}×")
+        if before is not None:
+            idle = row(name, f"before ({args.before}), idle", before + path)
+            busy = row(name, "before, while training", before + path, training=True)
+            print(f"{'':<18}{'training / idle':<30}{busy / idle:7.2f}×")
+    if old is None:
+        print(f"(the earlier script needs this repository's history: git show {OLD})")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# benchmarks/serving.py: the free port and Chromium's launch flags the benchmarks use too
+sys.path.append(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from serving import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # CI draws the same examples every run, so a run passes or fails on the code alone; a developer's
 # runs keep drawing new ones (hypothesis's default) and find what CI would not
@@ -13,24 +19,13 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """pytest-playwright launches Debian's Chromium, kept off the network."""
     return {
         **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
+        "executable_path": CHROMIUM,
         "args": CHROMIUM_ARGS,
     }
 

@@ -35,7 +35,7 @@ def db(database_url):  # noqa: F811
 
 
 def test_opening_migrates_to_the_newest_schema_and_sqlite_is_in_wal_mode(db):
-    assert db.revision() == classroom_db.head() == "0002"
+    assert db.revision() == classroom_db.head() == "0003"
     tables = set(sa.inspect(db.engine).get_table_names())
     assert {"classes", "students", "exercises", "submissions", "alembic_version"} <= tables
     if db.backend == "sqlite":
@@ -45,7 +45,7 @@ def test_opening_migrates_to_the_newest_schema_and_sqlite_is_in_wal_mode(db):
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     # opening again (a second worker, a restart) finds nothing to do
     again = classroom_db.open_database(db.url)
-    assert again.revision() == "0002"
+    assert again.revision() == "0003"
     again.close()
 
 
@@ -72,7 +72,7 @@ def test_workers_opening_a_new_database_together_take_turns_migrating(backend, t
     try:
         with ThreadPoolExecutor(4) as pool:
             opened = list(pool.map(lambda _: classroom_db.open_database(url), range(4)))
-        assert [d.revision() for d in opened] == ["0002"] * 4
+        assert [d.revision() for d in opened] == ["0003"] * 4
         for d in opened:
             d.close()
     finally:
@@ -112,7 +112,7 @@ def test_a_database_made_by_the_first_schema_is_migrated_with_its_data(tmp_path)
         conn.execute(sa.table("submissions", *map(sa.column, row)).insert().values(**row))
     engine.dispose()
     db = classroom_db.open_database(url)
-    assert db.revision() == "0002"
+    assert db.revision() == "0003"
     board = service.dashboard(db, made.code, made.teacher_key)
     assert board["slips"][0]["slip"] == "sign" and board["submitted"] == 1
     wrong = {s["name"]: s["wrong"] for s in board["steps"]}

@@ -32,6 +32,7 @@ HEAVY = (
     "byhand.train",
     "byhand.data",
     "byhand.plots",
+    "rich",
     # how a notebook shows things: registered only inside IPython
     "IPython",
     "byhand.notebook",

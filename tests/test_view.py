@@ -126,3 +126,20 @@ def test_bad_views_get_one_sentence(client, extra, field):
     r = client.post("/api/view", json={**body(), **extra})
     assert r.status_code == 422
     assert field in r.json()["detail"]
+
+
+def test_a_page_that_holds_the_names_gets_the_numbers_without_them(client):
+    full = client.post("/api/view", json=body(forward=True, backward=True)).json()
+    key = full["names_key"]
+    short = client.post("/api/view", json=body(forward=True, backward=True, known=key)).json()
+    # the names and the model the page sent are left out; every number stays
+    assert "params" not in short and "neurons" not in short and "model" not in short
+    assert short["names_key"] == key and short["sizes"] == full["sizes"]
+    assert {k: v for k, v in full.items() if k not in ("params", "neurons", "model")} == short
+    # a step changes the model: it comes back, still without the names
+    stepped = client.post("/api/view", json=body(step=True, known=key)).json()
+    assert "params" not in stepped
+    assert modelfile.from_dict(stepped["model"])["w31"] != 1
+    # names of another network are no use for this one: everything comes
+    other = client.post("/api/view", json=body(known="3-3-2")).json()
+    assert other["params"] == full["params"] and other["model"] == full["model"]

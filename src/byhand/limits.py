@@ -81,6 +81,12 @@ class Limits:
     #: heavy requests per second one client may make, on average, and in one burst
     heavy_rate: float = 0.5
     heavy_burst: int = 4
+    #: helper processes per server process that answer heavy requests (web/heavy.py) ...
+    heavy_processes: int = 1
+    #: ... heavy requests that may wait for one; one more gets 503 with Retry-After at once
+    heavy_queue: int = 4
+    #: ... and how much lower their CPU priority is (nice), so clicks are served first
+    heavy_nice: int = 5
 
     # --- connections --------------------------------------------------------------------------
     #: connections one server process holds at once; past it, new ones get 503 at once

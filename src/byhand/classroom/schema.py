@@ -91,6 +91,17 @@ submissions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+#: a token bucket per client and kind of request (byhand.classroom.rates): shared by every
+#: server process, so N workers do not give a client N times the rate
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("key", String(120), primary_key=True),
+    #: tokens left after the last request, and when that was (seconds since the epoch)
+    Column("tokens", Float, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
 Index("ix_students_class", students.c.class_id)
 Index("ix_exercises_student", exercises.c.student_id, exercises.c.variant)
 Index("ix_submissions_class", submissions.c.class_id, submissions.c.id)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from byhand import features, modelfile, notation
 from byhand.cli.common import (
     app,
-    console,
     inputs_option,
     json_option,
     load_model,
@@ -19,6 +17,7 @@ from byhand.cli.common import (
     resolve_target,
     target_option,
 )
+from byhand.cli.tables import table
 from byhand.explain import explain
 
 
@@ -29,18 +28,16 @@ def _neuron_label(net, layer: int, i: int) -> str:
     return sym.text
 
 
-def _sample_tables(net, fwd, sample: int) -> list[Table]:
-    tables = []
+def _sample_tables(net, fwd, sample: int) -> list[str]:
+    """The inputs and every layer's z and activation for one sample, as plain-text tables."""
     x = fwd.activations[0][sample]
-    inputs = Table(title="inputs", title_justify="left")
-    inputs.add_column("input")
-    inputs.add_column("value", justify="right")
+    rows = []
     for j, v in enumerate(x):
         name = notation.input_symbol(j).text
         if net.input_names:
             name += f" ({net.input_names[j]})"
-        inputs.add_row(name, number(v))
-    tables.append(inputs)
+        rows.append((name, number(v)))
+    tables = [table("inputs", ("input", "value"), rows)]
     for l, layer in enumerate(net.layers):
         last = l == len(net.layers) - 1
         title = (
@@ -50,17 +47,21 @@ def _sample_tables(net, fwd, sample: int) -> list[Table]:
             if len(net.layers) > 2
             else "hidden layer"
         )
-        t = Table(title=f"{title} ({layer.activation.name})", title_justify="left")
-        t.add_column("neuron")
-        t.add_column("z = Σ w·a + b", justify="right")
-        t.add_column("activation", justify="right")
-        for i in range(layer.n_out):
-            t.add_row(
+        rows = [
+            (
                 _neuron_label(net, l, i),
                 number(fwd.zs[l][sample, i]),
                 number(fwd.activations[l + 1][sample, i]),
             )
-        tables.append(t)
+            for i in range(layer.n_out)
+        ]
+        tables.append(
+            table(
+                f"{title} ({layer.activation.name})",
+                ("neuron", notation.WEIGHTED_SUM.text, "activation"),
+                rows,
+            )
+        )
     return tables
 
 
@@ -75,11 +76,12 @@ def forward(model, inputs, as_json):
     if as_json:
         print_json(fwd.to_dict())
         return
+    # plain text, without rich: a forward pass is the command a student starts most often
     for s in range(fwd.activations[0].shape[0]):
         if fwd.batched:
-            console.print(f"[bold]sample {s + 1}[/bold]")
-        for table in _sample_tables(net, fwd, s):
-            console.print(table)
+            click.echo(f"sample {s + 1}")
+        for text in _sample_tables(net, fwd, s):
+            click.echo(text, nl=False)
 
 
 @app.command()
@@ -115,6 +117,10 @@ def backprop(model, inputs, target, lr, out, as_json):
             }
         )
         return
+    from rich.table import Table
+
+    from byhand.cli.common import console  # made on first use: rich is imported here
+
     console.print(f"loss L = {number(back.loss)}  ({net.loss.name})")
     for l in reversed(range(len(net.layers))):
         t = Table(title=f"layer {l + 1} ({net.layers[l].activation.name})", title_justify="left")

@@ -169,6 +169,7 @@ def serve(
         lectures=str(Path(lectures).resolve()) if lectures else None,
         allowed_hosts=allowed_hosts(host, allowed),
         per_client=True,
+        heavy_lane=True,
     )
     # every worker process reads its settings from here (they are started with this environment)
     os.environ[ENVIRONMENT] = settings.to_environment()

@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import pkgutil
 from collections.abc import Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from byhand.limits import LIMITS, Limits
 from byhand.network import Network
 from byhand.web import api, pages
 from byhand.web.clients import RateLimit
+from byhand.web.heavy import HeavyLane, HelperDied, is_heavy
 from byhand.web.settings import Settings
 
 log = logging.getLogger("byhand.web")
@@ -93,11 +95,13 @@ class Guard:
       (bursts of `heavy_burst`): one more gets 429 with Retry-After;
     - a body announced as too large (Content-Length) is refused before it is read, one that
       grows past the limit while it arrives as soon as it does;
+    - with the heavy lane on, a request with a big body is read here and answered by a helper
+      process (`byhand.web.heavy`); past the lane's queue it gets 503 with Retry-After at once;
     - an answer goes out in pieces, each within `send_seconds`: a client that does not read
       is dropped, and the answer's memory with it.
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, lane: HeavyLane | None = None) -> None:
         self.app = app
         self.settings = settings
         self.limits = settings.limits
@@ -106,6 +110,7 @@ class Guard:
         on = settings.per_client
         self.rate = RateLimit(self.limits.client_rate, self.limits.client_burst) if on else None
         self.heavy = RateLimit(self.limits.heavy_rate, self.limits.heavy_burst) if on else None
+        self.lane = lane
 
     def limit_for(self, path: str) -> int:
         if path == UPLOAD_PATH:
@@ -162,7 +167,10 @@ class Guard:
             return message
 
         try:
-            await self.app(scope, receive_bounded, send_guarded)
+            if self.lane is not None and self.goes_to_lane(scope):
+                await self.answer_in_lane(scope, receive_bounded, send_guarded)
+            else:
+                await self.app(scope, receive_bounded, send_guarded)
         except TimeoutError:
             # the client stopped reading: end here; the server closes the connection
             log.warning("dropped a client that did not read its answer for %g s", timeout)
@@ -173,6 +181,51 @@ class Guard:
                     500, "something went wrong inside the server; the error is in its log"
                 )
                 await response(scope, receive, send_guarded)
+
+    def goes_to_lane(self, scope: Scope) -> bool:
+        headers = scope.get("headers", [])
+        chunked = any(k == b"transfer-encoding" for k, _ in headers)
+        return is_heavy(
+            scope.get("method", ""), scope["path"], _content_length(scope), chunked, self.limits
+        )
+
+    async def answer_in_lane(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the whole body, have a helper process answer it, send its answer on."""
+        assert self.lane is not None
+        if self.lane.full():
+            busy = "the server is answering as many large requests as it may; try again soon"
+            await _error(503, busy, {"Retry-After": "1"})(scope, receive, send)
+            return
+        parts = []
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                parts.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except BodyTooLarge as err:
+            await _error(413, str(err.detail))(scope, receive, send)
+            return
+        request = (
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            [(k, v) for k, v in scope.get("headers", []) if k != b"transfer-encoding"],
+            b"".join(parts),
+        )
+        try:
+            status, headers, body = await self.lane.answer(request)
+        except HelperDied:
+            log.warning("a helper process died answering %s", scope["path"])
+            again = "the server lost the process answering this request; send it again"
+            await _error(503, again, {"Retry-After": "1"})(scope, receive, send)
+            return
+        ours = {b"content-security-policy", *(k for k, _ in SECURITY_HEADERS)}
+        headers = [(k, v) for k, v in headers if k.lower() not in ours]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def refusal(self, scope: Scope) -> JSONResponse | None:
         """The answer to a request refused before the app sees it, or None."""
@@ -389,6 +442,7 @@ def create_app(
         # byhand.web.apidocs serves /docs from the installed package instead, under CSP
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.model = model
     app.state.database = database
@@ -399,7 +453,9 @@ def create_app(
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.settings = settings
-    app.add_middleware(Guard, settings=settings)
+    #: the heavy lane's helper processes, stopped when the app stops (see _lifespan)
+    app.state.lane = HeavyLane(settings) if settings.heavy_lane else None
+    app.add_middleware(Guard, settings=settings, lane=app.state.lane)
 
     @app.exception_handler(ByhandError)
     async def _byhand_error(request: Request, err: ByhandError) -> JSONResponse:
@@ -422,6 +478,15 @@ def create_app(
         return _error(err.status_code, detail, getattr(err, "headers", None))
 
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """Nothing to start; on stopping, the heavy lane's helper processes end with the app."""
+    yield
+    lane = getattr(app.state, "lane", None)
+    if lane is not None:
+        lane.close()
 
 
 def _version() -> str:

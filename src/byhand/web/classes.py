@@ -40,11 +40,11 @@ from starlette.exceptions import HTTPException
 from byhand.classroom import db as classroom_db
 from byhand.classroom import service
 from byhand.classroom.db import Database, DatabaseUnavailable
+from byhand.classroom.rates import SharedRate
 from byhand.diagram import network_svg
 from byhand.teach.check import MAX_ANSWERS
 from byhand.teach.solution import SECTIONS
 from byhand.web import practice
-from byhand.web.clients import RateLimit
 from byhand.web.pages import _env
 from byhand.web.schemas import ErrorAnswer
 
@@ -56,10 +56,19 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
         403: "A student's token on a teacher's route, or the teacher key on a student's.",
         404: "No class with this code (or the server keeps no classes).",
         409: "The class is closed, or the request does not fit the class's state.",
-        429: "Too many submissions from one student: see Retry-After.",
+        429: "Too many submissions from one student, or classes joined or made from one "
+        "address: see Retry-After.",
         503: "The database is busy or away: try again.",
     }.items()
 }
+#: a 429 and a 503 say when to ask again
+for _status in (429, 503):
+    REFUSALS[_status]["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before asking again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
 router = APIRouter(tags=["classes"], responses=REFUSALS)
 
 #: the cookie the teacher page keeps the key in (one per class)
@@ -70,8 +79,13 @@ POLL_S = 0.5
 KEEPALIVE_S = 15.0
 
 #: how often one student may submit (or draw a fresh variant): 3 at once, 3 a second on
-#: average; counted by each server process on its own
-SUBMISSIONS = RateLimit(per_second=3, burst=3)
+#: average; counted in the database, so every server process counts the same submissions
+SUBMISSIONS = SharedRate("submit", per_second=3, burst=3)
+#: joins from one address (a school behind one address: a whole year group at once), and
+#: guesses of join codes with them; `byhand serve` counts them (per-client limits on)
+JOINS = SharedRate("join", per_second=2, burst=100)
+#: classes made from one address: 10 at once, then one a minute
+CREATES = SharedRate("create", per_second=1 / 60, burst=10)
 
 _open_lock = threading.Lock()
 
@@ -187,6 +201,7 @@ def _set_teacher_cookie(response: Response, code: str, key: str) -> None:
 def create_class(body: NewClass, request: Request, response: Response) -> dict:
     """A new class; the teacher key is shown only in this answer (and kept in a cookie)."""
     db = database(request)
+    _per_address(request, db, CREATES, "classes made")
     with answering():
         made = service.create_class(
             db,
@@ -219,8 +234,10 @@ def class_info(code: str, request: Request) -> dict:
 @router.post("/api/classes/{code}/students", status_code=201)
 def join(code: str, body: NewStudent, request: Request) -> dict:
     """Join under a name (1–60 characters); the token is shown only in this answer."""
+    db = database(request)
+    _per_address(request, db, JOINS, "joins")
     with answering():
-        joined = service.join(database(request), code, body.name)
+        joined = service.join(db, code, body.name)
     return {"student_id": joined.student_id, "student_token": joined.student_token}
 
 
@@ -253,11 +270,30 @@ def _drawn(sheet_text: str, activation: str) -> tuple[dict, str]:
     return view, network_svg(sheet.net)
 
 
+def _per_address(request: Request, db: Database, rate: SharedRate, what: str) -> None:
+    """429 with Retry-After when the request's address has used up its budget of `rate`
+    (only with per-client limits on, as `byhand serve` runs; a test client has one address)."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None or not settings.per_client:
+        return
+    client = request.client.host if request.client else ""
+    with answering():
+        wait = rate.take(db, client)
+    if wait > 0:
+        per_minute = rate.per_second * 60
+        raise HTTPException(
+            429,
+            f"too many {what} from one address: at most {rate.burst} at once and "
+            f"{per_minute:g} a minute; try again in {rate.retry_after(wait)} s",
+            {"Retry-After": rate.retry_after(wait)},
+        )
+
+
 def _rate_limit(db: Database):
     """A gate for one student: 429 with Retry-After when they send too often."""
 
     def gate(student_id: int) -> None:
-        wait = SUBMISSIONS.take(f"student:{db.url}#{student_id}")
+        wait = SUBMISSIONS.take(db, str(student_id))
         if wait > 0:
             raise HTTPException(
                 429,

@@ -26,7 +26,8 @@ class Settings:
     allowed_hosts: the names a request's Host may carry (an IP address is always accepted: a
     page on another site cannot make a browser send one for its own name); None accepts any
     Host (a test client, an app embedded in something else). per_client: each client's request
-    rate and trainings are limited (`byhand serve` turns this on).
+    rate and trainings are limited; heavy_lane: requests with big bodies are answered in helper
+    processes (`byhand serve` turns both on).
     """
 
     limits: Limits = LIMITS
@@ -36,6 +37,8 @@ class Settings:
     lectures: str | None = None
     allowed_hosts: tuple[str, ...] | None = None
     per_client: bool = False
+    #: heavy requests (big bodies) are answered by helper processes (byhand.web.heavy)
+    heavy_lane: bool = False
 
     def to_environment(self) -> str:
         """These settings as one line of JSON, for a worker process's environment."""
@@ -55,4 +58,5 @@ class Settings:
             lectures=data.get("lectures"),
             allowed_hosts=None if hosts is None else tuple(hosts),
             per_client=bool(data.get("per_client", False)),
+            heavy_lane=bool(data.get("heavy_lane", False)),
         )

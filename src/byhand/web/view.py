@@ -53,11 +53,17 @@ class ViewRequest(Strict):
         None, description="the parameter whose chain rule to write (default: the selected one)"
     )
     step: bool = Field(False, description="take one gradient step first, then show the result")
+    known: Annotated[str, Field(max_length=200)] | None = Field(
+        None,
+        description="the names_key of the names the page already holds: when it is this "
+        "network's, the answer leaves out the names and (without a step) the model",
+    )
 
 
 def names(net: Network) -> dict:
     """The lecture's names: neurons per layer (x1 … o2) and every parameter (w31, b3) in the
-    order of `notation.all_refs`, with its layer name (W2[1,1]) and place."""
+    order of `notation.all_refs`, with its layer name (W2[1,1]) and place; `names_key` says
+    which network they name (a page that holds them sends it back as `known`)."""
     return _names(tuple(net.sizes))
 
 
@@ -79,7 +85,8 @@ def _names(sizes: tuple[int, ...]) -> dict:
         }
         for ref in notation.all_refs(sizes)
     ]
-    return {"sizes": list(sizes), "neurons": neurons, "params": params}
+    key = "-".join(map(str, sizes))
+    return {"sizes": list(sizes), "names_key": key, "neurons": neurons, "params": params}
 
 
 def _lines(lines: list[str]) -> dict:
@@ -104,12 +111,7 @@ def _neurons(net: Network, fwd: ForwardTrace | None, selected: str | None) -> di
     wanted += [p for p in places[SHOWN_NEURONS:] if symbols[p] == selected]
     out = {}
     for layer, i in wanted:
-        lines = formulas.neuron_lines(net, layer, i, fwd)
-        out[symbols[(layer, i)]] = {
-            "tex": formulas.neuron_tex(net, layer, i, fwd),
-            "lines": lines,
-            "mathml": "".join(to_mathml(t) for t in lines),
-        }
+        out[symbols[(layer, i)]] = formulas.neuron_math(net, layer, i, fwd)
     return out
 
 
@@ -178,10 +180,17 @@ def build_view(net: Network, req: ViewRequest) -> dict:
         net = updated
         fwd = net.forward(x[0])
         back = net.backward(fwd, y)
+    named = names(net)
+    held = req.known == named["names_key"]
+    if held:
+        # the page holds these names and, without a step, this model: a 64-30-10 network's
+        # 1,960 parameter names and its model file are 60% of a full answer
+        named = {"sizes": named["sizes"], "names_key": named["names_key"]}
+    if req.step or not held:
+        answer["model"] = modelfile.to_dict(net)
     answer.update(
         {
-            "model": modelfile.to_dict(net),
-            **names(net),
+            **named,
             "svg": network_svg(
                 net,
                 fwd if req.forward else None,

@@ -12,11 +12,23 @@ import { drawArchitecture, resetArchitecture, wireArchitecture } from "./js/arch
 import { applyDatasetControls, loadDatasetList, wireDatasets } from "./js/datasets.js";
 import { wireToolbar } from "./js/toolbar.js";
 import { wireMaps } from "./js/maps.js";
+import { applyLesson, stateFromCode, wireLesson } from "./js/lesson.js";
 import { wireHero } from "./js/hero.js";
 import { markScrollBoxes, watchScrollBoxes } from "./js/scroll.js";
+import { opening } from "./js/opening.js";
 
-function fromLink() {
-  const s = url.decode(location.hash);
+/** The state a link carries: in the address (#s=), or as a short code (#state=) the server reads. */
+async function fromLink() {
+  const code = url.shortCode(location.hash);
+  let s = url.decode(location.hash);
+  if (code) {
+    try {
+      s = await stateFromCode(code);
+    } catch (err) {
+      $("#toolbar-status").textContent = `This link's state could not be read: ${err.message}`;
+      return null;
+    }
+  }
   if (!s) return null;
   return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined && v !== null));
 }
@@ -30,31 +42,34 @@ function wire() {
   wireArchitecture();
   wireDatasets();
   wireMaps();
+  wireLesson();
   wireHero();
   onView(markScrollBoxes); // last: once every part has drawn
   on("#panel-toggle", "click", () => {
     $(".bench").classList.toggle("panel-open");
     showPanelToggle();
   });
-  window.addEventListener("hashchange", () => {
-    const s = fromLink();
+  window.addEventListener("hashchange", async () => {
+    const s = await fromLink();
     if (s) {
       Object.assign(state, s);
       applyDatasetControls(state.ds);
+      applyLesson(s.lesson || null);
       resetArchitecture();
       refresh();
     }
   });
 }
 
-function main() {
+async function main() {
   wire();
-  const link = fromLink();
+  const link = await fromLink();
   Object.assign(state, clone(defaults), link || {});
   applyDatasetControls(state.ds);
+  applyLesson(state.lesson);
   drawArchitecture();
   // the server drew the page for the lecture's start: draw that answer, ask only for a link's state
-  if (link) refresh();
+  if (link) refresh(opening && opening.hash === location.hash ? { opening: opening.answer } : {});
   else show(view.answer);
   watchScrollBoxes();
   document.body.classList.add("ready");

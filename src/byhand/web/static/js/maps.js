@@ -9,7 +9,7 @@ import { onTrainingSnapshot, planeOf } from "./datasets.js";
 
 const SMALL = 24; // cells a side of the small maps
 const LARGE = 96; // cells a side while one is open large
-const AXES = { left: 52, right: 14, top: 12, bottom: 44 }; // the large map's margins, px
+const AXES = { left: 80, right: 14, top: 12, bottom: 44 }; // the large map's margins, px
 
 let job = null; // the network and plane the next request is for (the latest snapshot wins)
 let busy = false; // a request is in flight: at most one at a time
@@ -192,7 +192,7 @@ function drawLarge() {
     ctx.fillText(fmt(v, 2), x0 - 7, py);
   }
   ctx.save();
-  ctx.translate(12, y0 + size / 2);
+  ctx.translate(14, y0 + size / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
   ctx.fillText("x2", 0, 0);

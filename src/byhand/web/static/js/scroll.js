@@ -11,17 +11,57 @@ function describe(box) {
   return heading ? `scrolls sideways: part of ${heading.textContent.trim()}` : "scrolls sideways";
 }
 
-/** Mark every box that overflows (and unmark those that no longer do): all reads first, then
- * all writes, so the browser lays the page out once. */
+// the lecture's parts, which the browser lays out only near the screen (page.css)
+const PARTS = ".part, .practice-part";
+const skipped = new Set(); // parts the browser is not drawing now
+let told = false; // whether the browser has said which parts it skips (after its first frame)
+let later = 0; // the newest measureAfterFrame
+
+/** Mark every box that overflows (and unmark those that no longer do). The boxes of the parts
+ * on screen are measured now; those of the parts the browser skips right after the next frame,
+ * a part at a time, and only the boxes whose content changed: measuring them lays them out,
+ * the slow part of a refresh of a large network. */
 export function markScrollBoxes() {
-  const boxes = $$(BOXES).map((box) => {
+  const boxes = $$(BOXES);
+  const drawn = boxes.filter((box) => {
+    const part = box.closest(PARTS);
+    return !part || (told && !skipped.has(part));
+  });
+  measure(drawn);
+  if (drawn.length < boxes.length) measureAfterFrame($$(PARTS).filter((part) => !told || skipped.has(part)));
+}
+
+let seen = new WeakMap(); // box → its first child when it was last measured
+
+/** A box is new, or its content was replaced, since it was last measured. */
+const changed = (box) => seen.get(box) !== box.firstElementChild;
+
+/** Measure the changed boxes of `parts` once the frame is painted, a part per task, so a click
+ * can come in between. */
+function measureAfterFrame(parts) {
+  const mine = ++later;
+  const next = () => {
+    if (mine !== later) return; // a newer refresh measures them
+    measure($$(BOXES, parts.shift()).filter(changed));
+    if (parts.length) setTimeout(next, 0);
+  };
+  requestAnimationFrame(() => setTimeout(next, 0));
+}
+
+/** Measure `boxes`: all reads first, then all writes, so the browser lays the page out once. */
+function measure(list) {
+  if (!list.length) return;
+  const listed = new Set(list);
+  const boxes = list.map((box) => {
+    seen.set(box, box.firstElementChild);
     const scrolls = /auto|scroll/.test(getComputedStyle(box).overflowX) && box.scrollWidth > box.clientWidth + 1;
     return { box, scrolls, atEnd: box.scrollLeft + box.clientWidth >= box.scrollWidth - 1 };
   });
   const marked = new Set(boxes.filter((b) => b.scrolls).map((b) => b.box));
   for (const { box, scrolls, atEnd } of boxes) {
     let outer = box.parentElement && box.parentElement.closest(BOXES);
-    while (outer && !marked.has(outer)) outer = outer.parentElement && outer.parentElement.closest(BOXES);
+    const scrolling = (b) => marked.has(b) || (!listed.has(b) && b.classList.contains("scrolls"));
+    while (outer && !scrolling(outer)) outer = outer.parentElement && outer.parentElement.closest(BOXES);
     if (scrolls && !outer) {
       if (!box.classList.contains("scrolls")) {
         box.classList.add("scrolls");
@@ -52,7 +92,22 @@ export function watchScrollBoxes() {
     cancelAnimationFrame(pending);
     pending = requestAnimationFrame(markScrollBoxes);
   };
-  window.addEventListener("resize", soon);
+  document.addEventListener(
+    "contentvisibilityautostatechange",
+    (ev) => {
+      told = true;
+      if (ev.skipped) skipped.add(ev.target);
+      else {
+        skipped.delete(ev.target);
+        requestAnimationFrame(() => measure($$(BOXES, ev.target)));
+      }
+    },
+    true,
+  );
+  window.addEventListener("resize", () => {
+    seen = new WeakMap(); // every box may fit differently now
+    soon();
+  });
   document.addEventListener("toggle", soon, true);
   document.addEventListener(
     "scroll",
@@ -63,5 +118,5 @@ export function watchScrollBoxes() {
     },
     true,
   );
-  markScrollBoxes();
+  measure($$(BOXES)); // before the page says it is ready: every box, as the server drew it
 }

@@ -14,9 +14,9 @@ function fromBase64Url(text) {
   return new TextDecoder().decode(bytes);
 }
 
-/** The part of the state a link carries. */
-export function encode(state) {
-  const compact = {
+/** The part of the state a link carries, with its short keys. */
+export function compact(state) {
+  const c = {
     m: state.model,
     x: state.inputs,
     y: state.target,
@@ -26,8 +26,36 @@ export function encode(state) {
     f: state.ran ? 1 : 0,
     b: state.backprop ? 1 : 0,
   };
-  if (state.ds) compact.d = state.ds;
-  return "#s=" + toBase64Url(JSON.stringify(compact));
+  if (state.ds) c.d = state.ds;
+  if (state.lesson) c.l = state.lesson; // what a lesson link shows (js/lesson.js)
+  return c;
+}
+
+export function encode(state) {
+  return "#s=" + toBase64Url(JSON.stringify(compact(state)));
+}
+
+/** The short code a lesson link carries after #state= (byhand.shortstate), or null. */
+export function shortCode(hash) {
+  const m = /^#state=(b1\.[A-Za-z0-9_-]+)$/.exec(hash || "");
+  return m ? m[1] : null;
+}
+
+/** The state from its short keys, or null when they hold no network. */
+export function expand(c) {
+  if (!c || typeof c !== "object" || !c.m) return null;
+  return {
+    model: c.m,
+    inputs: c.x,
+    target: c.y,
+    lr: c.lr,
+    steps: c.n,
+    selected: c.s || null,
+    ran: !!c.f,
+    backprop: !!c.b,
+    ds: c.d && typeof c.d === "object" ? c.d : null,
+    lesson: c.l && typeof c.l === "object" ? c.l : null,
+  };
 }
 
 /** The state a URL's hash carries, or null when it carries none (or a broken one). */
@@ -35,19 +63,7 @@ export function decode(hash) {
   const m = /^#s=([A-Za-z0-9_-]+)$/.exec(hash || "");
   if (!m) return null;
   try {
-    const c = JSON.parse(fromBase64Url(m[1]));
-    if (!c || typeof c !== "object" || !c.m) return null;
-    return {
-      model: c.m,
-      inputs: c.x,
-      target: c.y,
-      lr: c.lr,
-      steps: c.n,
-      selected: c.s || null,
-      ran: !!c.f,
-      backprop: !!c.b,
-      ds: c.d && typeof c.d === "object" ? c.d : null,
-    };
+    return expand(JSON.parse(fromBase64Url(m[1])));
   } catch {
     return null;
   }

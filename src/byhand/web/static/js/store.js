@@ -79,6 +79,14 @@ export function writeParam(kind, l, i, j, value) {
 export const sizesOf = (model) => [model.layers[0].weights[0].length, ...model.layers.map((l) => l.biases.length)];
 
 function learnNames(answer) {
+  const held = view.answer;
+  if (!answer.params && held && held.names_key === answer.names_key) {
+    // the server left out the names the page holds (the request said `known`)
+    answer.params = held.params;
+    answer.neurons = held.neurons;
+    view.answer = answer;
+    return;
+  }
   view.answer = answer;
   view.names = new Map(answer.params.map((p) => [p.layer_name, p.name]));
 }
@@ -124,7 +132,8 @@ async function run() {
   const mine = ++seq;
   save();
   try {
-    const answer = await postJSON("/api/view", {
+    // a link's first view was asked as the page started (opening.js)
+    const answer = await (options.opening || postJSON("/api/view", {
       model: state.model,
       inputs: state.inputs,
       target: state.target,
@@ -134,8 +143,13 @@ async function run() {
       selected: state.selected,
       explain: explained(),
       step: !!options.step,
-    });
+      known: view.answer ? view.answer.names_key : null,
+    }));
     if (mine !== seq) return;
+    if (!answer.params && (!view.answer || view.answer.names_key !== answer.names_key)) {
+      refresh(options); // the names it left out are no longer the page's (a new network came in between)
+      return;
+    }
     if (answer.step) {
       state.model = answer.model;
       view.changed = new Set(answer.step.changed || []);
@@ -143,6 +157,8 @@ async function run() {
       save();
     } else view.step = null;
     show(answer);
+    const param = answer.formulas.param ? answer.formulas.param.parameter : null;
+    if (options.opening && state.backprop && param !== explained()) refresh();
   } catch (err) {
     if (mine !== seq) return;
     for (const fail of failures) fail(err instanceof ApiError ? err : new ApiError(`the server could not be reached (${err.message})`), options);

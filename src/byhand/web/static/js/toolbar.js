@@ -22,8 +22,11 @@ function resetAll() {
   refresh();
 }
 
+/** What a lesson's state file says it is: {"byhand": STATE_FILE, "code": "b1.…"} (js/lesson.js). */
+export const STATE_FILE = "page state";
+
 /** Save text as a file the browser downloads. */
-function saveFile(text, filename, type) {
+export function saveFile(text, filename, type) {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(new Blob([text], { type }));
   a.download = filename;
@@ -63,6 +66,12 @@ async function loadModel(ev) {
     } catch {
       throw new ApiError(`not valid JSON: ${readsJson}`);
     }
+    // a lesson's state file (Lesson link → Download state) opens as its link would
+    if (model && model.byhand === STATE_FILE && typeof model.code === "string") {
+      location.hash = `#state=${model.code}`;
+      status.textContent = `Opened ${file.name}: the state it holds.`;
+      return;
+    }
     // one request: the server checks every field and draws the file's network; the page
     // switches to it only when that worked
     let sizes = [];
@@ -87,11 +96,24 @@ async function loadModel(ev) {
   }
 }
 
+/** The link: the address's own #s= state, or its short code (#state=, byhand.shortstate) when
+ * that is shorter; a state too long for any link is offered as a file (Lesson link). */
 async function copyLink() {
   url.save(state);
   const status = $("#toolbar-status");
+  let link = location.href;
   try {
-    await navigator.clipboard.writeText(location.href);
+    const short = await postJSON("/api/playground/state/encode", { state: url.compact(state), precision: "link" });
+    if (!short.fits_link) {
+      status.textContent = `This page's state is too long for a link (${short.chars.toLocaleString("en")} characters): Lesson link offers it as a file.`;
+      return;
+    }
+    if (short.code.length + 7 < location.hash.length) link = `${location.origin}${location.pathname}#state=${short.code}`;
+  } catch {
+    // the server's short code is a convenience: the address itself still reproduces the page
+  }
+  try {
+    await navigator.clipboard.writeText(link);
     status.textContent = "Link copied: it reproduces this page.";
   } catch {
     status.textContent = "The address bar holds a link that reproduces this page.";

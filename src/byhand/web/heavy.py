@@ -1,0 +1,230 @@
+"""Heavy requests answered in a process of their own, so they never hold up a student's click.
+
+A request with a big body (over `Limits.heavy_bytes`: a big network, many samples, a CSV) costs
+up to a second of a core, most of it in JSON parsing, validation and serialising the answer:
+C code that holds the interpreter lock throughout, so a worker thread does not help (a 4 MB
+body stalls the event loop 170–340 ms in a thread, measured). Here the whole request (its
+method, path, headers and body) goes to a helper process that runs the same app and sends
+back the answer's status, headers and bytes; the server process only moves bytes.
+
+- each server process has `heavy_processes` helpers (one by default), started on the first
+  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each at a lower
+  CPU priority (nice +`heavy_nice`) and with BLAS on one thread: when the cores are busy the
+  scheduler serves clicks first;
+- at most `heavy_queue` heavy requests wait for a helper; one more gets 503 with Retry-After
+  at once, before its body is read (load shed before work starts);
+- a helper that dies (killed, out of memory) costs the request it held a 503, and is replaced.
+
+Training streams (/api/train) and the classroom's routes stay in the server process: a stream
+lives as long as its job, and the classroom keeps a database connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import threading
+from dataclasses import replace
+
+import anyio.to_thread
+
+from byhand.limits import Limits
+
+#: paths answered in the server process whatever their size
+STAY = ("/api/train", "/api/classes")
+#: environment that starts a helper's BLAS with one thread (threadpoolctl pins it too)
+ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def is_heavy(method: str, path: str, length: int | None, chunked: bool, limits: Limits) -> bool:
+    """Whether a request goes to a helper: a POST to the API with a body over heavy_bytes."""
+    if method != "POST" or not path.startswith("/api/") or path.startswith(STAY):
+        return False
+    return chunked if length is None else length > limits.heavy_bytes
+
+
+class HelperDied(Exception):
+    """The helper process ended while it held a request."""
+
+
+class Helper:
+    """One helper process and the pipe to it; one request at a time."""
+
+    def __init__(self, settings_json: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        saved = {k: os.environ.get(k) for k in ONE_THREAD}
+        os.environ.update(ONE_THREAD)
+        try:
+            self.process = ctx.Process(
+                target=serve_helper, args=(child, settings_json), name="byhand-heavy", daemon=True
+            )
+            self.process.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        child.close()
+
+    def call(self, request: tuple) -> tuple[int, list, bytes]:
+        """Send one request and wait for its answer (in a worker thread: recv frees the lock)."""
+        try:
+            self.conn.send(request)
+            return self.conn.recv()
+        except (EOFError, OSError) as err:
+            raise HelperDied(str(err)) from None
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
+
+
+class HeavyLane:
+    """A server process's helpers, and the queue in front of them."""
+
+    def __init__(self, settings) -> None:
+        self.limits: Limits = settings.limits
+        # a helper checks nothing the server process has checked already (hosts, rates)
+        self.settings_json = replace(
+            settings, allowed_hosts=None, per_client=False, heavy_lane=False
+        ).to_environment()
+        self.size = max(1, self.limits.heavy_processes)
+        self._free: list[Helper] = []
+        self._started = 0
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._slots: asyncio.Semaphore | None = None
+
+    def full(self) -> bool:
+        """Whether one more heavy request would wait past the queue's bound."""
+        return self._waiting >= self.size + self.limits.heavy_queue
+
+    async def answer(self, request: tuple) -> tuple[int, list, bytes]:
+        """The helper's (status, headers, body) for (method, path, query, headers, body)."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.size)
+        self._waiting += 1
+        try:
+            async with self._slots:
+                helper = self._take()
+                try:
+                    return await anyio.to_thread.run_sync(helper.call, request)
+                except HelperDied:
+                    await anyio.to_thread.run_sync(helper.close)
+                    with self._lock:
+                        self._started -= 1
+                    raise
+                finally:
+                    # a cancelled wait still lets the call run its course: the pipe is clean
+                    if helper.alive():
+                        self._give(helper)
+        finally:
+            self._waiting -= 1
+
+    def _take(self) -> Helper:
+        with self._lock:
+            while self._free:
+                helper = self._free.pop()
+                if helper.alive():
+                    return helper
+                self._started -= 1
+            self._started += 1
+        return Helper(self.settings_json)
+
+    def _give(self, helper: Helper) -> None:
+        with self._lock:
+            self._free.append(helper)
+
+    def close(self) -> None:
+        with self._lock:
+            helpers, self._free = self._free, []
+        for helper in helpers:
+            helper.close()
+
+
+# --- in the helper process ----------------------------------------------------------------------
+
+
+def serve_helper(conn, settings_json: str) -> None:
+    """Answer requests from `conn` with the app until the server process closes the pipe."""
+    from byhand.web.settings import ENVIRONMENT, Settings
+
+    os.environ[ENVIRONMENT] = settings_json
+    # Ctrl+C in a terminal reaches the whole process group: the server process stops, closes
+    # the pipe, and the helper ends then (below), without a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        os.nice(Settings.from_environment().limits.heavy_nice)
+    except OSError:
+        pass
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    from byhand.web.app import app_from_environment
+
+    app = app_from_environment()
+    loop = asyncio.new_event_loop()
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer = loop.run_until_complete(call_app(app, *request))
+        except Exception as err:  # the app answers its own errors; this is a bug
+            answer = (500, [], f'{{"detail":"{type(err).__name__} in a helper"}}'.encode())
+        try:
+            conn.send(answer)
+        except (OSError, ValueError):
+            return
+
+
+async def call_app(app, method: str, path: str, query: bytes, headers: list, body: bytes):
+    """Run the ASGI app on one whole request; its (status, headers, body)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+    }
+    given = False
+
+    async def receive():
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the request is whole; nothing more ever comes
+
+    status, out_headers, parts = 500, [], []
+
+    async def send(message):
+        nonlocal status, out_headers
+        if message["type"] == "http.response.start":
+            status, out_headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            parts.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, out_headers, b"".join(parts)

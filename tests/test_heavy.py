@@ -1,0 +1,100 @@
+"""The heavy lane: requests with big bodies answered by a helper process, not the event loop."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from fastapi.testclient import TestClient
+
+from byhand import lecture, modelfile
+from byhand.limits import LIMITS
+from byhand.web.app import create_app
+from byhand.web.heavy import is_heavy
+from byhand.web.settings import Settings
+
+LECTURE = modelfile.to_dict(lecture.lecture_network())
+#: 200 samples of the lecture's inputs: about 3 KB, over the heavy_bytes of these tests
+BIG = {"model": LECTURE, "inputs": [[1, 0, 1]] * 200}
+LIMITS_HERE = LIMITS.with_(heavy_bytes=1000)
+
+
+@pytest.fixture(scope="module")
+def laned():
+    """An app with the heavy lane on (as `byhand serve` runs it), stopped after the tests."""
+    app = create_app(settings=Settings(limits=LIMITS_HERE, heavy_lane=True))
+    with TestClient(app) as client:
+        yield app, client
+    assert all(not h.alive() for h in app.state.lane._free)  # no helper outlives the app
+
+
+def helpers(app) -> list:
+    return list(app.state.lane._free)
+
+
+def test_which_requests_are_heavy():
+    n = LIMITS.heavy_bytes
+    assert is_heavy("POST", "/api/forward", n + 1, False, LIMITS)
+    assert not is_heavy("POST", "/api/forward", n, False, LIMITS)
+    assert is_heavy("POST", "/api/view", None, True, LIMITS)  # chunked: size unknown
+    # streams and the classroom stay in the server process; GETs carry no body
+    assert not is_heavy("POST", "/api/train", 10 * n, False, LIMITS)
+    assert not is_heavy("POST", "/api/classes/ABC/submissions", 10 * n, False, LIMITS)
+    assert not is_heavy("GET", "/api/datasets/circles", None, False, LIMITS)
+
+
+def test_a_big_request_is_answered_by_a_helper_process(laned):
+    app, client = laned
+    inline = TestClient(create_app()).post("/api/forward", json=BIG)
+    r = client.post("/api/forward", json=BIG)
+    assert r.status_code == 200
+    assert r.json() == inline.json()  # the same engine, the same numbers
+    [helper] = helpers(app)
+    assert helper.alive() and helper.process.pid != os.getpid()
+    # at a lower priority than the server process: when the cores are busy, clicks come first
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, helper.process.pid) == min(
+        19, mine + LIMITS_HERE.heavy_nice
+    )
+    # the security headers once each, as on every answer
+    assert r.headers.get_list("content-security-policy") == [
+        inline.headers["content-security-policy"]
+    ]
+    assert r.headers.get_list("x-frame-options") == ["DENY"]
+    # a small request is answered in the server process, and the helper waits idle
+    small = client.post("/api/forward", json={"model": LECTURE, "inputs": [1, 0, 1]})
+    assert small.status_code == 200 and helpers(app) == [helper]
+
+
+def test_a_helpers_refusal_comes_back_as_it_is(laned):
+    _, client = laned
+    bad = {**BIG, "inputs": [[1, 0]] * 400}
+    r = client.post("/api/forward", json=bad)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("inputs")
+
+
+def test_a_killed_helper_is_replaced(laned):
+    app, client = laned
+    assert client.post("/api/backprop", json={**BIG, "target": [[1, 0]] * 200}).status_code == 200
+    [helper] = helpers(app)
+    helper.process.kill()
+    helper.process.join(5)
+    r = client.post("/api/forward", json=BIG)
+    assert r.status_code == 200
+    [new] = helpers(app)
+    assert new is not helper and new.alive()
+
+
+def test_a_full_lane_sheds_load_before_reading_the_body(laned):
+    app, client = laned
+    lane = app.state.lane
+    lane._waiting = lane.size + LIMITS_HERE.heavy_queue  # as if that many were in hand
+    try:
+        r = client.post("/api/forward", json=BIG)
+    finally:
+        lane._waiting = 0
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert "large requests" in r.json()["detail"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert client.post("/api/forward", json=BIG).status_code == 200
