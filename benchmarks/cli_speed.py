@@ -19,6 +19,7 @@ all); medians count. Children inherit this process's CPU affinity, so on a share
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -72,6 +73,60 @@ for epoch in range(30):
 seconds = time.perf_counter() - training
 print(f"30 epochs in {seconds:.4f} s, test accuracy {part_acc:.3f}")
 """
+
+
+#: the calls `byhand train --data digits` makes, one after another with the clock read between
+#: them (the command's own functions, its defaults): where its wall time goes
+PHASES_SCRIPT = r"""
+import contextlib, io, json, time
+t = [time.perf_counter()]
+import numpy
+t.append(time.perf_counter())
+from byhand.cli import train as cli
+t.append(time.perf_counter())
+ds = cli._load_data("digits", None, "auto", None, None, 0)
+t.append(time.perf_counter())
+run = cli._build(
+    ds, None, None, "sigmoid", None, "half_sse", "sgd", None, 10, 0.0, 0, 0.2, "float64", True
+)
+t.append(time.perf_counter())
+cli._train(run, 30, show=False)
+t.append(time.perf_counter())
+with contextlib.redirect_stdout(io.StringIO()):
+    cli._report(run, None, None, False)
+t.append(time.perf_counter())
+print(json.dumps([b - a for a, b in zip(t, t[1:])]))
+"""
+PHASES = [
+    "import numpy",
+    "import byhand's CLI (click, rich, byhand's modules)",
+    "load digits",
+    "split, standardise, network, trainer, first evaluation",
+    "training: 30 epochs, each evaluated (what it reports)",
+    "report: confusion matrix and tables",
+]
+
+
+def phases() -> tuple[float, list[float]]:
+    """(wall seconds, seconds of each of PHASES) of one run of PHASES_SCRIPT."""
+    seconds, out = wall([sys.executable, "-c", PHASES_SCRIPT])
+    return seconds, json.loads(out)
+
+
+def installed_bytecode() -> None:
+    """Run the commands as an installed byhand starts: from compiled bytecode. pip compiles a
+    package's modules when it installs it; a source checkout under PYTHONDONTWRITEBYTECODE
+    (as some environments set) would compile byhand's every module on every start, which no
+    user pays. The bytecode goes to a temporary folder (PYTHONPYCACHEPREFIX), not the tree."""
+    import compileall
+    import tempfile
+
+    import byhand
+
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="byhand-bytecode-")
+    sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
+    compileall.compile_dir(os.path.dirname(byhand.__file__), quiet=1)
 
 
 def wall(argv: list[str]) -> tuple[float, str]:
@@ -128,10 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, this run on CPUs {cpus}")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     os.environ.update(env)
+    installed_bytecode()
 
     times: dict[str, list[float]] = {}
     trained: dict[str, list[float]] = {"byhand train": [], "pytorch script": []}
     commands = {
+        "python": [sys.executable, "-c", "pass"],
         "import numpy": [sys.executable, "-c", "import numpy"],
         "byhand --help": [*BYHAND, "--help"],
         "byhand forward": [*BYHAND, "forward"],
@@ -139,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if torch:
         commands["pytorch script"] = [sys.executable, "-c", TORCH_SCRIPT]
+    phase_runs: list[tuple[float, list[float]]] = []
+    for name, command in commands.items():  # one untimed run each: bytecode for what is left
+        if name.startswith("byhand"):
+            wall(command)
     for _ in range(args.runs):
         for name, command in commands.items():
             seconds, out = wall(command)
@@ -146,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             if name in trained:
                 trained[name].append(trained_seconds(out))
         times.setdefault("byhand serve", []).append(serve_ready())
+        phase_runs.append(phases())
 
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f"\nwall time, median of {args.runs} runs (training time as each run reports it)")
@@ -171,6 +233,24 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for what, value, goal, unit in checks:
         print(f"  {what}: {value:.2f}{unit}  {'met' if value <= goal else 'NOT met'}")
+    # where `byhand train`'s wall time goes, and the least it could be
+    whole = statistics.median(w for w, _ in phase_runs)
+    spent = [statistics.median(column) for column in zip(*(p for _, p in phase_runs), strict=True)]
+    training = spent[4]
+    print(
+        "\nwhere byhand train --data digits spends its wall time: its own calls made by a script "
+        "in turn, the clock read between them (medians)"
+    )
+    rows = [("Python's start-up (python -c pass)", med["python"]), *zip(PHASES, spent, strict=True)]
+    rows.append(("exit, and the rest", whole - med["python"] - sum(spent)))
+    for what, seconds in rows:
+        print(f"  {seconds:7.3f} s  {seconds / whole:5.1%}  {what}")
+    print(f"  {whole:7.3f} s  the whole script (byhand train itself: {med['byhand train']:.3f} s)")
+    least = med["python"] + spent[0] + training
+    print(
+        f"  Python + NumPy's start-up + training alone: {least:.3f} s = "
+        f"{least / training:.2f}× the training time (the least ratio possible)"
+    )
     if torch:
         print(
             f"  byhand train / the PyTorch script, wall: "

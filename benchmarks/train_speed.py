@@ -696,7 +696,9 @@ def main(argv: list[str] | None = None) -> int:
             "sigmoid and σ' into the products' loops, which no NumPy or SciPy call offers (a "
             "fused dense-layer kernel, gemm + bias + activation in one call, would be the call "
             "needed). At batch 128 the two products with the 784-wide layer take most of the "
-            "step: there it is OpenBLAS's sgemm at these shapes against XLA's (Eigen) kernels. "
+            "step: there it is OpenBLAS's sgemm at these shapes against XLA's (Eigen) kernels, and "
+            "the batch's gather (2 np.take from the whole data set, out of cache) is the next "
+            "largest call. "
             "(Up to 32 rows the update goes straight into W by gemm with beta = 1; above, "
             "NumPy's matmul into the gradient measured faster than SciPy's gemm.)"
         )

@@ -27,7 +27,8 @@ if not Path("/usr/bin/chromium").exists():
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from byhand import numbers  # noqa: E402
+from byhand import lecture as lecture_module  # noqa: E402
+from byhand import modelfile, numbers  # noqa: E402
 
 SHOTS = Path(os.environ.get("BYHAND_SCREENSHOTS") or tempfile.mkdtemp(prefix="byhand-shots-"))
 WIDE = {"width": 1280, "height": 800}
@@ -575,6 +576,36 @@ def test_the_first_drawing_asks_for_nothing(page: Page, live_server: str):
     expect(page.locator("#params-editor input[data-param='w31']")).to_have_count(1)
     page.wait_for_timeout(300)
     assert [u for u in sent if "/api/datasets" not in u and "/api/practice" not in u] == []
+
+
+def test_a_link_asks_once_and_shows_its_own_network(page: Page, live_server: str):
+    """A link's state is asked for as the page starts (js/opening.js): one /api/view, whose
+    numbers are the link's network's, not the lecture's first drawing."""
+    net = lecture_module.lecture_network()
+    net["w31"] = 2.0  # so o1 is no longer the lecture's 0.9481
+    state = {
+        "m": modelfile.to_dict(net),
+        "x": [1, 0, 1],
+        "y": [1, 0],
+        "lr": 0.5,
+        "n": 200,
+        "s": None,
+        "f": 1,
+        "b": 1,
+    }
+    packed = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/" in r.url else None)
+    page.goto(live_server + "/lectures/3#s=" + packed)
+    expect(page.locator("#gradients-table")).to_have_count(1)
+    page.wait_for_timeout(300)
+    assert [u.split("/", 3)[-1] for u in sent if "/api/view" in u] == ["api/view"]
+    # o1 = σ(w31·h1 + w32·h2 + b3) with w31 = 2 and h1 = h2 = σ(3), by hand
+    h = 1 / (1 + math.exp(-3))
+    o1 = 1 / (1 + math.exp(-(2 * h + h + 1)))
+    expect(page.locator("#forward-table tr[data-neuron='o1'] td.a")).to_have_text(f"{o1:.4f}")
+    # part 4 explains the last layer's first weight, named as the lecture names it
+    expect(page.locator("#explain")).to_have_attribute("data-param", "w31")
 
 
 def test_the_forward_pass_flows_layer_by_layer_and_can_be_skipped(lecture: Page):

@@ -195,6 +195,24 @@ def test_a_lesson_link_hides_what_it_says_and_survives_a_reload_and_copy_link(ma
     expect(again.locator("#learning")).to_be_hidden()
 
 
+def test_a_locked_field_keeps_its_value_when_another_control_would_set_it(make_page):
+    """Choosing a data set applies its preset (adam, η 0.05 for the made-up sets), but not to a
+    locked field."""
+    teacher = make_page()
+    teacher.select_option("#ds-optimizer", "momentum")
+    teacher.fill("#ds-lr", "0.3")
+    for field in ("#ds-optimizer", "#ds-lr"):
+        teacher.locator(field).dispatch_event("change")
+    link = make_lesson(teacher, hide_parts=[], shown=["ds-name", "ds-lr"], locked=["ds-optimizer"])
+    student = make_page(path="/lectures/3" + link[link.index("#") :])
+    expect(student.locator("#ds-optimizer")).to_have_value("momentum")
+    expect(student.locator("#ds-lr")).to_have_value("0.3")
+    student.select_option("#ds-name", "circles")
+    expect(student.locator("#ds-lr")).to_have_value("0.05")  # the preset came
+    expect(student.locator("#ds-optimizer")).to_have_value("momentum")
+    expect(student.locator("#ds-optimizer")).to_be_disabled()
+
+
 @pytest.fixture(scope="module")
 def digits_link(tmp_path_factory):
     """A 64-30-10 network trained on digits, and a digit's pixels, as the page's #s= link."""
@@ -251,7 +269,7 @@ def test_maps_and_lesson_views_at_phone_width(make_page):
     page = make_page(viewport=PHONE)
     start_spiral(page, "40")
     expect(page.locator("#ds-train")).to_be_enabled(timeout=30_000)
-    expect(page.locator("#ds-maps")).to_be_visible()
+    expect(page.locator("#ds-maps")).to_be_visible(timeout=30_000)
     shot(page, "#ds-maps", "neuron-maps-phone")
     page.locator("button.neuron-map").first.click()
     shot(page, None, "neuron-map-large-phone")
@@ -277,7 +295,7 @@ def test_axe_finds_nothing_with_maps_or_a_lesson(make_page, viewport):
     page = make_page(viewport=viewport)
     start_spiral(page, "30")
     expect(page.locator("#ds-train")).to_be_enabled(timeout=30_000)
-    expect(page.locator("#ds-maps")).to_be_visible()
+    expect(page.locator("#ds-maps")).to_be_visible(timeout=30_000)
     found = {"maps": axe_violations(page)}
     page.locator("button.neuron-map").first.click()
     expect(page.locator("#map-dialog")).to_be_visible()

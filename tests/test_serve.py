@@ -42,7 +42,8 @@ def start(*options: str) -> tuple[subprocess.Popen, str]:
     match = re.search(r"http://127\.0\.0\.1:\d+/", line)
     assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
     url = match.group(0)
-    deadline = time.monotonic() + 30
+    # generous: two workers each import the app, which takes long on a loaded machine
+    deadline = time.monotonic() + 90
     while True:
         try:
             httpx.get(url + "api/datasets", timeout=5)

@@ -26,11 +26,39 @@ def sigmoid(z: Array, out: Array | None = None) -> Array:
     precision for z ≪ 0 to cancellation, so the exponential form stays.)
     """
     with np.errstate(over="ignore"):
-        return sigmoid_unguarded(z, out=out)
+        return _sigmoid_passes(z, out=out)
+
+
+#: up to this many values the training step's σ is one call of SciPy's expit (the same
+#: formula, computed value by value), above it NumPy's four vectorised passes: measured on one
+#: core, float32, 10 values 0.73 µs against 1.61 µs, 300 values 1.39 against 1.76, 1000
+#: values 2.59 against 2.45
+EXPIT_SIZE = 400
 
 
 def sigmoid_unguarded(z: Array, out: Array | None = None) -> Array:
-    """σ(z) as `sigmoid`, leaving NumPy's overflow warning for z ≪ 0 to the caller to silence."""
+    """σ(z) as `sigmoid`, for a training loop: small arrays by SciPy's expit (one call, no
+    warnings), larger ones by NumPy, leaving its overflow warning for z ≪ 0 to the caller to
+    silence (tests/test_sigmoid.py holds both to mpmath)."""
+    if z.size <= EXPIT_SIZE:
+        return (_expit or _load_expit())(z, out=out)
+    return _sigmoid_passes(z, out=out)
+
+
+_expit = None
+
+
+def _load_expit():
+    """SciPy's expit, loaded on the first training step (`byhand forward` never loads it)."""
+    global _expit
+    from byhand.scipy_parts import expit
+
+    _expit = expit()
+    return _expit
+
+
+def _sigmoid_passes(z: Array, out: Array | None = None) -> Array:
+    """σ(z) = 1 / (1 + e^(−z)) in four NumPy passes: −z, e^(−z), 1 + e^(−z), its reciprocal."""
     out = np.negative(z, out=out)
     np.exp(out, out=out)
     out += 1.0

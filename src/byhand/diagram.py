@@ -145,6 +145,7 @@ def network_svg(
                         biggest,
                         labelled,
                         sel,
+                        sizes,
                     )
                 )
         out.append("</g>")
@@ -162,7 +163,9 @@ def network_svg(
                 continue
             crowded = row_gap < ROW_GAP
             out.append(
-                _neuron(net, layer, i, x, y, symbol(layer, i), values, zs, backward, sel, crowded)
+                _neuron(
+                    net, layer, i, x, y, symbol(layer, i), values, zs, backward, sel, crowded, sizes
+                )
             )
         out.append("</g>")
 
@@ -194,9 +197,9 @@ def _edge(
     biggest: float,
     labelled: bool,
     sel: str,
+    sizes: list[int],
 ) -> str:
     """One weight: a line coloured by sign, thick by |w|, a wide invisible hit area, a label."""
-    sizes = net.sizes
     ref = notation.ParamRef("W", l, i, j)
     name = notation.lecture_name(ref, sizes)
     w = float(net.layers[l].W[i, j])
@@ -254,11 +257,11 @@ def _neuron(
     zs: list | None,
     backward: BackwardTrace | None,
     sel: str,
-    crowded: bool = False,
+    crowded: bool,
+    sizes: list[int],
 ) -> str:
     """One neuron: a circle with its symbol and value, its bias above, z below (in a crowded
     layer z and the bias's gradient are left to the tooltips)."""
-    sizes = net.sizes
     is_input = layer == 0
     is_output = layer == len(sizes) - 1
     kind = "input" if is_input else "output" if is_output else "hidden"
@@ -302,7 +305,7 @@ def _neuron(
     parts.append("</g>")
     if not is_input:
         # in a crowded layer the bias tag keeps to its value; the gradient is in its tooltip
-        parts.append(_bias(net, layer - 1, i, x, y, backward, sel, show_grad=not crowded))
+        parts.append(_bias(net, layer - 1, i, x, y, backward, sel, not crowded, sizes))
         if z is not None and not crowded:
             parts.append(
                 f'<text class="z" x="{x:.1f}" y="{y + RADIUS + 15:.1f}" text-anchor="middle" '
@@ -319,11 +322,12 @@ def _bias(
     y: float,
     backward: BackwardTrace | None,
     sel: str,
-    show_grad: bool = True,
+    show_grad: bool,
+    sizes: list[int],
 ) -> str:
     """A neuron's bias as a small tag above it: b3 = 1, and ∇ with a backward trace."""
     ref = notation.ParamRef("b", l, i)
-    name = notation.lecture_name(ref, net.sizes)
+    name = notation.lecture_name(ref, sizes)
     b = float(net.layers[l].b[i])
     grad = float(backward.grad_b[l][i]) if backward is not None else None
     text = f"{name} = {numbers.column(b)}"

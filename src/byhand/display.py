@@ -117,7 +117,12 @@ def forward_html(
                 for i in neurons
             ]
             parts.append(
-                _table(_layer_title(l, layers), ["neuron", "z = Σ w·a + b", "a = f(z)"], rows, cut)
+                _table(
+                    _layer_title(l, layers),
+                    ["neuron", notation.WEIGHTED_SUM.text, notation.ACTIVATION.text],
+                    rows,
+                    cut,
+                )
             )
     else:
         for l in range(-1, layers):

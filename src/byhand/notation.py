@@ -325,6 +325,11 @@ def parameter_symbol(ref: ParamRef, sizes: Sequence[int]) -> Symbol:
     return shape_names(sizes).parameter(ref)
 
 
+#: any neuron's weighted sum and activation, as tables head their columns
+WEIGHTED_SUM = Symbol("z = Σ w·a + b", r"z = \sum_j w_j a_j + b")
+ACTIVATION = Symbol("a = f(z)", "a = f(z)")
+
+
 # --- the layer form: vectors and matrices of a layer --------------------------------------------
 
 

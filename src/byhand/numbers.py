@@ -65,6 +65,12 @@ def _parts(value: float, digits: int, zeros: bool = False) -> tuple[str, int | N
     v = float(value)
     if v == 0:
         return "0", None
+    if digits > 0 and 0.1 <= abs(v) < LARGE and not (zeros and v.is_integer()):
+        # the common case, `digits` decimals (the general path below gives the same text)
+        text = f"{v:.{digits}f}"
+        if "." in text and not zeros:
+            text = text.rstrip("0").rstrip(".")
+        return text, None
     if zeros and v.is_integer() and abs(v) < LARGE:
         return str(int(v)), None
     if abs(v) < SMALL or abs(v) >= LARGE:

@@ -26,16 +26,11 @@ samples × width) are passed as their transposes for the same reason.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-import sys
-from functools import cache
-from pathlib import Path
-
 import numpy as np
 
 from byhand.errors import ByhandError
 from byhand.network import Network, views
+from byhand.scipy_parts import fortran_blas
 
 Array = np.ndarray
 
@@ -99,33 +94,6 @@ def forward(net: Network, ws: Workspace, x: Array | None = None) -> Array:
         z += layer.b
         a = layer.activation.unguarded(z, out=out)
     return a
-
-
-@cache
-def fortran_blas():
-    """SciPy's Fortran BLAS wrappers (gemm, gemv, … in s- and d- forms).
-
-    They are loaded on their own, from scipy/linalg/_fblas: importing scipy.linalg, their
-    package, takes about 0.3 s, longer than training a small network on digits.
-    """
-    if (loaded := sys.modules.get("scipy.linalg._fblas")) is not None:
-        return loaded
-    name = "scipy.linalg._fblas"
-    spec = importlib.util.find_spec("scipy")
-    if spec is not None and spec.origin is not None:
-        folder = Path(spec.origin).parent / "linalg"
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = folder / f"_fblas{suffix}"
-            if path.is_file():
-                loader = importlib.machinery.ExtensionFileLoader(name, str(path))
-                module = importlib.util.module_from_spec(
-                    importlib.util.spec_from_loader(name, loader)
-                )
-                loader.exec_module(module)
-                return module
-    from scipy.linalg import _fblas  # laid out otherwise: the slower, ordinary way
-
-    return _fblas
 
 
 def blas(dtype: np.dtype) -> tuple:

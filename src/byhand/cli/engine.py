@@ -58,7 +58,7 @@ def _sample_tables(net, fwd, sample: int) -> list[str]:
         tables.append(
             table(
                 f"{title} ({layer.activation.name})",
-                ("neuron", "z = Σ w·a + b", "activation"),
+                ("neuron", notation.WEIGHTED_SUM.text, "activation"),
                 rows,
             )
         )

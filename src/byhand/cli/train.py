@@ -283,14 +283,7 @@ def train_command(
     run.features = chosen
     _train(run, epochs, show=console.is_terminal and not as_json)
     if scripts and not run.stopped:
-        from byhand.export.script import TRAINING_SCRIPTS
-
-        for path, kind in scripts.items():
-            text = TRAINING_SCRIPTS[kind](
-                raw, run.trainer, epochs=epochs, test_split=test_split, standardise=standardise,
-                feature_names=chosen,
-            )  # fmt: skip
-            modelfile.atomic_write(path, text.encode())
+        _write_scripts(scripts, raw, run, epochs, test_split, standardise)
     _report(run, out, plot, as_json)
     if run.stopped:
         raise click.exceptions.Exit(INTERRUPTED)
@@ -343,6 +336,21 @@ def _build(
         seed=seed,
     )  # fmt: skip
     return _Run(ds, prepared, sizes, net, trainer)
+
+
+def _write_scripts(
+    scripts: dict[str, str], raw: datasets.Dataset, run: _Run, epochs: int, test_split: float,
+    standardise: bool,
+) -> None:  # fmt: skip
+    """Write each asked-for script (path → "numpy" or "torch") that trains as this run did."""
+    from byhand.export.script import TRAINING_SCRIPTS
+
+    for path, kind in scripts.items():
+        text = TRAINING_SCRIPTS[kind](
+            raw, run.trainer, epochs=epochs, test_split=test_split, standardise=standardise,
+            feature_names=run.features,
+        )  # fmt: skip
+        modelfile.atomic_write(path, text.encode())
 
 
 def _train(run: _Run, epochs: int, show: bool) -> None:

@@ -454,7 +454,7 @@ def create_app(
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.settings = settings
     #: the heavy lane's helper processes, stopped when the app stops (see _lifespan)
-    app.state.lane = HeavyLane(settings) if settings.heavy_lane else None
+    app.state.lane = HeavyLane(settings, app_from_environment) if settings.heavy_lane else None
     app.add_middleware(Guard, settings=settings, lane=app.state.lane)
 
     @app.exception_handler(ByhandError)

@@ -117,8 +117,21 @@ def neuron_lines(net: Network, layer: int, i: int, fwd: ForwardTrace | None = No
 
 def neuron_tex(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None) -> str:
     """The neuron's formula and its numbers as one line: h₁ = σ(…) = σ(1·1 + …) = σ(3) = 0.9526."""
-    lines = neuron_lines(net, layer, i, fwd)
+    return _one_line(neuron_lines(net, layer, i, fwd))
+
+
+def _one_line(lines: list[str]) -> str:
     return " = ".join([lines[0]] + [line.split(" = ", 1)[1] for line in lines[1:]])
+
+
+def neuron_math(net: Network, layer: int, i: int, fwd: ForwardTrace | None = None) -> dict:
+    """A neuron's formula as the page shows it: one line of LaTeX, its lines, and MathML."""
+    lines = neuron_lines(net, layer, i, fwd)
+    return {
+        "tex": _one_line(lines),
+        "lines": lines,
+        "mathml": "".join(to_mathml(t) for t in lines),
+    }
 
 
 def neuron_formulas(net: Network, fwd: ForwardTrace | None = None) -> dict[str, dict]:
@@ -129,12 +142,7 @@ def neuron_formulas(net: Network, fwd: ForwardTrace | None = None) -> dict[str, 
             if len(out) >= MAX_NEURONS:
                 return out
             sym = notation.activation_symbol(layer, i, net.sizes).text
-            lines = neuron_lines(net, layer, i, fwd)
-            out[sym] = {
-                "tex": neuron_tex(net, layer, i, fwd),
-                "lines": lines,
-                "mathml": "".join(to_mathml(t) for t in lines),
-            }
+            out[sym] = neuron_math(net, layer, i, fwd)
     return out
 
 

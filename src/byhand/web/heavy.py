@@ -52,14 +52,17 @@ class HelperDied(Exception):
 class Helper:
     """One helper process and the pipe to it; one request at a time."""
 
-    def __init__(self, settings_json: str) -> None:
+    def __init__(self, settings_json: str, make_app) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         saved = {k: os.environ.get(k) for k in ONE_THREAD}
         os.environ.update(ONE_THREAD)
         try:
             self.process = ctx.Process(
-                target=serve_helper, args=(child, settings_json), name="byhand-heavy", daemon=True
+                target=serve_helper,
+                args=(child, settings_json, make_app),
+                name="byhand-heavy",
+                daemon=True,
             )
             self.process.start()
         finally:
@@ -95,7 +98,10 @@ class Helper:
 class HeavyLane:
     """A server process's helpers, and the queue in front of them."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings, make_app) -> None:
+        #: the app a helper answers with, made in the helper from the environment (a top-level
+        #: function, so a spawned process can be handed it: app.app_from_environment)
+        self.make_app = make_app
         self.limits: Limits = settings.limits
         # a helper checks nothing the server process has checked already (hosts, rates)
         self.settings_json = replace(
@@ -142,7 +148,7 @@ class HeavyLane:
                     return helper
                 self._started -= 1
             self._started += 1
-        return Helper(self.settings_json)
+        return Helper(self.settings_json, self.make_app)
 
     def _give(self, helper: Helper) -> None:
         with self._lock:
@@ -158,7 +164,7 @@ class HeavyLane:
 # --- in the helper process ----------------------------------------------------------------------
 
 
-def serve_helper(conn, settings_json: str) -> None:
+def serve_helper(conn, settings_json: str, make_app) -> None:
     """Answer requests from `conn` with the app until the server process closes the pipe."""
     from byhand.web.settings import ENVIRONMENT, Settings
 
@@ -173,9 +179,7 @@ def serve_helper(conn, settings_json: str) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    from byhand.web.app import app_from_environment
-
-    app = app_from_environment()
+    app = make_app()
     loop = asyncio.new_event_loop()
     while True:
         try:

@@ -111,12 +111,7 @@ def _neurons(net: Network, fwd: ForwardTrace | None, selected: str | None) -> di
     wanted += [p for p in places[SHOWN_NEURONS:] if symbols[p] == selected]
     out = {}
     for layer, i in wanted:
-        lines = formulas.neuron_lines(net, layer, i, fwd)
-        out[symbols[(layer, i)]] = {
-            "tex": formulas.neuron_tex(net, layer, i, fwd),
-            "lines": lines,
-            "mathml": "".join(to_mathml(t) for t in lines),
-        }
+        out[symbols[(layer, i)]] = formulas.neuron_math(net, layer, i, fwd)
     return out
 
 

@@ -15,6 +15,7 @@ import { wireMaps } from "./js/maps.js";
 import { applyLesson, stateFromCode, wireLesson } from "./js/lesson.js";
 import { wireHero } from "./js/hero.js";
 import { markScrollBoxes, watchScrollBoxes } from "./js/scroll.js";
+import { opening } from "./js/opening.js";
 
 /** The state a link carries: in the address (#s=), or as a short code (#state=) the server reads. */
 async function fromLink() {
@@ -68,7 +69,7 @@ async function main() {
   applyLesson(state.lesson);
   drawArchitecture();
   // the server drew the page for the lecture's start: draw that answer, ask only for a link's state
-  if (link) refresh();
+  if (link) refresh(opening && opening.hash === location.hash ? { opening: opening.answer } : {});
   else show(view.answer);
   watchScrollBoxes();
   document.body.classList.add("ready");

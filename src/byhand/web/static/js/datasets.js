@@ -325,11 +325,16 @@ async function trainDataset(how = "run") {
     draw();
     $("#ds-info").textContent = info;
   });
+  let followed = false; // the diagram's sample is set once a run, when it first follows
   const runId = (ds.live = (ds.runs = (ds.runs || 0) + 1));
   const paintBoundary = everyFrame((snap) => {
     if (ds.live !== runId) return null; // the run is over: its final picture is drawn
     tellSnapshot({ ...snap, final: false });
-    if ($("#ds-follow").checked) followInDiagram(snap.model);
+    if ($("#ds-follow").checked) {
+      if (!followed) diagramSample(snap.model, data);
+      followed = true;
+      followInDiagram(snap.model);
+    }
     return live ? drawBoundary(data, snap.model).catch(() => {}) : null; // the run's own messages say what went wrong
   });
   setRunning(true);
@@ -483,6 +488,18 @@ function frameOf(inputs) {
   const ys = inputs.map((r) => r[1]);
   const pad = (lo, hi) => [lo - 0.1 * (hi - lo || 1), hi + 0.1 * (hi - lo || 1)];
   return { xr: pad(Math.min(...xs), Math.max(...xs)), yr: pad(Math.min(...ys), Math.max(...ys)) };
+}
+
+/** The plane a set's pictures cover (the boundary's, the neuron maps'): one's own set keeps
+ * its plane while points are added; a set that comes is drawn on its samples' frame. */
+function frameFor(data) {
+  return ds.own && data.name === "own" && ds.frame ? ds.frame : frameOf(data.inputs);
+}
+
+/** The part of the plane a 2-D set's pictures cover: [x1 range, x2 range]. */
+export function planeOf(data) {
+  const f = frameFor(data);
+  return [f.xr, f.yr];
 }
 
 function labelsOf(data) {
@@ -658,13 +675,22 @@ async function clearPoints() {
   $("#ds-info").textContent = "No points: click the plot, or give x1 and x2 and press Add point.";
 }
 
+/** The diagram's sample for a data set's network: the set's first sample and its target (one-hot
+ * from its label); zeros for a network of input features, whose values the server computes. */
+function diagramSample(model, data) {
+  const sizes = sizesOf(model);
+  const first = data && !model.features ? data.inputs[0] || [] : [];
+  state.inputs = resize(first, sizes[0]);
+  const t = data && data.target ? data.target[0] : null;
+  const label = data && data.labels && data.labels.length ? Number(data.labels[0]) : -1;
+  const k = sizes[sizes.length - 1];
+  state.target = Array.isArray(t) ? resize(t, k) : Array.from({ length: k }, (_, j) => (j === label ? 1 : 0));
+}
+
 function showDatasetNetwork() {
   if (!ds.model) return setError("#ds-error", new ApiError("train on a data set first"));
   state.model = ds.model;
-  const sizes = sizesOf(ds.model);
-  state.inputs = resize(ds.sample ? ds.sample.inputs[0] : [], sizes[0]);
-  const t = ds.sample && ds.sample.target ? ds.sample.target[0] : [];
-  state.target = resize(Array.isArray(t) ? t : [], sizes[sizes.length - 1]);
+  diagramSample(ds.model, ds.sample);
   state.selected = null;
   state.ran = true;
   resetArchitecture();

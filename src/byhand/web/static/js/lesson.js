@@ -30,6 +30,8 @@ const CONTROLS = [
   { key: "lr", label: "Learning rate η", sel: "#lr", lock: true },
   { key: "step", label: "Gradient step", sel: "#gradient-step" },
   { key: "train", label: "Train on the sample", sel: "#train-widget" },
+  { key: "train-one", label: "One step (the sample)", sel: "#train-one" },
+  { key: "train-speed", label: "Speed (the sample)", sel: "#train-speed", lock: true },
   { key: "architecture", label: "Architecture editor", sel: "#architecture" },
   { key: "ds-name", label: "Data set", sel: "#ds-name", lock: true },
   { key: "ds-samples", label: "Samples", sel: "#ds-samples", lock: true },
@@ -41,8 +43,13 @@ const CONTROLS = [
   { key: "ds-lr", label: "η (data sets)", sel: "#ds-lr", lock: true },
   { key: "ds-epochs", label: "Epochs", sel: "#ds-epochs", lock: true },
   { key: "ds-batch", label: "Batch", sel: "#ds-batch", lock: true },
+  { key: "ds-features", label: "Input features", sel: "#ds-features", lock: true },
   { key: "ds-upload", label: "Your own CSV", sel: "#datasets .actions.upload" },
   { key: "ds-train", label: "Train on data", sel: "#ds-train" },
+  { key: "ds-epoch", label: "One epoch", sel: "#ds-epoch" },
+  { key: "ds-step", label: "One step (data sets)", sel: "#ds-step" },
+  { key: "ds-speed", label: "Speed (data sets)", sel: "#ds-speed", lock: true },
+  { key: "ds-points", label: "Points: add, clear, test rings", sel: "#ds-points", with: "#ds-points-help" },
   { key: "ds-show", label: "Show this network in the diagram", sel: "#ds-show" },
 ];
 
@@ -58,7 +65,7 @@ function boxOf(node) {
 
 let active = null; // the lesson the page applies now
 let remembered = null; // the last lesson, while everything is shown
-const locked = new Map(); // element → whether it was disabled before the lesson locked it
+const locked = new Map(); // element → {before: disabled before the lesson, value: the value it keeps}
 const relock = new MutationObserver((records) => {
   for (const r of records) if (locked.has(r.target) && !r.target.disabled) r.target.disabled = true;
 });
@@ -81,11 +88,22 @@ function cleaned(lesson) {
 function unapply() {
   for (const node of $$(".lesson-hidden")) node.classList.remove("lesson-hidden");
   relock.disconnect();
-  for (const [node, before] of locked) {
+  for (const [node, { before }] of locked) {
     node.disabled = before;
     delete node.dataset.lessonLocked;
   }
   locked.clear();
+}
+
+/** A locked field keeps its value when another control sets it (a data set's preset sets the
+ * optimiser, Reset the data set): put it back, and tell the page it changed. */
+function keepLockedValues() {
+  for (const [node, { value }] of locked) {
+    if (FIELD.test(node.tagName) && node.value !== value) {
+      node.value = value;
+      node.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
 }
 
 /** Hide and lock what `lesson` says, and say so; null shows everything. */
@@ -110,7 +128,7 @@ export function applyLesson(lesson) {
         if (c.with) $(c.with).classList.add("lesson-hidden");
       }
       else if (active.lock.includes(c.key)) {
-        locked.set(node, node.disabled);
+        locked.set(node, { before: node.disabled, value: node.value });
         node.disabled = true;
         node.dataset.lessonLocked = "";
         relock.observe(node, { attributes: true, attributeFilter: ["disabled"] });
@@ -299,6 +317,7 @@ export async function stateFromCode(code) {
 export function wireLesson() {
   const button = $("#lesson-link");
   if (!button) return;
+  for (const type of ["change", "click"]) document.addEventListener(type, () => locked.size && setTimeout(keepLockedValues, 0));
   button.addEventListener("click", () => {
     const d = panel();
     // a lesson this page had fills the panel in; otherwise it keeps the teacher's last choices

@@ -15,12 +15,12 @@ function describe(box) {
 const PARTS = ".part, .practice-part";
 const skipped = new Set(); // parts the browser is not drawing now
 let told = false; // whether the browser has said which parts it skips (after its first frame)
-let idle = null;
+let later = 0; // the newest measureAfterFrame
 
 /** Mark every box that overflows (and unmark those that no longer do). The boxes of the parts
- * on screen are measured now, those of the parts the browser skips once the page is idle (and
- * when they come near the screen): measuring them would lay them out, the slow part of a
- * refresh of a large network. */
+ * on screen are measured now; those of the parts the browser skips right after the next frame,
+ * a part at a time, and only the boxes whose content changed: measuring them lays them out,
+ * the slow part of a refresh of a large network. */
 export function markScrollBoxes() {
   const boxes = $$(BOXES);
   const drawn = boxes.filter((box) => {
@@ -28,30 +28,40 @@ export function markScrollBoxes() {
     return !part || (told && !skipped.has(part));
   });
   measure(drawn);
-  if (drawn.length < boxes.length) measureWhenIdle($$(PARTS).filter((part) => !told || skipped.has(part)));
+  if (drawn.length < boxes.length) measureAfterFrame($$(PARTS).filter((part) => !told || skipped.has(part)));
 }
 
-/** Measure the boxes of `parts` in idle time, a part at a time, so a click is not kept waiting. */
-function measureWhenIdle(parts) {
-  cancelIdleCallback(idle);
-  const next = (deadline) => {
-    do measure($$(BOXES, parts.shift()));
-    while (parts.length && deadline.timeRemaining() > 0);
-    if (parts.length) idle = requestIdleCallback(next, { timeout: 200 });
+let seen = new WeakMap(); // box → its first child when it was last measured
+
+/** A box is new, or its content was replaced, since it was last measured. */
+const changed = (box) => seen.get(box) !== box.firstElementChild;
+
+/** Measure the changed boxes of `parts` once the frame is painted, a part per task, so a click
+ * can come in between. */
+function measureAfterFrame(parts) {
+  const mine = ++later;
+  const next = () => {
+    if (mine !== later) return; // a newer refresh measures them
+    measure($$(BOXES, parts.shift()).filter(changed));
+    if (parts.length) setTimeout(next, 0);
   };
-  idle = requestIdleCallback(next, { timeout: 200 });
+  requestAnimationFrame(() => setTimeout(next, 0));
 }
 
 /** Measure `boxes`: all reads first, then all writes, so the browser lays the page out once. */
 function measure(list) {
+  if (!list.length) return;
+  const listed = new Set(list);
   const boxes = list.map((box) => {
+    seen.set(box, box.firstElementChild);
     const scrolls = /auto|scroll/.test(getComputedStyle(box).overflowX) && box.scrollWidth > box.clientWidth + 1;
     return { box, scrolls, atEnd: box.scrollLeft + box.clientWidth >= box.scrollWidth - 1 };
   });
   const marked = new Set(boxes.filter((b) => b.scrolls).map((b) => b.box));
   for (const { box, scrolls, atEnd } of boxes) {
     let outer = box.parentElement && box.parentElement.closest(BOXES);
-    while (outer && !marked.has(outer)) outer = outer.parentElement && outer.parentElement.closest(BOXES);
+    const scrolling = (b) => marked.has(b) || (!listed.has(b) && b.classList.contains("scrolls"));
+    while (outer && !scrolling(outer)) outer = outer.parentElement && outer.parentElement.closest(BOXES);
     if (scrolls && !outer) {
       if (!box.classList.contains("scrolls")) {
         box.classList.add("scrolls");
@@ -94,7 +104,10 @@ export function watchScrollBoxes() {
     },
     true,
   );
-  window.addEventListener("resize", soon);
+  window.addEventListener("resize", () => {
+    seen = new WeakMap(); // every box may fit differently now
+    soon();
+  });
   document.addEventListener("toggle", soon, true);
   document.addEventListener(
     "scroll",
@@ -105,5 +118,5 @@ export function watchScrollBoxes() {
     },
     true,
   );
-  requestAnimationFrame(markScrollBoxes);
+  measure($$(BOXES)); // before the page says it is ready: every box, as the server drew it
 }

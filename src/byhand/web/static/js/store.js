@@ -132,7 +132,8 @@ async function run() {
   const mine = ++seq;
   save();
   try {
-    const answer = await postJSON("/api/view", {
+    // a link's first view was asked as the page started (opening.js)
+    const answer = await (options.opening || postJSON("/api/view", {
       model: state.model,
       inputs: state.inputs,
       target: state.target,
@@ -143,7 +144,7 @@ async function run() {
       explain: explained(),
       step: !!options.step,
       known: view.answer ? view.answer.names_key : null,
-    });
+    }));
     if (mine !== seq) return;
     if (!answer.params && (!view.answer || view.answer.names_key !== answer.names_key)) {
       refresh(options); // the names it left out are no longer the page's (a new network came in between)
@@ -156,6 +157,8 @@ async function run() {
       save();
     } else view.step = null;
     show(answer);
+    const param = answer.formulas.param ? answer.formulas.param.parameter : null;
+    if (options.opening && state.backprop && param !== explained()) refresh();
   } catch (err) {
     if (mine !== seq) return;
     for (const fail of failures) fail(err instanceof ApiError ? err : new ApiError(`the server could not be reached (${err.message})`), options);
