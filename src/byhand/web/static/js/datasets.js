@@ -490,6 +490,18 @@ function frameOf(inputs) {
   return { xr: pad(Math.min(...xs), Math.max(...xs)), yr: pad(Math.min(...ys), Math.max(...ys)) };
 }
 
+/** The part of the plane the boundary covers for `data` (its own frame for a set of one's
+ * own points, so adding a point does not move the picture); the neuron maps use the same. */
+function frameFor(data) {
+  return ds.own && data.name === "own" && ds.frame ? ds.frame : frameOf(data.inputs);
+}
+
+/** That plane as [x1 range, x2 range]. */
+export function planeOf(data) {
+  const frame = frameFor(data);
+  return [frame.xr, frame.yr];
+}
+
 function labelsOf(data) {
   return data.labels && data.labels.length ? data.labels : (data.target || []).map((t) => (Array.isArray(t) ? t.indexOf(Math.max(...t)) : t));
 }
