@@ -107,6 +107,8 @@ def test_a_spiral_run_redraws_boundary_diagram_and_curves_while_it_trains(page_:
     )
     page_.select_option("#ds-name", "spiral")
     page_.fill("#ds-epochs", "150")
+    # 50 epochs a second: the run lasts 3 s, so a loaded machine still draws it several times
+    page_.select_option("#ds-speed", "50")
     page_.check("#ds-follow")
     page_.click("#ds-train")
     expect(page_.locator("#ds-train")).to_be_disabled()

@@ -490,18 +490,6 @@ function frameOf(inputs) {
   return { xr: pad(Math.min(...xs), Math.max(...xs)), yr: pad(Math.min(...ys), Math.max(...ys)) };
 }
 
-/** The plane a set's pictures cover (the boundary's, the neuron maps'): one's own set keeps
- * its plane while points are added; a set that comes is drawn on its samples' frame. */
-function frameFor(data) {
-  return ds.own && data.name === "own" && ds.frame ? ds.frame : frameOf(data.inputs);
-}
-
-/** The part of the plane a 2-D set's pictures cover: [x1 range, x2 range]. */
-export function planeOf(data) {
-  const f = frameFor(data);
-  return [f.xr, f.yr];
-}
-
 function labelsOf(data) {
   return data.labels && data.labels.length ? data.labels : (data.target || []).map((t) => (Array.isArray(t) ? t.indexOf(Math.max(...t)) : t));
 }
