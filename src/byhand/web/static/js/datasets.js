@@ -515,17 +515,6 @@ function pointsOf(data) {
   return showTest ? points : points.filter((p) => !p.test);
 }
 
-/** The part of the plane the boundary covers for `data` (its own frame for a set of one's
- * own points, so adding a point does not move the picture); the neuron maps use the same. */
-function frameFor(data) {
-  return ds.own && data.name === "own" && ds.frame ? ds.frame : frameOf(data.inputs);
-}
-
-export function planeOf(data) {
-  const frame = frameFor(data);
-  return [frame.xr, frame.yr];
-}
-
 let drawing = null; // the boundary being asked for
 
 /** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
