@@ -15,7 +15,8 @@ function describe(box) {
 const PARTS = ".part, .practice-part";
 const skipped = new Set(); // parts the browser is not drawing now
 let told = false; // whether the browser has said which parts it skips (after its first frame)
-let later = 0; // the newest measureAfterFrame
+const waiting = new Set(); // parts whose boxes are to be measured after the frame
+let queued = false; // whether a task to measure them is on its way
 
 /** Mark every box that overflows (and unmark those that no longer do). The boxes of the parts
  * on screen are measured now; those of the parts the browser skips right after the next frame,
@@ -37,13 +38,22 @@ let seen = new WeakMap(); // box → its first child when it was last measured
 const changed = (box) => seen.get(box) !== box.firstElementChild;
 
 /** Measure the changed boxes of `parts` once the frame is painted, a part per task, so a click
- * can come in between. */
+ * can come in between. A later refresh adds its parts to those still waiting: none is dropped. */
 function measureAfterFrame(parts) {
-  const mine = ++later;
+  for (const part of parts) waiting.add(part);
+  if (queued) return;
+  queued = true;
   const next = () => {
-    if (mine !== later) return; // a newer refresh measures them
-    measure($$(BOXES, parts.shift()).filter(changed));
-    if (parts.length) setTimeout(next, 0);
+    const [part] = waiting;
+    if (part) {
+      waiting.delete(part);
+      // a part the browser skips has no layout to read: lay it out for this one measurement
+      part.style.contentVisibility = "visible";
+      measure($$(BOXES, part).filter(changed));
+      part.style.contentVisibility = "";
+    }
+    if (waiting.size) setTimeout(next, 0);
+    else queued = false;
   };
   requestAnimationFrame(() => setTimeout(next, 0));
 }
