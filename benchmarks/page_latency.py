@@ -236,10 +236,15 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=5, help="fresh opens for interactive")
     parser.add_argument("--before", default=BEFORE, help="the commit to compare with")
     parser.add_argument("--no-training", action="store_true", help="skip the training case")
+    parser.add_argument(
+        "--four",
+        action="store_true",
+        help=f"also the four-request script of {OLD} (on today's HTML it may never finish a round)",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    old = old_scripts()
+    old = old_scripts() if args.four else None
     servers = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -297,7 +302,7 @@ def run(browser, args, now: str, before: str | None, old: dict | None) -> None:
             idle = row(name, f"before ({args.before}), idle", before + path)
             busy = row(name, "before, while training", before + path, training=True)
             print(f"{'':<18}{'training / idle':<30}{busy / idle:7.2f}×")
-    if old is None:
+    if old is None and args.four:
         print(f"(the earlier script needs this repository's history: git show {OLD})")
 
 
