@@ -22,7 +22,6 @@ lives as long as its job, and the classroom keeps a database connection.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import signal
 import threading
@@ -31,11 +30,10 @@ from dataclasses import replace
 import anyio.to_thread
 
 from byhand.limits import Limits
+from byhand.web.processes import spawn
 
 #: paths answered in the server process whatever their size
 STAY = ("/api/train", "/api/classes")
-#: environment that starts a helper's BLAS with one thread (threadpoolctl pins it too)
-ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def is_heavy(method: str, path: str, length: int | None, chunked: bool, limits: Limits) -> bool:
@@ -53,25 +51,7 @@ class Helper:
     """One helper process and the pipe to it; one request at a time."""
 
     def __init__(self, settings_json: str, make_app) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        saved = {k: os.environ.get(k) for k in ONE_THREAD}
-        os.environ.update(ONE_THREAD)
-        try:
-            self.process = ctx.Process(
-                target=serve_helper,
-                args=(child, settings_json, make_app),
-                name="byhand-heavy",
-                daemon=True,
-            )
-            self.process.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        child.close()
+        self.process, self.conn = spawn(serve_helper, (settings_json, make_app), "byhand-heavy")
 
     def call(self, request: tuple) -> tuple[int, list, bytes]:
         """Send one request and wait for its answer (in a worker thread: recv frees the lock)."""

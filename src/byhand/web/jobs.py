@@ -32,7 +32,6 @@ import asyncio
 import itertools
 import json
 import logging
-import multiprocessing
 import os
 import threading
 import time
@@ -49,6 +48,7 @@ from byhand.data import Dataset, Prepared
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS, Limits
 from byhand.web.clients import Holding
+from byhand.web.processes import ONE_THREAD, spawn
 
 log = logging.getLogger("byhand.web")
 #: why a job stopped when its client went away
@@ -57,11 +57,6 @@ LEFT = "the client left"
 WORKER_DIED = (
     "the training stopped: the process computing it ended unexpectedly; start the training again"
 )
-#: BLAS and OpenMP thread counts a worker process is started with
-ONE_THREAD = {
-    name: "1"
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
-}
 
 
 @dataclass(eq=False)
@@ -326,22 +321,7 @@ class Worker:
     """One worker process and the pipe to it; one request at a time (a thread lock)."""
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        saved = {k: os.environ.get(k) for k in ONE_THREAD}
-        os.environ.update(ONE_THREAD)  # the child's BLAS starts with one thread
-        try:
-            self.process = ctx.Process(
-                target=serve_jobs, args=(child,), name="byhand-training", daemon=True
-            )
-            self.process.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        child.close()
+        self.process, self.conn = spawn(serve_jobs, (), "byhand-training")
         self.lock = threading.Lock()
         self.jobs: set[int] = set()
         self._turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
