@@ -84,11 +84,17 @@ def test_every_neuron_has_a_map_that_changes_while_spiral_trains(make_page):
     page = make_page()
     start_spiral(page)
     maps = page.locator("#ds-maps")
-    expect(maps).to_have_attribute("data-redraws", "1", timeout=30_000)
+    # the first drawing; a fast machine may have drawn several by the time this looks
+    expect(maps).to_have_attribute("data-redraws", re.compile(r"^[1-9]\d*$"), timeout=30_000)
     names = page.locator("button.neuron-map").evaluate_all("bs => bs.map(b => b.dataset.neuron)")
     assert names == SPIRAL_NEURONS
     first = {n: map_picture(page, n) for n in ("h1", "h9", "o2")}
-    expect(maps).to_have_attribute("data-redraws", re.compile(r"^([4-9]|\d\d+)$"), timeout=30_000)
+    seen = int(maps.get_attribute("data-redraws"))
+    page.wait_for_function(
+        "n => Number(document.querySelector('#ds-maps').dataset.redraws) >= n",
+        arg=seen + 3,
+        timeout=30_000,
+    )
     expect(page.locator("#ds-train")).to_be_disabled()  # still training
     assert {n: map_picture(page, n) for n in first} != first
     shot(page, "#ds-maps", "neuron-maps")
