@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
@@ -12,6 +13,9 @@ from hypothesis import settings
 # benchmarks/serving.py: the free port and Chromium's launch flags the benchmarks use too
 sys.path.append(str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from serving import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 # CI draws the same examples every run, so a run passes or fails on the code alone; a developer's
 # runs keep drawing new ones (hypothesis's default) and find what CI would not
@@ -38,3 +42,18 @@ def live_server():
 
     with served(create_app()) as url:
         yield url
+
+
+@pytest.fixture
+def lecture(page: Page, live_server: str) -> Page:
+    """The lecture page at 1280×800, loaded and drawn, with JavaScript errors collected."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server + "/lectures/3")
+    expect(page.locator("body.ready")).to_have_count(1)
+    expect(page.locator("#diagram [data-param='w31']")).to_have_count(1)
+    yield page
+    assert not errors, errors

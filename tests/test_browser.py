@@ -61,19 +61,6 @@ def shot(page: Page, selector: str, name: str, block: str = "start") -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-@pytest.fixture
-def lecture(page: Page, live_server: str) -> Page:
-    """The lecture page at 1280×800, loaded and drawn, with JavaScript errors collected."""
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.set_viewport_size(WIDE)
-    page.goto(live_server + "/lectures/3")
-    expect(page.locator("body.ready")).to_have_count(1)
-    expect(page.locator("#diagram [data-param='w31']")).to_have_count(1)
-    yield page
-    assert not errors, errors
-
-
 def param_input(page: Page, name: str):
     return page.locator(f"#params-editor input[data-param='{name}']")
 

@@ -29,17 +29,6 @@ WIDE = {"width": 1280, "height": 800}
 RUNNING = "() => document.querySelector('#ds-train').disabled"
 
 
-@pytest.fixture
-def page_(page: Page, live_server: str) -> Page:
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.set_viewport_size(WIDE)
-    page.goto(live_server + "/lectures/3")
-    expect(page.locator("body.ready")).to_have_count(1)
-    yield page
-    assert not errors, errors
-
-
 def link_state(page: Page) -> dict:
     """The state the page's link carries (state.js writes it once the page is idle)."""
     page.wait_for_timeout(400)
@@ -56,42 +45,42 @@ def engine_steps(n: int):
     return net
 
 
-def test_one_step_advances_exactly_one_step(page_: Page):
-    page_.click("#train-one")
-    status = page_.locator("#train-status")
+def test_one_step_advances_exactly_one_step(lecture: Page):
+    lecture.click("#train-one")
+    status = lecture.locator("#train-status")
     expect(status).to_have_attribute("data-step", "1", timeout=20_000)
-    expect(page_.locator("#train-one")).to_be_enabled()
-    w = link_state(page_)["m"]["layers"]
+    expect(lecture.locator("#train-one")).to_be_enabled()
+    w = link_state(lecture)["m"]["layers"]
     net = engine_steps(1)
     assert w[0]["weights"][0][0] == pytest.approx(net.layers[0].W[0, 0], abs=1e-12)
     assert w[1]["weights"][0][0] == pytest.approx(net.layers[1].W[0, 0], abs=1e-12)
     assert net.layers[0].W[0, 0] != 1.0  # the step moved it
-    page_.click("#train-one")
+    lecture.click("#train-one")
     expect(status).to_have_attribute("data-step", "2", timeout=20_000)
-    expect(page_.locator("#train-one")).to_be_enabled()
-    w = link_state(page_)["m"]["layers"]
+    expect(lecture.locator("#train-one")).to_be_enabled()
+    w = link_state(lecture)["m"]["layers"]
     assert w[1]["biases"][1] == pytest.approx(engine_steps(2).layers[1].b[1], abs=1e-12)
     # the curve: the loss before the first step, then one after each step
     expect(status).to_have_attribute("data-points", "3")
 
 
-def test_the_diagram_and_loss_curve_follow_a_lecture_run_before_it_ends(page_: Page):
-    page_.fill("#train-steps", "300")
-    page_.select_option("#train-speed", "100")  # 100 steps a second: the run takes 3 s
-    page_.click("#train")
-    w11 = page_.locator("#params-editor input[data-param='w11']")
+def test_the_diagram_and_loss_curve_follow_a_lecture_run_before_it_ends(lecture: Page):
+    lecture.fill("#train-steps", "300")
+    lecture.select_option("#train-speed", "100")  # 100 steps a second: the run takes 3 s
+    lecture.click("#train")
+    w11 = lecture.locator("#params-editor input[data-param='w11']")
     expect(w11).not_to_have_value("1", timeout=20_000)
-    expect(page_.locator("#train-pause")).to_be_enabled()  # still running
-    points = int(page_.locator("#train-status").get_attribute("data-points"))
+    expect(lecture.locator("#train-pause")).to_be_enabled()  # still running
+    points = int(lecture.locator("#train-status").get_attribute("data-points"))
     assert 1 < points < 300
-    expect(page_.locator("#train-pause")).to_be_disabled(timeout=30_000)
-    expect(page_.locator("#train-status")).to_have_attribute("data-step", "300")
+    expect(lecture.locator("#train-pause")).to_be_disabled(timeout=30_000)
+    expect(lecture.locator("#train-status")).to_have_attribute("data-step", "300")
 
 
-def test_a_spiral_run_redraws_boundary_diagram_and_curves_while_it_trains(page_: Page):
+def test_a_spiral_run_redraws_boundary_diagram_and_curves_while_it_trains(lecture: Page):
     """The boundary's picture changes at least three times during a 150-epoch spiral run; the
     diagram (followed) shows other weights and loss points appear before the run ends."""
-    page_.evaluate(
+    lecture.evaluate(
         """() => {
           window.frames_ = new Set();
           window.during = { loss: 0, live: 0 };
@@ -105,56 +94,56 @@ def test_a_spiral_run_redraws_boundary_diagram_and_curves_while_it_trains(page_:
           }).observe(document.querySelector('#datasets'), { attributes: true, subtree: true, childList: true });
         }"""
     )
-    page_.select_option("#ds-name", "spiral")
-    page_.fill("#ds-epochs", "150")
+    lecture.select_option("#ds-name", "spiral")
+    lecture.fill("#ds-epochs", "150")
     # 50 epochs a second: the run lasts 3 s, so a loaded machine still draws it several times
-    page_.select_option("#ds-speed", "50")
-    page_.check("#ds-follow")
-    page_.click("#ds-train")
-    expect(page_.locator("#ds-train")).to_be_disabled()
-    expect(page_.locator("#ds-train")).to_be_enabled(timeout=60_000)
-    distinct = page_.evaluate("() => window.frames_.size")
-    during = page_.evaluate("() => window.during")
+    lecture.select_option("#ds-speed", "50")
+    lecture.check("#ds-follow")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-train")).to_be_disabled()
+    expect(lecture.locator("#ds-train")).to_be_enabled(timeout=60_000)
+    distinct = lecture.evaluate("() => window.frames_.size")
+    during = lecture.evaluate("() => window.during")
     assert distinct >= 3, f"the boundary changed {distinct} times while training"
     assert during["loss"] >= 2, during  # the loss curve had points before the end
     assert during["live"] >= 2, during  # the diagram showed snapshots while training
-    state = link_state(page_)
+    state = link_state(lecture)
     assert len(state["m"]["layers"][0]["weights"][0]) == 2  # the diagram shows the spiral net
 
 
-def test_test_points_show_as_rings_and_the_toggle_hides_them(page_: Page):
-    page_.fill("#ds-epochs", "5")
-    page_.click("#ds-train")
-    expect(page_.locator("#ds-boundary")).to_have_attribute("data-drawn", "1", timeout=60_000)
-    canvas = page_.locator("#ds-boundary")
+def test_test_points_show_as_rings_and_the_toggle_hides_them(lecture: Page):
+    lecture.fill("#ds-epochs", "5")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1", timeout=60_000)
+    canvas = lecture.locator("#ds-boundary")
     expect(canvas).to_have_attribute("data-points", "200")
-    page_.uncheck("#ds-test-points")
+    lecture.uncheck("#ds-test-points")
     # xor's 200 samples, a fifth held out as the test part (data.prepare's split)
     expect(canvas).to_have_attribute("data-points", "160")
-    page_.check("#ds-test-points")
+    lecture.check("#ds-test-points")
     expect(canvas).to_have_attribute("data-points", "200")
 
 
-def test_a_point_added_by_click_is_in_the_state_after_reload(page_: Page):
-    page_.fill("#ds-px", "0.25")
-    page_.fill("#ds-py", "-0.5")
-    page_.click("#ds-add")  # the keyboard's way: the set becomes one's own, xor's points and this
-    expect(page_.locator("#ds-name")).to_have_value("own")
-    canvas = page_.locator("#ds-boundary")
+def test_a_point_added_by_click_is_in_the_state_after_reload(lecture: Page):
+    lecture.fill("#ds-px", "0.25")
+    lecture.fill("#ds-py", "-0.5")
+    lecture.click("#ds-add")  # the keyboard's way: the set becomes one's own, xor's points and this
+    expect(lecture.locator("#ds-name")).to_have_value("own")
+    canvas = lecture.locator("#ds-boundary")
     expect(canvas).to_have_attribute("data-points", "201")
     box = canvas.bounding_box()
     canvas.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.1}, modifiers=["Shift"])
     expect(canvas).to_have_attribute("data-points", "202")
-    own = link_state(page_)["d"]["own"]
+    own = link_state(lecture)["d"]["own"]
     assert own["p"][200] == [0.25, -0.5, 0]
     x, y, k = own["p"][201]
     assert k == 1 and y > 0 > x  # top left, the next class after the picker's A
-    page_.reload()
-    expect(page_.locator("body.ready")).to_have_count(1)
-    expect(page_.locator("#ds-name")).to_have_value("own")
-    expect(page_.locator("#ds-name option[value='own']")).to_have_text("your own points (202)")
-    assert link_state(page_)["d"]["own"]["p"][201] == [x, y, k]
-    page_.click("#ds-clear")
+    lecture.reload()
+    expect(lecture.locator("body.ready")).to_have_count(1)
+    expect(lecture.locator("#ds-name")).to_have_value("own")
+    expect(lecture.locator("#ds-name option[value='own']")).to_have_text("your own points (202)")
+    assert link_state(lecture)["d"]["own"]["p"][201] == [x, y, k]
+    lecture.click("#ds-clear")
     expect(canvas).to_have_attribute("data-points", "0")
 
 
@@ -170,17 +159,17 @@ def _train_circles(page: Page, chosen: list[str]) -> float:
 
 
 def test_features_chosen_on_the_page_train_better_and_reach_the_downloaded_model(
-    page_: Page, tmp_path: Path
+    lecture: Page, tmp_path: Path
 ):
-    page_.select_option("#ds-name", "circles")
-    plain = _train_circles(page_, ["x1", "x2"])
-    squares = _train_circles(page_, ["x1sq", "x2sq"])
+    lecture.select_option("#ds-name", "circles")
+    plain = _train_circles(lecture, ["x1", "x2"])
+    squares = _train_circles(lecture, ["x1sq", "x2sq"])
     # a line cannot part a ring from its centre; a line in (x1², x2²) is a circle in (x1, x2)
     assert squares > plain + 0.2, (plain, squares)
     assert squares > 0.9
-    page_.click("#ds-show")
-    with page_.expect_download() as download:
-        page_.click("#download")
+    lecture.click("#ds-show")
+    with lecture.expect_download() as download:
+        lecture.click("#download")
     saved = tmp_path / "model.json"
     download.value.save_as(saved)
     model = json.loads(saved.read_text())
