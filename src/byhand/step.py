@@ -66,6 +66,8 @@ class Workspace:
         self.grad = np.zeros(net.n_parameters, dtype=dt)
         shaped = views(self.grad, net.parameters())
         self.grad_W, self.grad_b = shaped[0::2], shaped[1::2]
+        #: the forward pass's product (byhand.step.blas), None for a dtype BLAS has not
+        self.gemm = blas(dt)[0] if np.dtype(dt).type in BLAS_PREFIX else None
 
     @property
     def output(self) -> Array:
@@ -82,27 +84,54 @@ def forward(net: Network, ws: Workspace, x: Array | None = None) -> Array:
     runs a data set through in chunks this way, without copying it into ws.x). The caller
     silences NumPy's floating-point warnings: the activations run unguarded, as entering
     NumPy's error state costs about a microsecond a call.
+
+    z is filled with b row by row (z[...] = b), then one gemm adds zᵀ += W⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ in z's
+    memory (C-ordered z is zᵀ in Fortran order). Measured on one core, float32: SciPy's gemm
+    at 10 × 784 × 30 4.9 µs against 5.9 for np.dot; the broadcast copy 0.24 µs against 0.99
+    for z += b (NumPy's ufuncs pay for broadcasting, assignment does not).
     """
     a = ws.x if x is None else x
     rows = len(a)
     whole = rows == ws.rows
+    gemm = ws.gemm
     for l, layer in enumerate(net.layers):
         z, out = ws.zs[l], ws.activations[l + 1]
         if not whole:
             z, out = z[:rows], out[:rows]
-        np.dot(a, layer.W.T, out=z)
-        z += layer.b
+        if gemm is None:
+            np.dot(a, layer.W.T, out=z)
+            z += layer.b
+        else:
+            # every row of z set to b, then zᵀ ← (Wᵀ)ᵀaᵀ + 1·zᵀ: the bias added by gemm's β = 1
+            # (gemm(α, A, B, β, C, trans_a, trans_b, overwrite_c); see blas)
+            z[...] = layer.b
+            gemm(1.0, layer.W.T, a.T, 1.0, z.T, 1, 0, 1)
         a = layer.activation.unguarded(z, out=out)
     return a
 
 
 def blas(dtype: np.dtype) -> tuple:
-    """(gemm, gemv) for float32 (sgemm, sgemv) or float64 (dgemm, dgemv)."""
-    prefix = {np.float32: "s", np.float64: "d"}.get(np.dtype(dtype).type)
+    """(gemm, gemv) for float32 (sgemm, sgemv) or float64 (dgemm, dgemv).
+
+    SciPy's Fortran wrappers, called with positional arguments: f2py parses keywords at
+    about 0.7 µs a call (sgemv at batch 10: 1.12 µs with keywords, 0.45 µs without), and a
+    batch-10 step makes six such calls. Their order:
+
+        gemm(α, A, B, β, C, trans_a, trans_b, overwrite_c)        C ← α op(A) op(B) + β C
+        gemv(α, A, x, β, y, offx, incx, offy, incy, trans, overwrite_y)     y ← α A x + β y
+
+    C and y are written in place when they are Fortran-ordered arrays of the dtype (the
+    Workspace's and the network's arrays are made so); A, B and x may be any layout.
+    """
+    prefix = BLAS_PREFIX.get(np.dtype(dtype).type)
     if prefix is None:
         raise ByhandError(f"training needs float32 or float64 parameters, not {dtype}")
     fblas = fortran_blas()
     return getattr(fblas, f"{prefix}gemm"), getattr(fblas, f"{prefix}gemv")
+
+
+#: the BLAS routines' letter for each dtype the step trains in
+BLAS_PREFIX = {np.float32: "s", np.float64: "d"}
 
 
 #: the most rows a batch may have for sgd's update to be fused into W by gemm (beta = 1): above
@@ -129,7 +158,7 @@ class TrainingStep:
         self.optimizer.bind(self.net)
 
     def __call__(self, ws: Workspace) -> None:
-        net, optimizer = self.net, self.optimizer
+        net, optimizer, gemm, gemv = self.net, self.optimizer, self.gemm, self.gemv
         layers = net.layers
         forward(net, ws)
         o, z = ws.activations[-1], ws.zs[-1]
@@ -146,10 +175,10 @@ class TrainingStep:
                 # δ⁽ˡ⁾W⁽ˡ⁾ with the weights as they were: taken before W⁽ˡ⁾ is updated
                 back = np.dot(delta, layer.W, out=ws.deltas[l - 1])
             if fused:
-                # W.T ← β W.T − c a⁽ˡ⁻¹⁾ᵀδ: one gemm into W's own memory (Fortran view)
-                self.gemm(-c, a.T, delta.T, beta=beta, c=layer.W.T, trans_b=1, overwrite_c=1)
+                # Wᵀ ← β Wᵀ − c a⁽ˡ⁻¹⁾ᵀδ: one gemm into W's own memory (its Fortran view)
+                gemm(-c, a.T, delta.T, beta, layer.W.T, 0, 1, 1)
                 # b ← b − c δᵀ1: one gemv into b
-                self.gemv(-c, delta.T, ws.ones, beta=1.0, y=layer.b, overwrite_y=1)
+                gemv(-c, delta.T, ws.ones, 1.0, layer.b, 0, 1, 0, 1, 0, 1)
             else:
                 # the scaled δ, c·δ⁽ˡ⁾ (rows × neurons, the small side of the product), into
                 # the layer's scratch (f'(z⁽ˡ⁾) there is used up), then g = (cδ)ᵀa and (cδ)ᵀ1
