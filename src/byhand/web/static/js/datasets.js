@@ -316,7 +316,8 @@ async function trainDataset(how = "run") {
   const offset = curve.epochs;
   // a step moves the count of epochs by one batch's share of the training part
   const trainSize = Math.max(1, Math.round(data.inputs.length * (sourceOf(data).test_split ? 0.8 : 1)));
-  const epochOf = (ev) => offset + (ev.epoch ?? ((ev.step || 0) * run.batch) / trainSize);
+  // a progress event counts its `epoch` or `step`, the done event its `epochs` or `steps`
+  const epochOf = (ev) => offset + (ev.epoch ?? ev.epochs ?? ((ev.step ?? ev.steps ?? 0) * run.batch) / trainSize);
   let latest = null; // the network as trained so far, kept if the run is stopped
   const live = nf === 2 && !regression;
   // once per animation frame: the charts, the info line, the boundary, the diagram, listeners
@@ -665,11 +666,13 @@ async function clearPoints() {
 }
 
 /** The diagram's sample for a data set's network: the set's first sample and its target (one-hot
- * from its label); zeros for a network of input features, whose values the server computes. */
+ * from its label). A network of input features is given the sample as a point (x1, x2): the
+ * server answers with its features as the inputs, the diagram's input nodes show them. */
 function diagramSample(model, data) {
   const sizes = sizesOf(model);
-  const first = data && !model.features ? data.inputs[0] || [] : [];
-  state.inputs = resize(first, sizes[0]);
+  const first = data ? data.inputs[0] || [] : [];
+  state.point = model.features && first.length === 2 ? [first[0], first[1]] : null;
+  state.inputs = resize(model.features ? [] : first, sizes[0]);
   const t = data && data.target ? data.target[0] : null;
   const label = data && data.labels && data.labels.length ? Number(data.labels[0]) : -1;
   const k = sizes[sizes.length - 1];

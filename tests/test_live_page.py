@@ -1,0 +1,77 @@
+"""The data-set panel's follow-ups in Chromium: a network of input features shows a sample's real
+features on the diagram, a lesson that hides the point controls keeps the plot from taking
+points, a training stream cut short says so, and the panel's synthetic-data defaults are the
+engine's.
+
+Reference values come from byhand itself, not from the page: `features.expand` (the one place
+features are defined) for the diagram's inputs, `numbers.column` for how the diagram writes a
+number, `data.SYNTHETIC_DEFAULTS` for the defaults.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("playwright")
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Debian's Chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+from byhand import data, features, numbers  # noqa: E402
+
+SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+
+
+def link_state(page: Page) -> dict:
+    """The state the page's link carries (state.js writes it once the page is idle)."""
+    page.wait_for_timeout(400)
+    code = re.match(r"#s=([A-Za-z0-9_-]+)$", page.evaluate("() => location.hash")).group(1)
+    return json.loads(base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)))
+
+
+def shot(page: Page, selector: str, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(selector).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(150)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def input_values(page: Page) -> list[str]:
+    """What the diagram writes in its input nodes, top to bottom."""
+    return page.locator("#diagram g.neuron.input text.value").all_text_contents()
+
+
+def test_a_network_of_features_shows_the_samples_features_on_the_diagram(lecture: Page):
+    names = ["x1", "x2", "x1sq", "x1x2", "sin_x2"]
+    lecture.select_option("#ds-name", "circles")
+    for box in lecture.locator("input[name='ds-feature']").all():
+        value = box.get_attribute("value")
+        box.set_checked(value in names)
+    lecture.fill("#ds-epochs", "3")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-info")).to_have_attribute("data-epochs", "3", timeout=60_000)
+    lecture.click("#ds-show")
+    expect(lecture.locator("#diagram g.neuron.input")).to_have_count(len(names))
+    state = link_state(lecture)
+    d = state["d"]
+    # the sample the diagram shows: the set's first point, as the engine makes the set
+    ds = data.load("circles", samples=int(d["samples"]), noise=float(d["noise"]), seed=0)
+    point = ds.X[0]
+    assert state["p"] == pytest.approx(point.tolist(), abs=1e-12)
+    want = [numbers.column(v) for v in features.expand(point, names)]
+    expect(lecture.locator("#diagram g.neuron.input text.value")).to_have_text(want)
+    assert np.any(features.expand(point, names) != 0.0)
+    # the point's own boxes are what "Try it" edits; a new x1 gives new features
+    box = lecture.locator("#inputs-editor input[data-point='0']")
+    box.fill("0.5")
+    box.dispatch_event("change")
+    moved = [numbers.column(v) for v in features.expand([0.5, point[1]], names)]
+    expect(lecture.locator("#diagram g.neuron.input text.value")).to_have_text(moved)
+    shot(lecture, "#diagram", "features-diagram")
