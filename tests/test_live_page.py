@@ -1,11 +1,12 @@
 """The data-set panel's follow-ups in Chromium: a network of input features shows a sample's real
-features on the diagram, a lesson that hides the point controls keeps the plot from taking
+features on the diagram, One step clicks train as one run, a lesson that hides the point controls keeps the plot from taking
 points, a training stream cut short says so, and the panel's synthetic-data defaults are the
 engine's.
 
 Reference values come from byhand itself, not from the page: `features.expand` (the one place
 features are defined) for the diagram's inputs, `numbers.column` for how the diagram writes a
-number, `data.SYNTHETIC_DEFAULTS` for the defaults.
+number, byhand's Trainer for a run of One step clicks, `data.SYNTHETIC_DEFAULTS` for the
+defaults.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ if not Path("/usr/bin/chromium").exists():
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from byhand import data, features, numbers  # noqa: E402
+from byhand import data, features, modelfile, numbers  # noqa: E402
+from byhand.network import Network  # noqa: E402
+from byhand.train import Trainer  # noqa: E402
 
+DS_FIELDS = ("name", "samples", "noise", "seed", "hidden", "optimizer", "lr", "batch")
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
 
 
@@ -75,3 +79,33 @@ def test_a_network_of_features_shows_the_samples_features_on_the_diagram(lecture
     moved = [numbers.column(v) for v in features.expand([0.5, point[1]], names)]
     expect(lecture.locator("#diagram g.neuron.input text.value")).to_have_text(moved)
     shot(lecture, "#diagram", "features-diagram")
+
+
+def wait_idle(page: Page) -> None:
+    """A data-set job has started and ended (Train on data is enabled again)."""
+    page.wait_for_function("() => !document.querySelector('#ds-train').disabled", timeout=60_000)
+
+
+def test_one_step_clicks_go_on_with_one_optimiser_as_the_engine_does(lecture: Page):
+    # the panel's first choices: xor, 8,8 tanh, adam η = 0.05, batches of 16, seed 0
+    for _ in range(3):
+        with lecture.expect_response("**/api/train"):
+            lecture.click("#ds-step")
+        wait_idle(lecture)
+    with lecture.expect_response("**/api/train"):
+        lecture.click("#ds-epoch")
+    wait_idle(lecture)
+    lecture.click("#ds-show")
+    state = link_state(lecture)
+    d = {k: lecture.input_value(f"#ds-{k}") for k in DS_FIELDS}
+    assert (d["optimizer"], d["lr"], d["batch"], d["hidden"]) == ("adam", "0.05", "16", "8,8")
+    ds = data.load("xor", samples=int(d["samples"]), noise=float(d["noise"]), seed=0)
+    prepared = data.prepare(ds, 0.2, 0, standardise=True)
+    net = Network.create([2, 8, 8, 2], "tanh", "softmax", "cross_entropy", init="xavier", seed=0)
+    trainer = Trainer(net, prepared.train, prepared.test, optimizer="adam", lr=0.05, batch=16)
+    for k in (1, 1, 1, None):  # three steps, then to the end of the pass under way
+        trainer.advance(k)
+    want = prepared.raw_model(net)
+    got = modelfile.from_dict(state["m"])
+    for a, b in zip(got.parameters(), want.parameters(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -481,12 +481,21 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
     batch = req.batch if req.batch is not None else (len(ds) if req.epochs is None else 10)
     # the Trainer checks the options here, so a bad one is a 422 before the stream starts;
     # the job itself is trained by another one, in a worker process
-    _checked(
+    trainer = _checked(
         lambda: Trainer(
             net, ds, test, optimizer=req.optimizer, lr=req.lr, l2=req.l2, seed=req.seed, batch=batch
         ),
         "optimizer" if req.optimizer not in OPTIMIZERS else "data",
     )
+    if req.state is not None:
+        standardised = prepared is not None and prepared.standardised
+        if req.state.standardised != standardised:
+            raise ByhandError(
+                "state: it is of a training on "
+                f"{'standardised' if req.state.standardised else 'raw'} data, this one is on "
+                f"{'standardised' if standardised else 'raw'} data; start afresh without it"
+            )
+        _checked(lambda: trainer.resume(req.state.trainer), "state")
     return jobs.Job(
         model=modelfile.npz_bytes(net),
         train=ds,
@@ -504,6 +513,7 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
         client=client,
         pace=req.pace,
         test_rows=test_rows,
+        state=None if req.state is None else req.state.model_dump(),
     )
 
 

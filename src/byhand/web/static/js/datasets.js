@@ -189,6 +189,7 @@ export function clearResults() {
   ds.curve = null;
   ds.split = null;
   ds.grid = null;
+  ds.runState = null;
   showChartHints();
   tellSnapshot(null);
   drawPointsOnly();
@@ -300,6 +301,11 @@ async function trainDataset(how = "run") {
   }
   ds.sample = data;
   if (!regression) setClassPicker(data.classes);
+  // the run goes on with its optimiser (Adam's running means, the place in the shuffled pass)
+  // while the network, the data, the optimiser, batch and seed stay the ones it was trained with
+  const runKey = JSON.stringify([ds.modelKey, sourceOf(data), $("#ds-optimizer").value, run.batch, run.seed]);
+  const carried = start.resume && ds.runState && ds.runState.key === runKey ? ds.runState.state : null;
+  ds.runState = null;
   const curve = ds.curve;
   const draw = () => {
     lineChart($("#ds-loss"), [
@@ -316,8 +322,15 @@ async function trainDataset(how = "run") {
   const offset = curve.epochs;
   // a step moves the count of epochs by one batch's share of the training part
   const trainSize = Math.max(1, Math.round(data.inputs.length * (sourceOf(data).test_split ? 0.8 : 1)));
-  // a progress event counts its `epoch` or `step`, the done event its `epochs` or `steps`
-  const epochOf = (ev) => offset + (ev.epoch ?? ev.epochs ?? ((ev.step ?? ev.steps ?? 0) * run.batch) / trainSize);
+  // a progress event counts its `epoch` or `step`, the done event its `epochs` or `steps`; an
+  // epoch of a run carried on mid-pass ends where that pass ends
+  const epochBase = carried ? Math.floor(offset + 1e-9) : offset;
+  const epochOf = (ev) => {
+    const epochs = ev.epoch ?? ev.epochs;
+    return epochs !== undefined ? epochBase + epochs : offset + ((ev.step ?? ev.steps ?? 0) * run.batch) / trainSize;
+  };
+  /** Where the run stands after a job, in epochs: passes done and the share of the one under way. */
+  const standing = (done) => (done.state ? done.state.trainer.epochs + done.state.trainer.cursor / done.state.trainer.rows : epochOf(done));
   let latest = null; // the network as trained so far, kept if the run is stopped
   const live = nf === 2 && !regression;
   // once per animation frame: the charts, the info line, the boundary, the diagram, listeners
@@ -355,8 +368,10 @@ async function trainDataset(how = "run") {
         batch: run.batch,
         every: Math.max(1, Math.floor((total.epochs || 1) / 60)),
         pace: total.epochs ? pace : undefined,
-        data: sourceOf(data),
+        // standardised for every job, so that one job's optimiser state fits the next
+        data: { ...sourceOf(data), standardise: true },
         seed: run.seed,
+        state: carried || undefined,
       },
       (name, ev) => {
         if (name === "split") {
@@ -383,7 +398,8 @@ async function trainDataset(how = "run") {
     ds.live = null;
     if (done) {
       ds.model = done.model;
-      curve.epochs = epochOf(done);
+      curve.epochs = standing(done);
+      ds.runState = done.state ? { key: runKey, state: done.state } : null;
       draw();
       $("#ds-info").textContent = info;
       await showTrained();
