@@ -109,3 +109,41 @@ def test_one_step_clicks_go_on_with_one_optimiser_as_the_engine_does(lecture: Pa
     got = modelfile.from_dict(state["m"])
     for a, b in zip(got.parameters(), want.parameters(), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def with_lesson(page: Page, lesson: dict) -> str:
+    """The page's own link with `lesson` (js/lesson.js: {parts, hide, lock}) added to its state."""
+    state = {**link_state(page), "l": lesson}
+    code = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+    return page.url.split("#")[0] + "#s=" + code
+
+
+def test_a_lesson_without_the_point_controls_adds_no_point_on_a_click(lecture: Page):
+    lecture.fill("#ds-epochs", "2")
+    lecture.click("#ds-train")
+    wait_idle(lecture)
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1")
+    lecture.goto(with_lesson(lecture, {"parts": None, "hide": ["ds-points"], "lock": []}))
+    lecture.reload()
+    expect(lecture.locator("body.ready")).to_have_count(1)
+    expect(lecture.locator("#lesson-note")).to_contain_text("Some controls are hidden")
+    expect(lecture.locator("#ds-points")).to_be_hidden()
+    lecture.fill("#ds-epochs", "2")
+    lecture.click("#ds-train")
+    wait_idle(lecture)
+    plot = lecture.locator("#ds-boundary")
+    expect(plot).to_have_attribute("data-points", re.compile(r"^\d+$"))
+    assert plot.evaluate("c => getComputedStyle(c).cursor") == "default"
+    points = plot.get_attribute("data-points")
+    plot.click(position={"x": 100, "y": 120})
+    plot.click(position={"x": 200, "y": 220}, modifiers=["Shift"])
+    lecture.wait_for_timeout(300)
+    expect(lecture.locator("#ds-name")).to_have_value("xor")  # not "your own points"
+    assert plot.get_attribute("data-points") == points
+    assert "Added a point" not in lecture.locator("#ds-info").text_content()
+    # with everything shown again, the same click adds a point
+    lecture.click("#lesson-show-all")
+    assert plot.evaluate("c => getComputedStyle(c).cursor") == "crosshair"
+    plot.click(position={"x": 100, "y": 120})
+    expect(lecture.locator("#ds-info")).to_contain_text("Added a point")
+    expect(lecture.locator("#ds-name")).to_have_value("own")

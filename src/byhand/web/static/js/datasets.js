@@ -5,6 +5,7 @@ import { $, on, resize, setError } from "./dom.js";
 import { boundary, classColour, fmt, lineChart } from "./plots.js";
 import { data as ds, refresh, save, sizesOf, state } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
+import { hides } from "./lesson.js";
 import { everyFrame, followInDiagram, stopFollowing } from "./training.js";
 
 
@@ -659,7 +660,7 @@ async function addPoint(x, y, k) {
 function onPlotClick(ev) {
   const canvas = $("#ds-boundary");
   const frame = ds.frame;
-  if (!frame) return;
+  if (!frame || hides("ds-points")) return; // a lesson without the point controls adds none
   const box = canvas.getBoundingClientRect();
   const x = frame.xr[0] + ((ev.clientX - box.left) / box.width) * (frame.xr[1] - frame.xr[0]);
   const y = frame.yr[0] + (1 - (ev.clientY - box.top) / box.height) * (frame.yr[1] - frame.yr[0]);
