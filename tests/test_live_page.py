@@ -147,3 +147,37 @@ def test_a_lesson_without_the_point_controls_adds_no_point_on_a_click(lecture: P
     plot.click(position={"x": 100, "y": 120})
     expect(lecture.locator("#ds-info")).to_contain_text("Added a point")
     expect(lecture.locator("#ds-name")).to_have_value("own")
+
+
+def cut_before_done(route) -> None:
+    """The server's own training stream, cut where its `done` event would begin (as when the
+    process computing it is killed and the connection closes)."""
+    response = route.fetch()
+    body = response.text()
+    route.fulfill(response=response, body=body[: body.index("event: done")])
+
+
+CUT = "the training ended without a result: the connection to the server was cut"
+
+
+def test_a_training_stream_cut_short_says_so_and_the_student_can_start_again(lecture: Page):
+    lecture.route("**/api/train", cut_before_done)
+    lecture.fill("#ds-epochs", "20")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-error")).to_contain_text(CUT, timeout=60_000)
+    expect(lecture.locator("#ds-train")).to_be_enabled()
+    expect(lecture.locator("#ds-stop")).to_be_disabled()
+    expect(lecture.locator("#ds-info")).to_contain_text("The network of the last update is kept")
+    shot(lecture, "#datasets", "stream-cut")
+    # the lecture's own training says the same
+    lecture.fill("#train-steps", "50")
+    lecture.click("#train")
+    expect(lecture.locator("#train-error")).to_contain_text(CUT, timeout=60_000)
+    expect(lecture.locator("#train")).to_be_enabled()
+    # once the server answers again, training starts again and ends
+    lecture.unroute("**/api/train")
+    lecture.click("#ds-train")
+    expect(lecture.locator("#ds-error")).to_have_text("")
+    wait_idle(lecture)
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1")
+    expect(lecture.locator("#ds-error")).to_have_text("")

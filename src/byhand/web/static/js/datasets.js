@@ -1,6 +1,6 @@
 // Data sets: choose or upload one, train a network on it, see its loss, accuracy and boundary.
 
-import { ApiError, getJSON, postForm, postJSON, stream } from "./api.js";
+import { ApiError, STREAM_CUT, getJSON, postForm, postJSON, stream } from "./api.js";
 import { $, on, resize, setError } from "./dom.js";
 import { boundary, classColour, fmt, lineChart } from "./plots.js";
 import { data as ds, refresh, save, sizesOf, state } from "./store.js";
@@ -407,7 +407,14 @@ async function trainDataset(how = "run") {
     }
   } catch (err) {
     ds.live = null;
-    if (err.name !== "AbortError") setError("#ds-error", err);
+    if (err.message === STREAM_CUT && latest) {
+      // the stream was cut: keep the network of its last snapshot, as Stop does
+      ds.model = latest.model;
+      curve.epochs = latest.epochs;
+      await showTrained().catch(() => {});
+      $("#ds-info").textContent = "The network of the last update is kept (show it in the diagram, or train again).";
+      setError("#ds-error", err);
+    } else if (err.name !== "AbortError") setError("#ds-error", err);
     else {
       const last = curve.loss.train[curve.loss.train.length - 1];
       const at = last ? ` at epoch ${fmtEpoch(last[0])}` : "";
