@@ -181,3 +181,23 @@ def test_a_training_stream_cut_short_says_so_and_the_student_can_start_again(lec
     wait_idle(lecture)
     expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1")
     expect(lecture.locator("#ds-error")).to_have_text("")
+
+
+def test_the_panels_samples_and_noise_are_the_engines_defaults(lecture: Page):
+    def shown() -> tuple[int, float]:
+        return int(lecture.input_value("#ds-samples")), float(lecture.input_value("#ds-noise"))
+
+    assert lecture.input_value("#ds-name") == "xor"
+    assert shown() == data.SYNTHETIC_DEFAULTS["xor"]
+    for name in ("circles", "gaussians", "spiral", "fruit"):
+        lecture.select_option("#ds-name", name)
+        assert shown() == data.SYNTHETIC_DEFAULTS[name], name
+    lecture.click("#reset")
+    expect(lecture.locator("#ds-name")).to_have_value("xor")
+    assert shown() == data.SYNTHETIC_DEFAULTS["xor"]
+    # the points the panel trains on are the set the engine makes with them
+    lecture.fill("#ds-epochs", "1")
+    lecture.click("#ds-train")
+    wait_idle(lecture)
+    n = len(data.load("xor", seed=0))
+    expect(lecture.locator("#ds-boundary")).to_have_attribute("data-points", str(n))

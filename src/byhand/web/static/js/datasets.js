@@ -3,7 +3,7 @@
 import { ApiError, STREAM_CUT, getJSON, postForm, postJSON, stream } from "./api.js";
 import { $, on, resize, setError } from "./dom.js";
 import { boundary, classColour, fmt, lineChart } from "./plots.js";
-import { data as ds, refresh, save, sizesOf, state } from "./store.js";
+import { data as ds, refresh, save, sizesOf, state, syntheticDefaults } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
 import { hides } from "./lesson.js";
 import { everyFrame, followInDiagram, stopFollowing } from "./training.js";
@@ -726,6 +726,12 @@ function applyPreset() {
   const name = $("#ds-name").value;
   const preset = ds.fixedSets.has(name) ? PRESETS.fixed : PRESETS.synthetic;
   for (const [k, v] of Object.entries(preset)) $(`#ds-${k}`).value = v;
+  // a made-up set's own samples and noise, as the engine makes it when none are given
+  const made = syntheticDefaults[name];
+  if (made) {
+    $("#ds-samples").value = String(made.samples);
+    $("#ds-noise").value = String(made.noise);
+  }
 }
 
 /** Back to the page's first choices: xor, its settings, no results. */
@@ -739,8 +745,6 @@ export function resetDatasets() {
   showUploadInMenu(null);
   $("#ds-name").value = "xor";
   applyPreset();
-  $("#ds-samples").value = "200";
-  $("#ds-noise").value = "0.1";
   $("#ds-seed").value = "0";
   state.ds = null;
   showDatasetKnobs();
