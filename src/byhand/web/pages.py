@@ -236,6 +236,18 @@ def _shipped() -> dict[int, content.LectureFile]:
     return series(None)
 
 
+def page_limits(request: Request | None) -> dict:
+    """The server's limits the page's script keeps to: the layers a network may have, and the
+    requests a second one client may make when this server limits them (None: it does not),
+    so that the live views leave room for clicks."""
+    settings = getattr(request.app.state, "settings", None) if request is not None else None
+    per_client = settings is not None and settings.per_client
+    return {
+        "max_layers": LIMITS.max_layers,
+        "client_rate": settings.limits.client_rate if per_client else None,
+    }
+
+
 def synthetic_defaults() -> dict[str, dict]:
     """Each synthetic set's samples and noise when none are given (data.SYNTHETIC_DEFAULTS),
     as the data-set panel starts with them and sets them when a set is chosen."""
@@ -293,7 +305,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
             {
                 **start,
                 "view": first,
-                "limits": {"max_layers": LIMITS.max_layers},
+                "limits": page_limits(request),
                 "synthetic_defaults": context["synthetic_defaults"],
             }
         ),

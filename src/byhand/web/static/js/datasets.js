@@ -6,7 +6,8 @@ import { boundary, classColour, fmt, lineChart } from "./plots.js";
 import { data as ds, refresh, save, sizesOf, state, syntheticDefaults } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
 import { hides } from "./lesson.js";
-import { everyFrame, followInDiagram, stopFollowing } from "./training.js";
+import { everyFrame, followInDiagram, liveRefused, liveTurn, stopFollowing } from "./training.js";
+import { mapResolution } from "./maps.js";
 
 
 const snapshotListeners = [];
@@ -15,7 +16,8 @@ const snapshotListeners = [];
  * Call fn({model, data, epoch, final}) with each network a data-set training sends: the
  * snapshots while it runs (final false, at most one per animation frame) and the trained or
  * stopped network at the end (final true). `data` is the sample trained on ({inputs, labels, …});
- * `model` is a model file on the data's raw inputs (with its "features" when it has some).
+ * `model` is a model file on the data's raw inputs (with its "features" when it has some);
+ * `maps`, while a 2-D set trains, the neuron maps' answer already asked with the boundary.
  * fn(null) when the results are cleared.
  */
 export function onTrainingSnapshot(fn) {
@@ -342,15 +344,27 @@ async function trainDataset(how = "run") {
   });
   let followed = false; // the diagram's sample is set once a run, when it first follows
   const runId = (ds.live = (ds.runs = (ds.runs || 0) + 1));
-  const paintBoundary = everyFrame((snap) => {
-    if (ds.live !== runId) return null; // the run is over: its final picture is drawn
-    tellSnapshot({ ...snap, final: false });
+  const paintBoundary = everyFrame(async (snap) => {
+    if (ds.live !== runId) return; // the run is over: its final picture is drawn
     if ($("#ds-follow").checked) {
       if (!followed) diagramSample(snap.model, data);
       followed = true;
       followInDiagram(snap.model);
     }
-    return live ? drawBoundary(data, snap.model).catch(() => {}) : null; // the run's own messages say what went wrong
+    if (!live) return tellSnapshot({ ...snap, final: false });
+    // the boundary and the neuron maps of the snapshot: one request, within the live views' share
+    await liveTurn("plane");
+    if (ds.live !== runId) return;
+    const frame = frameFor(data);
+    let plane;
+    try {
+      plane = await postJSON("/api/playground/maps", { model: snap.model, x_range: frame.xr, y_range: frame.yr, resolution: mapResolution(), boundary: BOUNDARY });
+    } catch (err) {
+      return liveRefused(err); // the run's own messages say what went wrong
+    }
+    if (ds.live !== runId) return;
+    tellSnapshot({ ...snap, final: false, maps: plane });
+    await drawBoundary(data, snap.model, plane.boundary);
   });
   setRunning(true);
   try {
@@ -541,12 +555,14 @@ function pointsOf(data) {
 }
 
 let drawing = null; // the boundary being asked for
+/** Points a side of the boundary's grid. */
+const BOUNDARY = 60;
 
 /** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
  * "1"); data-redraws counts the drawings of this run. */
-async function drawBoundary(data, snapshot = null) {
+async function drawBoundary(data, snapshot = null, given = null) {
   const frame = frameFor(data);
-  drawing = postJSON("/api/grid", { model: snapshot || ds.model, x_range: frame.xr, y_range: frame.yr, resolution: 60 });
+  drawing = given ? Promise.resolve(given) : postJSON("/api/grid", { model: snapshot || ds.model, x_range: frame.xr, y_range: frame.yr, resolution: BOUNDARY });
   const grid = await drawing.finally(() => (drawing = null));
   if (snapshot && (ds.sample !== data || !ds.live)) return; // the run is over or another began: its picture is gone
   ds.grid = grid;

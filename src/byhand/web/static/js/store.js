@@ -11,6 +11,9 @@ const start = JSON.parse($("#start-data").textContent);
 /** Layers of weights a network may have (the server's limit). */
 export const MAX_LAYERS = (start.limits && start.limits.max_layers) || 16;
 
+/** Requests a second one client may make, on average, when the server limits it (else null). */
+export const CLIENT_RATE = (start.limits && start.limits.client_rate) || null;
+
 /** Each synthetic set's samples and noise when none are given: the engine's (data.SYNTHETIC_DEFAULTS). */
 export const syntheticDefaults = start.synthetic_defaults || {};
 
