@@ -251,9 +251,7 @@ def page_limits(request: Request | None) -> dict:
 def synthetic_defaults() -> dict[str, dict]:
     """Each synthetic set's samples and noise when none are given (data.SYNTHETIC_DEFAULTS),
     as the data-set panel starts with them and sets them when a set is chosen."""
-    return {
-        name: {"samples": n, "noise": noise} for name, (n, noise) in SYNTHETIC_DEFAULTS.items()
-    }
+    return {name: {"samples": n, "noise": noise} for name, (n, noise) in SYNTHETIC_DEFAULTS.items()}
 
 
 def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -> str:
