@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from byhand import data, features, lecture, modelfile, notation
 from byhand.errors import ByhandError, unknown
-from byhand.explain import explain
+from byhand.explanation import explain
 from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
