@@ -312,7 +312,7 @@ def step_profile(
     fused = batch <= FUSED_ROWS  # as TrainingStep decides for sgd
     names = ["gather x, y (2× np.take)"]
     for l, layer in enumerate(layers):
-        names += [f"layer {l + 1}: z = a Wᵀ (np.dot)", f"layer {l + 1}: z += b",
+        names += [f"layer {l + 1}: z = 1bᵀ (z[...] = b)", f"layer {l + 1}: zᵀ += W aᵀ (gemm, beta 1)",
                   f"layer {l + 1}: a = f(z) ({layer.activation.name})"]  # fmt: skip
     names.append("δ of the output layer (loss.delta)")
     for l in reversed(range(L)):
@@ -341,9 +341,10 @@ def step_profile(
             t.append(clock())
             a = ws.x
             for l, layer in enumerate(layers):
-                z = np.dot(a, layer.W.T, out=ws.zs[l])
+                z = ws.zs[l]
+                z[...] = layer.b
                 t.append(clock())
-                z += layer.b
+                step.gemm(1.0, layer.W.T, a.T, 1.0, z.T, 1, 0, 1)
                 t.append(clock())
                 a = layer.activation.unguarded(z, out=ws.activations[l + 1])
                 t.append(clock())
@@ -359,9 +360,9 @@ def step_profile(
                     t.append(clock())
                 a = ws.activations[l]
                 if fused:
-                    step.gemm(-c, a.T, delta.T, beta=1.0, c=layer.W.T, trans_b=1, overwrite_c=1)
+                    step.gemm(-c, a.T, delta.T, 1.0, layer.W.T, 0, 1, 1)
                     t.append(clock())
-                    step.gemv(-c, delta.T, ws.ones, beta=1.0, y=layer.b, overwrite_y=1)
+                    step.gemv(-c, delta.T, ws.ones, 1.0, layer.b, 0, 1, 0, 1, 0, 1)
                     t.append(clock())
                 else:
                     scaled = np.multiply(delta, c, out=ws.scratch[l])

@@ -105,3 +105,17 @@ def test_a_module_missing_from_the_table_still_registers_its_commands(
     finally:
         app.commands.pop("greet", None)
         sys.modules.pop("byhand.cli.greeting", None)
+
+
+def test_train_into_a_pipe_imports_neither_rich_nor_scikit_learn():
+    # its report is plain text (byhand.cli.tables); rich draws the progress bar on a terminal
+    # only, and digits is read without scikit-learn; of SciPy only the BLAS wrappers and the
+    # special functions' ufuncs are loaded (byhand.scipy_parts), not scipy.linalg or special
+    modules = imported_by("train", "--data", "digits", "--epochs", "1")
+    assert "byhand.cli.train" in modules  # the command did run
+    assert not loaded(modules, "rich")
+    assert not loaded(modules, "sklearn")
+    assert {m for m in modules if m.startswith("scipy")} <= {
+        "scipy.linalg._fblas",
+        "scipy.special._special_ufuncs",
+    }
