@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from byhand import lecture, modelfile, notation
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS
-from byhand.teach.check import MAX_ANSWERS
+from byhand.teach.checker import MAX_ANSWERS
 from byhand.web.app import create_app
 
 LECTURE = modelfile.to_dict(lecture.lecture_network())

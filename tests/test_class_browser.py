@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from app_server import served
 from byhand.teach import worksheet
-from byhand.teach.check import check as checker
+from byhand.teach.checker import check as checker
 from byhand.web.app import create_app
 from class_support import database_url, postgresql_url, right_answers, slipped_answers  # noqa: F401
 

@@ -17,7 +17,7 @@ from byhand.classroom import db as classroom_db
 from byhand.classroom import service
 from byhand.classroom.grading import grade
 from byhand.teach import worksheet
-from byhand.teach.check import check as checker
+from byhand.teach.checker import check as checker
 from class_support import (  # noqa: F401 - fixtures
     database_url,
     postgresql_base,

@@ -106,3 +106,20 @@ def test_byhand_imports_in_one_direction():
 def test_the_engine_imports_nothing_that_shows_it(module):
     # the records know nothing of their display: notebook, diagram and tables sit above them
     assert not graph()[module] & {"byhand.notebook", "byhand.diagram", "byhand.display"}
+
+
+def test_no_name_in_a_package_hides_one_of_its_modules():
+    """`import byhand.x as m` must give the module x: a package attribute x that is a function
+    of the same name (byhand.explain once was) hides it, and `m` is then the function."""
+    import importlib
+
+    hidden = []
+    for name in modules():
+        package, _, last = name.rpartition(".")
+        if not package or ".migrations" in name:  # run by Alembic, not imported
+            continue
+        module = importlib.import_module(name)
+        value = getattr(importlib.import_module(package), last, module)
+        if value is not module:
+            hidden.append(f"{package}.{last} is {type(value).__name__}, not the module")
+    assert hidden == []

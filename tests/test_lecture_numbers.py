@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import byhand
-from byhand.explain import explain
+from byhand.explanation import explain
 
 TOL = 1e-9
 

@@ -22,6 +22,7 @@ if not Path("/usr/bin/chromium").exists():
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
+from byhand import data  # noqa: E402
 from byhand import lecture as lec  # noqa: E402
 
 WIDE = {"width": 1280, "height": 800}
@@ -111,17 +112,21 @@ def test_a_spiral_run_redraws_boundary_diagram_and_curves_while_it_trains(lectur
     assert len(state["m"]["layers"][0]["weights"][0]) == 2  # the diagram shows the spiral net
 
 
+#: the samples of xor as the panel starts: the engine's default (data.SYNTHETIC_DEFAULTS)
+XOR = data.SYNTHETIC_DEFAULTS["xor"][0]
+
+
 def test_test_points_show_as_rings_and_the_toggle_hides_them(lecture: Page):
     lecture.fill("#ds-epochs", "5")
     lecture.click("#ds-train")
     expect(lecture.locator("#ds-boundary")).to_have_attribute("data-drawn", "1", timeout=60_000)
     canvas = lecture.locator("#ds-boundary")
-    expect(canvas).to_have_attribute("data-points", "200")
+    expect(canvas).to_have_attribute("data-points", str(XOR))
     lecture.uncheck("#ds-test-points")
-    # xor's 200 samples, a fifth held out as the test part (data.prepare's split)
-    expect(canvas).to_have_attribute("data-points", "160")
+    # xor's samples, a fifth held out as the test part (data.prepare's split)
+    expect(canvas).to_have_attribute("data-points", str(XOR - XOR // 5))
     lecture.check("#ds-test-points")
-    expect(canvas).to_have_attribute("data-points", "200")
+    expect(canvas).to_have_attribute("data-points", str(XOR))
 
 
 def test_a_point_added_by_click_is_in_the_state_after_reload(lecture: Page):
@@ -130,19 +135,21 @@ def test_a_point_added_by_click_is_in_the_state_after_reload(lecture: Page):
     lecture.click("#ds-add")  # the keyboard's way: the set becomes one's own, xor's points and this
     expect(lecture.locator("#ds-name")).to_have_value("own")
     canvas = lecture.locator("#ds-boundary")
-    expect(canvas).to_have_attribute("data-points", "201")
+    expect(canvas).to_have_attribute("data-points", str(XOR + 1))
     box = canvas.bounding_box()
     canvas.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.1}, modifiers=["Shift"])
-    expect(canvas).to_have_attribute("data-points", "202")
+    expect(canvas).to_have_attribute("data-points", str(XOR + 2))
     own = link_state(lecture)["d"]["own"]
-    assert own["p"][200] == [0.25, -0.5, 0]
-    x, y, k = own["p"][201]
+    assert own["p"][XOR] == [0.25, -0.5, 0]
+    x, y, k = own["p"][XOR + 1]
     assert k == 1 and y > 0 > x  # top left, the next class after the picker's A
     lecture.reload()
     expect(lecture.locator("body.ready")).to_have_count(1)
     expect(lecture.locator("#ds-name")).to_have_value("own")
-    expect(lecture.locator("#ds-name option[value='own']")).to_have_text("your own points (202)")
-    assert link_state(lecture)["d"]["own"]["p"][201] == [x, y, k]
+    expect(lecture.locator("#ds-name option[value='own']")).to_have_text(
+        f"your own points ({XOR + 2})"
+    )
+    assert link_state(lecture)["d"]["own"]["p"][XOR + 1] == [x, y, k]
     lecture.click("#ds-clear")
     expect(canvas).to_have_attribute("data-points", "0")
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from byhand import activations, display, lecture, modelfile, notation
 from byhand.cli import main
 from byhand.diagram import activation_svg, network_svg
-from byhand.explain import explain
+from byhand.explanation import explain
 from byhand.network import Network
 from byhand.teach.render import render_solution
 from byhand.teach.solution import solve

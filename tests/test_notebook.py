@@ -12,7 +12,7 @@ import pytest
 
 import byhand
 from byhand import diagram, display, notebook
-from byhand.explain import fmt
+from byhand.explanation import fmt
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "lecture.ipynb"
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from byhand import Layer, Network, lecture_network, numbers
-from byhand.explain import explain
+from byhand.explanation import explain
 from byhand.mathml import to_mathml
 from byhand.web.formulas import all_formulas
 

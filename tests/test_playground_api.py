@@ -122,3 +122,23 @@ def test_bad_maps_requests_are_clear_4xx(client, change, status, detail):
     got = client.post("/api/playground/maps", json=body)
     assert got.status_code == status
     assert got.json()["detail"].startswith(detail), got.json()
+
+
+def test_maps_with_the_boundary_carry_the_grids_answer(client):
+    """A live update of the plane is one request: the maps and what /api/grid answers."""
+    model = {
+        **modelfile.to_dict(Network.create([3, 4, 2], seed=2)),
+        "features": ["x1", "x2", "x1sq"],
+    }
+    plane = {"x_range": [-1.5, 1], "y_range": [-1, 2]}
+    got = client.post(
+        "/api/playground/maps", json={"model": model, **plane, "resolution": 8, "boundary": 12}
+    )
+    assert got.status_code == 200, got.text
+    grid = client.post("/api/grid", json={"model": model, **plane, "resolution": 12})
+    assert got.json()["boundary"] == grid.json()
+    alone = client.post("/api/playground/maps", json={"model": model, **plane, "resolution": 8})
+    assert "boundary" not in alone.json()
+    assert alone.json()["layers"] == got.json()["layers"]
+    big = client.post("/api/playground/maps", json={"model": model, **plane, "boundary": 10_000})
+    assert big.status_code == 422 and big.json()["detail"].startswith("boundary:")

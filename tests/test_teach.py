@@ -14,7 +14,7 @@ from byhand import ByhandError, lecture_network
 from byhand.mathml import to_mathml
 from byhand.numbers import text as num
 from byhand.teach import SLIPS, check, generate, read_answers, solve
-from byhand.teach.check import canonical
+from byhand.teach.checker import canonical
 from byhand.teach.render import (
     exercise_document,
     key_document,

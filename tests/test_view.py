@@ -143,3 +143,32 @@ def test_a_page_that_holds_the_names_gets_the_numbers_without_them(client):
     # names of another network are no use for this one: everything comes
     other = client.post("/api/view", json=body(known="3-3-2")).json()
     assert other["params"] == full["params"] and other["model"] == full["model"]
+
+
+def test_a_point_is_given_to_a_network_of_features_as_its_features(client):
+    from byhand import features
+    from byhand.network import Network
+
+    names = ["x1", "x2", "x1sq", "sin_x2"]
+    net = Network.create([4, 3, 2], "tanh", "softmax", "cross_entropy", seed=1)
+    model = {**modelfile.to_dict(net), "features": names}
+    point = [0.3, -1.2]
+    v = client.post(
+        "/api/view",
+        json={
+            "model": model,
+            "inputs": [0, 0, 0, 0],
+            "target": [1, 0],
+            "point": point,
+            "forward": True,
+        },
+    ).json()
+    # the features as features.py computes them: x1² = 0.09, sin(−1.2) by math.sin
+    want = [0.3, -1.2, 0.09, math.sin(-1.2)]
+    assert v["inputs"] == pytest.approx(want, abs=1e-15)
+    assert v["forward"]["activations"][0] == pytest.approx(want, abs=1e-15)
+    fwd = net.forward(features.expand([point], names))
+    assert v["forward"]["output"] == pytest.approx(fwd.activations[-1][0].tolist(), abs=1e-12)
+    plain = client.post("/api/view", json=body(point=[1, 0]))
+    assert plain.status_code == 422
+    assert plain.json()["detail"].startswith("point: this network takes its inputs as they are")

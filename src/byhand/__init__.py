@@ -10,7 +10,7 @@ import sys
 
 from byhand.activations import ACTIVATIONS, get_activation
 from byhand.errors import ByhandError, ModelFileError
-from byhand.explain import explain
+from byhand.explanation import explain
 from byhand.lecture import lecture_network
 from byhand.losses import LOSSES, get_loss
 from byhand.network import Layer, Network

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from byhand import notation
-from byhand.explain import fmt
+from byhand.explanation import fmt
 from byhand.trace import BackwardTrace, ForwardTrace
 
 if TYPE_CHECKING:
-    from byhand.explain import Explanation
+    from byhand.explanation import Explanation
     from byhand.network import Network
 
 #: a table shows at most this many samples (rows) and this many neurons (columns)

@@ -85,7 +85,8 @@ class Limits:
     heavy_processes: int = 1
     #: ... heavy requests that may wait for one; one more gets 503 with Retry-After at once
     heavy_queue: int = 4
-    #: ... and how much lower their CPU priority is (nice), so clicks are served first
+    #: ... and how much lower their CPU priority is (nice) where the system has no idle class
+    #: (Linux: they run under SCHED_IDLE, only on CPU nothing else wants), so clicks come first
     heavy_nice: int = 5
 
     # --- connections --------------------------------------------------------------------------

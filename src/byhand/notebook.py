@@ -1,7 +1,7 @@
 """byhand in Jupyter: a network shows as its diagram, a pass as tables, the chain rule as MathML.
 
 IPython asks its display formatters how to show what a cell returns. This module tells them,
-from the top, so that the engine's records (network.py, trace.py, explain.py) know nothing of
+from the top, so that the engine's records (network.py, trace.py, explanation.py) know nothing of
 how they are displayed. `import byhand` calls :func:`register` when it runs inside IPython (a
 notebook or an IPython shell); a program that starts IPython later may call it itself.
 """
@@ -9,7 +9,7 @@ notebook or an IPython shell); a program that starts IPython later may call it i
 from __future__ import annotations
 
 from byhand import diagram, display
-from byhand.explain import Explanation
+from byhand.explanation import Explanation
 from byhand.network import Network
 from byhand.trace import BackwardTrace, ForwardTrace
 

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from byhand.errors import unknown
+from byhand.errors import ByhandError, unknown
 from byhand.network import Network, views
 from byhand.trace import BackwardTrace
 
@@ -81,6 +81,41 @@ class Optimizer:
     def update(self, theta: Array, g: Array) -> None:
         raise NotImplementedError
 
+    #: the running arrays the next update reads, laid out as θ (none for sgd)
+    state_arrays: tuple[str, ...] = ()
+
+    def state(self) -> dict:
+        """What the next update needs besides θ: {"optimizer", "t", and each running array as a
+        list in θ's order} (momentum: v; adam: m and v), so another optimiser of the same
+        network goes on exactly where this one is (`load_state`)."""
+        out: dict = {"optimizer": self.name, "t": self.t}
+        for name in self.state_arrays:
+            out[name] = getattr(self, name).tolist()
+        return out
+
+    def load_state(self, state: dict) -> None:
+        """Take up `state` (from `state()` of an optimiser of this kind and θ's size), or an
+        error naming what does not fit."""
+        if state.get("optimizer") != self.name:
+            raise ByhandError(
+                f"it is the state of {state.get('optimizer')!r}, and this optimiser is {self.name}"
+            )
+        t = state.get("t")
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ByhandError("the state's step count t must be a whole number ≥ 0")
+        arrays = {}
+        for name in self.state_arrays:
+            a = np.asarray(state.get(name, ()), dtype=self.theta.dtype)
+            if a.shape != self.theta.shape or not np.all(np.isfinite(a)):
+                raise ByhandError(
+                    f"the state's {name} must hold {self.theta.size} finite numbers, one per "
+                    "parameter"
+                )
+            arrays[name] = a
+        self.t = t
+        for name, a in arrays.items():
+            getattr(self, name)[...] = a
+
     def __repr__(self) -> str:
         l2 = f", l2={self.l2:g}" if self.l2 else ""
         return f"{type(self).__name__}(lr={self.lr:g}{l2})"
@@ -108,6 +143,7 @@ class Momentum(Optimizer):
     (the gradients arrive as η g)."""
 
     name = "momentum"
+    state_arrays = ("velocity",)
     #: v settles at −ηg/(1 − μ) = −3g on a steady slope: sgd's step
     default_lr = 0.3
     default_lr_unbounded = 0.03
@@ -129,6 +165,7 @@ class Adam(Optimizer):
     """θ ← θ − η m̂ / (√v̂ + ε), with running means m of g and v of g²."""
 
     name = "adam"
+    state_arrays = ("m", "v")
     default_lr = 0.005
     default_lr_unbounded = 0.005
 

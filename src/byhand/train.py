@@ -359,6 +359,55 @@ class Trainer:
             if steps <= 0:
                 return
 
+    def state(self) -> dict:
+        """Where training stands, for another Trainer of the same network, data, batch and seed
+        to go on from (`resume`): the rows, batch and seed it holds to, the steps and passes
+        done, how far into the current pass, the loss before training, and the optimiser's
+        state (Optimizer.state)."""
+        return {
+            "rows": len(self.X),
+            "batch": self.batch,
+            "seed": self.seed,
+            "steps": self.steps_done,
+            "epochs": self.epochs_done,
+            "cursor": self._cursor if self._order is not None else 0,
+            "start_loss": self.start_loss,
+            "optimizer": self.optimizer.state(),
+        }
+
+    def resume(self, state: dict) -> None:
+        """Go on from `state` (a `state()` of a trainer of this network, data, batch and seed),
+        so that its calls and this one's together train exactly as one trainer would: the
+        optimiser's running means, the counts, and the pass's shuffled order (drawn again from
+        the seed: each finished pass drew one order, and the pass under way one more)."""
+        n = len(self.X)
+        for key, mine in (("rows", n), ("batch", self.batch), ("seed", self.seed)):
+            if state.get(key) != mine:
+                raise ByhandError(
+                    f"it is of a training with {key} {state.get(key)!r}, this one has {mine}: "
+                    "start afresh without it"
+                )
+        counts = [state.get(k) for k in ("steps", "epochs", "cursor")]
+        if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counts):
+            raise ByhandError("the state's steps, epochs and cursor must be whole numbers ≥ 0")
+        steps, epochs, cursor = counts
+        if cursor >= n or epochs > MAX_EPOCHS:
+            raise ByhandError(
+                f"the state's place (pass {epochs + 1}, row {cursor}) is not one of this data's "
+                f"{n} training samples"
+            )
+        self.optimizer.load_state(state.get("optimizer") or {})
+        rng = np.random.default_rng(self.seed)
+        for _ in range(epochs):
+            rng.permutation(n)
+        self._order = rng.permutation(n) if cursor else None
+        self.rng, self._cursor = rng, cursor
+        self.steps_done, self.epochs_done = steps, epochs
+        start = state.get("start_loss")
+        if isinstance(start, float) and np.isfinite(start):
+            self.start_loss = start
+        self._last_good = self._snapshot()
+
     def measure(self) -> tuple[float, float | None, float | None, float | None]:
         """(training loss, training accuracy, test loss, test accuracy) of the network now;
         accuracies None for regression, test values None without a test set."""

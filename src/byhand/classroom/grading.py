@@ -1,7 +1,7 @@
 """One submission graded: the practice checker's report, as `byhand check --json` prints it.
 
 Everything the classroom knows about right and wrong comes through `grade`, so the dashboard
-and the gradebook follow the checker (`byhand.teach.check`) as it improves. The fields read
+and the gradebook follow the checker (`byhand.teach.checker`) as it improves. The fields read
 from its report: `right`, `total`, `all_right`, `first_wrong`, and each verdict's `name`,
 `status`, `slip` and `slip_title`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from byhand.teach.check import check, parse_answers
+from byhand.teach.checker import check, parse_answers
 from byhand.teach.worksheet import Worksheet
 
 

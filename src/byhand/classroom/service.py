@@ -34,7 +34,7 @@ from byhand.classroom.grading import grade, slip_of, tally_of
 from byhand.classroom.schema import classes, exercises, students, submissions
 from byhand.errors import ByhandError
 from byhand.teach import worksheet
-from byhand.teach.check import CARRIED, MISSING, RIGHT, WRONG
+from byhand.teach.checker import CARRIED, MISSING, RIGHT, WRONG
 
 #: join codes: no I, L, O, 0 or 1, which look alike on a projector
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -18,7 +18,7 @@ from byhand.cli.common import (
     target_option,
 )
 from byhand.cli.tables import table
-from byhand.explain import explain
+from byhand.explanation import explain
 
 
 def _neuron_label(net, layer: int, i: int) -> str:

@@ -23,8 +23,8 @@ from byhand.cli.common import (
 )
 from byhand.errors import ByhandError
 from byhand.teach import render, solution, worksheet
-from byhand.teach.check import check as grade
-from byhand.teach.check import read_answers
+from byhand.teach.checker import check as grade
+from byhand.teach.checker import read_answers
 
 #: the largest answers or sheet file read, in bytes
 MAX_FILE_BYTES = limits.SHEET_FILE_BYTES

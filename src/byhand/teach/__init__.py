@@ -7,7 +7,7 @@
 True
 """
 
-from byhand.teach.check import Report, Verdict, check, read_answers
+from byhand.teach.checker import Report, Verdict, check, read_answers
 from byhand.teach.solution import SECTIONS, SLIPS, Solution, Step, solve
 from byhand.teach.worksheet import Worksheet, generate
 

@@ -27,7 +27,7 @@ import numpy as np
 from byhand import notation, numbers
 from byhand.activations import ACTIVATIONS, Activation
 from byhand.errors import ByhandError
-from byhand.explain import explain
+from byhand.explanation import explain
 from byhand.network import Network
 from byhand.numbers import SMALL
 from byhand.teach import expr as ex
@@ -686,7 +686,7 @@ def _loss_step(net: Network, value: float, y, stable: bool = False) -> Step:
     act, K = net.layers[-1].activation, len(ys)
     if stable:
         ysum = float(np.sum(y))
-        lead = None if ysum == 1 or not softmax else _number(ysum)
+        lead = None if ysum == 1 or not softmax else _written_number(ysum)
         form = partial(_stable_loss_form, net.loss, act, K, lead)
         tree = ex.Written(form, (*z, *ys), tree)
         definition = ex.Written(partial(_loss_form, net.loss, act, K), (*o, *ys), definition)
@@ -719,7 +719,7 @@ def _gradient_form(loss, K: int, o, y) -> notation.Symbol:
     return loss.gradient_factor(o, y, K)
 
 
-def _number(value: float) -> notation.Symbol:
+def _written_number(value: float) -> notation.Symbol:
     """A number written into a formula as it is, 0.8 (not a slot)."""
     return notation.Symbol(numbers.text(value), numbers.tex(value), number=True)
 

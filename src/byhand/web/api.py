@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from byhand import data, features, lecture, modelfile, notation
 from byhand.errors import ByhandError, unknown
-from byhand.explain import explain
+from byhand.explanation import explain
 from byhand.limits import LIMITS
 from byhand.mathml import to_mathml
 from byhand.network import Network
@@ -183,15 +183,19 @@ def _step(req: StepRequest) -> JSONResponse:
 def _grid(req: GridRequest) -> JSONResponse:
     """The outputs of a 2-input network on a grid of points, and the class at each point
     (argmax o, or o ≥ 0.5 with one output): the decision boundary behind a 2-D data set."""
-    net = req.model
+    return answer(grid_of(req.model, req.x_range, req.y_range, req.resolution))
+
+
+def grid_of(net: Network, x_range, y_range, n: int) -> dict:
+    """What /api/grid answers for `net` on an n × n grid of the plane (also the neuron maps'
+    answer carries it, so a live update is one request)."""
     if net.sizes[0] != 2 and features.of(net) is None:
         raise ByhandError(
             f"model: the grid needs a network with 2 inputs (x and y), or input features made "
             f"from them; this one has {net.sizes[0]} inputs"
         )
-    n = req.resolution
-    xs = np.linspace(*req.x_range, n)
-    ys = np.linspace(*req.y_range, n)
+    xs = np.linspace(*x_range, n)
+    ys = np.linspace(*y_range, n)
     gx, gy = np.meshgrid(xs, ys)
     points = np.column_stack([gx.ravel(), gy.ravel()])
     check_work(net, len(points), net.sizes[-1] + 1)  # the answer: o and the class per point
@@ -199,14 +203,12 @@ def _grid(req: GridRequest) -> JSONResponse:
     finite([o], "the network's outputs on the grid")
     k = o.shape[1]
     classes = (o[:, 0] >= 0.5).astype(int) if k == 1 else o.argmax(axis=1)
-    return answer(
-        {
-            "xs": xs.tolist(),
-            "ys": ys.tolist(),
-            "outputs": o.reshape(n, n, k).tolist(),
-            "classes": classes.reshape(n, n).tolist(),
-        }
-    )
+    return {
+        "xs": xs.tolist(),
+        "ys": ys.tolist(),
+        "outputs": o.reshape(n, n, k).tolist(),
+        "classes": classes.reshape(n, n).tolist(),
+    }
 
 
 #: requests cheaper than this many multiply-adds are answered on the event loop at once; dearer
@@ -481,12 +483,21 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
     batch = req.batch if req.batch is not None else (len(ds) if req.epochs is None else 10)
     # the Trainer checks the options here, so a bad one is a 422 before the stream starts;
     # the job itself is trained by another one, in a worker process
-    _checked(
+    trainer = _checked(
         lambda: Trainer(
             net, ds, test, optimizer=req.optimizer, lr=req.lr, l2=req.l2, seed=req.seed, batch=batch
         ),
         "optimizer" if req.optimizer not in OPTIMIZERS else "data",
     )
+    if req.state is not None:
+        standardised = prepared is not None and prepared.standardised
+        if req.state.standardised != standardised:
+            raise ByhandError(
+                "state: it is of a training on "
+                f"{'standardised' if req.state.standardised else 'raw'} data, this one is on "
+                f"{'standardised' if standardised else 'raw'} data; start afresh without it"
+            )
+        _checked(lambda: trainer.resume(req.state.trainer), "state")
     return jobs.Job(
         model=modelfile.npz_bytes(net),
         train=ds,
@@ -504,6 +515,7 @@ def build_job(req: TrainRequest, limits=LIMITS, client: str = "") -> jobs.Job:
         client=client,
         pace=req.pace,
         test_rows=test_rows,
+        state=None if req.state is None else req.state.model_dump(),
     )
 
 

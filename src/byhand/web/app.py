@@ -95,6 +95,9 @@ class Guard:
       (bursts of `heavy_burst`): one more gets 429 with Retry-After;
     - a body announced as too large (Content-Length) is refused before it is read, one that
       grows past the limit while it arrives as soon as it does;
+    - a request refused before its body is read, with a body over `heavy_bytes`, is answered
+      with Connection: close: its megabytes are never read (keeping the connection would mean
+      reading them all, as dear as answering);
     - with the heavy lane on, a request with a big body is read here and answered by a helper
       process (`byhand.web.heavy`); past the lane's queue it gets 503 with Retry-After at once;
     - an answer goes out in pieces, each within `send_seconds`: a client that does not read
@@ -152,6 +155,10 @@ class Guard:
 
         refusal = self.refusal(scope)
         if refusal is not None:
+            if self.unread_is_big(scope):
+                # the body is not read: closing costs nothing, reading it to keep the connection
+                # would cost as much as a request (a script resending megabytes after each 429)
+                refusal.headers["connection"] = "close"
             await refusal(scope, receive, send_guarded)
             return
         limit = self.limit_for(scope.get("path", ""))
@@ -182,6 +189,13 @@ class Guard:
                 )
                 await response(scope, receive, send_guarded)
 
+    def unread_is_big(self, scope: Scope) -> bool:
+        """Whether a request's body, if left unread, is over heavy_bytes (or of unknown size)."""
+        length = _content_length(scope)
+        if length is None:
+            return any(k == b"transfer-encoding" for k, _ in scope.get("headers", []))
+        return length > self.limits.heavy_bytes
+
     def goes_to_lane(self, scope: Scope) -> bool:
         headers = scope.get("headers", [])
         chunked = any(k == b"transfer-encoding" for k, _ in headers)
@@ -194,7 +208,8 @@ class Guard:
         assert self.lane is not None
         if self.lane.full():
             busy = "the server is answering as many large requests as it may; try again soon"
-            await _error(503, busy, {"Retry-After": "1"})(scope, receive, send)
+            closing = {"Retry-After": "1", "Connection": "close"}  # the body is left unread
+            await _error(503, busy, closing)(scope, receive, send)
             return
         parts = []
         try:

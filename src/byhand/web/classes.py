@@ -42,7 +42,7 @@ from byhand.classroom import service
 from byhand.classroom.db import Database, DatabaseUnavailable
 from byhand.classroom.rates import SharedRate
 from byhand.diagram import network_svg
-from byhand.teach.check import MAX_ANSWERS
+from byhand.teach.checker import MAX_ANSWERS
 from byhand.teach.solution import SECTIONS
 from byhand.web import practice
 from byhand.web.pages import _env

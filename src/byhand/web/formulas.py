@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from byhand import notation, numbers
-from byhand.explain import explain
+from byhand.explanation import explain
 from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.trace import ForwardTrace

@@ -8,9 +8,11 @@ method, path, headers and body) goes to a helper process that runs the same app 
 back the answer's status, headers and bytes; the server process only moves bytes.
 
 - each server process has `heavy_processes` helpers (one by default), started on the first
-  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each at a lower
-  CPU priority (nice +`heavy_nice`) and with BLAS on one thread: when the cores are busy the
-  scheduler serves clicks first;
+  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each with BLAS on
+  one thread and at the lowest CPU priority: SCHED_IDLE on Linux, so a helper runs only on a
+  core that nothing else (a click, a training) wants at that moment and is set aside the
+  instant something does (nice +`heavy_nice` elsewhere). At nice +5 a helper still took a
+  quarter of a core from a busy server process, and other students' clicks waited;
 - at most `heavy_queue` heavy requests wait for a helper; one more gets 503 with Retry-After
   at once, before its body is read (load shed before work starts);
 - a helper that dies (killed, out of memory) costs the request it held a 503, and is replaced.
@@ -144,6 +146,21 @@ class HeavyLane:
 # --- in the helper process ----------------------------------------------------------------------
 
 
+def lower_priority(nice: int) -> str:
+    """Run this process only on CPU nothing else wants: SCHED_IDLE where the system has it
+    (Linux), else `nice` steps lower. Returns which it got."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return "idle"
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(nice)
+        return f"nice +{nice}"
+    except OSError:
+        return "normal"
+
+
 def serve_helper(conn, settings_json: str, make_app) -> None:
     """Answer requests from `conn` with the app until the server process closes the pipe."""
     from byhand.web.settings import ENVIRONMENT, Settings
@@ -152,10 +169,7 @@ def serve_helper(conn, settings_json: str, make_app) -> None:
     # Ctrl+C in a terminal reaches the whole process group: the server process stops, closes
     # the pipe, and the helper ends then (below), without a traceback of its own
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(Settings.from_environment().limits.heavy_nice)
-    except OSError:
-        pass
+    lower_priority(Settings.from_environment().limits.heavy_nice)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)

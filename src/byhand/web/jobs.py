@@ -87,6 +87,8 @@ class Job:
     pace: float | None = None
     #: the rows of the data that are the test part (the `split` event), none without a split
     test_rows: list[int] | None = None
+    #: where an earlier job of this run stopped (its `done` event's "state"): go on from there
+    state: dict | None = None
     id: int = field(default_factory=itertools.count(1).__next__)
     # where it stands, as the stream saw it
     done: int = 0
@@ -118,6 +120,10 @@ class Run:
             seed=job.seed,
             batch=job.batch,
         )
+        if job.state is not None:
+            self.trainer.resume(job.state["trainer"])
+        #: the steps and epochs done before this job (by the jobs of the run it goes on with)
+        self._before = (self.trainer.steps_done, self.trainer.epochs_done)
         self.done = 0
         self.seconds = 0.0
         self.history: list[dict] = []
@@ -167,14 +173,14 @@ class Run:
                 break
             if job.unit == "epoch":
                 progress = trainer.advance()
-                self.done = progress.epochs
+                self.done = progress.epochs - self._before[1]
             else:
                 to_event = job.every - self.done % job.every
                 k = min(to_event, job.total - self.done, self._steps)
                 if most is not None:
                     k = min(k, most - (self.done - begun))
                 progress = trainer.advance(k)
-                self.done = progress.steps
+                self.done = progress.steps - self._before[0]
                 spent = progress.seconds
                 if spent < chunk_seconds / 4:
                     self._steps = min(self._steps * 2, 1 << 20)
@@ -227,6 +233,12 @@ class Run:
                 "history": self.history,
                 self.job.unit + "s": self.done,
                 "stopped": stopped,
+                # the next job of the run goes on from here (optimiser state, place in the pass)
+                "state": {
+                    "standardised": self.job.prepared is not None
+                    and self.job.prepared.standardised,
+                    "trainer": self.trainer.state(),
+                },
             },
         )
 

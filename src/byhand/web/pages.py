@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from byhand import features, lecture, modelfile, numbers
 from byhand.activations import ACTIVATIONS
-from byhand.data import SYNTHETIC
+from byhand.data import SYNTHETIC, SYNTHETIC_DEFAULTS
 from byhand.diagram import activation_svg, network_svg
 from byhand.errors import ByhandError, unknown
 from byhand.limits import LIMITS
@@ -236,6 +236,24 @@ def _shipped() -> dict[int, content.LectureFile]:
     return series(None)
 
 
+def page_limits(request: Request | None) -> dict:
+    """The server's limits the page's script keeps to: the layers a network may have, and the
+    requests a second one client may make when this server limits them (None: it does not),
+    so that the live views leave room for clicks."""
+    settings = getattr(request.app.state, "settings", None) if request is not None else None
+    per_client = settings is not None and settings.per_client
+    return {
+        "max_layers": LIMITS.max_layers,
+        "client_rate": settings.limits.client_rate if per_client else None,
+    }
+
+
+def synthetic_defaults() -> dict[str, dict]:
+    """Each synthetic set's samples and noise when none are given (data.SYNTHETIC_DEFAULTS),
+    as the data-set panel starts with them and sets them when a set is chosen."""
+    return {name: {"samples": n, "noise": noise} for name, (n, noise) in SYNTHETIC_DEFAULTS.items()}
+
+
 def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -> str:
     """One lecture's page as HTML, drawn for its starting point: the same answer /api/view
     gives, so the first drawing needs no request."""
@@ -262,6 +280,7 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         "inits": list(INITS),
         "optimizers": list(OPTIMIZERS),
         "synthetic_sets": list(SYNTHETIC),
+        "synthetic_defaults": synthetic_defaults(),
         "sigmoid_svg": activation_svg("sigmoid"),
         "input_features": list(features.FEATURES.values()),
     }
@@ -281,7 +300,12 @@ def render_page(request: Request | None = None, number: int = NETWORK_LECTURE) -
         hero_sigma=to_mathml(ACTIVATIONS["sigmoid"].definition.tex),
         diagram_svg=first["svg"],
         start_json=_json_for_html(
-            {**start, "view": first, "limits": {"max_layers": LIMITS.max_layers}}
+            {
+                **start,
+                "view": first,
+                "limits": page_limits(request),
+                "synthetic_defaults": context["synthetic_defaults"],
+            }
         ),
         practice_js=practice and (WEB / "static" / "practice.js").is_file(),
         modules=_modules(),

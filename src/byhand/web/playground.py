@@ -3,8 +3,10 @@
     POST /api/playground/script   {"model", "inputs", "target", "lr", "kind": "numpy"|"torch"}
                                   → {"filename", "script"}: what `byhand export --numpy-script`
                                   (or --torch-script) writes for the same network and numbers
-    POST /api/playground/maps     {"model", "x_range", "y_range", "resolution"}
-                                  → every neuron's activation over the input plane (byhand.maps)
+    POST /api/playground/maps     {"model", "x_range", "y_range", "resolution", "boundary"}
+                                  → every neuron's activation over the input plane (byhand.maps),
+                                  and with "boundary": n the /api/grid answer for n × n points
+                                  (a live update of the plane is one request)
     POST /api/playground/state/encode  {"state": {…}, "precision"} → {"code", "chars",
                                   "fits_link", "precision"}: a short code (byhand.shortstate);
                                   precision "link" picks the most exact one that fits a link
@@ -25,8 +27,9 @@ from pydantic import BaseModel, Field
 
 from byhand import features, shortstate
 from byhand.export.script import numpy_script, torch_script
+from byhand.limits import LIMITS
 from byhand.maps import neuron_maps
-from byhand.web.api import ERRORS, _check, answer
+from byhand.web.api import ERRORS, _check, answer, grid_of
 from byhand.web.schemas import BackpropRequest, GridRequest, check_work, sample_count
 
 router = APIRouter(prefix="/api/playground", responses=ERRORS, tags=["playground"])
@@ -72,6 +75,8 @@ class MapsRequest(GridRequest):
 
     #: the input features the network takes (byhand.features), none for x1, x2 themselves
     features: FeatureNames | None = None
+    #: also the decision boundary on this many points a side (what /api/grid answers)
+    boundary: Annotated[int, Field(ge=2, le=LIMITS.max_resolution)] | None = None
 
 
 class NeuronMap(BaseModel):
@@ -93,21 +98,27 @@ class MapsAnswer(BaseModel):
     resolution: int
     levels: int
     layers: list[LayerMaps]
+    #: /api/grid's answer on the same plane, when the request asks for the boundary
+    boundary: dict[str, Any] | None = None
 
 
 def _maps(req: MapsRequest) -> JSONResponse:
     net = req.model
     if req.features is not None:
         features.attach(net, req.features)
-    check_work(net, req.resolution**2)
-    return answer(neuron_maps(net, req.x_range, req.y_range, req.resolution).to_dict())
+    check_work(net, req.resolution**2 + (req.boundary or 0) ** 2)
+    out = neuron_maps(net, req.x_range, req.y_range, req.resolution).to_dict()
+    if req.boundary is not None:
+        out["boundary"] = grid_of(net, req.x_range, req.y_range, req.boundary)
+    return answer(out)
 
 
 @router.post("/maps", response_model=MapsAnswer)
 async def maps(req: MapsRequest) -> JSONResponse:
     """Every input's and neuron's activation over a resolution × resolution grid of the plane of
     (x1, x2), from one batched forward pass: per neuron, base64 levels 0…255 (one byte a cell,
-    rows from the lowest y) along the boundary's colour scale, and the low and high they span."""
+    rows from the lowest y) along the boundary's colour scale, and the low and high they span;
+    with `boundary`, /api/grid's answer for the same plane too."""
     return await run_in_threadpool(_maps, req)
 
 

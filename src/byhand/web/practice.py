@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from byhand import notation, numbers
 from byhand.mathml import to_mathml
 from byhand.teach import render
-from byhand.teach.check import MAX_ANSWERS, check, parse_answers
+from byhand.teach.checker import MAX_ANSWERS, check, parse_answers
 from byhand.teach.solution import SECTIONS
 from byhand.teach.worksheet import MAX_SEED, Worksheet, check_activation, generate
 

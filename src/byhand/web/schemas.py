@@ -371,6 +371,15 @@ class TrainData(Strict):
         return self
 
 
+class TrainingState(Strict):
+    """Where a training stopped (a `done` event's "state"), for the next job of the same run."""
+
+    #: the data was standardised (the next job's must be too, or the state does not fit)
+    standardised: bool
+    #: byhand.train.Trainer.state(): place in the pass, counts, the optimiser's running means
+    trainer: dict
+
+
 class TrainRequest(Strict):
     """A training job: `steps` gradient steps, or `epochs` passes over a data set."""
 
@@ -390,6 +399,9 @@ class TrainRequest(Strict):
     #: the model is one a training returned (on raw inputs): with standardised data it is
     #: rescaled to them first, so training goes on where it stopped
     resume: bool = False
+    #: the "state" of this run's last `done` event: go on with its optimiser (Adam's running
+    #: means, momentum's velocity) and its place in the shuffled pass, as one run would
+    state: TrainingState | None = None
     #: the samples to take steps on, as /api/backprop takes them (instead of data)
     inputs: Samples | None = None
     target: Samples | None = None

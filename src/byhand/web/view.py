@@ -6,7 +6,9 @@ page's state and the answer is drawn from one forward pass x → z⁽ˡ⁾, a⁽
 δ⁽ˡ⁾, ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾: the diagram (SVG), the names of every neuron and parameter (from
 `byhand.notation`), the formulas as MathML, the tables' numbers, and the chain rule of the
 selected parameter. With ``step`` it first takes one gradient step W ← W − η ∂L/∂W and
-answers for the network after it.
+answers for the network after it. With ``point`` (x1, x2), a network of input features is given
+that point's features (`byhand.features`, the one place they are defined) in place of
+``inputs``, and the answer's ``inputs`` are those features: the diagram's input nodes show them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from byhand import modelfile, notation
+from byhand import features, modelfile, notation
 from byhand.diagram import network_svg
 from byhand.errors import ByhandError
 from byhand.mathml import to_mathml
@@ -53,6 +55,11 @@ class ViewRequest(Strict):
         None, description="the parameter whose chain rule to write (default: the selected one)"
     )
     step: bool = Field(False, description="take one gradient step first, then show the result")
+    point: Annotated[list[float], Field(min_length=2, max_length=2)] | None = Field(
+        None,
+        description="a raw point [x1, x2] for a network of input features: its features "
+        "(x1², sin x1, …) are the inputs, in place of `inputs`; the answer's `inputs` are them",
+    )
     known: Annotated[str, Field(max_length=200)] | None = Field(
         None,
         description="the names_key of the names the page already holds: when it is this "
@@ -153,10 +160,23 @@ def _changed(before: Network, after: Network, params: list[dict]) -> list[str]:
     return [params[k]["name"] for k in moved]
 
 
+def sample_inputs(net: Network, req: ViewRequest):
+    """The inputs the network is given: `inputs`, or the features of `point` (x1, x2)."""
+    if req.point is None:
+        return req.inputs
+    names = features.of(net)
+    if names is None:
+        raise ByhandError(
+            "point: this network takes its inputs as they are (no input features); give inputs"
+        )
+    finite([np.asarray(req.point)], "point")
+    return features.expand(req.point, names).tolist()
+
+
 def build_view(net: Network, req: ViewRequest) -> dict:
     """The whole answer for one network and one sample, from one forward/backward pair."""
     check_drawable(net)
-    x, batched = net.check_inputs(req.inputs)
+    x, batched = net.check_inputs(sample_inputs(net, req))
     if batched:
         raise ByhandError("inputs: give one sample (a list of numbers), not a batch")
     try:
@@ -202,6 +222,8 @@ def build_view(net: Network, req: ViewRequest) -> dict:
             "backward": back.to_dict() if req.backward else None,
         }
     )
+    if req.point is not None:
+        answer["inputs"] = x[0].tolist()
     return answer
 
 

@@ -59,23 +59,42 @@ export async function postForm(path, form) {
   return answer(await fetch(path, { method: "POST", body: form }));
 }
 
+/** What the page says when a stream ends before its last event (`done` or `error`): the
+ * connection was cut, or the server process computing it stopped. */
+export const STREAM_CUT = "the training ended without a result: the connection to the server was cut (the server may have stopped or restarted); train again to go on.";
+
 /**
  * POST `data` to a text/event-stream endpoint and call onEvent(name, payload) for each event.
- * Resolves when the stream ends; rejects with ApiError on an HTTP error or an "error" event.
+ * Resolves when the stream ends with its `done` event; rejects with ApiError on an HTTP error,
+ * an "error" event, or a stream cut before either (STREAM_CUT); with an AbortError when stopped.
  */
 export async function stream(path, data, onEvent, signal) {
-  const response = await fetch(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-    body: JSON.stringify(data),
-    signal,
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify(data),
+      signal,
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(`the server could not be reached (${err.message}): start the training again`, 0);
+  }
   if (!response.ok) return answer(response);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
+  let finished = false; // the `done` event came
   for (;;) {
-    const { value, done } = await reader.read();
+    let value;
+    let done;
+    try {
+      ({ value, done } = await reader.read());
+    } catch (err) {
+      if (err.name === "AbortError" || (signal && signal.aborted)) throw err;
+      throw new ApiError(STREAM_CUT, 0); // the connection broke while the stream was open
+    }
     if (value) buffer += decoder.decode(value, { stream: true });
     buffer = buffer.replace(/\r\n/g, "\n");
     let cut;
@@ -96,8 +115,10 @@ export async function stream(path, data, onEvent, signal) {
         payload = lines.join("\n");
       }
       if (name === "error") throw new ApiError(detailOf(payload, 422), 422);
+      if (name === "done") finished = true;
       onEvent(name, payload);
     }
     if (done) break;
   }
+  if (!finished) throw new ApiError(STREAM_CUT, 0);
 }

@@ -1,11 +1,13 @@
 // Data sets: choose or upload one, train a network on it, see its loss, accuracy and boundary.
 
-import { ApiError, getJSON, postForm, postJSON, stream } from "./api.js";
+import { ApiError, STREAM_CUT, getJSON, postForm, postJSON, stream } from "./api.js";
 import { $, on, resize, setError } from "./dom.js";
 import { boundary, classColour, fmt, lineChart } from "./plots.js";
-import { data as ds, refresh, save, sizesOf, state } from "./store.js";
+import { data as ds, refresh, save, sizesOf, state, syntheticDefaults } from "./store.js";
 import { resetArchitecture } from "./architecture.js";
-import { everyFrame, followInDiagram, stopFollowing } from "./training.js";
+import { hides } from "./lesson.js";
+import { everyFrame, followInDiagram, liveRefused, liveTurn, stopFollowing } from "./training.js";
+import { mapResolution } from "./maps.js";
 
 
 const snapshotListeners = [];
@@ -14,7 +16,8 @@ const snapshotListeners = [];
  * Call fn({model, data, epoch, final}) with each network a data-set training sends: the
  * snapshots while it runs (final false, at most one per animation frame) and the trained or
  * stopped network at the end (final true). `data` is the sample trained on ({inputs, labels, …});
- * `model` is a model file on the data's raw inputs (with its "features" when it has some).
+ * `model` is a model file on the data's raw inputs (with its "features" when it has some);
+ * `maps`, while a 2-D set trains, the neuron maps' answer already asked with the boundary.
  * fn(null) when the results are cleared.
  */
 export function onTrainingSnapshot(fn) {
@@ -189,6 +192,7 @@ export function clearResults() {
   ds.curve = null;
   ds.split = null;
   ds.grid = null;
+  ds.runState = null;
   showChartHints();
   tellSnapshot(null);
   drawPointsOnly();
@@ -300,6 +304,11 @@ async function trainDataset(how = "run") {
   }
   ds.sample = data;
   if (!regression) setClassPicker(data.classes);
+  // the run goes on with its optimiser (Adam's running means, the place in the shuffled pass)
+  // while the network, the data, the optimiser, batch and seed stay the ones it was trained with
+  const runKey = JSON.stringify([ds.modelKey, sourceOf(data), $("#ds-optimizer").value, run.batch, run.seed]);
+  const carried = start.resume && ds.runState && ds.runState.key === runKey ? ds.runState.state : null;
+  ds.runState = null;
   const curve = ds.curve;
   const draw = () => {
     lineChart($("#ds-loss"), [
@@ -316,7 +325,15 @@ async function trainDataset(how = "run") {
   const offset = curve.epochs;
   // a step moves the count of epochs by one batch's share of the training part
   const trainSize = Math.max(1, Math.round(data.inputs.length * (sourceOf(data).test_split ? 0.8 : 1)));
-  const epochOf = (ev) => offset + (ev.epoch ?? ((ev.step || 0) * run.batch) / trainSize);
+  // a progress event counts its `epoch` or `step`, the done event its `epochs` or `steps`; an
+  // epoch of a run carried on mid-pass ends where that pass ends
+  const epochBase = carried ? Math.floor(offset + 1e-9) : offset;
+  const epochOf = (ev) => {
+    const epochs = ev.epoch ?? ev.epochs;
+    return epochs !== undefined ? epochBase + epochs : offset + ((ev.step ?? ev.steps ?? 0) * run.batch) / trainSize;
+  };
+  /** Where the run stands after a job, in epochs: passes done and the share of the one under way. */
+  const standing = (done) => (done.state ? done.state.trainer.epochs + done.state.trainer.cursor / done.state.trainer.rows : epochOf(done));
   let latest = null; // the network as trained so far, kept if the run is stopped
   const live = nf === 2 && !regression;
   // once per animation frame: the charts, the info line, the boundary, the diagram, listeners
@@ -327,15 +344,27 @@ async function trainDataset(how = "run") {
   });
   let followed = false; // the diagram's sample is set once a run, when it first follows
   const runId = (ds.live = (ds.runs = (ds.runs || 0) + 1));
-  const paintBoundary = everyFrame((snap) => {
-    if (ds.live !== runId) return null; // the run is over: its final picture is drawn
-    tellSnapshot({ ...snap, final: false });
+  const paintBoundary = everyFrame(async (snap) => {
+    if (ds.live !== runId) return; // the run is over: its final picture is drawn
     if ($("#ds-follow").checked) {
       if (!followed) diagramSample(snap.model, data);
       followed = true;
       followInDiagram(snap.model);
     }
-    return live ? drawBoundary(data, snap.model).catch(() => {}) : null; // the run's own messages say what went wrong
+    if (!live) return tellSnapshot({ ...snap, final: false });
+    // the boundary and the neuron maps of the snapshot: one request, within the live views' share
+    await liveTurn("plane");
+    if (ds.live !== runId) return;
+    const frame = frameFor(data);
+    let plane;
+    try {
+      plane = await postJSON("/api/playground/maps", { model: snap.model, x_range: frame.xr, y_range: frame.yr, resolution: mapResolution(), boundary: BOUNDARY });
+    } catch (err) {
+      return liveRefused(err); // the run's own messages say what went wrong
+    }
+    if (ds.live !== runId) return;
+    tellSnapshot({ ...snap, final: false, maps: plane });
+    await drawBoundary(data, snap.model, plane.boundary);
   });
   setRunning(true);
   try {
@@ -354,8 +383,10 @@ async function trainDataset(how = "run") {
         batch: run.batch,
         every: Math.max(1, Math.floor((total.epochs || 1) / 60)),
         pace: total.epochs ? pace : undefined,
-        data: sourceOf(data),
+        // standardised for every job, so that one job's optimiser state fits the next
+        data: { ...sourceOf(data), standardise: true },
         seed: run.seed,
+        state: carried || undefined,
       },
       (name, ev) => {
         if (name === "split") {
@@ -382,14 +413,22 @@ async function trainDataset(how = "run") {
     ds.live = null;
     if (done) {
       ds.model = done.model;
-      curve.epochs = epochOf(done);
+      curve.epochs = standing(done);
+      ds.runState = done.state ? { key: runKey, state: done.state } : null;
       draw();
       $("#ds-info").textContent = info;
       await showTrained();
     }
   } catch (err) {
     ds.live = null;
-    if (err.name !== "AbortError") setError("#ds-error", err);
+    if (err.message === STREAM_CUT && latest) {
+      // the stream was cut: keep the network of its last snapshot, as Stop does
+      ds.model = latest.model;
+      curve.epochs = latest.epochs;
+      await showTrained().catch(() => {});
+      $("#ds-info").textContent = "The network of the last update is kept (show it in the diagram, or train again).";
+      setError("#ds-error", err);
+    } else if (err.name !== "AbortError") setError("#ds-error", err);
     else {
       const last = curve.loss.train[curve.loss.train.length - 1];
       const at = last ? ` at epoch ${fmtEpoch(last[0])}` : "";
@@ -516,12 +555,14 @@ function pointsOf(data) {
 }
 
 let drawing = null; // the boundary being asked for
+/** Points a side of the boundary's grid. */
+const BOUNDARY = 60;
 
 /** The trained network's boundary, or a snapshot's while training (data-drawn "live", not
  * "1"); data-redraws counts the drawings of this run. */
-async function drawBoundary(data, snapshot = null) {
+async function drawBoundary(data, snapshot = null, given = null) {
   const frame = frameFor(data);
-  drawing = postJSON("/api/grid", { model: snapshot || ds.model, x_range: frame.xr, y_range: frame.yr, resolution: 60 });
+  drawing = given ? Promise.resolve(given) : postJSON("/api/grid", { model: snapshot || ds.model, x_range: frame.xr, y_range: frame.yr, resolution: BOUNDARY });
   const grid = await drawing.finally(() => (drawing = null));
   if (snapshot && (ds.sample !== data || !ds.live)) return; // the run is over or another began: its picture is gone
   ds.grid = grid;
@@ -642,7 +683,7 @@ async function addPoint(x, y, k) {
 function onPlotClick(ev) {
   const canvas = $("#ds-boundary");
   const frame = ds.frame;
-  if (!frame) return;
+  if (!frame || hides("ds-points")) return; // a lesson without the point controls adds none
   const box = canvas.getBoundingClientRect();
   const x = frame.xr[0] + ((ev.clientX - box.left) / box.width) * (frame.xr[1] - frame.xr[0]);
   const y = frame.yr[0] + (1 - (ev.clientY - box.top) / box.height) * (frame.yr[1] - frame.yr[0]);
@@ -665,11 +706,13 @@ async function clearPoints() {
 }
 
 /** The diagram's sample for a data set's network: the set's first sample and its target (one-hot
- * from its label); zeros for a network of input features, whose values the server computes. */
+ * from its label). A network of input features is given the sample as a point (x1, x2): the
+ * server answers with its features as the inputs, the diagram's input nodes show them. */
 function diagramSample(model, data) {
   const sizes = sizesOf(model);
-  const first = data && !model.features ? data.inputs[0] || [] : [];
-  state.inputs = resize(first, sizes[0]);
+  const first = data ? data.inputs[0] || [] : [];
+  state.point = model.features && first.length === 2 ? [first[0], first[1]] : null;
+  state.inputs = resize(model.features ? [] : first, sizes[0]);
   const t = data && data.target ? data.target[0] : null;
   const label = data && data.labels && data.labels.length ? Number(data.labels[0]) : -1;
   const k = sizes[sizes.length - 1];
@@ -699,6 +742,12 @@ function applyPreset() {
   const name = $("#ds-name").value;
   const preset = ds.fixedSets.has(name) ? PRESETS.fixed : PRESETS.synthetic;
   for (const [k, v] of Object.entries(preset)) $(`#ds-${k}`).value = v;
+  // a made-up set's own samples and noise, as the engine makes it when none are given
+  const made = syntheticDefaults[name];
+  if (made) {
+    $("#ds-samples").value = String(made.samples);
+    $("#ds-noise").value = String(made.noise);
+  }
 }
 
 /** Back to the page's first choices: xor, its settings, no results. */
@@ -712,8 +761,6 @@ export function resetDatasets() {
   showUploadInMenu(null);
   $("#ds-name").value = "xor";
   applyPreset();
-  $("#ds-samples").value = "200";
-  $("#ds-noise").value = "0.1";
   $("#ds-seed").value = "0";
   state.ds = null;
   showDatasetKnobs();

@@ -2,7 +2,7 @@
 
 import { $, $$, on, put } from "./dom.js";
 import { inputValue } from "./numbers.js";
-import { onView, paramName, readParam, refresh, sizesOf, state, view, writeParam } from "./store.js";
+import { onView, paramName, readParam, refresh, sizesOf, state, url, view, writeParam } from "./store.js";
 
 /** A number as an input box shows it (numbers.inputValue): 0.9526, 1, 5.2e-6. */
 export function boxValue(v) {
@@ -168,7 +168,15 @@ export function showEditors() {
   const sizes = sizesOf(state.model);
   const inputs = $("#inputs-editor");
   const target = $("#target-editor");
-  if (inputs) vectorEditor(inputs, state.inputs.slice(0, sizes[0]), "input", state.model.inputs, "x");
+  const point = url.pointOf(state);
+  if (inputs && point) {
+    // a network of input features: the student edits the point, the server gives its features
+    vectorEditor(inputs, point, "point", null, "x");
+    const note = document.createElement("p");
+    note.className = "muted point-note";
+    note.textContent = "The network's inputs are the features of this point (x1, x2), as the diagram shows them.";
+    if (!inputs.querySelector(".point-note")) inputs.append(note);
+  } else if (inputs) vectorEditor(inputs, state.inputs.slice(0, sizes[0]), "input", state.model.inputs, "x");
   if (target) vectorEditor(target, state.target.slice(0, sizes[sizes.length - 1]), "target", state.model.outputs, "y");
   put("#lr", "value", state.lr);
   put("#train-steps", "value", state.steps);
@@ -200,6 +208,7 @@ export function wireEditors() {
   on("#params-editor", "change", onParamInput);
   on("#inspector", "change", onParamInput);
   on("#inputs-editor", "change", (ev) => onVectorInput(ev, "input", () => state.inputs));
+  on("#inputs-editor", "change", (ev) => onVectorInput(ev, "point", () => state.point));
   on("#target-editor", "change", (ev) => onVectorInput(ev, "target", () => state.target));
   onView((answer) => {
     showEditors();

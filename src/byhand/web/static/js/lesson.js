@@ -106,11 +106,19 @@ function keepLockedValues() {
   }
 }
 
+/** Whether the lesson the page applies now hides the control `key` (one of CONTROLS): a part
+ * of the page that acts for that control (the plot adding points for "ds-points") asks here. */
+export function hides(key) {
+  return !!active && active.hide.includes(key);
+}
+
 /** Hide and lock what `lesson` says, and say so; null shows everything. */
 export function applyLesson(lesson) {
   unapply();
   active = cleaned(lesson);
   state.lesson = active;
+  // the controls hidden, for the style sheet (the plot's cursor says whether a click adds a point)
+  document.body.dataset.lessonHides = active ? active.hide.join(" ") : "";
   if (active) {
     remembered = active;
     // the contents list keeps each part's own number when some are left out

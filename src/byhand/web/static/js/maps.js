@@ -51,6 +51,11 @@ function canDraw(model) {
   return Array.isArray(model.features) || model.layers[0].weights[0].length === 2;
 }
 
+/** Cells a side the maps are asked for now: more while one is shown large. */
+export function mapResolution() {
+  return open ? LARGE : SMALL;
+}
+
 /** Ask for the maps of `model`; while one request is out, only the latest snapshot waits. */
 function want(model, data) {
   job = { model, plane: planeOf(data), run };
@@ -64,7 +69,7 @@ async function pump() {
   busy = true;
   const [x_range, y_range] = mine.plane;
   try {
-    const answer = await postJSON("/api/playground/maps", { model: mine.model, x_range, y_range, resolution: open ? LARGE : SMALL });
+    const answer = await postJSON("/api/playground/maps", { model: mine.model, x_range, y_range, resolution: mapResolution() });
     if (mine.run === run) {
       drawn = { ...mine, answer };
       draw();
@@ -252,6 +257,12 @@ export function wireMaps() {
   if (!$("#ds-maps")) return;
   onTrainingSnapshot((snapshot) => {
     if (!snapshot) return clear();
+    if (snapshot.maps) {
+      // asked with the boundary, in the run's one live request: draw it as it is
+      if (busy || job) return; // a map asked on its own (opened large) is on its way
+      drawn = { model: snapshot.model, plane: planeOf(snapshot.data), run, answer: snapshot.maps };
+      return draw();
+    }
     if (canDraw(snapshot.model)) want(snapshot.model, snapshot.data);
   });
 }

@@ -4,7 +4,7 @@
 // first refresh's.
 
 import { postJSON } from "./api.js";
-import { decode } from "./state.js";
+import { decode, pointOf } from "./state.js";
 
 function ask() {
   const s = decode(location.hash);
@@ -13,6 +13,7 @@ function ask() {
   const body = {
     model: s.model,
     inputs: s.inputs,
+    point: pointOf(s),
     target: s.target,
     lr: s.lr,
     forward: s.ran,

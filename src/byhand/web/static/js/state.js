@@ -27,6 +27,7 @@ export function compact(state) {
     b: state.backprop ? 1 : 0,
   };
   if (state.ds) c.d = state.ds;
+  if (state.point) c.p = state.point;
   if (state.lesson) c.l = state.lesson; // what a lesson link shows (js/lesson.js)
   return c;
 }
@@ -54,8 +55,15 @@ export function expand(c) {
     ran: !!c.f,
     backprop: !!c.b,
     ds: c.d && typeof c.d === "object" ? c.d : null,
+    point: Array.isArray(c.p) && c.p.length === 2 && c.p.every(Number.isFinite) ? c.p : null,
     lesson: c.l && typeof c.l === "object" ? c.l : null,
   };
+}
+
+/** The raw point (x1, x2) a view is asked for when the network takes its input features, else
+ * null: the server expands it (byhand/features.py) and answers with the features as inputs. */
+export function pointOf(s) {
+  return s.model && Array.isArray(s.model.features) && Array.isArray(s.point) && s.point.length === 2 ? s.point : null;
 }
 
 /** The state a URL's hash carries, or null when it carries none (or a broken one). */

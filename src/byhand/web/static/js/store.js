@@ -4,11 +4,18 @@
 import { ApiError, postJSON } from "./api.js";
 import { $, clone } from "./dom.js";
 import * as url from "./state.js";
+import { pointOf } from "./state.js";
 
 const start = JSON.parse($("#start-data").textContent);
 
 /** Layers of weights a network may have (the server's limit). */
 export const MAX_LAYERS = (start.limits && start.limits.max_layers) || 16;
+
+/** Requests a second one client may make, on average, when the server limits it (else null). */
+export const CLIENT_RATE = (start.limits && start.limits.client_rate) || null;
+
+/** Each synthetic set's samples and noise when none are given: the engine's (data.SYNTHETIC_DEFAULTS). */
+export const syntheticDefaults = start.synthetic_defaults || {};
 
 /** The lecture's starting point (or the network `byhand serve --model` was given). */
 export const defaults = {
@@ -26,6 +33,7 @@ export const state = {
   ran: false,
   backprop: false,
   ds: null,
+  point: null, // a raw point (x1, x2) whose features a network of input features is given
 };
 
 /** What the server last said about the state: names, formulas, results; and page-only parts. */
@@ -136,6 +144,7 @@ async function run() {
     const answer = await (options.opening || postJSON("/api/view", {
       model: state.model,
       inputs: state.inputs,
+      point: pointOf(state),
       target: state.target,
       lr: state.lr,
       forward: state.ran,
@@ -150,6 +159,7 @@ async function run() {
       refresh(options); // the names it left out are no longer the page's (a new network came in between)
       return;
     }
+    if (Array.isArray(answer.inputs)) state.inputs = answer.inputs; // the point's features
     if (answer.step) {
       state.model = answer.model;
       view.changed = new Set(answer.step.changed || []);

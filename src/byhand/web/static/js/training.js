@@ -5,7 +5,7 @@
 import { ApiError, stream } from "./api.js";
 import { $, clone, on, resize, setError } from "./dom.js";
 import { fmt, lineChart } from "./plots.js";
-import { refresh, save, sizesOf, state, training, view } from "./store.js";
+import { CLIENT_RATE, refresh, save, sizesOf, state, training, view } from "./store.js";
 
 /**
  * A function that calls draw(value) with the latest value it was given, at most once per
@@ -39,6 +39,38 @@ export function everyFrame(draw) {
   };
 }
 
+// --- the live views' share of the server ------------------------------------------------------
+
+/** The share of the server's per-client request rate (CLIENT_RATE, served) that the live views
+ * take together while a run trains; the rest, and the server's burst, is left to clicks. */
+const LIVE_SHARE = 0.75;
+/** The diagram's live updates a second, at most; the plane (boundary and maps) takes the rest. */
+const DIAGRAM_RATE = 10;
+
+const liveBudget = CLIENT_RATE ? CLIENT_RATE * LIVE_SHARE : Infinity;
+const liveNext = { diagram: 0, plane: 0 }; // when each live view may ask next (ms)
+let diagramAsked = -Infinity;
+let livePaused = 0;
+
+/** Wait until a live view, "diagram" or "plane", may ask the server for its next drawing: the
+ * diagram up to DIAGRAM_RATE a second, the plane with what is left of the share (all of it
+ * while the diagram does not follow), and nothing for a second after a 429. */
+export async function liveTurn(kind) {
+  if (!Number.isFinite(liveBudget)) return;
+  const now = performance.now();
+  if (kind === "diagram") diagramAsked = now;
+  const diagram = Math.min(DIAGRAM_RATE, (liveBudget * 2) / 3);
+  const perSecond = kind === "diagram" ? diagram : now - diagramAsked < 1000 ? liveBudget - diagram : liveBudget;
+  const at = Math.max(now, liveNext[kind], livePaused);
+  liveNext[kind] = at + 1000 / perSecond;
+  if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+}
+
+/** A live request failed: after a 429 (too many requests) the live views rest a second. */
+export function liveRefused(err) {
+  if (err && err.status === 429) livePaused = performance.now() + 1000;
+}
+
 let following = 0; // snapshots given before the last stopFollowing() are never drawn
 
 /** The diagram shows `model` (a snapshot of a training): one /api/view at a time, the newest. */
@@ -52,6 +84,8 @@ export function stopFollowing() {
 }
 
 const follow = everyFrame(async ({ model, run }) => {
+  if (run !== following) return;
+  await liveTurn("diagram");
   if (run !== following) return;
   const sizes = sizesOf(model);
   // a network of another shape (a data set's): its sample is resized, as loading a model does

@@ -247,7 +247,7 @@ def parse_answers(
         if value is None or (isinstance(value, str) and not value.strip()):
             out[key] = None
             continue
-        number = _number(value)
+        number = _answer_number(value)
         if isinstance(number, NotANumber):
             if not keep_invalid:
                 raise ByhandError(f"{source}: {key} must be a {number.reason}, not {value!r}")
@@ -257,7 +257,7 @@ def parse_answers(
     return out
 
 
-def _number(value: object) -> float | NotANumber:
+def _answer_number(value: object) -> float | NotANumber:
     """An answer's value as a finite number, or what it was written as when it is not one."""
     if isinstance(value, (str, int, float)):
         shown = str(value)
