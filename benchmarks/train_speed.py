@@ -516,6 +516,21 @@ def layouts(batch: int, hidden: int, peak: float, rounds: int = 9) -> None:
         ],
     }
     flops = 2 * batch * hidden * d
+    data = rng.random((60_000, d), dtype=np.float32)  # a data set as large as MNIST's
+    order = rng.permutation(len(data))
+    x_C, x_F = np.empty((batch, d), np.float32), np.empty((batch, d), np.float32, "F")
+    gathers = {"into C-ordered x (byhand)": x_C, "into Fortran-ordered x": x_F}
+    print(f"\nthe gather of {batch} random rows of 60,000 × 784 float32 (np.take, mode='clip'):")
+    for name, x in gathers.items():
+        best = float("inf")
+        for r in range(rounds):
+            start = time.perf_counter()
+            for k in range(64):
+                first = (r * 64 + k) * batch % (len(order) - batch)
+                data.take(order[first : first + batch], 0, x, "clip")
+            best = min(best, (time.perf_counter() - start) / 64)
+        print(f"    {best * 1e6:7.1f} µs  {name}")
+    del data
     print(f"\nthe first layer's products at batch {batch}, 784 → {hidden}, float32, one thread "
           f"({flops / 1e6:.1f} MFLOP each; peak {peak:.0f} GFLOP/s):")  # fmt: skip
     with threadpool_limits(1):
