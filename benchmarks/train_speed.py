@@ -465,27 +465,30 @@ def layouts(batch: int, hidden: int, peak: float, rounds: int = 9) -> None:
         z[...] = b
 
     ways = {
-        "forward z = a Wᵀ": [
+        "forward z = a Wᵀ + b": [
             (
-                "gemm(1, Wᵀ, aᵀ, 1, zᵀ, trans_a=1) into C-ordered z, after z = 1bᵀ",
+                "z = 1bᵀ, gemm(1, Wᵀ, aᵀ, 1, zᵀ, trans_a=1) into C-ordered z (byhand)",
                 lambda i: (fill(z), gemm(1.0, W.T, xs[i].T, 1.0, z.T, 1, 0, 1)),
             ),
             (
-                "gemm(1, Wᵀ, a_F, trans_a=1, trans_b=1) into C-ordered z, a in Fortran order",
-                lambda i: gemm(1.0, W.T, xs_F[i], 0.0, z.T, 1, 1, 1),
+                "z = 1bᵀ, gemm(1, Wᵀ, a_F, 1, zᵀ, trans_a=1, trans_b=1), a in Fortran order",
+                lambda i: (fill(z), gemm(1.0, W.T, xs_F[i], 1.0, z.T, 1, 1, 1)),
             ),
             (
-                "gemm(1, aᵀ, Wᵀ, trans_a=1) into Fortran-ordered z",
-                lambda i: gemm(1.0, xs[i].T, W.T, 0.0, z_F, 1, 0, 1),
+                "z = 1bᵀ, gemm(1, aᵀ, Wᵀ, 1, z, trans_a=1) into Fortran-ordered z",
+                lambda i: (fill(z_F), gemm(1.0, xs[i].T, W.T, 1.0, z_F, 1, 0, 1)),
             ),
             (
-                "gemm(1, a_F, Wᵀ) into Fortran-ordered z, a in Fortran order",
-                lambda i: gemm(1.0, xs_F[i], W.T, 0.0, z_F, 0, 0, 1),
+                "z = 1bᵀ, gemm(1, a_F, Wᵀ, 1, z) into Fortran-ordered z, a in Fortran order",
+                lambda i: (fill(z_F), gemm(1.0, xs_F[i], W.T, 1.0, z_F, 0, 0, 1)),
             ),
-            ("np.dot(a, Wᵀ, out=z)", lambda i: np.dot(xs[i], W.T, out=z)),
             (
-                "np.matmul(W, aᵀ, out=zᵀ) into Fortran-ordered z",
-                lambda i: np.matmul(W, xs[i].T, out=z_F.T),
+                "np.dot(a, Wᵀ, out=z), z += b (byhand before)",
+                lambda i: np.add(np.dot(xs[i], W.T, out=z), b, out=z),
+            ),
+            (
+                "np.matmul(W, aᵀ, out=zᵀ) into Fortran-ordered z, z += b",
+                lambda i: np.add(np.matmul(W, xs[i].T, out=z_F.T), b[:, None], out=z_F.T),
             ),
         ],
         "update W ← W − c δᵀa": [
