@@ -857,12 +857,26 @@ def main(argv: list[str] | None = None) -> int:
                 "  the first layer's two products: byhand's calls above against XLA's dot at the "
                 "same shapes (a jitted lax.scan of 64, best of 5):"
             )
+            products = 0.0
             for name, xla_seconds in r.xla:
                 ours = sum(sec for call, sec in r.calls if call.startswith(mine[name]))
+                products += ours
                 print(
                     f"    {name:<14} byhand {ours * 1e6:7.1f} µs ({flops / ours / 1e9:4.0f} "
                     f"GFLOP/s), XLA {xla_seconds * 1e6:7.1f} µs ({flops / xla_seconds / 1e9:4.0f} "
                     "GFLOP/s)"
+                )
+            scan = r.rates.get("jax-scan")
+            if scan:
+                gather = sum(sec for call, sec in r.calls if call.startswith("gather"))
+                rest = r.profiled_step - products - gather
+                named = ("gather", *(p for prefixes in mine.values() for p in prefixes))
+                others = sum(not call.startswith(named) for call, _ in r.calls)
+                jax_rest = r.case.batch / scan - sum(sec for _, sec in r.xla)
+                print(
+                    f"  the rest of byhand's step (all but the gather and those two products, "
+                    f"{others} calls and the loop): {rest * 1e6:.1f} µs; JAX's whole "
+                    f"step less XLA's two products (its gather included): {jax_rest * 1e6:.1f} µs"
                 )
     if missed:
         print(
