@@ -36,6 +36,7 @@ import itertools
 import json
 import logging
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -73,6 +74,10 @@ NO_WORKER = (
 STOPPING = "the training stopped: the server is shutting down; start it again once it is back"
 
 
+#: job ids, unique in this process (a job built in a heavy-lane helper gets one here: `adopt`)
+_IDS = itertools.count(1)
+
+
 @dataclass(eq=False)
 class Job:
     """One training run as the request asked for it: checked, not yet started.
@@ -101,7 +106,7 @@ class Job:
     pace: float | None = None
     #: the rows of the data that are the test part (the `split` event), none without a split
     test_rows: list[int] | None = None
-    id: int = field(default_factory=itertools.count(1).__next__)
+    id: int = field(default_factory=lambda: next(_IDS))
     # where it stands, as the stream saw it
     done: int = 0
     finished: bool = False
@@ -454,6 +459,22 @@ class JobPool:
             w.close()
 
 
+async def hand_back(job: Job, send: Send) -> None:
+    """Answer with `job` itself, pickled (a heavy-lane helper to its server process)."""
+    from byhand.web.heavy import JOB_TYPE
+
+    body = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    headers = [(b"content-type", JOB_TYPE), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def adopt(job: Job, client: str) -> Job:
+    """A job built in a helper process, made this process's own: a fresh id, its client."""
+    job.id, job.client = next(_IDS), client
+    return job
+
+
 def _quietly(call) -> None:
     """call() in a thread of its own, where nobody waits for its answer or its error."""
     try:
@@ -487,6 +508,13 @@ class TrainingStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         job = self.job
+        app = scope.get("app")
+        if app is not None and getattr(app.state, "settings", None) is not None:
+            if app.state.settings.lane_helper:
+                # in a heavy-lane helper: hand the checked job back to the server process
+                self.pool.release(job)
+                await hand_back(job, send)
+                return
         worker: Worker | None = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
