@@ -119,3 +119,22 @@ def test_train_into_a_pipe_imports_neither_rich_nor_scikit_learn():
         "scipy.linalg._fblas",
         "scipy.special._special_ufuncs",
     }
+
+
+def test_the_program_ends_at_once_after_train_with_its_output_and_files_complete(tmp_path):
+    # byhand.cli.run skips the interpreter's teardown after a QUICK_EXIT command: the report,
+    # the model file and the exit status must all be there all the same
+    model = tmp_path / "digits.json"
+    argv = ["train", "--data", "digits", "--epochs", "2", "--out", str(model)]
+    code = "from byhand.cli import run; run()"
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "2 epochs in" in done.stdout and done.stdout.endswith(f"model saved to {model}\n")
+    assert json.loads(model.read_text())["format"] == "byhand.network"
+    # a refused command keeps its status and its one-line error
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "train", "--data", "digits", "--epochs", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("byhand: error:")
