@@ -12,12 +12,20 @@ browser contexts of navigation → the parameter list and the gradients table fi
 
 "While training" times the same click on the lecture's network while the data-set panel trains
 spiral (1,000 samples, 5,000 epochs; a run that ends is started again) at full speed, its boundary
-and charts redrawn from each progress event.
+and neuron maps redrawn as it learns. "Live updates" then counts, over a few seconds of the same
+run with "follow it in the diagram" on, the drawings a second of the diagram, the boundary and the
+maps.
 
-    python benchmarks/page_latency.py [--rounds 40] [--opens 5] [--before COMMIT]
+Both servers are `byhand serve`, with its per-client limits (LIMITS.client_rate requests a second,
+bursts of client_burst): the fresh opens are spaced so that one client keeps to that rate (each
+open asks for some 30 files), and a round or an open that gets no answer within ROUND_SECONDS or
+OPEN_SECONDS is counted and named, never waited for (the page of a refused request draws
+nothing, and a run of this script used to hang there); the answers refused with 429 are counted.
+
+    python benchmarks/page_latency.py [--rounds 40] [--opens 5] [--before COMMIT] [--live-seconds 5]
 
 Targets on a 2-core machine: median ≤ 40 ms (lecture), ≤ 120 ms (64-30-10), interactive ≤ 0.5 s,
-a click while training ≤ 150 ms.
+a click while training ≤ 150 ms, the live diagram ≥ 10 updates a second.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,15 +56,22 @@ OLD_FILES = ["page.js", "js/api.js", "js/plots.js", "js/state.js"]
 #: the page before the work on its speed (names sent once, parts far from the screen not laid out)
 BEFORE = "2693f42"
 
+#: a round or an open with no answer by then is counted as unanswered, not waited for
+ROUND_SECONDS = 10
+OPEN_SECONDS = 30
+
 #: runs in the page: change x1, then wait until the gradients table is drawn again and painted
+#: (null after ROUND_SECONDS without it)
 ROUND = """async (value) => {
   const host = document.querySelector('#backprop-result');
   const box = document.querySelector("#inputs-editor input[data-input='0']");
   return await new Promise((resolve) => {
     const t0 = performance.now();
+    const late = setTimeout(() => { seen.disconnect(); resolve(null); }, ROUND_MS);
     const seen = new MutationObserver(() => {
       if (!host.querySelector('#gradients-table')) return;
       seen.disconnect();
+      clearTimeout(late);
       // shown: the frame after the change is laid out and painted
       requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
     });
@@ -63,14 +79,24 @@ ROUND = """async (value) => {
     box.value = String(value);
     box.dispatchEvent(new Event('change', { bubbles: true }));
   });
-}"""
-#: navigation start → the parameter list (names) filled
+}""".replace("ROUND_MS", str(ROUND_SECONDS * 1000))
+#: navigation start → the parameter list (names) filled (null after OPEN_SECONDS without it)
 INTERACTIVE = """async () => {
   const ready = () => document.querySelector('#explain-select option:nth-child(2)') &&
     document.querySelector('#gradients-table');
-  while (!ready()) await new Promise((r) => setTimeout(r, 5));
+  while (!ready()) {
+    if (performance.now() > OPEN_MS) return null;
+    await new Promise((r) => setTimeout(r, 5));
+  }
   return performance.now();
-}"""
+}""".replace("OPEN_MS", str(OPEN_SECONDS * 1000))
+#: the live views' drawings so far: the diagram's, the boundary's, the neuron maps'
+DRAWINGS = """() => ({
+  t: performance.now(),
+  diagram: Number(document.querySelector('#diagram').dataset.live || 0),
+  boundary: Number(document.querySelector('#ds-boundary').dataset.redraws || 0),
+  maps: Number((document.querySelector('#ds-maps') || {dataset: {}}).dataset.redraws || 0),
+})"""
 
 
 def old_scripts() -> dict[str, str] | None:
@@ -183,28 +209,72 @@ def train(page) -> None:
     page.wait_for_function(TRAINING, timeout=60_000)
 
 
-def open_page(browser, url: str, old: dict | None):
+class Tally:
+    """The answers a page got: how many, and how many refused as too many requests (429)."""
+
+    def __init__(self) -> None:
+        self.answers = 0
+        self.refused = 0
+
+    def count(self, response) -> None:
+        self.answers += 1
+        self.refused += response.status == 429
+
+
+def open_page(browser, url: str, old: dict | None, tally: Tally):
     """A fresh context on `url` (the earlier scripts routed in when `old`); the page, the context
-    and the time to interactive (ms)."""
+    and the time to interactive (ms). One client keeps to the server's rate: after an open, the
+    time its requests take at LIMITS.client_rate a second is left to pass."""
+    from byhand.limits import LIMITS
+
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
+    page.on("response", tally.count)
     if old is not None:
         for name, text in old.items():
             page.route(f"**/static/{name}", serve_script(text))
+    before = tally.answers
     page.goto(url, wait_until="commit")
-    return page, context, page.evaluate(INTERACTIVE)
+    interactive = page.evaluate(INTERACTIVE)
+    if interactive is None:
+        context.close()
+        raise SystemExit(
+            f"the page did not become interactive within {OPEN_SECONDS} s "
+            f"({tally.refused} answers so far refused with 429)"
+        )
+    page.wait_for_timeout(1000 * (tally.answers - before) / LIMITS.client_rate)
+    return page, context, interactive
+
+
+@dataclass
+class Measured:
+    """One page's rounds (ms; None: no answer within ROUND_SECONDS), its median time to
+    interactive (ms), the answers refused with 429 during its rounds, and the live views'
+    drawings a second ({"diagram", "boundary", "maps"}) when it trained."""
+
+    times: list[float | None]
+    interactive: float
+    refused: int
+    live: dict | None = None
 
 
 def measure(
-    browser, url: str, old: dict | None, rounds: int, opens: int, training: bool = False
-) -> tuple[list[float], float]:
-    """Round times (ms) and the median time to interactive (ms) of one page."""
+    browser,
+    url: str,
+    old: dict | None,
+    rounds: int,
+    opens: int,
+    training: bool = False,
+    live_seconds: float = 5.0,
+) -> Measured:
+    """One page: fresh opens, then the rounds (while a spiral run trains, with `training`)."""
+    tally = Tally()
     inter = []
     for _ in range(opens - 1):
-        page, context, t = open_page(browser, url, old)
+        page, context, t = open_page(browser, url, old, tally)
         inter.append(t)
         context.close()
-    page, context, t = open_page(browser, url, old)
+    page, context, t = open_page(browser, url, old, tally)
     inter.append(t)
     if training:
         train(page)
@@ -214,13 +284,33 @@ def measure(
     )
     for k in range(3):  # warm up
         page.evaluate(ROUND, 0.25 + 0.01 * k)
+    refused = tally.refused
     times = []
     for k in range(rounds):
         if training and not page.evaluate(TRAINING):
             train(page)  # the run ended: start another
         times.append(page.evaluate(ROUND, 0.5 + 0.01 * k))
+    refused = tally.refused - refused
+    live = live_rates(page, live_seconds) if training else None
     context.close()
-    return times, statistics.median(inter)
+    return Measured(times, statistics.median(inter), refused, live)
+
+
+def live_rates(page, seconds: float) -> dict | None:
+    """The live views' drawings a second over `seconds` of the run, the diagram following it
+    (None for a page without the follow box)."""
+    if not page.locator("#ds-follow").count():
+        return None
+    if not page.evaluate(TRAINING):
+        train(page)
+    page.check("#ds-follow")
+    page.wait_for_timeout(1000)  # the diagram takes up the run's network
+    first = page.evaluate(DRAWINGS)
+    page.wait_for_timeout(1000 * seconds)
+    last = page.evaluate(DRAWINGS)
+    page.uncheck("#ds-follow")
+    span = (last["t"] - first["t"]) / 1000
+    return {k: (last[k] - first[k]) / span for k in ("diagram", "boundary", "maps")}
 
 
 def load_average() -> str:
@@ -236,6 +326,9 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=5, help="fresh opens for interactive")
     parser.add_argument("--before", default=BEFORE, help="the commit to compare with")
     parser.add_argument("--no-training", action="store_true", help="skip the training case")
+    parser.add_argument(
+        "--live-seconds", type=float, default=5.0, help="seconds the live update rate is counted"
+    )
     parser.add_argument(
         "--four",
         action="store_true",
@@ -271,15 +364,28 @@ def main() -> None:
 def run(browser, args, now: str, before: str | None, old: dict | None) -> None:
     """Every row of the table, printed as it is measured, with the ratios to today's page."""
     print(
-        f"click → numbers shown, {args.rounds} rounds (ms); interactive: median of {args.opens} opens (ms)"
+        f"click → numbers shown, {args.rounds} rounds (ms); interactive: median of {args.opens} "
+        f"opens (ms); unanswered: rounds with no answer in {ROUND_SECONDS} s; 429: answers "
+        "refused during the rounds"
     )
-    print(f"{'network':<18}{'page':<30}{'median':>8}{'p90':>8}{'interactive':>13}")
+    print(
+        f"{'network':<18}{'page':<30}{'median':>8}{'p90':>8}{'interactive':>13}"
+        f"{'unanswered':>12}{'429':>6}"
+    )
 
     def row(name: str, label: str, url: str, scripts=None, training=False) -> float:
-        times, interactive = measure(browser, url, scripts, args.rounds, args.opens, training)
-        median = statistics.median(times)
-        p90 = statistics.quantiles(times, n=10)[-1]
-        print(f"{name:<18}{label:<30}{median:8.1f}{p90:8.1f}{interactive:13.0f}", flush=True)
+        m = measure(browser, url, scripts, args.rounds, args.opens, training, args.live_seconds)
+        answered = [t for t in m.times if t is not None]
+        median = statistics.median(answered) if answered else float("nan")
+        p90 = statistics.quantiles(answered, n=10)[-1] if len(answered) > 1 else float("nan")
+        print(
+            f"{name:<18}{label:<30}{median:8.1f}{p90:8.1f}{m.interactive:13.0f}"
+            f"{len(m.times) - len(answered):12d}{m.refused:6d}",
+            flush=True,
+        )
+        if m.live is not None:
+            rates = ", ".join(f"{k} {v:.1f}" for k, v in m.live.items())
+            print(f"{'':<18}live updates a second, the diagram following: {rates}", flush=True)
         return median
 
     for name, (model, x, y) in models().items():

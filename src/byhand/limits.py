@@ -67,6 +67,9 @@ class Limits:
     chunk_seconds: float = 0.01
     #: seconds a training job may compute in all before it stops and sends what it has
     max_job_seconds: float = 120.0
+    #: seconds a training worker may take to answer one request (a chunk is `chunk_seconds`;
+    #: the first also waits for the process to start) before it is taken for dead and ended
+    worker_answer_seconds: float = 60.0
 
     # --- one client (an address, or a student's token) ----------------------------------------
     #: trainings one client may have streaming at once; one more gets 429 with Retry-After

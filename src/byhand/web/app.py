@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import logging
+import pickle
 import pkgutil
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
@@ -31,9 +32,9 @@ import byhand.web
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS, Limits
 from byhand.network import Network
-from byhand.web import api, pages
+from byhand.web import api, jobs, pages
 from byhand.web.clients import RateLimit
-from byhand.web.heavy import HeavyLane, HelperDied, is_heavy
+from byhand.web.heavy import JOB_TYPE, HeavyLane, HelperDied, is_heavy
 from byhand.web.settings import Settings
 
 log = logging.getLogger("byhand.web")
@@ -237,10 +238,25 @@ class Guard:
             again = "the server lost the process answering this request; send it again"
             await _error(503, again, {"Retry-After": "1"})(scope, receive, send)
             return
+        if status == 200 and (b"content-type", JOB_TYPE) in headers:
+            # a training job, checked in the helper: admitted and streamed from here
+            await self.stream_job(pickle.loads(body), scope, receive, send)
+            return
         ours = {b"content-security-policy", *(k for k, _ in SECURITY_HEADERS)}
         headers = [(k, v) for k, v in headers if k.lower() not in ours]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def stream_job(self, job, scope: Scope, receive: Receive, send: Send) -> None:
+        """Admit a job a helper built (as /api/train does) and stream it from this process."""
+        client = scope.get("client")
+        job = jobs.adopt(job, client[0] if client else "")
+        try:
+            jobs.POOL.admit(job)
+        except jobs.Busy as err:
+            await _error(err.status, str(err), {"Retry-After": "2"})(scope, receive, send)
+            return
+        await jobs.TrainingStream(job, jobs.POOL)(scope, receive, send)
 
     def refusal(self, scope: Scope) -> JSONResponse | None:
         """The answer to a request refused before the app sees it, or None."""

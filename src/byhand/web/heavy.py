@@ -17,8 +17,10 @@ back the answer's status, headers and bytes; the server process only moves bytes
   at once, before its body is read (load shed before work starts);
 - a helper that dies (killed, out of memory) costs the request it held a 503, and is replaced.
 
-Training streams (/api/train) and the classroom's routes stay in the server process: a stream
-lives as long as its job, and the classroom keeps a database connection.
+A training request with a big body (many samples) is read and checked by a helper too, but a
+stream lives as long as its job, in the server process: the helper answers with the job it
+built (`JOB_TYPE`, the Job pickled), and the server process admits it and streams it. The
+classroom's routes stay in the server process (it keeps a database connection).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from byhand.limits import Limits
 from byhand.web.processes import spawn
 
 #: paths answered in the server process whatever their size
-STAY = ("/api/train", "/api/classes")
+STAY = ("/api/classes",)
+#: the content type of a helper's answer to /api/train: the checked job, for the server to stream
+JOB_TYPE = b"application/x-byhand-job"
 
 
 def is_heavy(method: str, path: str, length: int | None, chunked: bool, limits: Limits) -> bool:
@@ -87,7 +91,7 @@ class HeavyLane:
         self.limits: Limits = settings.limits
         # a helper checks nothing the server process has checked already (hosts, rates)
         self.settings_json = replace(
-            settings, allowed_hosts=None, per_client=False, heavy_lane=False
+            settings, allowed_hosts=None, per_client=False, heavy_lane=False, lane_helper=True
         ).to_environment()
         self.size = max(1, self.limits.heavy_processes)
         self._free: list[Helper] = []

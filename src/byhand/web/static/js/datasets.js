@@ -344,13 +344,15 @@ async function trainDataset(how = "run") {
   });
   let followed = false; // the diagram's sample is set once a run, when it first follows
   const runId = (ds.live = (ds.runs = (ds.runs || 0) + 1));
+  // the diagram follows each snapshot at its own pace (training.js), the plane at its own
+  const follow = (model) => {
+    if (!$("#ds-follow").checked) return;
+    if (!followed) diagramSample(model, data);
+    followed = true;
+    followInDiagram(model);
+  };
   const paintBoundary = everyFrame(async (snap) => {
     if (ds.live !== runId) return; // the run is over: its final picture is drawn
-    if ($("#ds-follow").checked) {
-      if (!followed) diagramSample(snap.model, data);
-      followed = true;
-      followInDiagram(snap.model);
-    }
     if (!live) return tellSnapshot({ ...snap, final: false });
     // the boundary and the neuron maps of the snapshot: one request, within the live views' share
     await liveTurn("plane");
@@ -404,6 +406,7 @@ async function trainDataset(how = "run") {
           }
           if (ev.model) {
             latest = { model: ev.model, epochs: x };
+            follow(ev.model);
             paintBoundary({ model: ev.model, data, epoch: x });
           }
         } else if (name === "done") done = ev;
@@ -451,7 +454,7 @@ async function trainDataset(how = "run") {
   async function showTrained() {
     await drawing; // a snapshot's boundary never covers the final one
     tellSnapshot({ model: ds.model, data, epoch: curve.epochs, final: true });
-    if ($("#ds-follow").checked) followInDiagram(ds.model);
+    if ($("#ds-follow").checked) followInDiagram(ds.model, { last: true });
     const info = $("#ds-info");
     const last = curve.loss.train[curve.loss.train.length - 1];
     info.dataset.first = String(curve.loss.train[0] ? curve.loss.train[0][1] : "");

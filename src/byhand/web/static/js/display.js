@@ -278,8 +278,16 @@ function fillExplainSelect(answer) {
 }
 
 export function wireDisplay() {
+  // the diagram follows a training as it runs; the tables and formulas wait for its end
+  onView(
+    (answer) => {
+      drawDiagram(answer);
+      markChanged();
+    },
+    null,
+    { live: true },
+  );
   onView((answer) => {
-    drawDiagram(answer);
     fillExplainSelect(answer);
     showForward(answer);
     showBackprop(answer);

@@ -210,8 +210,13 @@ export function wireEditors() {
   on("#inputs-editor", "change", (ev) => onVectorInput(ev, "input", () => state.inputs));
   on("#inputs-editor", "change", (ev) => onVectorInput(ev, "point", () => state.point));
   on("#target-editor", "change", (ev) => onVectorInput(ev, "target", () => state.target));
-  onView((answer) => {
-    showEditors();
-    paramsEditor(answer);
-  });
+  // the numbers in the boxes follow a training while it runs, as the diagram does
+  onView(
+    (answer) => {
+      showEditors();
+      paramsEditor(answer);
+    },
+    null,
+    { live: true },
+  );
 }

@@ -54,9 +54,10 @@ export const data = { model: null, upload: null, controller: null, sample: null,
 const parts = []; // render(answer) of each part of the page
 const failures = []; // fail(err, options) of each part
 
-/** A part of the page that redraws from each answer. */
-export function onView(render, fail) {
-  parts.push(render);
+/** A part of the page that redraws from each answer; a `live` part (the diagram) also from the
+ * answers that follow a training while it runs, which the other parts leave for the last. */
+export function onView(render, fail, { live = false } = {}) {
+  parts.push({ render, live });
   if (fail) failures.push(fail);
 }
 
@@ -119,7 +120,9 @@ let seq = 0;
  * Resolves when the answer is drawn.
  */
 export function refresh(options = {}) {
-  asked = { ...asked, ...options };
+  // a live refresh (a training followed) draws the live parts only, unless a click asks too
+  const live = (asked.live ?? true) && !!options.live;
+  asked = { ...asked, ...options, live };
   clearTimeout(pending);
   pending = setTimeout(() => {
     const done = waiting.splice(0);
@@ -129,9 +132,9 @@ export function refresh(options = {}) {
 }
 
 /** Draw an answer the page already holds (the server's first drawing) without asking again. */
-export function show(answer) {
+export function show(answer, { live = false } = {}) {
   learnNames(answer);
-  for (const render of parts) render(answer);
+  for (const part of parts) if (!live || part.live) part.render(answer);
 }
 
 async function run() {
@@ -166,7 +169,7 @@ async function run() {
       view.step = answer.step;
       save();
     } else view.step = null;
-    show(answer);
+    show(answer, options);
     const param = answer.formulas.param ? answer.formulas.param.parameter : null;
     if (options.opening && state.backprop && param !== explained()) refresh();
   } catch (err) {

@@ -73,9 +73,10 @@ export function liveRefused(err) {
 
 let following = 0; // snapshots given before the last stopFollowing() are never drawn
 
-/** The diagram shows `model` (a snapshot of a training): one /api/view at a time, the newest. */
-export function followInDiagram(model) {
-  follow({ model, run: following });
+/** The diagram shows `model` (a snapshot of a training): one /api/view at a time, the newest;
+ * the page's other parts (tables, formulas) redraw with the `last` one, when the run ends. */
+export function followInDiagram(model, { last = false } = {}) {
+  follow({ model, run: following, last });
 }
 
 /** Forget the snapshots not drawn yet (Reset, a cleared training). */
@@ -83,9 +84,9 @@ export function stopFollowing() {
   following++;
 }
 
-const follow = everyFrame(async ({ model, run }) => {
+const follow = everyFrame(async ({ model, run, last }) => {
   if (run !== following) return;
-  await liveTurn("diagram");
+  if (!last) await liveTurn("diagram");
   if (run !== following) return;
   const sizes = sizesOf(model);
   // a network of another shape (a data set's): its sample is resized, as loading a model does
@@ -94,7 +95,7 @@ const follow = everyFrame(async ({ model, run }) => {
   state.model = model;
   state.ran = true; // the neurons' values, not only the weights
   view.live = (view.live || 0) + 1;
-  await refresh();
+  await refresh({ live: !last });
   const diagram = $("#diagram");
   if (diagram) diagram.dataset.live = String(view.live);
 });
