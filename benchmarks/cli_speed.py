@@ -31,7 +31,8 @@ import time
 import urllib.error
 import urllib.request
 
-BYHAND = [sys.executable, "-c", "import sys; from byhand.cli import main; sys.exit(main())"]
+#: the `byhand` program as pyproject's console script starts it (byhand.cli.run)
+BYHAND = [sys.executable, "-c", "from byhand.cli import run; run()"]
 
 TORCH_SCRIPT = r"""
 import time
@@ -95,11 +96,13 @@ t.append(time.perf_counter())
 with contextlib.redirect_stdout(io.StringIO()):
     cli._report(run, None, None, False)
 t.append(time.perf_counter())
-print(json.dumps([b - a for a, b in zip(t, t[1:])]))
+print(json.dumps([b - a for a, b in zip(t, t[1:])]), flush=True)
+import os
+os._exit(0)  # as byhand.cli.run ends after train (QUICK_EXIT)
 """
 PHASES = [
     "import numpy",
-    "import byhand's CLI (click, rich, byhand's modules)",
+    "import byhand's CLI (click, byhand's modules)",
     "load digits",
     "split, standardise, network, trainer, first evaluation",
     "training: 30 epochs, each evaluated (what it reports)",

@@ -38,7 +38,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -299,20 +299,22 @@ def step_profile(
     net: Network, ds: Dataset, batch: int, order: np.ndarray
 ) -> tuple[list[tuple[str, float]], float]:
     """Where byhand's training step spends its time: the calls byhand.step.TrainingStep makes
-    for sgd, made in the same order on the same arrays over the same batches, with the clock
-    read between them. Returns (call, seconds per step) and the whole step's seconds, the
-    clock's own cost included."""
+    for sgd, made in the same order on the same arrays (the step's own Plan) over the same
+    batches, with the clock read between them. Returns (call, seconds per step) and the whole
+    step's seconds, the clock's own cost included."""
     net = net.copy()
     step = TrainingStep(net, make_optimizer("sgd", net, LR))
     ws = Workspace(net, batch)
+    forward, backward, loss_delta, output_activation, y, delta, scratch, ones = step.plan(ws)
+    gemm, gemv = step.gemm, step.gemv
     X = np.ascontiguousarray(ds.X, dtype=net.dtype)
     Y = np.ascontiguousarray(ds.Y, dtype=net.dtype)
-    layers, loss, c = net.layers, net.loss, LR / batch
+    layers, c = net.layers, LR / batch
     L = len(layers)
     fused = batch <= FUSED_ROWS  # as TrainingStep decides for sgd
     names = ["gather x, y (2× np.take)"]
     for l, layer in enumerate(layers):
-        names += [f"layer {l + 1}: z = a Wᵀ (np.dot)", f"layer {l + 1}: z += b",
+        names += [f"layer {l + 1}: z = 1bᵀ (z[...] = b)", f"layer {l + 1}: zᵀ += W aᵀ (gemm, beta 1)",
                   f"layer {l + 1}: a = f(z) ({layer.activation.name})"]  # fmt: skip
     names.append("δ of the output layer (loss.delta)")
     for l in reversed(range(L)):
@@ -332,6 +334,7 @@ def step_profile(
     spent = np.zeros(len(names))
     clock = time.perf_counter
     batches = [order[s : s + batch] for s in range(0, len(order) - batch + 1, batch)]
+    theta = step.optimizer.theta
     started = clock()
     with np.errstate(all="ignore"):
         for rows in batches:
@@ -339,48 +342,77 @@ def step_profile(
             X.take(rows, axis=0, out=ws.x, mode="clip")
             Y.take(rows, axis=0, out=ws.y, mode="clip")
             t.append(clock())
-            a = ws.x
-            for l, layer in enumerate(layers):
-                z = np.dot(a, layer.W.T, out=ws.zs[l])
+            for W_T, b, z, z_T, a_T, f, a in forward:
+                z[...] = b
                 t.append(clock())
-                z += layer.b
+                gemm(1.0, W_T, a_T, 1.0, z_T, 1, 0, 1)
                 t.append(clock())
-                a = layer.activation.unguarded(z, out=ws.activations[l + 1])
+                f(z, out=a)
                 t.append(clock())
-            delta = loss.delta(
-                a, ws.y, ws.zs[-1], layers[-1].activation, out=ws.deltas[-1],
-                scratch=ws.scratch[-1],
-            )  # fmt: skip
+            loss_delta(a, y, forward[-1].z, output_activation, out=delta, scratch=scratch)
             t.append(clock())
-            for l in reversed(range(L)):
-                layer = layers[l]
-                if l > 0:
-                    back = np.dot(delta, layer.W, out=ws.deltas[l - 1])
+            for (W, W_T, b, a, a_T, d, d_T, grad_W, grad_b, scaled, back, z_below,
+                 scratch_below, backward_below) in backward:  # fmt: skip
+                if back is not None:
+                    np.dot(d, W, out=back)
                     t.append(clock())
-                a = ws.activations[l]
                 if fused:
-                    step.gemm(-c, a.T, delta.T, beta=1.0, c=layer.W.T, trans_b=1, overwrite_c=1)
+                    gemm(-c, a_T, d_T, 1.0, W_T, 0, 1, 1)
                     t.append(clock())
-                    step.gemv(-c, delta.T, ws.ones, beta=1.0, y=layer.b, overwrite_y=1)
+                    gemv(-c, d_T, ones, 1.0, b, 0, 1, 0, 1, 0, 1)
                     t.append(clock())
                 else:
-                    scaled = np.multiply(delta, c, out=ws.scratch[l])
+                    np.multiply(d, c, out=scaled)
                     t.append(clock())
-                    np.matmul(scaled.T, a, out=ws.grad_W[l])
+                    np.matmul(scaled.T, a, out=grad_W)
                     t.append(clock())
-                    np.dot(ws.ones, scaled, out=ws.grad_b[l])
+                    np.dot(ones, scaled, out=grad_b)
                     t.append(clock())
-                if l > 0:
-                    delta = layers[l - 1].activation.backward(
-                        ws.zs[l - 1], ws.activations[l], back, out=back, scratch=ws.scratch[l - 1]
-                    )
+                if back is not None:
+                    backward_below(z_below, a, back, out=back, scratch=scratch_below)
                     t.append(clock())
             if not fused:
-                np.subtract(step.optimizer.theta, ws.grad, out=step.optimizer.theta)
+                np.subtract(theta, ws.grad, out=theta)
                 t.append(clock())
             spent += np.diff(t)
     whole = (clock() - started) / len(batches)
     return [(name, s / len(batches)) for name, s in zip(names, spent, strict=True)], whole
+
+
+def xla_products(net: Network, batch: int, repeats: int = 64) -> list[tuple[str, float]]:
+    """XLA's time for the first layer's two products at byhand's shapes: z = a W⁽¹⁾ᵀ and the
+    update W⁽¹⁾ ← W⁽¹⁾ − c δᵀa, each `repeats` times in one jitted lax.scan over different
+    inputs (so no call's dispatch counts and nothing is hoisted out of the loop); the best of
+    five scans, in seconds per product. What byhand's two BLAS calls are held to."""
+    import jax
+    import jax.numpy as jnp
+
+    layer = net.layers[0]
+    rng = np.random.default_rng(4)
+    dt = net.dtype
+    W = jnp.asarray(layer.W)
+    xs = jnp.asarray(rng.random((repeats, batch, layer.n_in)).astype(dt))
+    ds = jnp.asarray(rng.normal(size=(repeats, batch, layer.n_out)).astype(dt) * 1e-3)
+    c = LR / batch
+    products = jax.jit(lambda W, xs: jax.lax.scan(lambda W, x: (W, x @ W.T), W, xs)[1])
+    updates = jax.jit(
+        lambda W, xs, ds: jax.lax.scan(lambda W, xd: (W - c * xd[1].T @ xd[0], None), W, (xs, ds))[
+            0
+        ]
+    )
+    timed = []
+    for name, run in (
+        ("z = a Wᵀ", lambda: products(W, xs)),
+        ("W ← W − c δᵀa", lambda: updates(W, xs, ds)),
+    ):
+        jax.block_until_ready(run())  # compiled before timing
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            jax.block_until_ready(run())
+            best = min(best, time.perf_counter() - start)
+        timed.append((name, best / repeats))
+    return timed
 
 
 def time_calls(work: list[tuple[Callable[[], object], int]], best: list[float]) -> None:
@@ -435,6 +467,8 @@ class Result:
     calls: list[tuple[str, float]]
     #: seconds of a whole step while profiled (the clock readings included)
     profiled_step: float
+    #: XLA's seconds for the first layer's forward product and update (xla_products)
+    xla: list[tuple[str, float]] = field(default_factory=list)
 
 
 def settle(threads: int) -> None:
@@ -485,6 +519,7 @@ def measure(
             time_calls(products, product_best)
             time_calls(rest, rest_best)
         profile, profiled_step = step_profile(net, ds, case.batch, order)
+        xla = xla_products(net, case.batch) if "jax" in peers and threads == 1 else []
     rates = {peer: len(order) / statistics.median(t) for peer, t in times.items()}
     return Result(
         case,
@@ -495,6 +530,7 @@ def measure(
         sum(product_best) + sum(rest_best),
         profile,
         profiled_step,
+        xla,
     )
 
 
@@ -688,19 +724,38 @@ def main(argv: list[str] | None = None) -> int:
             total += seconds
             print(f"  {seconds * 1e6:7.2f} µs  {name}")
         print(f"  {(r.profiled_step - total) * 1e6:7.2f} µs  the Python loop and the clock")
+        if r.xla:
+            flops = 2 * r.case.batch * r.case.sizes[0] * r.case.sizes[1]
+            mine = {
+                "z = a Wᵀ": ("layer 1: zᵀ",),
+                "W ← W − c δᵀa": ("layer 1: W ←", "layer 1: g_W", "θ ← θ − g"),
+            }
+            print(
+                "  the first layer's two products: byhand's calls above against XLA's dot at the "
+                "same shapes (a jitted lax.scan of 64, best of 5):"
+            )
+            for name, xla_seconds in r.xla:
+                ours = sum(sec for call, sec in r.calls if call.startswith(mine[name]))
+                print(
+                    f"    {name:<14} byhand {ours * 1e6:7.1f} µs ({flops / ours / 1e9:4.0f} "
+                    f"GFLOP/s), XLA {xla_seconds * 1e6:7.1f} µs ({flops / xla_seconds / 1e9:4.0f} "
+                    "GFLOP/s)"
+                )
     if missed:
         print(
-            "\nWhat a missed target would need: at batch 10 most of a step is NumPy's cost per "
-            "call (about a microsecond each, some 25 calls) and the Python between them; JAX's "
-            "lax.scan compiles the whole epoch into one XLA program, fusing the bias add, the "
-            "sigmoid and σ' into the products' loops, which no NumPy or SciPy call offers (a "
-            "fused dense-layer kernel, gemm + bias + activation in one call, would be the call "
-            "needed). At batch 128 the two products with the 784-wide layer take most of the "
-            "step: there it is OpenBLAS's sgemm at these shapes against XLA's (Eigen) kernels, and "
-            "the batch's gather (2 np.take from the whole data set, out of cache) is the next "
-            "largest call. "
-            "(Up to 32 rows the update goes straight into W by gemm with beta = 1; above, "
-            "NumPy's matmul into the gradient measured faster than SciPy's gemm.)"
+            "\nWhat a missed target would need: byhand's step is a chain of separate BLAS and "
+            "NumPy calls, each paying about a microsecond of call overhead and a pass over its "
+            "arrays; JAX's lax.scan compiles the whole epoch into one XLA program that fuses the "
+            "bias add, σ, σ' and δ into the products' loops. No NumPy or SciPy call offers that "
+            "fusion: the call needed is a dense layer in one call, gemm with a bias-and-activation "
+            "epilogue (as oneDNN's matmul post-ops offer), and its backward with δ ⊙ f'(z) fused "
+            "into the δW product. Where the first layer's products are most of the step (batch "
+            "128), the lines above compare byhand's BLAS calls (SciPy's OpenBLAS sgemm, NumPy's "
+            "matmul) with XLA's dot at the same shapes: a product XLA does faster is the call in "
+            "the way. The batch's gather (np.take of random rows of the 188 MB data set, from "
+            "memory) is paid by JAX's step as well: it gathers inside its compiled step. "
+            f"(Up to {FUSED_ROWS} rows the update goes straight into W by gemm with beta = 1; "
+            "above, NumPy's matmul into the gradient and one θ − g.)"
         )
     return 0
 

@@ -299,3 +299,28 @@ def test_evaluate_on_the_held_out_part_matches_training(capsys, tmp_path):
         assert result["loss"] == pytest.approx(loss, rel=1e-9)
     status, out, _ = run(capsys, "evaluate", "--model", model, "--data", "fruit", "--json")
     assert json.loads(out)["samples"] == 500
+
+
+def test_the_train_report_is_the_text_rich_printed_into_a_pipe(capsys):
+    # the report is drawn without rich now (byhand.cli.tables); rich, given the same tables,
+    # prints the same characters into a file: the summary (no title) and the confusion matrix
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    status, out, err = run(capsys, "train", "--data", "iris", "--epochs", "3")
+    assert status == 0, err
+    lines = out.splitlines(keepends=True)
+    header, summary = lines[0], "".join(lines[1:7])
+    assert header.startswith("iris: 4-30-3 sigmoid/sigmoid, half_sse, SGD(lr=3), batch 10")
+    cells = [line.split("│")[1:-1] for line in summary.splitlines() if line.startswith("│")]
+    t = Table()
+    for c, name in enumerate(("", "loss", "accuracy", "samples")):
+        t.add_column(name, justify="left" if c == 0 else "right")
+    for row in cells:
+        t.add_row(*(cell.strip() for cell in row))
+    printed = io.StringIO()
+    Console(file=printed, width=200, highlight=False).print(t)
+    assert summary == printed.getvalue()
+    assert "confusion matrix (test set)" in out and "true ↓ / predicted →" in out

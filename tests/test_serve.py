@@ -200,9 +200,20 @@ def test_sigterm_lets_the_request_in_hand_finish():
 def quick_server(monkeypatch):
     """uvicorn with byhand's protocol, 1 s of keep-alive, 0.5 s for a head, 1 s to send."""
     monkeypatch.setattr(protocol, "LIMITS", LIMITS.with_(header_seconds=0.5))
-    limits = LIMITS.with_(send_seconds=1.0)
+    yield from serve_in_thread(Settings(limits=LIMITS.with_(send_seconds=1.0)))
+
+
+@pytest.fixture
+def rated_server():
+    """uvicorn with byhand's protocol and per-client limits: one heavy request, then 429."""
+    limits = LIMITS.with_(heavy_rate=0.01, heavy_burst=1)
+    yield from serve_in_thread(Settings(limits=limits, per_client=True))
+
+
+def serve_in_thread(settings: Settings):
+    """The app under uvicorn in a thread of this process; yields its port, then stops it."""
     config = uvicorn.Config(
-        create_app(settings=Settings(limits=limits)),
+        create_app(settings=settings),
         host="127.0.0.1",
         port=0,
         http=protocol.Protocol,
@@ -285,6 +296,38 @@ def test_a_client_that_does_not_read_is_dropped(quick_server):
         pass
     length = int(re.search(rb"content-length: (\d+)", got, re.I).group(1))
     assert len(got.split(b"\r\n\r\n", 1)[1]) < length  # cut short: the rest was dropped
+
+
+def test_a_refused_big_body_is_not_read_the_connection_closes(rated_server):
+    # 88 KB (over heavy_bytes) twice on one connection: the second is past this client's
+    # budget, refused before its body is read, and the server closes rather than read it
+    body = json.dumps({"model": LECTURE, "inputs": [[1, 0, 1]] * 8000}).encode()
+    assert len(body) > LIMITS.heavy_bytes
+    head = (
+        "POST /api/forward HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    s = socket.create_connection(("127.0.0.1", rated_server))
+    s.settimeout(10)
+    reader = s.makefile("rb")
+
+    def answer() -> tuple[bytes, dict]:
+        status = reader.readline()
+        headers = {}
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.lower()] = value.strip()
+        reader.read(int(headers["content-length"]))
+        return status, headers
+
+    s.sendall(head + body)
+    status, headers = answer()
+    assert status.startswith(b"HTTP/1.1 200") and headers.get("connection") != "close"
+    s.sendall(head + body[:1000])  # the head and a little of the body
+    status, headers = answer()
+    assert status.startswith(b"HTTP/1.1 429") and headers["connection"] == "close"
+    assert closed_within(s, 2)
+    s.close()
 
 
 def test_a_repeating_log_line_is_let_through_once_a_minute():

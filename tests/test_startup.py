@@ -105,3 +105,36 @@ def test_a_module_missing_from_the_table_still_registers_its_commands(
     finally:
         app.commands.pop("greet", None)
         sys.modules.pop("byhand.cli.greeting", None)
+
+
+def test_train_into_a_pipe_imports_neither_rich_nor_scikit_learn():
+    # its report is plain text (byhand.cli.tables); rich draws the progress bar on a terminal
+    # only, and digits is read without scikit-learn; of SciPy only the BLAS wrappers and the
+    # special functions' ufuncs are loaded (byhand.scipy_parts), not scipy.linalg or special
+    modules = imported_by("train", "--data", "digits", "--epochs", "1")
+    assert "byhand.cli.train" in modules  # the command did run
+    assert not loaded(modules, "rich")
+    assert not loaded(modules, "sklearn")
+    assert {m for m in modules if m.startswith("scipy")} <= {
+        "scipy.linalg._fblas",
+        "scipy.special._special_ufuncs",
+    }
+
+
+def test_the_program_ends_at_once_after_train_with_its_output_and_files_complete(tmp_path):
+    # byhand.cli.run skips the interpreter's teardown after a QUICK_EXIT command: the report,
+    # the model file and the exit status must all be there all the same
+    model = tmp_path / "digits.json"
+    argv = ["train", "--data", "digits", "--epochs", "2", "--out", str(model)]
+    code = "from byhand.cli import run; run()"
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "2 epochs in" in done.stdout and done.stdout.endswith(f"model saved to {model}\n")
+    assert json.loads(model.read_text())["format"] == "byhand.network"
+    # a refused command keeps its status and its one-line error
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "train", "--data", "digits", "--epochs", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("byhand: error:")

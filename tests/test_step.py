@@ -6,7 +6,7 @@ import pytest
 
 from byhand.network import Network
 from byhand.optimizers import make_optimizer
-from byhand.step import FUSED_ROWS, TrainingStep, Workspace, forward
+from byhand.step import FUSED_ROWS, TrainingStep, Workspace, blas, forward, numpy_gemm
 
 PAIRS = [
     ("sigmoid", "sigmoid", "half_sse"),
@@ -86,3 +86,42 @@ def test_a_float32_step_stays_float32_and_agrees_with_float64():
     for a, b in zip(net.parameters(), wide.parameters(), strict=True):
         # float32 keeps about 7 digits: 1e-5 relative allows rounding of each product term
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_step_after_bind_works_on_a_replaced_weight_matrix():
+    # the step lists its arrays once per workspace (a Plan); bind() must drop that list
+    net, x, y, ws = problem("sigmoid", "sigmoid", "half_sse")
+    step = TrainingStep(net, make_optimizer("sgd", net, 0.5))
+    step(ws)
+    net.layers[0].W = net.layers[0].W.copy()
+    step.bind()
+    before = [p.copy() for p in net.parameters()]
+    g = net.gradients(x, y)
+    step(ws)
+    grads = [p for pair in zip(g.grad_W, g.grad_b, strict=True) for p in pair]
+    for p, old, gi in zip(net.parameters(), before, grads, strict=True):
+        np.testing.assert_allclose(p, old - 0.5 * gi, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("trans_a, trans_b", [(0, 0), (0, 1), (1, 0), (1, 1)])
+def test_the_numpy_gemm_for_other_dtypes_computes_what_blas_gemm_does(trans_a, trans_b):
+    # a float16 network has no BLAS gemm: its forward pass uses numpy_gemm, held here to
+    # SciPy's dgemm with the same arguments (C ← α op(A) op(B) + β C)
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 3) if trans_a else (3, 4))
+    b = rng.normal(size=(5, 4) if trans_b else (4, 5))
+    c = np.asfortranarray(rng.normal(size=(3, 5)))
+    gemm = blas(np.float64)[0]
+    expected = gemm(0.7, a, b, -0.3, c.copy(order="F"), trans_a, trans_b, 0)
+    got = numpy_gemm(0.7, a, b, -0.3, c, trans_a, trans_b)
+    assert got is c
+    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-15)
+
+
+def test_a_float16_network_evaluates_through_numpy_gemm():
+    net = Network.create([5, 4, 3], activation="tanh", seed=2, dtype="float16")
+    x = np.random.default_rng(4).normal(size=(6, 5)).astype(np.float16)
+    ws = Workspace(net, 6)
+    assert ws.gemm is numpy_gemm
+    # float16 keeps about 3 digits; both sides round each product to float16
+    np.testing.assert_allclose(forward(net, ws, x), net.forward(x).output, rtol=2e-2, atol=2e-3)

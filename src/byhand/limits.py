@@ -67,6 +67,9 @@ class Limits:
     chunk_seconds: float = 0.01
     #: seconds a training job may compute in all before it stops and sends what it has
     max_job_seconds: float = 120.0
+    #: seconds a training worker may take to answer one request (a chunk is `chunk_seconds`;
+    #: the first also waits for the process to start) before it is taken for dead and ended
+    worker_answer_seconds: float = 60.0
 
     # --- one client (an address, or a student's token) ----------------------------------------
     #: trainings one client may have streaming at once; one more gets 429 with Retry-After
@@ -85,7 +88,8 @@ class Limits:
     heavy_processes: int = 1
     #: ... heavy requests that may wait for one; one more gets 503 with Retry-After at once
     heavy_queue: int = 4
-    #: ... and how much lower their CPU priority is (nice), so clicks are served first
+    #: ... and how much lower their CPU priority is (nice) where the system has no idle class
+    #: (Linux: they run under SCHED_IDLE, only on CPU nothing else wants), so clicks come first
     heavy_nice: int = 5
 
     # --- connections --------------------------------------------------------------------------

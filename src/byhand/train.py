@@ -258,20 +258,25 @@ class Trainer:
 
     def _batches(self, order: Array, begin: int, end: int) -> None:
         """Forward, backward and an update for each mini-batch of the rows order[begin:end]."""
-        X, Y, step = self.X, self.Y, self._step
+        X, Y, step, batch = self.X, self.Y, self._step, self.batch
         # the parameters as they are now, should a layer's W or b have been replaced
         step.bind()
-        full = self._workspace(self.batch)
+        # whole batches into one workspace, then the shorter last one, if any, into its own
+        whole_end = begin + (end - begin) // batch * batch
+        parts = [(range(begin, whole_end, batch), self._workspace(batch))]
+        if whole_end < end:
+            parts.append((range(whole_end, end, batch), self._workspace(end - whole_end)))
         with np.errstate(all="ignore"):
-            for start in range(begin, end, self.batch):
-                rows = order[start : min(start + self.batch, end)]
-                ws = full if len(rows) == self.batch else self._workspace(len(rows))
-                # every row number is valid (checked above), and with mode="clip" np.take
-                # writes straight into `out`; the default mode gathers into a temporary first
-                X.take(rows, axis=0, out=ws.x, mode="clip")
-                Y.take(rows, axis=0, out=ws.y, mode="clip")
-                step(ws)
-        self.steps_done += -(-(end - begin) // self.batch)
+            for starts, ws in parts:
+                x, y, rows = ws.x, ws.y, ws.rows
+                for start in starts:
+                    part = order[start : start + rows]
+                    # every row number is valid (checked above), and with mode="clip" np.take
+                    # writes straight into `out`; the default mode gathers into a temporary first
+                    X.take(part, axis=0, out=x, mode="clip")
+                    Y.take(part, axis=0, out=y, mode="clip")
+                    step(ws)
+        self.steps_done += -(-(end - begin) // batch)
 
     def steps(self, order: Array | None = None) -> None:
         """One whole pass over the training set in mini-batches, in a new shuffled order or

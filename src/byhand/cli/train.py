@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
 import click
 import numpy as np
-from rich.table import Table
 
 from byhand import data as datasets
 from byhand import features, limits, modelfile
@@ -17,13 +17,13 @@ from byhand.cli.common import (
     PLOT_SUFFIXES,
     app,
     check_writable,
-    console,
     fail,
     json_option,
     parse_numbers,
     plural,
     print_json,
 )
+from byhand.cli.tables import table
 from byhand.errors import ByhandError
 from byhand.losses import LOSSES
 from byhand.network import DTYPES, Network
@@ -109,15 +109,16 @@ def _metrics(record: dict) -> str:
     return text
 
 
-def _confusion_table(C: np.ndarray, names: list[str], title: str) -> Table:
-    t = Table(title=title, title_justify="left")
-    t.add_column("true ↓ / predicted →")
-    for name in names:
-        t.add_column(name[:12], justify="right")
-    for i, name in enumerate(names):
-        cells = [f"[bold]{v}[/bold]" if i == j else str(v) for j, v in enumerate(C[i])]
-        t.add_row(name[:20], *cells)
-    return t
+def _confusion_table(C: np.ndarray, names: list[str], title: str) -> str:
+    """C as a table: a row per true class, a column per predicted one."""
+    header = ["true ↓ / predicted →", *(name[:12] for name in names)]
+    rows = [[name[:20], *map(str, C[i])] for i, name in enumerate(names)]
+    return table(title, header, rows)
+
+
+def _untitled(header: list[str], rows: list[list[str]]) -> str:
+    """A table with no title line above it."""
+    return table("", header, rows).split("\n", 1)[1]
 
 
 def _load_data(name: str, target: str | None, task: str, samples, noise, seed) -> datasets.Dataset:
@@ -281,7 +282,8 @@ def train_command(
         seed, test_split, dtype, standardise,
     )  # fmt: skip
     run.features = chosen
-    _train(run, epochs, show=console.is_terminal and not as_json)
+    # a live progress bar (rich) only for a person at a terminal; a pipe gets the report alone
+    _train(run, epochs, show=sys.stdout.isatty() and not as_json)
     if scripts and not run.stopped:
         _write_scripts(scripts, raw, run, epochs, test_split, standardise)
     _report(run, out, plot, as_json)
@@ -383,6 +385,8 @@ def _train(run: _Run, epochs: int, show: bool) -> None:
 def _train_with_progress(run: _Run, epochs: int) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from byhand.cli.common import console  # made on first use: rich is imported here
+
     progress = Progress(
         TextColumn("[bold]epoch"),
         MofNCompleteColumn(),
@@ -433,39 +437,35 @@ def _report(run: _Run, out: str | None, plot: str | None, as_json: bool) -> None
             result["stopped"] = run.stopped
         print_json(result)
         return
+    # plain text, as rich prints into a pipe (byhand.cli.tables), without importing rich
     acts = f"{net.layers[0].activation.name}/{net.layers[-1].activation.name}"
-    console.print(
-        f"[bold]{ds.name}[/bold]: {'-'.join(map(str, run.sizes))} {acts}, {net.loss.name}, "
+    click.echo(
+        f"{ds.name}: {'-'.join(map(str, run.sizes))} {acts}, {net.loss.name}, "
         f"{run.trainer.optimizer!r}, batch {run.trainer.batch}"
     )
-    summary = Table()
-    summary.add_column("")
-    summary.add_column("loss", justify="right")
-    if ds.is_classification:
-        summary.add_column("accuracy", justify="right")
-    summary.add_column("samples", justify="right")
+    header = ["", "loss", *(["accuracy"] if ds.is_classification else []), "samples"]
     rows = [("train", last["train_loss"], last["train_accuracy"], len(train_set))]
     if test_set is not None:
         rows.append(("test", last["test_loss"], last["test_accuracy"], len(test_set)))
+    cells = []
     for name, loss_value, acc, count in rows:
-        cells = [name, _loss(loss_value)]
-        if ds.is_classification:
-            cells.append(_percent(acc))
-        summary.add_row(*cells, str(count))
-    console.print(summary)
+        accuracy = [_percent(acc)] if ds.is_classification else []
+        cells.append([name, _loss(loss_value), *accuracy, str(count)])
+    click.echo(_untitled(header, cells), nl=False)
     per_second = len(history) * len(train_set) / max(run.seconds, 1e-9)
-    console.print(
+    click.echo(
         f"{plural(len(history), 'epoch')} in {run.seconds:.2f} s ({per_second:,.0f} samples/s)"
     )
     if matrix is not None and ds.n_outputs <= MAX_MATRIX_CLASSES:
         which = "test set" if test_set is not None else "training set"
-        console.print(_confusion_table(matrix, ds.class_names or [], f"confusion matrix ({which})"))
+        title = f"confusion matrix ({which})"
+        click.echo(_confusion_table(matrix, ds.class_names or [], title), nl=False)
     if run.stopped:
-        console.print(run.stopped)
+        click.echo(run.stopped)
     if out:
-        console.print(f"model saved to {out}")
+        click.echo(f"model saved to {out}")
     if plot:
-        console.print(f"plot saved to {plot}")
+        click.echo(f"plot saved to {plot}")
 
 
 def _model_data(net: Network, name: str, target: str | None, task: str) -> datasets.Dataset:
@@ -545,6 +545,10 @@ def predict_command(model, inputs, data_name, as_json):
     if as_json:
         print_json({"outputs": o.tolist(), "predicted": predicted, "output_names": names})
         return
+    from rich.table import Table
+
+    from byhand.cli.common import console  # made on first use: rich is imported here
+
     t = Table()
     t.add_column("sample", justify="right")
     for name in names:
@@ -622,6 +626,6 @@ def evaluate_command(model, data_name, target, task, part, seed, test_split, as_
     line = f"{ds.name}: {len(ds)} samples ({which}), loss {_loss(loss)} ({net.loss.name})"
     if acc is not None:
         line += f", accuracy {_percent(acc)}"
-    console.print(line)
+    click.echo(line)
     if matrix is not None and len(matrix) <= MAX_MATRIX_CLASSES:
-        console.print(_confusion_table(matrix, ds.class_names or [], "confusion matrix"))
+        click.echo(_confusion_table(matrix, ds.class_names or [], "confusion matrix"), nl=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import logging
+import pickle
 import pkgutil
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
@@ -31,9 +32,9 @@ import byhand.web
 from byhand.errors import ByhandError
 from byhand.limits import LIMITS, Limits
 from byhand.network import Network
-from byhand.web import api, pages
+from byhand.web import api, jobs, pages
 from byhand.web.clients import RateLimit
-from byhand.web.heavy import HeavyLane, HelperDied, is_heavy
+from byhand.web.heavy import JOB_TYPE, HeavyLane, HelperDied, is_heavy
 from byhand.web.settings import Settings
 
 log = logging.getLogger("byhand.web")
@@ -95,6 +96,9 @@ class Guard:
       (bursts of `heavy_burst`): one more gets 429 with Retry-After;
     - a body announced as too large (Content-Length) is refused before it is read, one that
       grows past the limit while it arrives as soon as it does;
+    - a request refused before its body is read, with a body over `heavy_bytes`, is answered
+      with Connection: close: its megabytes are never read (keeping the connection would mean
+      reading them all, as dear as answering);
     - with the heavy lane on, a request with a big body is read here and answered by a helper
       process (`byhand.web.heavy`); past the lane's queue it gets 503 with Retry-After at once;
     - an answer goes out in pieces, each within `send_seconds`: a client that does not read
@@ -152,6 +156,10 @@ class Guard:
 
         refusal = self.refusal(scope)
         if refusal is not None:
+            if self.unread_is_big(scope):
+                # the body is not read: closing costs nothing, reading it to keep the connection
+                # would cost as much as a request (a script resending megabytes after each 429)
+                refusal.headers["connection"] = "close"
             await refusal(scope, receive, send_guarded)
             return
         limit = self.limit_for(scope.get("path", ""))
@@ -182,6 +190,13 @@ class Guard:
                 )
                 await response(scope, receive, send_guarded)
 
+    def unread_is_big(self, scope: Scope) -> bool:
+        """Whether a request's body, if left unread, is over heavy_bytes (or of unknown size)."""
+        length = _content_length(scope)
+        if length is None:
+            return any(k == b"transfer-encoding" for k, _ in scope.get("headers", []))
+        return length > self.limits.heavy_bytes
+
     def goes_to_lane(self, scope: Scope) -> bool:
         headers = scope.get("headers", [])
         chunked = any(k == b"transfer-encoding" for k, _ in headers)
@@ -194,7 +209,8 @@ class Guard:
         assert self.lane is not None
         if self.lane.full():
             busy = "the server is answering as many large requests as it may; try again soon"
-            await _error(503, busy, {"Retry-After": "1"})(scope, receive, send)
+            closing = {"Retry-After": "1", "Connection": "close"}  # the body is left unread
+            await _error(503, busy, closing)(scope, receive, send)
             return
         parts = []
         try:
@@ -222,10 +238,25 @@ class Guard:
             again = "the server lost the process answering this request; send it again"
             await _error(503, again, {"Retry-After": "1"})(scope, receive, send)
             return
+        if status == 200 and (b"content-type", JOB_TYPE) in headers:
+            # a training job, checked in the helper: admitted and streamed from here
+            await self.stream_job(pickle.loads(body), scope, receive, send)
+            return
         ours = {b"content-security-policy", *(k for k, _ in SECURITY_HEADERS)}
         headers = [(k, v) for k, v in headers if k.lower() not in ours]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def stream_job(self, job, scope: Scope, receive: Receive, send: Send) -> None:
+        """Admit a job a helper built (as /api/train does) and stream it from this process."""
+        client = scope.get("client")
+        job = jobs.adopt(job, client[0] if client else "")
+        try:
+            jobs.POOL.admit(job)
+        except jobs.Busy as err:
+            await _error(err.status, str(err), {"Retry-After": "2"})(scope, receive, send)
+            return
+        await jobs.TrainingStream(job, jobs.POOL)(scope, receive, send)
 
     def refusal(self, scope: Scope) -> JSONResponse | None:
         """The answer to a request refused before the app sees it, or None."""

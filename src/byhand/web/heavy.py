@@ -8,15 +8,19 @@ method, path, headers and body) goes to a helper process that runs the same app 
 back the answer's status, headers and bytes; the server process only moves bytes.
 
 - each server process has `heavy_processes` helpers (one by default), started on the first
-  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each at a lower
-  CPU priority (nice +`heavy_nice`) and with BLAS on one thread: when the cores are busy the
-  scheduler serves clicks first;
+  heavy request (`byhand serve` turns the lane on: `Settings.heavy_lane`), each with BLAS on
+  one thread and at the lowest CPU priority: SCHED_IDLE on Linux, so a helper runs only on a
+  core that nothing else (a click, a training) wants at that moment and is set aside the
+  instant something does (nice +`heavy_nice` elsewhere). At nice +5 a helper still took a
+  quarter of a core from a busy server process, and other students' clicks waited;
 - at most `heavy_queue` heavy requests wait for a helper; one more gets 503 with Retry-After
   at once, before its body is read (load shed before work starts);
 - a helper that dies (killed, out of memory) costs the request it held a 503, and is replaced.
 
-Training streams (/api/train) and the classroom's routes stay in the server process: a stream
-lives as long as its job, and the classroom keeps a database connection.
+A training request with a big body (many samples) is read and checked by a helper too, but a
+stream lives as long as its job, in the server process: the helper answers with the job it
+built (`JOB_TYPE`, the Job pickled), and the server process admits it and streams it. The
+classroom's routes stay in the server process (it keeps a database connection).
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from byhand.limits import Limits
 from byhand.web.processes import spawn
 
 #: paths answered in the server process whatever their size
-STAY = ("/api/train", "/api/classes")
+STAY = ("/api/classes",)
+#: the content type of a helper's answer to /api/train: the checked job, for the server to stream
+JOB_TYPE = b"application/x-byhand-job"
 
 
 def is_heavy(method: str, path: str, length: int | None, chunked: bool, limits: Limits) -> bool:
@@ -85,7 +91,7 @@ class HeavyLane:
         self.limits: Limits = settings.limits
         # a helper checks nothing the server process has checked already (hosts, rates)
         self.settings_json = replace(
-            settings, allowed_hosts=None, per_client=False, heavy_lane=False
+            settings, allowed_hosts=None, per_client=False, heavy_lane=False, lane_helper=True
         ).to_environment()
         self.size = max(1, self.limits.heavy_processes)
         self._free: list[Helper] = []
@@ -144,6 +150,21 @@ class HeavyLane:
 # --- in the helper process ----------------------------------------------------------------------
 
 
+def lower_priority(nice: int) -> str:
+    """Run this process only on CPU nothing else wants: SCHED_IDLE where the system has it
+    (Linux), else `nice` steps lower. Returns which it got."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return "idle"
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(nice)
+        return f"nice +{nice}"
+    except OSError:
+        return "normal"
+
+
 def serve_helper(conn, settings_json: str, make_app) -> None:
     """Answer requests from `conn` with the app until the server process closes the pipe."""
     from byhand.web.settings import ENVIRONMENT, Settings
@@ -152,10 +173,7 @@ def serve_helper(conn, settings_json: str, make_app) -> None:
     # Ctrl+C in a terminal reaches the whole process group: the server process stops, closes
     # the pipe, and the helper ends then (below), without a traceback of its own
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        os.nice(Settings.from_environment().limits.heavy_nice)
-    except OSError:
-        pass
+    lower_priority(Settings.from_environment().limits.heavy_nice)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)

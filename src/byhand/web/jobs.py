@@ -12,8 +12,11 @@ step and the CPU share of trainings is what the limits say:
   `max_jobs_per_client` for one client (one more: 429 with Retry-After);
 - a job stops when its client leaves (the stream tells the process to drop it) and when it
   reaches its own bound: `max_job_seconds` of computing, after which `done` says so;
-- a process that dies (killed, out of memory) is replaced; each stream it held ends with an
-  `error` event saying so, and the student may start again;
+- a process that dies (killed, out of memory), or does not answer within
+  `worker_answer_seconds` (it is then ended), is replaced; each stream it held ends with an
+  `error` event saying so, and the student may start again; so does a stream the server
+  cuts when it stops (SIGTERM: after `drain_seconds`), and one for which no process could be
+  started. Only a server process that dies itself cannot say so: its streams just end;
 - the `done` event (the model and its history) is serialised in the worker process, never on
   the event loop.
 
@@ -33,11 +36,13 @@ import itertools
 import json
 import logging
 import os
+import pickle
 import threading
 import time
 import traceback
 import weakref
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 from starlette.responses import Response
@@ -57,6 +62,20 @@ LEFT = "the client left"
 WORKER_DIED = (
     "the training stopped: the process computing it ended unexpectedly; start the training again"
 )
+#: ... when it stopped answering (it is ended, and replaced)
+WORKER_HUNG = (
+    "the training stopped: the process computing it stopped answering; start the training again"
+)
+#: ... when no process could be started for it
+NO_WORKER = (
+    "the training could not start: the server could not start a process for it; try again soon"
+)
+#: ... when the server is stopping (SIGTERM, Ctrl+C) and its time to drain is up
+STOPPING = "the training stopped: the server is shutting down; start it again once it is back"
+
+
+#: job ids, unique in this process (a job built in a heavy-lane helper gets one here: `adopt`)
+_IDS = itertools.count(1)
 
 
 @dataclass(eq=False)
@@ -89,7 +108,7 @@ class Job:
     test_rows: list[int] | None = None
     #: where an earlier job of this run stopped (its `done` event's "state"): go on from there
     state: dict | None = None
-    id: int = field(default_factory=itertools.count(1).__next__)
+    id: int = field(default_factory=lambda: next(_IDS))
     # where it stands, as the stream saw it
     done: int = 0
     finished: bool = False
@@ -345,11 +364,18 @@ class Worker:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def call(self, *request):
-        """Send one request and wait for its answer (in a worker thread, not the event loop)."""
+    def call(self, *request, timeout: float | None = None):
+        """Send one request and wait for its answer (in a worker thread, not the event loop).
+        A process that gives no answer within `timeout` seconds is taken for dead, and ended."""
         with self.lock:
             try:
                 self.conn.send(request)
+                if timeout is not None and not self.conn.poll(timeout):
+                    log.warning(
+                        "training worker %s did not answer in %g s; ending it", self.pid, timeout
+                    )
+                    self.process.kill()
+                    raise WorkerDied(WORKER_HUNG)
                 answer = self.conn.recv()
             except (EOFError, OSError, BrokenPipeError):
                 raise WorkerDied(WORKER_DIED) from None
@@ -445,6 +471,30 @@ class JobPool:
             w.close()
 
 
+async def hand_back(job: Job, send: Send) -> None:
+    """Answer with `job` itself, pickled (a heavy-lane helper to its server process)."""
+    from byhand.web.heavy import JOB_TYPE
+
+    body = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    headers = [(b"content-type", JOB_TYPE), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def adopt(job: Job, client: str) -> Job:
+    """A job built in a helper process, made this process's own: a fresh id, its client."""
+    job.id, job.client = next(_IDS), client
+    return job
+
+
+def _quietly(call) -> None:
+    """call() in a thread of its own, where nobody waits for its answer or its error."""
+    try:
+        call()
+    except (ByhandError, RuntimeError):
+        pass
+
+
 def sse(event: str, data: dict) -> bytes:
     """One server-sent event: ``event: NAME`` and one ``data:`` line of JSON."""
     text = json.dumps(data, allow_nan=False, separators=(",", ":"))
@@ -470,28 +520,69 @@ class TrainingStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         job = self.job
+        app = scope.get("app")
+        if app is not None and getattr(app.state, "settings", None) is not None:
+            if app.state.settings.lane_helper:
+                # in a heavy-lane helper: hand the checked job back to the server process
+                self.pool.release(job)
+                await hand_back(job, send)
+                return
         worker: Worker | None = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             # in a thread: starting (or replacing) a process takes a while, the loop may not wait
-            worker = await anyio.to_thread.run_sync(self.pool.worker)
+            try:
+                worker = await anyio.to_thread.run_sync(self.pool.worker)
+            except OSError:
+                log.exception("could not start a training worker")
+                job.finished, job.stopped = True, NO_WORKER
+                await self._last(send, NO_WORKER)
+                return
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch, receive, tg.cancel_scope)
                 await self._stream(send, worker)
                 tg.cancel_scope.cancel()
-        except OSError:
+        except OSError:  # the client's connection is gone: nothing more can reach it
             pass
+        except anyio.get_cancelled_exc_class():
+            # cancelled from outside (the client leaving is handled inside): the server is
+            # stopping and its time to drain is up; the stream says so while it still can
+            if not job.finished:
+                await self._last(send, STOPPING)
+            raise
         finally:
             if not job.finished:
                 job.finished, job.stopped = True, LEFT
+            # the slot first: a server stopping may cancel the drop below once more
+            self.pool.release(job)
             if worker is not None and job.id in worker.jobs:
                 worker.jobs.discard(job.id)
-                with anyio.CancelScope(shield=True):
-                    try:
-                        await anyio.to_thread.run_sync(worker.call, "drop", job.id)
-                    except (ByhandError, RuntimeError):
-                        pass
-            self.pool.release(job)
+                drop = partial(
+                    worker.call, "drop", job.id, timeout=self.pool.limits.worker_answer_seconds
+                )
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await anyio.to_thread.run_sync(drop)
+                except (ByhandError, RuntimeError):
+                    pass
+                except anyio.get_cancelled_exc_class():
+                    # the event loop is ending (a server stopping): drop it from a thread of its own
+                    threading.Thread(target=_quietly, args=(drop,), daemon=True).start()
+                    raise
+
+    async def _last(self, send: Send, detail: str) -> None:
+        """End the stream with an `error` event, if the client takes it within a second."""
+        with anyio.move_on_after(1.0, shield=True):
+            try:
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": sse("error", {"detail": detail}),
+                        "more_body": False,
+                    }
+                )
+            except OSError:
+                pass
 
     async def _watch(self, receive: Receive, scope: anyio.CancelScope) -> None:
         """Wait for the client to go away; then end the stream (the job is dropped after)."""
@@ -510,17 +601,23 @@ class TrainingStream(Response):
 
         rest = 1.0 / limits.train_share - 1.0
         final = None
+
+        def call(*request):
+            return anyio.to_thread.run_sync(
+                partial(worker.call, *request, timeout=limits.worker_answer_seconds)
+            )
+
         if job.test_rows is not None:
             await body(sse("split", {"test": job.test_rows}))
         try:
-            await anyio.to_thread.run_sync(worker.call, "start", job)
+            await call("start", job)
             worker.jobs.add(job.id)
             while final is None:
                 async with worker.turn():
                     start = time.perf_counter()
                     before = job.done
-                    events, finished, final, job.done = await anyio.to_thread.run_sync(
-                        worker.call, "advance", job.id, limits.chunk_seconds
+                    events, finished, final, job.done = await call(
+                        "advance", job.id, limits.chunk_seconds
                     )
                     # keep the turn a while, idle: trainings never take more than their share
                     await anyio.sleep((time.perf_counter() - start) * rest)

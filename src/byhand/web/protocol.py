@@ -1,17 +1,22 @@
-"""The HTTP/1.1 protocol `byhand serve` runs: uvicorn's, with a deadline for each request's head."""
+"""The HTTP/1.1 protocol `byhand serve` runs: uvicorn's, with a deadline for each request's head.
+
+The parser is httptools (C, llhttp), not h11 (pure Python): every request's head and body go
+through it, so it is part of each click's cost, and a refused request's unread body (a 429
+to a client sending megabytes) is skipped in C instead of being parsed in Python.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from byhand.limits import LIMITS
 
 
-class Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with a deadline for each request's head.
+class HeadDeadline:
+    """A deadline for each request's head, for one of uvicorn's HTTP/1.1 protocols.
 
     uvicorn closes a kept-alive connection that stays silent for `timeout_keep_alive`, but a
     connection that never sends a byte, or sends its headers a byte at a time, it keeps
@@ -56,6 +61,10 @@ class Protocol(H11Protocol):
         self._head_timer = None
         if self.cycle is None or self.cycle.response_complete:
             self.transport.close()
+
+
+class Protocol(HeadDeadline, HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for each request's head."""
 
 
 class OncePerMinute(logging.Filter):

@@ -39,6 +39,8 @@ class Settings:
     per_client: bool = False
     #: heavy requests (big bodies) are answered by helper processes (byhand.web.heavy)
     heavy_lane: bool = False
+    #: this app runs in such a helper: /api/train answers with the job it built, not a stream
+    lane_helper: bool = False
 
     def to_environment(self) -> str:
         """These settings as one line of JSON, for a worker process's environment."""
@@ -59,4 +61,5 @@ class Settings:
             allowed_hosts=None if hosts is None else tuple(hosts),
             per_client=bool(data.get("per_client", False)),
             heavy_lane=bool(data.get("heavy_lane", False)),
+            lane_helper=bool(data.get("lane_helper", False)),
         )
