@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from byhand import features, shortstate
 from byhand.export.script import numpy_script, torch_script
 from byhand.maps import neuron_maps
+from byhand.web import heavy
 from byhand.web.api import ERRORS, _check, answer
 from byhand.web.schemas import BackpropRequest, GridRequest, check_work, sample_count
 
@@ -108,7 +109,8 @@ async def maps(req: MapsRequest) -> JSONResponse:
     """Every input's and neuron's activation over a resolution × resolution grid of the plane of
     (x1, x2), from one batched forward pass: per neuron, base64 levels 0…255 (one byte a cell,
     rows from the lowest y) along the boundary's colour scale, and the low and high they span."""
-    return await run_in_threadpool(_maps, req)
+    # a thread, or past Limits.lane_work a heavy-lane helper process (byhand.web.heavy)
+    return await heavy.compute(_maps, req, work=req.model.n_parameters * req.resolution**2)
 
 
 # --- short states for lesson links ----------------------------------------------------------------
