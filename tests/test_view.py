@@ -9,7 +9,8 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
-from byhand import lecture, modelfile
+from byhand import lecture, modelfile, notation
+from byhand.network import Network
 from byhand.web.app import create_app
 
 
@@ -86,9 +87,18 @@ def test_explain_names_a_parameter_without_selecting_it(client):
     v = client.post("/api/view", json=body(backward=True, explain="w31")).json()
     assert v["formulas"]["param"]["parameter"] == "w31"
     assert 'class="edge selected"' not in v["svg"]
-    # a neuron selected: no chain rule to write, and no error
-    v = client.post("/api/view", json=body(backward=True, selected="h1")).json()
-    assert v["formulas"]["param"] is None
+    # a neuron selected, or nothing: the lecture's example, w31 (the last layer's first
+    # weight), as the page shows it without selecting it; and no error
+    for extra in ({"selected": "h1"}, {}):
+        v = client.post("/api/view", json=body(backward=True, **extra)).json()
+        assert v["formulas"]["param"]["parameter"] == "w31"
+        assert v["formulas"]["param"]["gradient"] == pytest.approx(DW31, rel=1e-12)
+    # of another network, its own last layer's first weight: w51 when two hidden neurons more
+    wide = modelfile.to_dict(Network.create([3, 4, 2], seed=0))
+    v = client.post("/api/view", json={**body(backward=True), "model": wide}).json()
+    assert v["formulas"]["param"]["parameter"] == notation.lecture_name(
+        notation.ParamRef("W", 1, 0, 0), [3, 4, 2]
+    )
 
 
 def test_the_chain_rules_descriptions_use_the_pages_four_decimals(client):

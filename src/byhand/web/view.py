@@ -52,7 +52,9 @@ class ViewRequest(Strict):
     backward: bool = Field(False, description="backpropagation has run: show the gradients")
     selected: Annotated[str, Field(max_length=40)] | None = None
     explain: Annotated[str, Field(max_length=40)] | None = Field(
-        None, description="the parameter whose chain rule to write (default: the selected one)"
+        None,
+        description="the parameter whose chain rule to write (default: the selected one, or, "
+        "with a neuron or nothing selected, the lecture's example: the last layer's first weight)",
     )
     step: bool = Field(False, description="take one gradient step first, then show the result")
     point: Annotated[list[float], Field(min_length=2, max_length=2)] | None = Field(
@@ -127,17 +129,21 @@ def _maths(net: Network, fwd: ForwardTrace, back: BackwardTrace, y, req: ViewReq
     lecture asks the student to find them first)."""
     shown = fwd if req.forward else None
     param = None
-    which = req.explain or req.selected
-    if req.backward and which:
-        try:
-            ref = notation.parse(which, net.sizes)
-        except ByhandError:
-            ref = None  # a neuron is selected: no chain rule to show
-        if ref is not None:
-            x1 = fwd.activations[0][0].tolist()
-            param = formulas.parameter_formulas(
-                net, notation.lecture_name(ref, net.sizes), x1, y, req.lr
-            )
+    if req.backward:
+        ref = None
+        for which in (req.explain, req.selected):
+            try:
+                ref = notation.parse(which, net.sizes) if which else None
+            except ByhandError:
+                ref = None  # a neuron is selected: no chain rule of its own
+            if ref is not None:
+                break
+        # the lecture's example, w31 in its network: the last layer's first weight
+        ref = ref or notation.ParamRef("W", len(net.layers) - 1, 0, 0)
+        x1 = fwd.activations[0][0].tolist()
+        param = formulas.parameter_formulas(
+            net, notation.lecture_name(ref, net.sizes), x1, y, req.lr
+        )
     loss_tex = formulas.loss_tex(net, fwd.activations[-1][0], y, fwd.zs[-1][0])
     loss_tex += rf" = {formulas.r(back.loss)}"
     return {

@@ -9,7 +9,6 @@ import { decode, pointOf } from "./state.js";
 function ask() {
   const s = decode(location.hash);
   if (!s || !s.model || !Array.isArray(s.inputs) || !Array.isArray(s.target) || typeof s.lr !== "number") return null;
-  const layers = Array.isArray(s.model.layers) ? s.model.layers.length : 0;
   const body = {
     model: s.model,
     inputs: s.inputs,
@@ -19,9 +18,9 @@ function ask() {
     forward: s.ran,
     backward: s.backprop,
     selected: s.selected,
-    // the parameter part 4 explains: the selected one, else the last layer's first weight
-    // (store.js asks again in the rare case this guess is not the one it explains)
-    explain: s.selected && /^[wb]/i.test(s.selected) ? s.selected : `W${layers}[1,1]`,
+    // the parameter part 4 explains: the selected one, else the server's example (the last
+    // layer's first weight); store.js asks again in the rare case that is not the one it explains
+    explain: s.selected && /^[wb]/i.test(s.selected) ? s.selected : null,
     step: false,
     known: null,
   };

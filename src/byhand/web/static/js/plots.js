@@ -9,6 +9,8 @@ function el(name, attrs = {}, text) {
   return node;
 }
 
+import { FIGURES, text } from "./numbers.js";
+
 // numbers as the page writes them live in numbers.js; charts' importers find fmt here too
 export { fmt } from "./numbers.js";
 
@@ -76,11 +78,10 @@ function niceTicks(lo, hi) {
   return out;
 }
 
-/** A tick label: 3 significant figures, e-notation when tiny. */
-function tick(v) {
-  if (v === 0) return "0";
-  if (Math.abs(v) < 1e-3) return v.toExponential(0).replace("-", "−");
-  return Number(v.toPrecision(3)).toString().replace("-", "−");
+/** A tick label: the value to FIGURES significant figures, written as every number on the
+ * page is (numbers.js: 0.05, −0.25, 2 × 10⁻⁵). */
+export function tick(v) {
+  return text(Number(v.toPrecision(FIGURES)));
 }
 
 const CLASS_COLOURS = [

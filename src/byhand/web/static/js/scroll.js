@@ -18,28 +18,11 @@ let told = false; // whether the browser has said which parts it skips (after it
 const waiting = new Set(); // parts whose boxes are to be measured after the frame
 let queued = false; // whether a task to measure them is on its way
 
-/** Refreshes closer together than this (a live training's diagram, ten a second) are marked
- * once, at the end of the gap: measuring lays the page out, most of such a refresh's work. */
-const MARK_GAP = 250;
-let markedAt = -Infinity;
-let trailing = null;
-
 /** Mark every box that overflows (and unmark those that no longer do). The boxes of the parts
- * on screen are measured now (or, within MARK_GAP of the last time, once the gap is over);
- * those of the parts the browser skips right after the next frame, a part at a time, and only
- * the boxes whose content changed: measuring them lays them out, the slow part of a refresh of
- * a large network. */
+ * on screen are measured now; those of the parts the browser skips right after the next frame,
+ * a part at a time, and only the boxes whose content changed: measuring them lays them out,
+ * the slow part of a refresh of a large network. */
 export function markScrollBoxes() {
-  const wait = markedAt + MARK_GAP - performance.now();
-  if (wait > 0) {
-    if (!trailing) trailing = setTimeout(() => ((trailing = null), markScrollBoxes()), wait);
-    return;
-  }
-  markedAt = performance.now();
-  markNow();
-}
-
-function markNow() {
   const boxes = $$(BOXES);
   const drawn = boxes.filter((box) => {
     const part = box.closest(PARTS);

@@ -61,10 +61,13 @@ export function onView(render, fail, { live = false } = {}) {
   if (fail) failures.push(fail);
 }
 
-/** The lecture name of a parameter from its place; layer notation before any answer names it. */
+/** A parameter's place as a key of view.names: kind, layer, row, column (none for a bias). */
+const placeKey = (kind, l, i, j) => `${kind}${l}.${i}.${kind === "W" ? j : ""}`;
+
+/** The lecture name of a parameter from its place (0-based), as the server names it (the
+ * answer's params, from byhand.notation); null where no answer has named this place. */
 export function paramName(kind, l, i, j) {
-  const layerName = kind === "W" ? `W${l + 1}[${i + 1},${j + 1}]` : `b${l + 1}[${i + 1}]`;
-  return view.names.get(layerName) || layerName;
+  return view.names.get(placeKey(kind, l, i, j)) ?? null;
 }
 
 /** (kind, layer, row, col) of a parameter by its lecture or layer name, or null for a neuron. */
@@ -97,16 +100,17 @@ function learnNames(answer) {
     return;
   }
   view.answer = answer;
-  view.names = new Map(answer.params.map((p) => [p.layer_name, p.name]));
+  view.names = new Map(answer.params.map((p) => [placeKey(p.kind, p.layer, p.row, p.col), p.name]));
 }
 if (view.answer) learnNames(view.answer);
 
-/** The parameter part 4 explains: the selected one, else the lecture's example (w31), which
- * is shown without being selected. */
+/** The parameter part 4 explains: the selected one, else the lecture's example (w31: the last
+ * layer's first weight), which is shown without being selected; null while the names held are
+ * another network's (the server then explains its example itself). */
 export function explained() {
   if (state.selected && locate(state.selected)) return state.selected;
-  const last = state.model.layers.length - 1;
-  return view.answer ? paramName("W", last, 0, 0) : null;
+  const held = view.answer && JSON.stringify(view.answer.sizes) === JSON.stringify(sizesOf(state.model));
+  return held ? paramName("W", state.model.layers.length - 1, 0, 0) : null;
 }
 
 let pending = null;
