@@ -24,7 +24,7 @@ backprop and step): p99 < 100 ms with 0 errors; with a killed worker, 0 errors b
 in-flight requests; with the hostile client, the other students' click p99 < 150 ms.
 
     python benchmarks/load.py [--students 1000] [--trainers 10] [--workers 2] [--seconds 45]
-                              [--clients 2] [--kill-worker-at 20] [--hostile]
+                              [--clients 2] [--kill-worker-at 20] [--hostile] [--times FILE]
 """
 
 from __future__ import annotations
@@ -168,6 +168,8 @@ class Tally:
         self.events = 0
         #: requests sent again on a new connection after a kept-alive one was closed under them
         self.retries = 0
+        #: (what, sent, answered) of each hostile request: which worst case it was
+        self.cases: list[tuple[str, float, float]] = []
 
     @property
     def over(self) -> bool:
@@ -250,7 +252,9 @@ async def hostile(port: int, tally: Tally) -> None:
         for method, path, body in prepared:
             if tally.over:
                 break
+            sent = time.time()
             await tally.call("hostile", conn, method, path, body)
+            tally.cases.append((f"{method} {path}", sent, time.time()))
     conn.close()
 
 
@@ -276,7 +280,15 @@ def client_process(
     t1 = os.times()
     cpu = (t1.user - t0.user) + (t1.system - t0.system)
     out.put(
-        (dict(tally.times), dict(tally.errors), dict(tally.busy), tally.events, cpu, tally.retries)
+        (
+            dict(tally.times),
+            dict(tally.errors),
+            dict(tally.busy),
+            tally.events,
+            cpu,
+            tally.retries,
+            tally.cases,
+        )
     )
 
 
@@ -351,6 +363,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--kill-worker-at", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--hostile", action="store_true", help="one client replays worst cases")
+    parser.add_argument(
+        "--times", metavar="FILE", help="write every request's kind, start and seconds (JSON lines)"
+    )
     args = parser.parse_args()
     if not (1 <= args.students <= 5000 and 0 <= args.trainers <= args.students):
         raise SystemExit("give 1 to 5000 students and at most as many trainers")
@@ -400,7 +415,18 @@ def main() -> None:
             p.join(10)
         elapsed = time.time() - start
         pids = server_pids(proc.pid)
-        server_cpu = sum(cpu_seconds(p) - cpu_start.get(p, 0.0) for p in pids)
+        used = {p: cpu_seconds(p) - cpu_start.get(p, 0.0) for p in pids}
+        workers = web_workers(proc.pid)
+        # each web worker's own CPU, then its children's (training workers, heavy-lane helpers)
+        shares = [used.get(w, 0.0) / elapsed for w in workers]
+        rest = (sum(used.values()) - sum(used.get(w, 0.0) for w in workers)) / elapsed
+        server_cpu = sum(used.values())
+        print(
+            "server processes: web workers "
+            + " + ".join(f"{c:.2f}" for c in shares)
+            + f" cores, their training and helper processes {rest:.2f} (a web worker near 1.00 "
+            "is saturated: its clicks queue)"
+        )
         report(args, results, elapsed, idle, len(assets), server_cpu, killed_at, start)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -417,7 +443,9 @@ def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -
     events = 0
     client_cpu = 0.0
     retries = sum(r[5] for r in results)
-    for t, e, b, ev, cpu, _ in results:
+    if args.times:
+        dump_times(args.times, results, start)
+    for t, e, b, ev, cpu, *_ in results:
         for k, v in t.items():
             times[k] += v
         for k, v in e.items():
@@ -479,6 +507,20 @@ def report(args, results, elapsed, idle, assets, server_cpu, killed_at, start) -
         print(f"errors in {kind}: {sorted({w for _, _, w in errs})[:5]}")
     clicks = [d for k in CLICKS for s, d in times.get(k, []) if s >= steady]
     print(summary(args, total / elapsed, n_errors, len(in_flight), clicks, times, steady))
+
+
+def dump_times(path: str, results, start: float) -> None:
+    """Every request as one JSON line: {"kind", "at" (s after the start), "seconds"}; the
+    hostile client's with the worst case it sent ("case"), to see what a slow click followed."""
+    with open(path, "w") as f:
+        for times, *_, cases in results:
+            for kind, values in times.items():
+                for sent, seconds in values:
+                    f.write(json.dumps({"kind": kind, "at": sent - start, "seconds": seconds}))
+                    f.write("\n")
+            for case, sent, answered in cases:
+                row = {"kind": "hostile case", "case": case, "at": sent - start}
+                f.write(json.dumps({**row, "seconds": answered - sent}) + "\n")
 
 
 #: what a student clicks: the requests whose p99 the targets are about

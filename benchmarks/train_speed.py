@@ -440,6 +440,119 @@ def peak_gflops(dtype: str, rounds: int = 5) -> float:
     return 2 * 1024**3 / best / 1e9
 
 
+def layouts(batch: int, hidden: int, peak: float, rounds: int = 9) -> None:
+    """Print every way of calling SciPy's sgemm (and NumPy's matmul) for the first layer's two
+    products at these shapes, in GFLOP/s and against the core's peak: the forward z = a Wᵀ and
+    the update W ← W − c δᵀa (gemm with beta = 1 into W's Fortran view, or NumPy's product into
+    a gradient then θ − g). Each call runs on 32 different inputs in turn (as a training loop
+    meets fresh batches), best of `rounds`; the first line of each group is byhand's choice."""
+    from byhand.step import blas
+
+    gemm = blas(np.float32)[0]
+    rng = np.random.default_rng(5)
+    n, d = 32, 784
+    xs = rng.random((n, batch, d)).astype(np.float32)
+    xs_F = [np.asfortranarray(x) for x in xs]
+    deltas = (rng.normal(size=(n, batch, hidden)) * 1e-6).astype(np.float32)
+    deltas_F = [np.asfortranarray(delta) for delta in deltas]
+    W = rng.random((hidden, d)).astype(np.float32)
+    b = np.zeros(hidden, np.float32)
+    z, z_F = np.empty((batch, hidden), np.float32), np.empty((batch, hidden), np.float32, "F")
+    g = np.empty_like(W)
+    c = -LR / batch
+
+    def fill(z):
+        z[...] = b
+
+    ways = {
+        "forward z = a Wᵀ + b": [
+            (
+                "z = 1bᵀ, gemm(1, Wᵀ, aᵀ, 1, zᵀ, trans_a=1) into C-ordered z (byhand)",
+                lambda i: (fill(z), gemm(1.0, W.T, xs[i].T, 1.0, z.T, 1, 0, 1)),
+            ),
+            (
+                "z = 1bᵀ, gemm(1, Wᵀ, a_F, 1, zᵀ, trans_a=1, trans_b=1), a in Fortran order",
+                lambda i: (fill(z), gemm(1.0, W.T, xs_F[i], 1.0, z.T, 1, 1, 1)),
+            ),
+            (
+                "z = 1bᵀ, gemm(1, aᵀ, Wᵀ, 1, z, trans_a=1) into Fortran-ordered z",
+                lambda i: (fill(z_F), gemm(1.0, xs[i].T, W.T, 1.0, z_F, 1, 0, 1)),
+            ),
+            (
+                "z = 1bᵀ, gemm(1, a_F, Wᵀ, 1, z) into Fortran-ordered z, a in Fortran order",
+                lambda i: (fill(z_F), gemm(1.0, xs_F[i], W.T, 1.0, z_F, 0, 0, 1)),
+            ),
+            (
+                "np.dot(a, Wᵀ, out=z), z += b (byhand before)",
+                lambda i: np.add(np.dot(xs[i], W.T, out=z), b, out=z),
+            ),
+            (
+                "np.matmul(W, aᵀ, out=zᵀ) into Fortran-ordered z, z += b",
+                lambda i: np.add(np.matmul(W, xs[i].T, out=z_F.T), b[:, None], out=z_F.T),
+            ),
+        ],
+        "update W ← W − c δᵀa": [
+            (
+                "np.matmul(cδᵀ, a, out=g), θ − g (byhand above 32 rows)",
+                lambda i: (np.matmul(deltas[i].T, xs[i], out=g), np.subtract(W, g, out=W)),
+            ),
+            (
+                "np.dot(cδᵀ, a, out=g), θ − g",
+                lambda i: (np.dot(deltas[i].T, xs[i], out=g), np.subtract(W, g, out=W)),
+            ),
+            (
+                "gemm(c, aᵀ, δᵀ, 1, Wᵀ, trans_b=1) (byhand up to 32 rows)",
+                lambda i: gemm(c, xs[i].T, deltas[i].T, 1.0, W.T, 0, 1, 1),
+            ),
+            (
+                "gemm(c, aᵀ, δ_F, 1, Wᵀ), δ in Fortran order",
+                lambda i: gemm(c, xs[i].T, deltas_F[i], 1.0, W.T, 0, 0, 1),
+            ),
+            (
+                "gemm(c, a_F, δ_F, 1, Wᵀ, trans_a=1), a and δ in Fortran order",
+                lambda i: gemm(c, xs_F[i], deltas_F[i], 1.0, W.T, 1, 0, 1),
+            ),
+            (
+                "gemm(c, a_F, δᵀ, 1, Wᵀ, trans_a=1, trans_b=1), a in Fortran order",
+                lambda i: gemm(c, xs_F[i], deltas[i].T, 1.0, W.T, 1, 1, 1),
+            ),
+        ],
+    }
+    flops = 2 * batch * hidden * d
+    data = rng.random((60_000, d), dtype=np.float32)  # a data set as large as MNIST's
+    order = rng.permutation(len(data))
+    x_C, x_F = np.empty((batch, d), np.float32), np.empty((batch, d), np.float32, "F")
+    gathers = {"into C-ordered x (byhand)": x_C, "into Fortran-ordered x": x_F}
+    print(f"\nthe gather of {batch} random rows of 60,000 × 784 float32 (np.take, mode='clip'):")
+    for name, x in gathers.items():
+        best = float("inf")
+        for r in range(rounds):
+            start = time.perf_counter()
+            for k in range(64):
+                first = (r * 64 + k) * batch % (len(order) - batch)
+                data.take(order[first : first + batch], 0, x, "clip")
+            best = min(best, (time.perf_counter() - start) / 64)
+        print(f"    {best * 1e6:7.1f} µs  {name}")
+    del data
+    print(f"\nthe first layer's products at batch {batch}, 784 → {hidden}, float32, one thread "
+          f"({flops / 1e6:.1f} MFLOP each; peak {peak:.0f} GFLOP/s):")  # fmt: skip
+    with threadpool_limits(1):
+        for what, calls in ways.items():
+            print(f"  {what}")
+            best = [float("inf")] * len(calls)
+            for _ in range(rounds):  # interleaved, so a noisy moment hits every way
+                for k, (_, call) in enumerate(calls):
+                    start = time.perf_counter()
+                    for i in range(n):
+                        call(i)
+                    best[k] = min(best[k], (time.perf_counter() - start) / n)
+            for (name, _), seconds in zip(calls, best, strict=True):
+                rate = flops / seconds / 1e9
+                print(
+                    f"    {seconds * 1e6:7.1f} µs {rate:5.0f} GFLOP/s ({rate / peak:4.0%})  {name}"
+                )
+
+
 # --- measuring ---------------------------------------------------------------------------------
 
 
@@ -594,7 +707,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default=None, help="BLAS thread counts to run, e.g. 1 or 1,2")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per case (median)")
     parser.add_argument("--cases", default=None, help="only cases whose name contains this")
+    parser.add_argument(
+        "--layouts",
+        action="store_true",
+        help="only time every sgemm order and trans flag for the 784-wide products (batch 10, 128)",
+    )
     args = parser.parse_args(argv)
+    if args.layouts:
+        peak = peak_gflops("float32")
+        for batch, hidden in ((10, 30), (128, 100)):
+            layouts(batch, hidden, peak)
+        return 0
 
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
@@ -734,12 +857,26 @@ def main(argv: list[str] | None = None) -> int:
                 "  the first layer's two products: byhand's calls above against XLA's dot at the "
                 "same shapes (a jitted lax.scan of 64, best of 5):"
             )
+            products = 0.0
             for name, xla_seconds in r.xla:
                 ours = sum(sec for call, sec in r.calls if call.startswith(mine[name]))
+                products += ours
                 print(
                     f"    {name:<14} byhand {ours * 1e6:7.1f} µs ({flops / ours / 1e9:4.0f} "
                     f"GFLOP/s), XLA {xla_seconds * 1e6:7.1f} µs ({flops / xla_seconds / 1e9:4.0f} "
                     "GFLOP/s)"
+                )
+            scan = r.rates.get("jax-scan")
+            if scan:
+                gather = sum(sec for call, sec in r.calls if call.startswith("gather"))
+                rest = r.profiled_step - products - gather
+                named = ("gather", *(p for prefixes in mine.values() for p in prefixes))
+                others = sum(not call.startswith(named) for call, _ in r.calls)
+                jax_rest = r.case.batch / scan - sum(sec for _, sec in r.xla)
+                print(
+                    f"  the rest of byhand's step (all but the gather and those two products, "
+                    f"{others} calls and the loop): {rest * 1e6:.1f} µs; JAX's whole "
+                    f"step less XLA's two products (its gather included): {jax_rest * 1e6:.1f} µs"
                 )
     if missed:
         print(

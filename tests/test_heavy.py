@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -16,7 +17,8 @@ from byhand.web.settings import Settings
 LECTURE = modelfile.to_dict(lecture.lecture_network())
 #: 200 samples of the lecture's inputs: about 3 KB, over the heavy_bytes of these tests
 BIG = {"model": LECTURE, "inputs": [[1, 0, 1]] * 200}
-LIMITS_HERE = LIMITS.with_(heavy_bytes=1000)
+#: bodies over 1000 bytes are heavy here, and so is work over 100,000 multiply-adds
+LIMITS_HERE = LIMITS.with_(heavy_bytes=1000, lane_work=100_000)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +135,41 @@ def test_a_big_training_request_is_checked_in_a_helper_and_streamed_here(laned, 
     busy = client.post("/api/train", json=TRAIN)
     assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
     assert busy.json()["detail"].startswith("the server is busy")
+
+
+def small_grid(resolution: int) -> dict:
+    """A grid request on a 2-4-4-1 network: a body of a few hundred bytes (under heavy_bytes)
+    whose work is resolution² × 37 parameters."""
+    layers = [
+        {"activation": "sigmoid", "weights": [[0.5, -0.5]] * 4, "biases": [0.1] * 4},
+        {"activation": "sigmoid", "weights": [[0.5, -0.5, 0.25, 1]] * 4, "biases": [0.1] * 4},
+        {"activation": "sigmoid", "weights": [[1, -1, 0.5, 0.25]], "biases": [0.0]},
+    ]
+    model = {"format": "byhand.network", "version": 1, "layers": layers}
+    return {"model": model, "x_range": [-1, 1], "y_range": [-1, 1], "resolution": resolution}
+
+
+def test_much_work_in_a_small_body_is_computed_in_a_helper(laned, monkeypatch):
+    from byhand.web import heavy
+
+    _, client = laned
+    big, small = small_grid(200), small_grid(30)  # 1,480,000 and 33,300 multiply-adds
+    assert len(json.dumps(big)) < LIMITS_HERE.heavy_bytes
+    inline = TestClient(create_app())
+    expected = inline.post("/api/grid", json=big).json()
+    three = [{"activation": "sigmoid", "weights": [[0.5, -0.5, 1]] * 4, "biases": [0.1] * 4}]
+    wrong = {**big, "model": {**big["model"], "layers": three + big["model"]["layers"][1:]}}
+    here = inline.post("/api/grid", json=wrong)
+    assert here.status_code == 422 and "2 inputs" in here.json()["detail"]
+
+    def no_thread(*args):
+        raise AssertionError("computed in a thread of the server process")
+
+    monkeypatch.setattr(heavy, "run_in_threadpool", no_thread)
+    r = client.post("/api/grid", json=big)
+    assert r.status_code == 200 and r.json() == expected  # in a helper: the same numbers
+    assert r.headers["x-frame-options"] == "DENY"
+    # a refusal raised in the helper is the same sentence as here
+    assert client.post("/api/grid", json=wrong).json() == here.json()
+    # less work stays in this process (a thread): here, the patched one fails it
+    assert client.post("/api/grid", json=small).status_code == 500

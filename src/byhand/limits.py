@@ -88,6 +88,10 @@ class Limits:
     heavy_processes: int = 1
     #: ... heavy requests that may wait for one; one more gets 503 with Retry-After at once
     heavy_queue: int = 4
+    #: multiply-adds past which a request's computation goes to a helper even when its body is
+    #: small (a big grid): about 10 ms of a core, beyond which a thread of the server process
+    #: would slow its event loop (the two share the interpreter lock)
+    lane_work: int = 2_000_000
     #: ... and how much lower their CPU priority is (nice) where the system has no idle class
     #: (Linux: they run under SCHED_IDLE, only on CPU nothing else wants), so clicks come first
     heavy_nice: int = 5

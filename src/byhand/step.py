@@ -192,9 +192,10 @@ def forward_plan(net: Network, ws: Workspace, x: Array | None = None) -> list[Fo
 def run_forward(plan: list[Forward], gemm) -> Array:
     """z = 1bᵀ, then zᵀ ← W aᵀ + zᵀ (gemm, β = 1), then a = f(z), layer after layer; returns o.
 
-    The broadcast copy z[...] = b takes 0.24 µs at 10 × 30 where z += b takes 0.99 (NumPy's
-    ufuncs pay for broadcasting, assignment does not), and SciPy's gemm at 10 × 784 × 30
-    4.9 µs against 5.9 for np.dot (one core, float32).
+    The bias rides in gemm's β: the broadcast copy z[...] = b takes 0.24 µs at 10 × 30 where
+    z += b after the product takes 0.99 (NumPy's ufuncs pay for broadcasting, assignment does
+    not); `python benchmarks/train_speed.py --layouts` compares this with np.dot then z += b
+    and with every other order of the product.
     """
     a = None
     for W_T, b, z, z_T, a_T, f, a in plan:

@@ -24,7 +24,7 @@ from byhand.mathml import to_mathml
 from byhand.network import Network
 from byhand.optimizers import OPTIMIZERS
 from byhand.train import Trainer
-from byhand.web import jobs
+from byhand.web import heavy, jobs
 from byhand.web.schemas import (
     BackpropAnswer,
     BackpropRequest,
@@ -217,9 +217,11 @@ INLINE_WORK = 20_000
 
 
 async def _run(call, req, samples: int) -> JSONResponse:
-    if req.model.n_parameters * samples <= INLINE_WORK:
+    work = req.model.n_parameters * samples
+    if work <= INLINE_WORK:
         return _quietly(call, req)
-    return await run_in_threadpool(_quietly, call, req)
+    # a thread, or past Limits.lane_work a heavy-lane helper process (byhand.web.heavy)
+    return await heavy.compute(_quietly, call, req, work=work)
 
 
 def _quietly(call, req) -> JSONResponse:

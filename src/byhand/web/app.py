@@ -34,7 +34,7 @@ from byhand.limits import LIMITS, Limits
 from byhand.network import Network
 from byhand.web import api, jobs, pages
 from byhand.web.clients import RateLimit
-from byhand.web.heavy import JOB_TYPE, HeavyLane, HelperDied, is_heavy
+from byhand.web.heavy import CURRENT, FULL, JOB_TYPE, LOST, HeavyLane, HelperDied, is_heavy
 from byhand.web.settings import Settings
 
 log = logging.getLogger("byhand.web")
@@ -178,6 +178,8 @@ class Guard:
             if self.lane is not None and self.goes_to_lane(scope):
                 await self.answer_in_lane(scope, receive_bounded, send_guarded)
             else:
+                # endpoints hand big computations to the lane (byhand.web.heavy.compute)
+                CURRENT.set(self.lane)
                 await self.app(scope, receive_bounded, send_guarded)
         except TimeoutError:
             # the client stopped reading: end here; the server closes the connection
@@ -208,9 +210,8 @@ class Guard:
         """Read the whole body, have a helper process answer it, send its answer on."""
         assert self.lane is not None
         if self.lane.full():
-            busy = "the server is answering as many large requests as it may; try again soon"
             closing = {"Retry-After": "1", "Connection": "close"}  # the body is left unread
-            await _error(503, busy, closing)(scope, receive, send)
+            await _error(503, FULL, closing)(scope, receive, send)
             return
         parts = []
         try:
@@ -235,8 +236,7 @@ class Guard:
             status, headers, body = await self.lane.answer(request)
         except HelperDied:
             log.warning("a helper process died answering %s", scope["path"])
-            again = "the server lost the process answering this request; send it again"
-            await _error(503, again, {"Retry-After": "1"})(scope, receive, send)
+            await _error(503, LOST, {"Retry-After": "1"})(scope, receive, send)
             return
         if status == 200 and (b"content-type", JOB_TYPE) in headers:
             # a training job, checked in the helper: admitted and streamed from here

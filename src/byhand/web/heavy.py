@@ -17,6 +17,11 @@ back the answer's status, headers and bytes; the server process only moves bytes
   at once, before its body is read (load shed before work starts);
 - a helper that dies (killed, out of memory) costs the request it held a 503, and is replaced.
 
+A request with a small body can still ask for much work (a 200 × 200 grid on a deep network:
+0.4 s of a core): an endpoint hands such work (over `Limits.lane_work` multiply-adds) to the
+lane with `compute`, after parsing, instead of a thread of the server process, whose event
+loop would then get the interpreter lock only between the thread's turns.
+
 A training request with a big body (many samples) is read and checked by a helper too, but a
 stream lives as long as its job, in the server process: the helper answers with the job it
 built (`JOB_TYPE`, the Job pickled), and the server process admits it and streams it. The
@@ -29,10 +34,16 @@ import asyncio
 import os
 import signal
 import threading
+import traceback
+from contextvars import ContextVar
 from dataclasses import replace
 
 import anyio.to_thread
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
+from byhand.errors import ByhandError
 from byhand.limits import Limits
 from byhand.web.processes import spawn
 
@@ -51,6 +62,36 @@ def is_heavy(method: str, path: str, length: int | None, chunked: bool, limits: 
 
 class HelperDied(Exception):
     """The helper process ended while it held a request."""
+
+
+#: the heavy lane of the server process answering the current request (the Guard sets it)
+CURRENT: ContextVar[HeavyLane | None] = ContextVar("byhand_heavy_lane", default=None)
+#: a full lane's answer, and a helper's death's (503 with Retry-After: 1)
+FULL = "the server is answering as many large requests as it may; try again soon"
+LOST = "the server lost the process answering this request; send it again"
+
+
+async def compute(call, *args, work: int) -> Response:
+    """call(*args), a function giving a Response: in a helper of the current request's lane
+    when `work` (multiply-adds) is over `lane_work`, else in a thread of this process.
+    A ByhandError it raises is raised here; a full lane is 503 with Retry-After."""
+    lane = CURRENT.get()
+    if lane is None or work <= lane.limits.lane_work:
+        return await run_in_threadpool(call, *args)
+    if lane.full():
+        raise HTTPException(503, FULL, headers={"Retry-After": "1"})
+    try:
+        kind, *answer = await lane.answer(("call", call, args))
+    except HelperDied:
+        raise HTTPException(503, LOST, headers={"Retry-After": "1"}) from None
+    if kind == "raise":
+        raise ByhandError(answer[0])
+    if kind == "bug":
+        raise RuntimeError(f"a helper failed:\n{answer[0]}")
+    status, headers, body = answer
+    response = Response(body, status_code=status)
+    response.raw_headers = headers
+    return response
 
 
 class Helper:
@@ -104,8 +145,9 @@ class HeavyLane:
         """Whether one more heavy request would wait past the queue's bound."""
         return self._waiting >= self.size + self.limits.heavy_queue
 
-    async def answer(self, request: tuple) -> tuple[int, list, bytes]:
-        """The helper's (status, headers, body) for (method, path, query, headers, body)."""
+    async def answer(self, request: tuple) -> tuple:
+        """The helper's (status, headers, body) for (method, path, query, headers, body), or
+        its (kind, …) for ("call", function, args): see `serve_helper`."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.size)
         self._waiting += 1
@@ -184,14 +226,29 @@ def serve_helper(conn, settings_json: str, make_app) -> None:
             request = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            answer = loop.run_until_complete(call_app(app, *request))
-        except Exception as err:  # the app answers its own errors; this is a bug
-            answer = (500, [], f'{{"detail":"{type(err).__name__} in a helper"}}'.encode())
+        if request[0] == "call":
+            answer = run_call(*request[1:])
+        else:
+            try:
+                answer = loop.run_until_complete(call_app(app, *request))
+            except Exception as err:  # the app answers its own errors; this is a bug
+                answer = (500, [], f'{{"detail":"{type(err).__name__} in a helper"}}'.encode())
         try:
             conn.send(answer)
         except (OSError, ValueError):
             return
+
+
+def run_call(call, args: tuple) -> tuple:
+    """("ok", status, headers, body) of call(*args)'s Response, ("raise", message) of a
+    ByhandError, ("bug", traceback) of anything else."""
+    try:
+        response = call(*args)
+    except ByhandError as err:
+        return ("raise", str(err))
+    except Exception:
+        return ("bug", traceback.format_exc())
+    return ("ok", response.status_code, list(response.raw_headers), bytes(response.body))
 
 
 async def call_app(app, method: str, path: str, query: bytes, headers: list, body: bytes):

@@ -29,6 +29,7 @@ from byhand import features, shortstate
 from byhand.export.script import numpy_script, torch_script
 from byhand.limits import LIMITS
 from byhand.maps import neuron_maps
+from byhand.web import heavy
 from byhand.web.api import ERRORS, _check, answer, grid_of
 from byhand.web.schemas import BackpropRequest, GridRequest, check_work, sample_count
 
@@ -119,7 +120,9 @@ async def maps(req: MapsRequest) -> JSONResponse:
     (x1, x2), from one batched forward pass: per neuron, base64 levels 0…255 (one byte a cell,
     rows from the lowest y) along the boundary's colour scale, and the low and high they span;
     with `boundary`, /api/grid's answer for the same plane too."""
-    return await run_in_threadpool(_maps, req)
+    # a thread, or past Limits.lane_work a heavy-lane helper process (byhand.web.heavy)
+    cells = req.resolution**2 + (req.boundary or 0) ** 2
+    return await heavy.compute(_maps, req, work=req.model.n_parameters * cells)
 
 
 # --- short states for lesson links ----------------------------------------------------------------
