@@ -1,7 +1,8 @@
 """The data-set panel's follow-ups in Chromium: a network of input features shows a sample's real
-features on the diagram, One step clicks train as one run, a lesson that hides the point controls keeps the plot from taking
-points, a training stream cut short says so, and the panel's synthetic-data defaults are the
-engine's.
+features on the diagram, One step clicks train as one run, a lesson that hides the point
+controls keeps the plot from taking points, a training stream cut short says so, the panel's
+synthetic-data defaults are the engine's, and the live views keep to one client's request rate
+on a server that limits it.
 
 Reference values come from byhand itself, not from the page: `features.expand` (the one place
 features are defined) for the diagram's inputs, `numbers.column` for how the diagram writes a
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +203,46 @@ def test_the_panels_samples_and_noise_are_the_engines_defaults(lecture: Page):
     wait_idle(lecture)
     n = len(data.load("xor", seed=0))
     expect(lecture.locator("#ds-boundary")).to_have_attribute("data-points", str(n))
+
+
+@pytest.fixture(scope="module")
+def limited_server():
+    """The app as `byhand serve` runs it, with each client's request rate limited."""
+    from app_server import served
+    from byhand.web.app import create_app
+    from byhand.web.settings import Settings
+
+    with served(create_app(settings=Settings(per_client=True)), force_exit=True) as url:
+        yield url
+
+
+def test_the_live_views_keep_to_the_servers_rate_for_one_client(browser, limited_server):
+    from byhand.limits import LIMITS
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(limited_server + "/lectures/3")
+        expect(page.locator("body.ready")).to_have_count(1)
+        answers: list[tuple[float, str, int]] = []
+        page.on("response", lambda r: answers.append((time.monotonic(), r.url, r.status)))
+        page.select_option("#ds-name", "spiral")
+        page.fill("#ds-samples", "1000")
+        page.fill("#ds-epochs", "5000")
+        page.check("#ds-follow")
+        page.click("#ds-train")
+        expect(page.locator("#ds-maps")).to_have_attribute("data-redraws", re.compile(r"\d"))
+        start = time.monotonic()
+        page.wait_for_timeout(4000)
+        counted = [a for a in answers if a[0] >= start and "/api/" in a[1]]
+        seconds = time.monotonic() - start
+        assert page.locator("#ds-train").is_disabled()  # still training
+        page.click("#ds-stop")
+    finally:
+        page.close()
+    # the diagram and the plane (boundary and maps in one request) follow the run ...
+    assert any("/api/view" in url for _, url, _ in counted)
+    assert any("/api/playground/maps" in url for _, url, _ in counted)
+    assert not any("/api/grid" in url for _, url, _ in counted)
+    # ... within three quarters of one client's rate (js/training.js), and nothing is refused
+    assert len(counted) <= 0.75 * LIMITS.client_rate * seconds + 2, len(counted) / seconds
+    assert [s for _, _, s in counted if s == 429] == []

@@ -22,7 +22,7 @@ if not Path("/usr/bin/chromium").exists():
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from byhand import data  # noqa: E402
+from byhand import data, features  # noqa: E402
 from byhand import lecture as lec  # noqa: E402
 
 WIDE = {"width": 1280, "height": 800}
@@ -181,4 +181,6 @@ def test_features_chosen_on_the_page_train_better_and_reach_the_downloaded_model
     download.value.save_as(saved)
     model = json.loads(saved.read_text())
     assert model["features"] == ["x1sq", "x2sq"]
+    # the inputs are named as `byhand train --features` names them: x1², not x1sq
+    assert model["inputs"] == features.labels(["x1sq", "x2sq"]) == ["x1²", "x2²"]
     assert len(model["layers"][0]["weights"][0]) == 2

@@ -89,6 +89,12 @@ function chosenFeatures() {
   return names.length === 2 && names[0] === "x1" && names[1] === "x2" ? null : names;
 }
 
+/** A feature's label as the engine writes it in a model's inputs (x1sq → x1², byhand.features). */
+function featureLabel(name) {
+  const box = featureBoxes().find((b) => b.value === name);
+  return box?.dataset.label || name;
+}
+
 function countOf(v) {
   return Array.isArray(v) ? v.length : Number(v);
 }
@@ -249,7 +255,7 @@ async function startModel(data, run, fresh) {
     init: "xavier",
     seed: run.seed,
   };
-  if (names) body.input_names = names;
+  if (names) body.input_names = names.map(featureLabel);
   else if (Array.isArray(data.features)) body.input_names = data.features.map(String);
   if (classes) body.output_names = classes;
   const arch = await postJSON("/api/architecture", body);
