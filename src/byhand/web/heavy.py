@@ -192,19 +192,18 @@ class HeavyLane:
 # --- in the helper process ----------------------------------------------------------------------
 
 
-def lower_priority(nice: int) -> str:
+def lower_priority(nice: int) -> None:
     """Run this process only on CPU nothing else wants: SCHED_IDLE where the system has it
-    (Linux), else `nice` steps lower. Returns which it got."""
+    (Linux), else `nice` steps lower."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        return "idle"
+        return
     except (AttributeError, OSError):
         pass
     try:
         os.nice(nice)
-        return f"nice +{nice}"
     except OSError:
-        return "normal"
+        pass
 
 
 def serve_helper(conn, settings_json: str, make_app) -> None:
