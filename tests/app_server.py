@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import FastAPI
-from serving import free_port
+
+
+def in_thread(config) -> tuple[object, threading.Thread, int]:
+    """Run uvicorn's `config` on a free port of 127.0.0.1 in a daemon thread of this process;
+    returns once it is started: (the uvicorn.Server, its thread, the port)."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    sock = socket.create_server(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    return server, thread, sock.getsockname()[1]
 
 
 @contextmanager
@@ -17,15 +34,7 @@ def served(app: FastAPI, force_exit: bool = False) -> Iterator[str]:
     streams at once instead of waiting out their graceful timeout."""
     import uvicorn
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+    server, thread, port = in_thread(uvicorn.Config(app, log_level="warning"))
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 
+from app_server import in_thread
 from byhand import lecture, modelfile
 from byhand.limits import LIMITS
 from byhand.web import protocol
@@ -214,21 +215,12 @@ def serve_in_thread(settings: Settings):
     """The app under uvicorn in a thread of this process; yields its port, then stops it."""
     config = uvicorn.Config(
         create_app(settings=settings),
-        host="127.0.0.1",
-        port=0,
         http=protocol.Protocol,
         log_level="error",
         timeout_keep_alive=1,
     )
-    server = uvicorn.Server(config)
-    sock = socket.create_server(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    yield sock.getsockname()[1]
+    server, thread, port = in_thread(config)
+    yield port
     server.should_exit = True
     thread.join(10)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import threading
 import time
 
 import httpx
@@ -15,6 +13,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from app_server import in_thread
 from byhand import lecture, modelfile
 from byhand.limits import LIMITS
 from byhand.web import jobs
@@ -84,15 +83,7 @@ def test_a_stopping_server_ends_its_streams_with_an_error_event():
         log_level="critical",
         timeout_graceful_shutdown=0.5,
     )
-    server = uvicorn.Server(config)
-    sock = socket.create_server(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    server, thread, port = in_thread(config)
     seen = []
     try:
         with httpx.stream("POST", f"http://127.0.0.1:{port}/api/train", json=LONG, timeout=20) as r:
