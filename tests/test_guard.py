@@ -102,6 +102,20 @@ def test_one_client_past_its_rate_gets_429_with_retry_after():
     assert "at most 0.01 requests a second" in r.json()["detail"]
 
 
+def test_the_pages_files_count_apart_from_the_clients_requests():
+    # a fresh open asks for about 25 files: they must not use up the budget of clicks
+    limits = LIMITS.with_(client_rate=0.01, client_burst=2, file_rate=0.01, file_burst=30)
+    client = TestClient(create_app(settings=Settings(limits=limits, per_client=True)))
+    files = [client.get("/static/js/numbers.js").status_code for _ in range(30)]
+    assert files == [200] * 30
+    assert [client.get("/api/datasets").status_code for _ in range(3)] == [200, 200, 429]
+    r = client.get("/static/js/numbers.js")  # and the files have a budget of their own
+    assert r.status_code == 429
+    assert "at most 0.01 of the page's files a second" in r.json()["detail"]
+    # a POST under /static is no file fetch: it counts as a request (and finds no route)
+    assert client.post("/static/js/numbers.js").status_code == 429
+
+
 def test_the_rate_limit_is_a_token_bucket_per_client():
     now = [0.0]
     rate = RateLimit(per_second=2, burst=2, clock=lambda: now[0])

@@ -76,8 +76,12 @@ class Limits:
     max_jobs_per_client: int = 2
     #: requests per second one client may make, on average ...
     client_rate: float = 20.0
-    #: ... and in one burst (a page refresh is a handful of requests)
+    #: ... and in one burst (a page's opening asks for a handful; its files count apart)
     client_burst: int = 60
+    #: the page's own files (GET /static/…, answered from disk) one client may fetch a second,
+    #: on average, and in one burst: a fresh open of the lecture asks for about 25
+    file_rate: float = 100.0
+    file_burst: int = 300
     #: a request body larger than this is heavy (a big network, many samples, an upload): it
     #: may cost up to a second of a core, so one client may send only a few
     heavy_bytes: int = 64 * 1024

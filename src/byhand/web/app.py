@@ -64,6 +64,8 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 UPLOAD_PATH = "/api/datasets/upload"
+#: where the page's own files are served (StaticFiles), counted apart from other requests
+FILES = "/static/"
 
 
 class BodyTooLarge(HTTPException):
@@ -93,7 +95,8 @@ class Guard:
       Origin on every cross-site POST, a form's included); scripts that send neither pass;
     - with per-client limits on, at most `client_rate` requests a second per client address
       (bursts of `client_burst`), and `heavy_rate` of those with a body over `heavy_bytes`
-      (bursts of `heavy_burst`): one more gets 429 with Retry-After;
+      (bursts of `heavy_burst`): one more gets 429 with Retry-After; the page's own files
+      (GET /static/…) count in a bucket of their own, `file_rate` (bursts of `file_burst`);
     - a body announced as too large (Content-Length) is refused before it is read, one that
       grows past the limit while it arrives as soon as it does;
     - a request refused before its body is read, with a body over `heavy_bytes`, is answered
@@ -114,6 +117,7 @@ class Guard:
         on = settings.per_client
         self.rate = RateLimit(self.limits.client_rate, self.limits.client_burst) if on else None
         self.heavy = RateLimit(self.limits.heavy_rate, self.limits.heavy_burst) if on else None
+        self.files = RateLimit(self.limits.file_rate, self.limits.file_burst) if on else None
         self.lane = lane
 
     def limit_for(self, path: str) -> int:
@@ -280,8 +284,12 @@ class Guard:
         if self.rate is not None and self.heavy is not None:
             client = scope.get("client")
             key = client[0] if client else ""
-            wait = self.rate.take(key)
-            what = f"{self.limits.client_rate:g} requests"
+            if scope.get("method") in SAFE_METHODS and scope.get("path", "").startswith(FILES):
+                wait = self.files.take(key)
+                what = f"{self.limits.file_rate:g} of the page's files"
+            else:
+                wait = self.rate.take(key)
+                what = f"{self.limits.client_rate:g} requests"
             # a body of unknown length (chunked) counts as heavy
             heavy = (1 << 62 if "transfer-encoding" in headers else 0) if length is None else length
             if wait == 0 and heavy > self.limits.heavy_bytes:
@@ -482,7 +490,7 @@ def create_app(
     for _name, router in site_routers():
         app.include_router(router)
     if STATIC.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+        app.mount(FILES.rstrip("/"), StaticFiles(directory=STATIC), name="static")
     app.state.settings = settings
     #: the heavy lane's helper processes, stopped when the app stops (see _lifespan)
     app.state.lane = HeavyLane(settings, app_from_environment) if settings.heavy_lane else None
