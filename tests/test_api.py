@@ -305,6 +305,25 @@ def test_data_sets_list_and_load(client):
     assert "target" not in d and set(d["labels"]) == set(range(len(d["classes"])))
 
 
+def test_a_data_sets_answer_is_made_once_for_the_same_arguments(client, monkeypatch):
+    from byhand import data
+    from byhand.web import api
+
+    api._dataset_body.cache_clear()
+    made = []
+    load = data.load
+    monkeypatch.setattr(data, "load", lambda *a, **k: made.append(k) or load(*a, **k))
+    first = client.get("/api/datasets/circles", params={"samples": 30, "seed": 4})
+    again = client.get("/api/datasets/circles", params={"samples": 30, "seed": 4})
+    other = client.get("/api/datasets/circles", params={"samples": 30, "seed": 5})
+    assert first.content == again.content != other.content
+    assert first.headers["content-type"] == "application/json"
+    assert len(made) == 2  # seed 4 once, seed 5 once
+    # the same set as the engine makes it
+    ds = load("circles", samples=30, seed=4)
+    assert first.json()["inputs"] == ds.X.tolist()
+
+
 def test_csv_upload_is_parsed_and_names_come_back_verbatim(client):
     evil = "<script>alert(1)</script>"
     csv = f"colour,{evil},kind\n1,2,{evil}\n2,3,apple\n3,1,{evil}\n0,0,apple\n".encode()
