@@ -86,6 +86,26 @@ def with_m(state: dict, m: list) -> dict:
     return {**state, "trainer": {**trainer, "optimizer": {**trainer["optimizer"], "m": m}}}
 
 
+def with_trainer(state: dict, **change) -> dict:
+    return {**state, "trainer": {**state["trainer"], **change}}
+
+
+def test_the_pass_under_way_comes_from_the_states_generator_not_from_replaying_passes(client):
+    # 8 steps: the second pass is under way. Its order is drawn again from the generator state
+    # the state carries (as decimal text: JSON through a page keeps 53 bits of a number), so
+    # the count of passes before it costs nothing: no pass is drawn again to get there
+    model, state = modelfile.to_dict(start()), None
+    for _ in range(8):
+        done = job(client, model, state, "adam", steps=1)
+        model, state = done["model"], done["state"]
+    shuffle = state["trainer"]["shuffle"]
+    assert isinstance(shuffle["state"], str) and int(shuffle["state"]) >= 0
+    after = job(client, model, state, "adam", steps=1)["model"]
+    assert gap(after, engine("adam", [1] * 9)) < 1e-12
+    many = with_trainer(state, epochs=99_999)  # within MAX_EPOCHS: one draw, not 99,999
+    assert job(client, model, many, "adam", steps=1)["model"] == after
+
+
 def test_a_state_of_another_run_is_refused_by_name(client):
     done = job(client, modelfile.to_dict(start()), None, "adam", steps=2)
     model, state = done["model"], done["state"]
@@ -103,6 +123,10 @@ def test_a_state_of_another_run_is_refused_by_name(client):
         (
             {"optimizer": "adam", "state": with_m(state, [1.0])},
             "state: the state's m must hold 27 finite numbers",
+        ),
+        (
+            {"optimizer": "adam", "state": with_trainer(state, shuffle={"state": 1.5})},
+            "state: the state's shuffle must be a training's generator state",
         ),
     ]
     for change, message in cases:

@@ -68,6 +68,48 @@ def _number_in_range(value, what: str, low: float, high: float, *, whole: bool =
     return v
 
 
+def _shuffle_text(generator_state: dict) -> dict:
+    """The shuffling generator's state (PCG64, np.random.default_rng's) as JSON can carry it
+    through a page: its two 128-bit numbers as decimal text (a JavaScript number keeps 53 bits)."""
+    inner = generator_state["state"]
+    return {
+        "state": str(inner["state"]),
+        "inc": str(inner["inc"]),
+        "has_uint32": generator_state["has_uint32"],
+        "uinteger": generator_state["uinteger"],
+    }
+
+
+def _shuffle_generator(shuffle) -> np.random.Generator:
+    """A generator at the state `_shuffle_text` wrote, or an error naming what does not fit."""
+    fields = shuffle if isinstance(shuffle, dict) else {}
+    # state and inc: decimal text of at most 39 digits (2¹²⁸ has 39)
+    texts = [fields.get("state"), fields.get("inc")]
+    numbers = [
+        int(t) if isinstance(t, str) and len(t) <= 39 and t.isascii() and t.isdigit() else None
+        for t in texts
+    ]
+    numbers += [fields.get("has_uint32"), fields.get("uinteger")]
+    bits = (128, 128, 1, 32)
+    if any(
+        isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << b
+        for v, b in zip(numbers, bits, strict=True)
+    ):
+        raise ByhandError(
+            "the state's shuffle must be a training's generator state: state and inc as "
+            "128-bit whole numbers in decimal text, has_uint32 0 or 1, uinteger below 2³²"
+        )
+    state, inc, has_uint32, uinteger = numbers
+    rng = np.random.default_rng()
+    rng.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": state, "inc": inc},
+        "has_uint32": has_uint32,
+        "uinteger": uinteger,
+    }
+    return rng
+
+
 def divergence(loss: float, start: float) -> str | None:
     """Why `loss` means training diverged, or None: it is NaN or infinite, or it exceeds
     DIVERGENCE_FACTOR × max(start, 1), where `start` is the loss before training."""
@@ -232,6 +274,8 @@ class Trainer:
         #: the current pass's sample order and how far into it training is
         self._order: Array | None = None
         self._cursor = 0
+        #: the generator's state the current pass's order was drawn from (for `state`)
+        self._drawn_from: dict | None = None
         self._workspaces: dict[int, Workspace] = {}
         self._last_good = self._snapshot()
         rows = max(len(self.X), 0 if test is None else len(self.test_X))
@@ -345,6 +389,7 @@ class Trainer:
         n = len(self.X)
         while True:
             if self._order is None:
+                self._drawn_from = self.rng.bit_generator.state
                 self._order, self._cursor = self.rng.permutation(n), 0
             end = n if steps is None else min(n, self._cursor + steps * self.batch)
             before = self.steps_done
@@ -362,15 +407,18 @@ class Trainer:
     def state(self) -> dict:
         """Where training stands, for another Trainer of the same network, data, batch and seed
         to go on from (`resume`): the rows, batch and seed it holds to, the steps and passes
-        done, how far into the current pass, the loss before training, and the optimiser's
-        state (Optimizer.state)."""
+        done, how far into the current pass, the shuffling generator's state where that pass's
+        order was drawn (or, between passes, where the next one will be), the loss before
+        training, and the optimiser's state (Optimizer.state)."""
+        in_pass = self._order is not None
         return {
             "rows": len(self.X),
             "batch": self.batch,
             "seed": self.seed,
             "steps": self.steps_done,
             "epochs": self.epochs_done,
-            "cursor": self._cursor if self._order is not None else 0,
+            "cursor": self._cursor if in_pass else 0,
+            "shuffle": _shuffle_text(self._drawn_from if in_pass else self.rng.bit_generator.state),
             "start_loss": self.start_loss,
             "optimizer": self.optimizer.state(),
         }
@@ -379,7 +427,7 @@ class Trainer:
         """Go on from `state` (a `state()` of a trainer of this network, data, batch and seed),
         so that its calls and this one's together train exactly as one trainer would: the
         optimiser's running means, the counts, and the pass's shuffled order (drawn again from
-        the seed: each finished pass drew one order, and the pass under way one more)."""
+        the generator's state the state carries: one draw, however many passes went before)."""
         n = len(self.X)
         for key, mine in (("rows", n), ("batch", self.batch), ("seed", self.seed)):
             if state.get(key) != mine:
@@ -396,10 +444,9 @@ class Trainer:
                 f"the state's place (pass {epochs + 1}, row {cursor}) is not one of this data's "
                 f"{n} training samples"
             )
+        rng = _shuffle_generator(state.get("shuffle"))
         self.optimizer.load_state(state.get("optimizer") or {})
-        rng = np.random.default_rng(self.seed)
-        for _ in range(epochs):
-            rng.permutation(n)
+        self._drawn_from = rng.bit_generator.state
         self._order = rng.permutation(n) if cursor else None
         self.rng, self._cursor = rng, cursor
         self.steps_done, self.epochs_done = steps, epochs
