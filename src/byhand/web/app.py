@@ -34,7 +34,16 @@ from byhand.limits import LIMITS, Limits
 from byhand.network import Network
 from byhand.web import api, jobs, pages
 from byhand.web.clients import RateLimit
-from byhand.web.heavy import CURRENT, FULL, JOB_TYPE, LOST, HeavyLane, HelperDied, is_heavy
+from byhand.web.heavy import (
+    CURRENT,
+    FULL,
+    JOB_TYPE,
+    LOST,
+    HeavyLane,
+    HelperDied,
+    big_body,
+    is_heavy,
+)
 from byhand.web.settings import Settings
 
 log = logging.getLogger("byhand.web")
@@ -160,7 +169,7 @@ class Guard:
 
         refusal = self.refusal(scope)
         if refusal is not None:
-            if self.unread_is_big(scope):
+            if self.body_is_big(scope):
                 # the body is not read: closing costs nothing, reading it to keep the connection
                 # would cost as much as a request (a script resending megabytes after each 429)
                 refusal.headers["connection"] = "close"
@@ -196,19 +205,15 @@ class Guard:
                 )
                 await response(scope, receive, send_guarded)
 
-    def unread_is_big(self, scope: Scope) -> bool:
-        """Whether a request's body, if left unread, is over heavy_bytes (or of unknown size)."""
-        length = _content_length(scope)
-        if length is None:
-            return any(k == b"transfer-encoding" for k, _ in scope.get("headers", []))
-        return length > self.limits.heavy_bytes
+    def body_is_big(self, scope: Scope) -> bool:
+        """Whether a request's body is over heavy_bytes, or of unknown size (heavy.big_body)."""
+        return big_body(_content_length(scope), _chunked(scope), self.limits)
 
     def goes_to_lane(self, scope: Scope) -> bool:
-        headers = scope.get("headers", [])
-        chunked = any(k == b"transfer-encoding" for k, _ in headers)
         return is_heavy(
-            scope.get("method", ""), scope["path"], _content_length(scope), chunked, self.limits
-        )
+            scope.get("method", ""), scope["path"], _content_length(scope), _chunked(scope),
+            self.limits,
+        )  # fmt: skip
 
     async def answer_in_lane(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read the whole body, have a helper process answer it, send its answer on."""
@@ -290,9 +295,7 @@ class Guard:
             else:
                 wait = self.rate.take(key)
                 what = f"{self.limits.client_rate:g} requests"
-            # a body of unknown length (chunked) counts as heavy
-            heavy = (1 << 62 if "transfer-encoding" in headers else 0) if length is None else length
-            if wait == 0 and heavy > self.limits.heavy_bytes:
+            if wait == 0 and self.body_is_big(scope):
                 wait = self.heavy.take(key)
                 what = (
                     f"{self.limits.heavy_rate:g} requests larger than "
@@ -352,6 +355,11 @@ def _same_origin(origin: str, host: str) -> bool:
         return False
     netloc = urlsplit(origin).netloc.lower()
     return bool(netloc) and netloc == host.strip().lower()
+
+
+def _chunked(scope: Scope) -> bool:
+    """Whether the body comes in chunks (Transfer-Encoding), its size unknown until read."""
+    return any(k == b"transfer-encoding" for k, _ in scope.get("headers", []))
 
 
 def _content_length(scope: Scope) -> int | None:

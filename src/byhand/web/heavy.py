@@ -53,11 +53,17 @@ STAY = ("/api/classes",)
 JOB_TYPE = b"application/x-byhand-job"
 
 
+def big_body(length: int | None, chunked: bool, limits: Limits) -> bool:
+    """Whether a request's body is over heavy_bytes: by its Content-Length, or, sent in chunks,
+    of a size not known before it is read (counted as big)."""
+    return chunked if length is None else length > limits.heavy_bytes
+
+
 def is_heavy(method: str, path: str, length: int | None, chunked: bool, limits: Limits) -> bool:
     """Whether a request goes to a helper: a POST to the API with a body over heavy_bytes."""
     if method != "POST" or not path.startswith("/api/") or path.startswith(STAY):
         return False
-    return chunked if length is None else length > limits.heavy_bytes
+    return big_body(length, chunked, limits)
 
 
 class HelperDied(Exception):
