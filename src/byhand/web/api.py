@@ -603,13 +603,9 @@ def _checked(call, where: str):
 @router.post(
     "/train", response_class=jobs.TrainingStream, status_code=200, responses=TRAIN_RESPONSES
 )
-async def train(req: TrainRequest, request: Request) -> jobs.TrainingStream:
+async def train(req: TrainRequest, request: Request) -> Response:
     """Train and stream progress as server-sent events: `progress` every `every` steps or
     epochs, then `done` with the trained model and its history, or `error`."""
     client = request.client.host if request.client else ""
     job = await run_in_threadpool(build_job, req, jobs.POOL.limits, client)
-    try:
-        jobs.POOL.admit(job)
-    except jobs.Busy as err:
-        raise HTTPException(err.status, str(err), headers={"Retry-After": "2"}) from None
-    return jobs.TrainingStream(job, jobs.POOL)
+    return jobs.admitted(job)

@@ -260,12 +260,7 @@ class Guard:
         """Admit a job a helper built (as /api/train does) and stream it from this process."""
         client = scope.get("client")
         job = jobs.adopt(job, client[0] if client else "")
-        try:
-            jobs.POOL.admit(job)
-        except jobs.Busy as err:
-            await _error(err.status, str(err), {"Retry-After": "2"})(scope, receive, send)
-            return
-        await jobs.TrainingStream(job, jobs.POOL)(scope, receive, send)
+        await jobs.admitted(job)(scope, receive, send)
 
     def refusal(self, scope: Scope) -> JSONResponse | None:
         """The answer to a request refused before the app sees it, or None."""

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from byhand import modelfile
@@ -645,3 +645,15 @@ class TrainingStream(Response):
 
 
 POOL = JobPool()
+
+
+def admitted(job: Job, pool: JobPool = POOL) -> Response:
+    """The job's stream once `pool` admits it; else the pool's refusal, 429 (this client runs
+    as many as it may) or 503 (every slot taken), with Retry-After: 2."""
+    try:
+        pool.admit(job)
+    except Busy as err:
+        return JSONResponse(
+            {"detail": str(err)}, status_code=err.status, headers={"Retry-After": "2"}
+        )
+    return TrainingStream(job, pool)
