@@ -103,11 +103,16 @@ class MapsAnswer(BaseModel):
     boundary: dict[str, Any] | None = None
 
 
+def _cells(req: MapsRequest) -> int:
+    """The points the answer computes: the maps' grid, and the boundary's when asked for."""
+    return req.resolution**2 + (req.boundary or 0) ** 2
+
+
 def _maps(req: MapsRequest) -> JSONResponse:
     net = req.model
     if req.features is not None:
         features.attach(net, req.features)
-    check_work(net, req.resolution**2 + (req.boundary or 0) ** 2)
+    check_work(net, _cells(req))
     out = neuron_maps(net, req.x_range, req.y_range, req.resolution).to_dict()
     if req.boundary is not None:
         out["boundary"] = grid_of(net, req.x_range, req.y_range, req.boundary)
@@ -121,8 +126,7 @@ async def maps(req: MapsRequest) -> JSONResponse:
     rows from the lowest y) along the boundary's colour scale, and the low and high they span;
     with `boundary`, /api/grid's answer for the same plane too."""
     # a thread, or past Limits.lane_work a heavy-lane helper process (byhand.web.heavy)
-    cells = req.resolution**2 + (req.boundary or 0) ** 2
-    return await heavy.compute(_maps, req, work=req.model.n_parameters * cells)
+    return await heavy.compute(_maps, req, work=req.model.n_parameters * _cells(req))
 
 
 # --- short states for lesson links ----------------------------------------------------------------
